@@ -1,0 +1,33 @@
+# The two commands a user needs: `make run` and `make test`.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed-stamp
+
+.PHONY: run test lint lab bench clean
+
+$(STAMP): pyproject.toml constraints.txt
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade "pip>=24"
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e ".[test]"
+	touch $(STAMP)
+
+run: $(STAMP)
+	$(BIN)/crmsim run scenarios/funnel.toml
+
+test: $(STAMP)
+	CRMSIM_FAST=1 PLOTLY_RENDERER=plotly_mimetype $(BIN)/python -m pytest -q --nbval-lax \
+		--nbval-sanitize-with notebooks/sanitize.cfg tests notebooks
+
+lint: $(STAMP)
+	$(BIN)/ruff check crmsim tests benchmarks
+
+lab: $(STAMP)
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e ".[test,lab]"
+	$(BIN)/jupyter lab notebooks
+
+bench: $(STAMP)
+	$(BIN)/python benchmarks/bench_funnel.py
+
+clean:
+	rm -rf $(VENV) results

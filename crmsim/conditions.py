@@ -1,0 +1,87 @@
+"""Rule conditions as data: ``{field = "channel", op = "in", value = ["search", "ads"]}``.
+
+A condition is evaluated vectorised over a DataFrame and returns a boolean Series. Strings are
+never evaluated as code (DESIGN.md principle 5).
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+import numpy as np
+import pandas as pd
+from pydantic import model_validator
+
+from crmsim.config import Config
+
+__all__ = ["Condition", "evaluate_all"]
+
+Op = Literal["eq", "ne", "in", "not_in", "gt", "ge", "lt", "le", "between", "is_null", "not_null"]
+
+
+class Condition(Config):
+    """One test on one column.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> c = Condition(field="channel", op="in", value=["search", "ads"])
+    >>> c.evaluate(pd.DataFrame({"channel": ["ads", "email"]})).tolist()
+    [True, False]
+    """
+
+    field: str
+    op: Op
+    value: Any = None
+
+    @model_validator(mode="after")
+    def _check_value(self) -> Condition:
+        if self.op in ("in", "not_in") and not isinstance(self.value, (list, tuple)):
+            raise ValueError(f"op '{self.op}' needs a list value, got {self.value!r}")
+        if self.op == "between" and not (
+            isinstance(self.value, (list, tuple)) and len(self.value) == 2
+        ):
+            raise ValueError(f"op 'between' needs a [low, high] value, got {self.value!r}")
+        if self.op not in ("is_null", "not_null", "in", "not_in", "between") and self.value is None:
+            raise ValueError(f"op '{self.op}' needs a value")
+        return self
+
+    def evaluate(self, df: pd.DataFrame) -> pd.Series:
+        """Boolean Series, True where the row meets the condition (missing values never match)."""
+        if self.field not in df.columns:
+            raise KeyError(
+                f"condition on field '{self.field}': no such column; columns are {list(df.columns)}"
+            )
+        col = df[self.field]
+        op, v = self.op, self.value
+        if op == "is_null":
+            out = col.isna()
+        elif op == "not_null":
+            out = col.notna()
+        elif op == "eq":
+            out = col == v
+        elif op == "ne":
+            out = (col != v) & col.notna()
+        elif op == "in":
+            out = col.isin(list(v))
+        elif op == "not_in":
+            out = ~col.isin(list(v)) & col.notna()
+        elif op == "gt":
+            out = col > v
+        elif op == "ge":
+            out = col >= v
+        elif op == "lt":
+            out = col < v
+        elif op == "le":
+            out = col <= v
+        else:  # between, inclusive
+            out = (col >= v[0]) & (col <= v[1])
+        return out.fillna(False).astype(bool)
+
+
+def evaluate_all(conditions: tuple[Condition, ...] | list[Condition], df: pd.DataFrame) -> pd.Series:
+    """AND of all conditions (True for every row when there are none)."""
+    out = pd.Series(np.ones(len(df), dtype=bool), index=df.index)
+    for c in conditions:
+        out &= c.evaluate(df)
+    return out

@@ -1,0 +1,17 @@
+"""Base class for every rule and scenario config object: frozen, validated, no extra keys."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict
+
+__all__ = ["Config"]
+
+
+class Config(BaseModel):
+    """A frozen pydantic model that rejects unknown keys.
+
+    Every rule (``ScoringRule``, ``RecycleRule`` ...) and every scenario section derives from it,
+    so the same object can be built in Python or declared in a TOML scenario file.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)

@@ -1,0 +1,27 @@
+"""Scenario files, variants x replications, executors and statistics."""
+
+from crmsim.experiments.runner import ExperimentResult, fast_mode, replication_seed, run_experiment
+from crmsim.experiments.scenario import (
+    Scenario,
+    ScenarioError,
+    dump_resolved,
+    load_scenario,
+    parse_assignments,
+    variants,
+)
+from crmsim.experiments.stats import compare, mean_ci
+
+__all__ = [
+    "ExperimentResult",
+    "Scenario",
+    "ScenarioError",
+    "compare",
+    "dump_resolved",
+    "fast_mode",
+    "load_scenario",
+    "mean_ci",
+    "parse_assignments",
+    "replication_seed",
+    "run_experiment",
+    "variants",
+]

@@ -1,0 +1,217 @@
+"""Scenario files: TOML -> frozen pydantic models, with errors that name the file and key path.
+
+```toml
+schema_version = 1
+name = "funnel"
+description = "..."
+
+[run]
+replications = 10
+base_seed = 20250101
+horizon_days = 365
+warmup_days = 28
+
+[baseline]            # a complete world (crmsim.sim.funnel.FunnelConfig)
+reps = { count = 12 }
+
+[[sweep]]             # each sweep is a grid: the Cartesian product of its lists
+name = "headcount x policy"
+grid = { "reps.count" = [10, 14], "assignment.policy" = ["round_robin", "least_loaded"] }
+```
+
+Variants are built by validating baseline + overrides (never ``model_copy(update=...)``, which
+skips validation), so a bad override fails like a bad baseline.
+"""
+
+from __future__ import annotations
+
+import copy
+import itertools
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+import tomli_w
+from pydantic import Field, ValidationError, field_validator, model_validator
+
+from crmsim.config import Config
+from crmsim.sim.funnel import FunnelConfig
+
+__all__ = [
+    "SCHEMA_VERSION",
+    "RunConfig",
+    "Sweep",
+    "Scenario",
+    "Variant",
+    "ScenarioError",
+    "load_scenario",
+    "scenario_from_dict",
+    "parse_assignments",
+    "variants",
+    "dump_resolved",
+]
+
+SCHEMA_VERSION = 1
+MODELS = {"funnel": FunnelConfig}
+
+
+class ScenarioError(ValueError):
+    """A scenario file is invalid. The message names the file and every bad key path."""
+
+
+class RunConfig(Config):
+    replications: int = Field(default=10, ge=1)
+    base_seed: int = Field(default=20250101, ge=0)
+    horizon_days: float = Field(gt=0)
+    warmup_days: float = Field(default=0.0, ge=0)
+
+    @model_validator(mode="after")
+    def _warmup(self) -> RunConfig:
+        if self.warmup_days >= self.horizon_days:
+            raise ValueError(
+                f"warmup_days ({self.warmup_days}) must be less than horizon_days ({self.horizon_days})"
+            )
+        return self
+
+
+class Sweep(Config):
+    """A grid of overrides by dotted path into the baseline; every combination is one variant."""
+
+    name: str | None = None
+    grid: dict[str, list[Any]] = Field(min_length=1)
+
+    @field_validator("grid")
+    @classmethod
+    def _non_empty(cls, v: dict[str, list[Any]]) -> dict[str, list[Any]]:
+        for path, values in v.items():
+            if not values:
+                raise ValueError(f"grid path '{path}' has an empty list of values")
+        return v
+
+
+class Scenario(Config):
+    schema_version: Literal[1]
+    name: str = Field(min_length=1, pattern=r"^[A-Za-z0-9_.-]+$")
+    description: str = ""
+    model: Literal["funnel"] = "funnel"
+    run: RunConfig
+    baseline: FunnelConfig
+    sweep: tuple[Sweep, ...] = ()
+
+
+@dataclass(frozen=True)
+class Variant:
+    name: str
+    overrides: dict[str, Any]
+    config: FunnelConfig
+
+
+def _fmt_errors(err: ValidationError, source: str, prefix: tuple = ()) -> str:
+    lines = []
+    for e in err.errors():
+        loc = ".".join(str(x) for x in (*prefix, *e["loc"])) or "<top>"
+        got = e.get("input")
+        shown = "" if isinstance(got, dict) else f" (got {got!r})"
+        lines.append(f"{source}: {loc}: {e['msg']}{shown}")
+    return "\n".join(lines)
+
+
+def _get_path(d: dict, path: str, source: str, what: str) -> None:
+    node: Any = d
+    for part in path.split("."):
+        if not isinstance(node, dict) or part not in node:
+            raise ScenarioError(f"{source}: {what}: unknown override path '{path}' (no key '{part}')")
+        node = node[part]
+
+
+def _set_path(d: dict, path: str, value: Any) -> None:
+    parts = path.split(".")
+    for p in parts[:-1]:
+        d = d[p]
+    d[parts[-1]] = value
+
+
+def parse_assignments(items: list[str] | tuple[str, ...]) -> dict[str, Any]:
+    """``["run.replications=3", "baseline.assignment.policy=least_loaded"]`` -> dict.
+
+    Values are read as TOML values (numbers, booleans, lists, quoted strings); anything else is a
+    string.
+    """
+    out: dict[str, Any] = {}
+    for item in items:
+        if "=" not in item:
+            raise ScenarioError(f"--set {item!r}: expected PATH=VALUE, e.g. baseline.reps.count=12")
+        path, raw = item.split("=", 1)
+        try:
+            value = tomllib.loads(f"v = {raw}")["v"]
+        except tomllib.TOMLDecodeError:
+            value = raw
+        out[path.strip()] = value
+    return out
+
+
+def load_scenario(path: str | Path, overrides: dict[str, Any] | None = None) -> Scenario:
+    """Read, override (dotted paths from the file's top, e.g. ``run.replications``) and validate."""
+    path = Path(path)
+    source = str(path)
+    try:
+        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ScenarioError(f"{source}: no such scenario file") from None
+    except tomllib.TOMLDecodeError as e:
+        raise ScenarioError(f"{source}: invalid TOML: {e}") from None
+    for key, value in (overrides or {}).items():
+        _get_path(raw, key, source, "--set")
+        _set_path(raw, key, value)
+    return scenario_from_dict(raw, source=source, base_dir=path.parent)
+
+
+def scenario_from_dict(raw: dict, *, source: str = "<scenario>", base_dir: Path | None = None) -> Scenario:
+    ctx = {"base_dir": base_dir, "source": source}
+    try:
+        sc = Scenario.model_validate(raw, context=ctx)
+    except ValidationError as e:
+        raise ScenarioError(_fmt_errors(e, source)) from None
+    variants(sc, source=source, base_dir=base_dir)  # every variant must validate too
+    return sc
+
+
+def _baseline_dict(sc: Scenario) -> dict:
+    return sc.baseline.model_dump(mode="json", by_alias=True, exclude_none=True)
+
+
+def variants(sc: Scenario, *, source: str = "<scenario>", base_dir: Path | None = None) -> list[Variant]:
+    """The baseline, then every grid point of every sweep, each validated."""
+    base = _baseline_dict(sc)
+    out = [Variant("baseline", {}, sc.baseline)]
+    seen = {"baseline"}
+    for k, sw in enumerate(sc.sweep):
+        paths = list(sw.grid)
+        for p in paths:
+            _get_path(base, p, source, f"sweep[{k}].grid")
+        for combo in itertools.product(*(sw.grid[p] for p in paths)):
+            ov = dict(zip(paths, combo))
+            name = ",".join(f"{p}={v}" for p, v in ov.items())
+            if name in seen:
+                continue
+            seen.add(name)
+            d = copy.deepcopy(base)
+            for p, v in ov.items():
+                _set_path(d, p, v)
+            try:
+                cfg = FunnelConfig.model_validate(d, context={"base_dir": base_dir})
+            except ValidationError as e:
+                raise ScenarioError(
+                    f"{source}: sweep[{k}] variant '{name}':\n" + _fmt_errors(e, source, ("baseline",))
+                ) from None
+            if cfg == sc.baseline:  # the grid point *is* the baseline: run it once
+                continue
+            out.append(Variant(name, ov, cfg))
+    return out
+
+
+def dump_resolved(sc: Scenario) -> str:
+    """The scenario with every default filled in, as TOML (what was actually run)."""
+    d = sc.model_dump(mode="json", by_alias=True, exclude_none=True)
+    return tomli_w.dumps(d)

@@ -1,0 +1,243 @@
+"""Seeded synthetic worlds: reps, leads per channel, customers.
+
+Every generator takes ``seed`` (an int, a ``numpy.random.SeedSequence`` or a
+``numpy.random.Generator``). The channel defaults below are *illustrative* assumptions for a
+mid-sized B2B seller, chosen so that channels differ the way the source document describes
+(events: few, expensive, high intent; social communities: many, cheap, low intent); they are not
+published figures. Replace them with a fit to your own history.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from pydantic import Field, field_validator
+
+from crmsim.config import Config
+from crmsim.tables import CHANNELS, GRADES
+
+__all__ = [
+    "ChannelProfile",
+    "DEFAULT_CHANNELS",
+    "COMPANY_SIZES",
+    "JOB_LEVELS",
+    "arrival_times",
+    "lead_attributes",
+    "leads",
+    "reps",
+    "customers",
+    "rng_from",
+]
+
+COMPANY_SIZES: tuple[str, ...] = ("1-9", "10-49", "50-249", "250+")
+JOB_LEVELS: tuple[str, ...] = ("staff", "manager", "director", "executive")
+_SIZE_P = np.array([0.35, 0.30, 0.20, 0.15])
+_LEVEL_P = np.array([0.40, 0.30, 0.20, 0.10])
+#: How job level scales a lead's intent (decision power): an assumption.
+_LEVEL_INTENT = np.array([0.7, 1.0, 1.2, 1.35])
+
+
+def rng_from(seed) -> np.random.Generator:
+    """A Generator from an int, SeedSequence, Generator or None."""
+    if isinstance(seed, np.random.Generator):
+        return seed
+    return np.random.default_rng(seed)
+
+
+class ChannelProfile(Config):
+    """Volume, weekday pattern, quality and cost of one lead channel.
+
+    Parameters
+    ----------
+    volume_per_week : mean leads per week (Poisson).
+    weekday_weights : 7 relative weights, Monday first (a weekday pattern).
+    intent_alpha, intent_beta : Beta distribution of a lead's latent intent in [0, 1]: the chance it
+        qualifies when contacted at once.
+    engagement_mean : mean count of behaviour events (visits, downloads...) before intake.
+    cost_per_lead : marketing cost per lead, in currency units.
+    invalid_share : share failing the intake quality gate (quarantined).
+    duplicate_share : share that duplicate an earlier lead (merged).
+    """
+
+    volume_per_week: float = Field(ge=0)
+    weekday_weights: tuple[float, float, float, float, float, float, float] = (1, 1, 1, 1, 1, 0.4, 0.3)
+    intent_alpha: float = Field(default=2.0, gt=0)
+    intent_beta: float = Field(default=5.0, gt=0)
+    engagement_mean: float = Field(default=3.0, ge=0)
+    cost_per_lead: float = Field(default=30.0, ge=0)
+    invalid_share: float = Field(default=0.05, ge=0, le=1)
+    duplicate_share: float = Field(default=0.08, ge=0, le=1)
+
+    @field_validator("weekday_weights")
+    @classmethod
+    def _weights(cls, v):
+        if any(w < 0 for w in v) or sum(v) <= 0:
+            raise ValueError(f"weekday_weights must be >= 0 with a positive sum, got {list(v)}")
+        return v
+
+    @property
+    def mean_intent(self) -> float:
+        return self.intent_alpha / (self.intent_alpha + self.intent_beta)
+
+
+#: Illustrative per-channel defaults (assumptions, see module docstring); about 700 leads a week.
+DEFAULT_CHANNELS: dict[str, ChannelProfile] = {
+    "ads": ChannelProfile(volume_per_week=180, intent_alpha=1.5, intent_beta=6, engagement_mean=2,
+                          cost_per_lead=45, invalid_share=0.08, duplicate_share=0.06),
+    "search": ChannelProfile(volume_per_week=140, intent_alpha=3, intent_beta=5, engagement_mean=4,
+                             cost_per_lead=60, invalid_share=0.04, duplicate_share=0.07),
+    "events": ChannelProfile(volume_per_week=60, weekday_weights=(0.6, 1.4, 1.6, 1.4, 0.8, 0.1, 0.1),
+                             intent_alpha=4, intent_beta=5, engagement_mean=5,
+                             cost_per_lead=150, invalid_share=0.03, duplicate_share=0.15),
+    "email": ChannelProfile(volume_per_week=120, weekday_weights=(1.3, 1.2, 1.1, 1, 0.9, 0.3, 0.2),
+                            intent_alpha=2, intent_beta=6, engagement_mean=3,
+                            cost_per_lead=15, invalid_share=0.05, duplicate_share=0.10),
+    "service_account": ChannelProfile(volume_per_week=90, weekday_weights=(1, 1, 1, 1, 1, 0.8, 0.8),
+                                      intent_alpha=2, intent_beta=5, engagement_mean=3,
+                                      cost_per_lead=10, invalid_share=0.06, duplicate_share=0.08),
+    "social": ChannelProfile(volume_per_week=110, weekday_weights=(0.9, 0.9, 0.9, 0.9, 1, 1.2, 1.2),
+                             intent_alpha=1.2, intent_beta=7, engagement_mean=2,
+                             cost_per_lead=8, invalid_share=0.12, duplicate_share=0.09),
+}
+
+
+def arrival_times(profile: ChannelProfile, horizon_days: float, seed=None) -> np.ndarray:
+    """Sorted arrival times (days from a Monday 00:00) of a Poisson process with a weekday pattern.
+
+    The count on day d is Poisson(volume_per_week * w[d % 7] / sum(w)); arrivals are uniform within
+    the day. With equal weights this is a homogeneous Poisson process.
+    """
+    rng = rng_from(seed)
+    n_days = int(np.ceil(horizon_days))
+    w = np.asarray(profile.weekday_weights, dtype=float)
+    rate = profile.volume_per_week * w / w.sum()
+    counts = rng.poisson(rate[np.arange(n_days) % 7])
+    day = np.repeat(np.arange(n_days, dtype=float), counts)
+    t = np.sort(day + rng.random(day.size))
+    return t[t < horizon_days]
+
+
+def lead_attributes(channel: str, profile: ChannelProfile, n: int, seed=None) -> pd.DataFrame:
+    """Attributes a scoring rule can see, plus the latent ``intent`` it cannot.
+
+    ``engagement`` is Poisson with mean ``engagement_mean * intent / mean_intent`` (so it carries a
+    signal about intent); ``job_level`` scales intent by decision power.
+    """
+    rng = rng_from(seed)
+    size = rng.choice(len(COMPANY_SIZES), size=n, p=_SIZE_P)
+    level = rng.choice(len(JOB_LEVELS), size=n, p=_LEVEL_P)
+    base = rng.beta(profile.intent_alpha, profile.intent_beta, size=n)
+    engagement = rng.poisson(profile.engagement_mean * base / profile.mean_intent)
+    intent = np.clip(base * _LEVEL_INTENT[level], 0.0, 1.0)
+    return pd.DataFrame(
+        {
+            "channel": pd.Categorical([channel] * n, categories=CHANNELS),
+            "company_size": pd.Categorical.from_codes(size, categories=COMPANY_SIZES),
+            "job_level": pd.Categorical.from_codes(level, categories=JOB_LEVELS),
+            "engagement": engagement.astype(np.int64),
+            "intent": intent,
+        }
+    )
+
+
+_FIRST = np.array(["Wei", "Li", "Anna", "Jonas", "Maria", "Chen", "Sofia", "Liam", "Yuki", "Omar"])
+_LAST = np.array(["Wang", "Zhang", "Muller", "Smith", "Garcia", "Tanaka", "Rossi", "Kim", "Ng", "Berg"])
+_CITIES = np.array(["Shanghai", "Beijing", "Shenzhen", "Berlin", "London", "Paris", "Madrid", "Tokyo"])
+_REGIONS = ("north", "south", "east", "west")
+
+
+def leads(
+    horizon_days: int = 28,
+    channels: dict[str, ChannelProfile] | None = None,
+    *,
+    start: str = "2025-01-06",
+    seed=None,
+) -> pd.DataFrame:
+    """A leads table (schema ``leads``) with the scoring attributes, as a CRM export would hold it.
+
+    Examples
+    --------
+    >>> df = leads(7, seed=1)
+    >>> sorted(df["channel"].unique())[:2]
+    ['ads', 'email']
+    """
+    rng = rng_from(seed)
+    channels = DEFAULT_CHANNELS if channels is None else channels
+    parts = []
+    for ch, prof in channels.items():
+        t = arrival_times(prof, horizon_days, rng)
+        att = lead_attributes(ch, prof, t.size, rng)
+        att["t"] = t
+        att["cost"] = float(prof.cost_per_lead)
+        parts.append(att)
+    df = pd.concat(parts, ignore_index=True).sort_values("t", kind="stable").reset_index(drop=True)
+    n = len(df)
+    first = _FIRST[rng.integers(0, _FIRST.size, n)]
+    last = _LAST[rng.integers(0, _LAST.size, n)]
+    company_no = rng.integers(1, max(2, n // 3), n)
+    out = pd.DataFrame(
+        {
+            "lead_id": [f"L{i:07d}" for i in range(n)],
+            "created_at": pd.Timestamp(start) + pd.to_timedelta(df["t"].to_numpy(), unit="D").round("s"),
+            "channel": df["channel"].astype(str),
+            "name": pd.Series(first, dtype=str) + " " + pd.Series(last, dtype=str),
+            "company": [f"Company {c} Ltd" for c in company_no],
+            "email": [f"{a.lower()}.{b.lower()}@company{c}.com" for a, b, c in zip(first, last, company_no)],
+            "phone": [f"+86 21 {x:08d}" for x in rng.integers(0, 10**8, n)],
+            "city": _CITIES[rng.integers(0, _CITIES.size, n)],
+            "stage": "raw",
+            "cost": df["cost"].astype(float),
+            "company_size": df["company_size"].astype(str),
+            "job_level": df["job_level"].astype(str),
+            "engagement": df["engagement"],
+        }
+    )
+    return out
+
+
+def reps(n: int, *, hours_per_day: float = 8.0, max_open_leads: int = 200, seed=None) -> pd.DataFrame:
+    """A reps table (schema ``reps``): ``n`` reps spread over teams and regions."""
+    rng = rng_from(seed)
+    return pd.DataFrame(
+        {
+            "rep_id": [f"R{i:03d}" for i in range(n)],
+            "team": [f"team-{i % max(1, n // 8) + 1}" for i in range(n)],
+            "region": [_REGIONS[i] for i in rng.integers(0, len(_REGIONS), n)],
+            "hours_per_day": np.full(n, float(hours_per_day)),
+            "max_open_leads": np.full(n, int(max_open_leads), dtype=np.int64),
+        }
+    )
+
+
+def customers(n: int, *, n_reps: int = 10, today: str = "2025-06-30", seed=None) -> pd.DataFrame:
+    """A customers table (schema ``customers``) with owners, grades and follow-up dates.
+
+    Annual revenue is lognormal (a long tail: a few customers carry most revenue); grade follows
+    revenue rank (A: top 10%, B: next 20%, C: next 40%, D: the rest).
+    """
+    rng = rng_from(seed)
+    today_ts = pd.Timestamp(today)
+    revenue = np.round(rng.lognormal(mean=10.0, sigma=1.3, size=n), 2)
+    rank = pd.Series(revenue).rank(ascending=False, pct=True).to_numpy()
+    grade = np.select([rank <= 0.1, rank <= 0.3, rank <= 0.7], ["A", "B", "C"], "D")
+    created = today_ts - pd.to_timedelta(rng.integers(30, 3 * 365, n), unit="D")
+    since = (today_ts - created).days.to_numpy()
+    last_fu = created + pd.to_timedelta((rng.random(n) * since).astype(int), unit="D")
+    never = rng.random(n) < 0.1
+    owner = np.array([f"R{i:03d}" for i in rng.integers(0, max(1, n_reps), n)], dtype=object)
+    owner[rng.random(n) < 0.05] = None
+    df = pd.DataFrame(
+        {
+            "customer_id": [f"C{i:06d}" for i in range(n)],
+            "name": [f"Customer {i} Co" for i in range(n)],
+            "industry": rng.choice(["manufacturing", "retail", "software", "logistics", "health"], n),
+            "region": [_REGIONS[i] for i in rng.integers(0, len(_REGIONS), n)],
+            "grade": pd.Series(grade, dtype=str),
+            "owner_id": pd.Series(owner, dtype=str),
+            "created_at": pd.DatetimeIndex(created),
+            "last_followup_at": pd.DatetimeIndex(last_fu).where(~never, pd.NaT),
+            "annual_revenue": revenue,
+        }
+    )
+    assert set(df["grade"]) <= set(GRADES)
+    return df

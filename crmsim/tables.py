@@ -1,0 +1,214 @@
+"""Table schemas (columns, dtypes, keys, allowed values) and ``validate(name, df)``.
+
+Schemas are declared with pandera; :func:`validate` runs every check lazily and turns pandera's
+failure cases into one :class:`TableError` that names the table, each failing column, the ids of
+the offending rows and what was expected.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import pandas as pd
+import pandera.pandas as pa
+
+__all__ = [
+    "CHANNELS",
+    "LEAD_STAGES",
+    "GRADES",
+    "SCHEMAS",
+    "TableError",
+    "schema",
+    "validate",
+]
+
+#: Lead channels (FEATURES L2C-1): ads, search engines, events, email marketing, service accounts
+#: (e.g. a WeChat official account) and social communities.
+CHANNELS: tuple[str, ...] = ("ads", "search", "events", "email", "service_account", "social")
+#: Lead lifecycle stages (FEATURES L2C-3).
+LEAD_STAGES: tuple[str, ...] = ("raw", "mql", "sql", "converted", "invalid")
+GRADES: tuple[str, ...] = ("A", "B", "C", "D")
+LEAD_EVENT_TYPES: tuple[str, ...] = (
+    "visit", "download", "event_attended", "email_open", "email_click", "form", "call", "meeting",
+)
+OPPORTUNITY_STAGES: tuple[str, ...] = (
+    "qualify", "discover", "propose", "negotiate", "won", "lost",
+)
+
+
+def _col(dtype, *, nullable=False, isin=None, ge=None, unique=False, required=True) -> pa.Column:
+    checks = []
+    if isin is not None:
+        checks.append(pa.Check.isin(list(isin)))
+    if ge is not None:
+        checks.append(pa.Check.ge(ge))
+    return pa.Column(dtype, checks=checks, nullable=nullable, unique=unique, required=required)
+
+
+_S = str
+_DT = pa.DateTime
+
+#: Declared schemas; the first column of each is its key.
+SCHEMAS: dict[str, pa.DataFrameSchema] = {
+    "leads": pa.DataFrameSchema(
+        {
+            "lead_id": _col(_S, unique=True),
+            "created_at": _col(_DT),
+            "channel": _col(_S, isin=CHANNELS),
+            "name": _col(_S, nullable=True),
+            "company": _col(_S, nullable=True),
+            "email": _col(_S, nullable=True),
+            "phone": _col(_S, nullable=True),
+            "city": _col(_S, nullable=True),
+            "stage": _col(_S, isin=LEAD_STAGES),
+            "cost": _col(float, ge=0),
+        },
+        name="leads",
+    ),
+    "lead_events": pa.DataFrameSchema(
+        {
+            "event_id": _col(_S, unique=True),
+            "lead_id": _col(_S),
+            "t": _col(_DT),
+            "event": _col(_S, isin=LEAD_EVENT_TYPES),
+            "campaign": _col(_S, nullable=True),
+        },
+        name="lead_events",
+    ),
+    "reps": pa.DataFrameSchema(
+        {
+            "rep_id": _col(_S, unique=True),
+            "team": _col(_S),
+            "region": _col(_S),
+            "hours_per_day": _col(float, ge=0),
+            "max_open_leads": _col(int, ge=0),
+        },
+        name="reps",
+    ),
+    "customers": pa.DataFrameSchema(
+        {
+            "customer_id": _col(_S, unique=True),
+            "name": _col(_S),
+            "industry": _col(_S, nullable=True),
+            "region": _col(_S),
+            "grade": _col(_S, isin=GRADES),
+            "owner_id": _col(_S, nullable=True),
+            "created_at": _col(_DT),
+            "last_followup_at": _col(_DT, nullable=True),
+            "annual_revenue": _col(float, ge=0),
+        },
+        name="customers",
+    ),
+    "opportunities": pa.DataFrameSchema(
+        {
+            "opportunity_id": _col(_S, unique=True),
+            "customer_id": _col(_S),
+            "owner_id": _col(_S),
+            "created_at": _col(_DT),
+            "expected_close": _col(_DT, nullable=True),
+            "stage": _col(_S, isin=OPPORTUNITY_STAGES),
+            "amount": _col(float, ge=0),
+            "probability": pa.Column(float, checks=[pa.Check.in_range(0, 1)]),
+        },
+        name="opportunities",
+    ),
+}
+
+
+class TableError(ValueError):
+    """A table failed validation. ``problems`` is a DataFrame: column, expected, row ids, values."""
+
+    def __init__(self, message: str, problems: pd.DataFrame):
+        super().__init__(message)
+        self.problems = problems
+
+
+def schema(name: str) -> pa.DataFrameSchema:
+    """The declared schema of table ``name``."""
+    try:
+        return SCHEMAS[name]
+    except KeyError:
+        raise KeyError(f"unknown table '{name}'; known tables: {sorted(SCHEMAS)}") from None
+
+
+def _expectation(check: str) -> str:
+    if check == "column_in_dataframe":
+        return "column is required but missing"
+    if check == "field_uniqueness":
+        return "values must be unique (it is the table's key)"
+    if check == "not_nullable":
+        return "no missing values allowed"
+    if check.startswith("dtype("):
+        return f"dtype {check[6:-1]}"
+    return check
+
+
+def _row_ids(df: pd.DataFrame, key: str, index_values: pd.Series) -> list:
+    ids = []
+    for ix in index_values:
+        if ix is None or (isinstance(ix, float) and pd.isna(ix)):
+            continue
+        ids.append(df.loc[ix, key] if key in df.columns and ix in df.index else ix)
+    return ids
+
+
+def validate(name: str, df: pd.DataFrame, *, source: str | None = None, max_rows: int = 10) -> pd.DataFrame:
+    """Check ``df`` against the schema of table ``name``; return it unchanged if it passes.
+
+    Parameters
+    ----------
+    name : one of ``SCHEMAS`` ("leads", "lead_events", "reps", "customers", "opportunities").
+    df : the table.
+    source : where the table came from (a file name), repeated in the error.
+    max_rows : how many offending row ids to list per problem.
+
+    Raises
+    ------
+    TableError
+        naming the table (and source), each failing column, the expectation and the ids of the
+        offending rows (the key column's values; the index where the key itself is missing).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> reps = pd.DataFrame({"rep_id": ["r1"], "team": ["t"], "region": ["north"],
+    ...                      "hours_per_day": [8.0], "max_open_leads": [50]})
+    >>> validate("reps", reps) is reps
+    True
+    """
+    sch = schema(name)
+    key = next(iter(sch.columns))
+    try:
+        sch.validate(df, lazy=True)
+    except pa.errors.SchemaErrors as err:
+        fc = err.failure_cases
+        rows = []
+        for (column, check), grp in fc.groupby(
+            [fc["column"].fillna("<table>"), fc["check"].astype(str)], sort=False, dropna=False
+        ):
+            if check == "column_in_dataframe":
+                column = grp["failure_case"].iloc[0]
+            ids = _row_ids(df, key, grp["index"].dropna())
+            values = [v for v in grp["failure_case"].tolist()][:max_rows]
+            rows.append(
+                {"column": column, "expected": _expectation(check), "rows": ids, "values": values}
+            )
+        problems = pd.DataFrame(rows)
+        where = f"table '{name}'" + (f" ({source})" if source else "")
+        lines = [f"{where} failed validation:"]
+        for p in rows:
+            line = f"  - column '{p['column']}': expected {p['expected']}"
+            if p["rows"]:
+                shown = p["rows"][:max_rows]
+                more = f" (+{len(p['rows']) - len(shown)} more)" if len(p["rows"]) > len(shown) else ""
+                line += f"; rows {key}={shown}{more}; values {p['values']}"
+            elif p["expected"].startswith("dtype"):
+                line += f"; found {p['values'][0]}"
+            lines.append(line)
+        raise TableError("\n".join(lines), problems) from None
+    return df
+
+
+def columns(name: str) -> Mapping[str, pa.Column]:
+    """Declared columns of table ``name``."""
+    return schema(name).columns
