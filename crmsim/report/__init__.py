@@ -1,1 +1,14 @@
-"""crmsim."""
+"""Plotly figures and the self-contained HTML report."""
+
+from crmsim.report.figures import backlog_figure, comparison_figure, funnel_figure, ttfc_figure
+from crmsim.report.html import KEY_METRICS, render_html, write_report
+
+__all__ = [
+    "KEY_METRICS",
+    "backlog_figure",
+    "comparison_figure",
+    "funnel_figure",
+    "render_html",
+    "ttfc_figure",
+    "write_report",
+]

@@ -1,0 +1,173 @@
+"""Command line: ``crmsim run | validate | list``."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from pathlib import Path
+
+__all__ = ["main"]
+
+
+def _bundled_dirs() -> list[Path]:
+    here = Path(__file__).resolve().parent.parent / "scenarios"
+    cwd = Path.cwd() / "scenarios"
+    return [d for d in dict.fromkeys([cwd, here]) if d.is_dir()]
+
+
+def _fmt(x: float) -> str:
+    if x != x:  # NaN
+        return "-"
+    return f"{x:,.0f}" if abs(x) >= 100 else f"{x:.3g}"
+
+
+def comparison_text(comparison, metrics: list[str]) -> str:
+    """A plain-text table: per variant, each metric's mean and its paired difference to baseline."""
+    lines = []
+    variants = list(dict.fromkeys(comparison["variant"]))
+    width = max(len(v) for v in variants)
+    head = f"{'variant':<{width}}  " + "  ".join(f"{m:>28}" for m in metrics)
+    lines += [head, "-" * len(head)]
+    c = comparison.set_index(["variant", "metric"])
+    for v in variants:
+        cells = []
+        for m in metrics:
+            r = c.loc[(v, m)]
+            if v == "baseline":
+                cell = f"{_fmt(r['mean'])} [{_fmt(r['ci_low'])}, {_fmt(r['ci_high'])}]"
+            else:
+                cell = f"{_fmt(r['mean'])} ({'+' if r['diff'] >= 0 else ''}{_fmt(r['diff'])}" + (
+                    "*)" if (r["diff_ci_low"] > 0 or r["diff_ci_high"] < 0) else ")")
+            cells.append(f"{cell:>28}")
+        lines.append(f"{v:<{width}}  " + "  ".join(cells))
+    lines.append("baseline: mean [95% CI]; others: mean (paired difference to baseline, "
+                 "* = 95% CI excludes 0)")
+    return "\n".join(lines)
+
+
+def cmd_run(args) -> int:
+    import pandas as pd
+    from tqdm import tqdm
+
+    from crmsim.experiments import (
+        dump_resolved,
+        fast_mode,
+        load_scenario,
+        parse_assignments,
+        run_experiment,
+        variants,
+    )
+    from crmsim.report import KEY_METRICS, write_report
+
+    overrides = parse_assignments(args.set or [])
+    if args.replications is not None:
+        overrides["run.replications"] = args.replications
+    if args.seed is not None:
+        overrides["run.base_seed"] = args.seed
+    sc = load_scenario(args.file, overrides)
+    if fast_mode() and args.replications is None and sc.run.replications > 3:
+        print(f"CRMSIM_FAST is set: {sc.run.replications} -> 3 replications", file=sys.stderr)
+        sc = load_scenario(args.file, {**overrides, "run.replications": 3})
+    vs = variants(sc)
+    total = len(vs) * sc.run.replications
+    jobs = args.jobs or min(os.cpu_count() or 1, total)
+    out = Path(args.out) if args.out else Path("results") / sc.name
+    out.mkdir(parents=True, exist_ok=True)
+    print(f"{sc.name}: {len(vs)} variants x {sc.run.replications} replications = {total} runs "
+          f"on {jobs} worker(s) -> {out}/", file=sys.stderr)
+    t0 = time.perf_counter()
+    with tqdm(total=total, unit="run", file=sys.stderr, disable=args.quiet) as bar:
+        def progress(done: int, _total: int) -> None:
+            bar.update(done - bar.n)
+
+        res = run_experiment(sc, jobs=jobs, progress=progress)
+    comp = res.comparison()
+    (out / "scenario.resolved.toml").write_text(dump_resolved(sc), encoding="utf-8")
+    res.summary.to_csv(out / "summary.csv", index=False)
+    comp.to_csv(out / "comparison.csv", index=False)
+    ev = pd.concat([e.assign(variant=v) for v, e in res.events.items()], ignore_index=True)
+    ev["variant"] = ev["variant"].astype("category")
+    ev.to_parquet(out / "events.parquet", index=False)
+    ld = pd.concat([x.assign(variant=v) for v, x in res.leads.items()], ignore_index=True)
+    ld.to_parquet(out / "leads.parquet", index=False)
+    write_report(out / "report.html", res, comp)
+    print(comparison_text(comp, [m for m in KEY_METRICS if m in ("won", "revenue", "ttfc_mean_h",
+                                                                     "utilisation")]))
+    print(f"\n{total} runs in {time.perf_counter() - t0:.1f} s; wrote scenario.resolved.toml, "
+          f"summary.csv, comparison.csv, events.parquet, leads.parquet, report.html to {out}/")
+    return 0
+
+
+def cmd_validate(args) -> int:
+    from crmsim.experiments import ScenarioError, load_scenario, variants
+
+    bad = 0
+    for f in args.files:
+        try:
+            sc = load_scenario(f)
+        except ScenarioError as e:
+            print(f"INVALID {e}", file=sys.stderr)
+            bad += 1
+        else:
+            n = len(variants(sc))
+            print(f"ok {f}: '{sc.name}', {n} variants x {sc.run.replications} replications "
+                  f"= {n * sc.run.replications} runs")
+    return 1 if bad else 0
+
+
+def cmd_list(args) -> int:
+    import tomllib
+
+    dirs = [Path(args.dir)] if args.dir else _bundled_dirs()
+    found = False
+    for d in dirs:
+        for f in sorted(d.glob("*.toml")):
+            try:
+                desc = tomllib.loads(f.read_text(encoding="utf-8")).get("description", "")
+            except tomllib.TOMLDecodeError:
+                desc = "(invalid TOML: run 'crmsim validate')"
+            print(f"{str(f):<40} {desc}")
+            found = True
+    if not found:
+        print("no scenario files found (looked in: " + ", ".join(map(str, dirs)) + ")", file=sys.stderr)
+        return 1
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="crmsim", description="Simulate a sales-rule change before you make it.")
+    sub = p.add_subparsers(dest="cmd", required=True)
+    r = sub.add_parser("run", help="run a scenario file and write results")
+    r.add_argument("file")
+    r.add_argument("--out", help="output folder (default results/<scenario name>/)")
+    r.add_argument("--replications", type=int, help="override run.replications")
+    r.add_argument("--seed", type=int, help="override run.base_seed")
+    r.add_argument("--set", action="append", metavar="PATH=VALUE",
+                   help="override any key by dotted path, e.g. baseline.reps.count=10 (repeatable)")
+    r.add_argument("--jobs", type=int, default=0, help="worker processes (default: CPU count; 1 = serial)")
+    r.add_argument("--quiet", action="store_true", help="no progress bar")
+    r.set_defaults(func=cmd_run)
+    v = sub.add_parser("validate", help="check scenario files without running them")
+    v.add_argument("files", nargs="+")
+    v.set_defaults(func=cmd_validate)
+    ls = sub.add_parser("list", help="list bundled scenarios with their description")
+    ls.add_argument("dir", nargs="?", help="folder to list (default: ./scenarios and the bundled ones)")
+    ls.set_defaults(func=cmd_list)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    from crmsim.experiments import ScenarioError
+
+    try:
+        return args.func(args)
+    except ScenarioError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

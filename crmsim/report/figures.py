@@ -1,0 +1,82 @@
+"""Plotly figures for funnel experiments."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import plotly.graph_objects as go
+
+from crmsim.leads.metrics import funnel_by_channel
+
+__all__ = ["funnel_figure", "ttfc_figure", "comparison_figure", "backlog_figure", "FUNNEL_STAGES"]
+
+FUNNEL_STAGES = ("leads", "mql", "contacted", "sql", "opportunity", "won")
+
+
+def funnel_figure(leads: pd.DataFrame, events: pd.DataFrame, *, start: float = 0.0,
+                  title: str = "Funnel by channel") -> go.Figure:
+    """A funnel (leads -> MQL -> contacted -> SQL -> opportunity -> won), one trace per channel."""
+    by = funnel_by_channel(leads, events, start=start)
+    fig = go.Figure()
+    for ch, row in by.iterrows():
+        fig.add_trace(go.Funnel(name=str(ch), y=list(FUNNEL_STAGES),
+                                x=[int(row[s]) for s in FUNNEL_STAGES], textinfo="value"))
+    fig.update_layout(title=title, legend_title_text="channel")
+    return fig
+
+
+def ttfc_hours(leads: pd.DataFrame, events: pd.DataFrame, *, start: float = 0.0) -> np.ndarray:
+    """Hours from creation to first contact of each contacted lead created at or after ``start``."""
+    c = events[events["event"] == "contacted"].groupby("entity_id", observed=True)["t"].min()
+    created = leads.set_index("lead_id")["created"]
+    c = c[created.loc[c.index].to_numpy() >= start]
+    return ((c - created.loc[c.index]) * 24).to_numpy()
+
+
+def ttfc_figure(leads_by_variant: dict[str, pd.DataFrame], events_by_variant: dict[str, pd.DataFrame],
+                *, start: float = 0.0, max_hours: float = 120.0) -> go.Figure:
+    """Distribution of the time to first contact (hours) per variant, as overlaid histograms."""
+    fig = go.Figure()
+    for name, ev in events_by_variant.items():
+        h = ttfc_hours(leads_by_variant[name], ev, start=start)
+        fig.add_trace(go.Histogram(x=np.minimum(h, max_hours), name=name, opacity=0.55,
+                                   xbins={"start": 0, "end": max_hours, "size": 2},
+                                   histnorm="probability"))
+    fig.update_layout(barmode="overlay", title="Time to first contact (replication 0)",
+                      xaxis_title=f"hours (capped at {max_hours:g})", yaxis_title="share of contacted leads")
+    return fig
+
+
+def comparison_figure(comparison: pd.DataFrame, metrics: list[str], *, diff: bool = False) -> go.Figure:
+    """Mean (or paired difference to the baseline) with its 95% CI per variant, a panel per metric."""
+    from plotly.subplots import make_subplots
+
+    fig = make_subplots(rows=1, cols=len(metrics), subplot_titles=metrics, horizontal_spacing=0.08)
+    key, lo, hi = ("diff", "diff_ci_low", "diff_ci_high") if diff else ("mean", "ci_low", "ci_high")
+    for j, m in enumerate(metrics, start=1):
+        c = comparison[comparison["metric"] == m]
+        fig.add_trace(
+            go.Scatter(
+                x=c[key], y=c["variant"], mode="markers", name=m, showlegend=False,
+                error_x={"type": "data", "symmetric": False, "array": (c[hi] - c[key]).fillna(0),
+                         "arrayminus": (c[key] - c[lo]).fillna(0)},
+            ),
+            row=1, col=j,
+        )
+        if j > 1:
+            fig.update_yaxes(showticklabels=False, row=1, col=j)
+    what = "difference to baseline" if diff else "mean"
+    fig.update_layout(title=f"Metrics by variant: {what} with 95% CI",
+                      height=max(300, 60 * comparison["variant"].nunique() + 120))
+    return fig
+
+
+def backlog_figure(events_by_variant: dict[str, pd.DataFrame]) -> go.Figure:
+    """Leads waiting for first contact at each nightly job, per variant (replication 0)."""
+    fig = go.Figure()
+    for name, ev in events_by_variant.items():
+        b = ev[ev["event"] == "backlog"]
+        fig.add_trace(go.Scatter(x=b["t"], y=b["value"], mode="lines", name=name))
+    fig.update_layout(title="Backlog of MQLs awaiting first contact (replication 0)",
+                      xaxis_title="day", yaxis_title="leads waiting")
+    return fig
