@@ -16,8 +16,9 @@ run: $(STAMP)
 	$(BIN)/crmsim run scenarios/funnel.toml
 
 test: $(STAMP)
+	$(BIN)/ruff check crmsim tests benchmarks
 	CRMSIM_FAST=1 PLOTLY_RENDERER=plotly_mimetype $(BIN)/python -m pytest -q --nbval-lax \
-		--nbval-sanitize-with notebooks/sanitize.cfg tests notebooks
+		--nbval-sanitize-with notebooks/sanitize.cfg --doctest-modules crmsim tests notebooks
 
 lint: $(STAMP)
 	$(BIN)/ruff check crmsim tests benchmarks

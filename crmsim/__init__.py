@@ -1,1 +1,12 @@
-"""crmsim."""
+"""crmsim: run the rules of a sales-management system on your own tables, and simulate a rule
+change before you make it.
+
+Subpackages: :mod:`crmsim.leads` (domain rules), :mod:`crmsim.sim` (SimPy worlds),
+:mod:`crmsim.experiments` (scenario files, runs, statistics), :mod:`crmsim.report` (figures).
+Nothing happens at import: no I/O, no global options, no warnings filters.
+"""
+
+from crmsim.tables import TableError, validate
+
+__version__ = "0.1.0"
+__all__ = ["TableError", "validate", "__version__"]

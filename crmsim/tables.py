@@ -16,8 +16,11 @@ __all__ = [
     "CHANNELS",
     "LEAD_STAGES",
     "GRADES",
+    "LEAD_EVENT_TYPES",
+    "OPPORTUNITY_STAGES",
     "SCHEMAS",
     "TableError",
+    "columns",
     "schema",
     "validate",
 ]

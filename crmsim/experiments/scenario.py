@@ -161,9 +161,14 @@ def load_scenario(path: str | Path, overrides: dict[str, Any] | None = None) -> 
         raise ScenarioError(f"{source}: no such scenario file") from None
     except tomllib.TOMLDecodeError as e:
         raise ScenarioError(f"{source}: invalid TOML: {e}") from None
-    for key, value in (overrides or {}).items():
-        _get_path(raw, key, source, "--set")
-        _set_path(raw, key, value)
+    if overrides:
+        # Overrides may name any key of the resolved scenario, defaults included.
+        full = scenario_from_dict(raw, source=source, base_dir=path.parent).model_dump(
+            mode="json", by_alias=True, exclude_none=True)
+        for key, value in overrides.items():
+            _get_path(full, key, source, "--set")
+            _set_path(full, key, value)
+        raw = full
     return scenario_from_dict(raw, source=source, base_dir=path.parent)
 
 

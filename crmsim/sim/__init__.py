@@ -1,1 +1,32 @@
-"""crmsim."""
+"""SimPy worlds: the engine and one module per simulation."""
+
+from crmsim.sim.distributions import (
+    Constant,
+    Distribution,
+    Empirical,
+    Exponential,
+    Gamma,
+    LogNormal,
+    Triangular,
+)
+from crmsim.sim.engine import EventLog, Streams, WorkCalendar, World
+from crmsim.sim.funnel import FunnelConfig, FunnelResult, OutcomeConfig, RepsConfig, simulate_funnel
+
+__all__ = [
+    "Constant",
+    "Distribution",
+    "Empirical",
+    "EventLog",
+    "Exponential",
+    "FunnelConfig",
+    "FunnelResult",
+    "Gamma",
+    "LogNormal",
+    "OutcomeConfig",
+    "RepsConfig",
+    "Streams",
+    "Triangular",
+    "WorkCalendar",
+    "World",
+    "simulate_funnel",
+]

@@ -1,0 +1,63 @@
+import subprocess
+import sys
+
+import pandas as pd
+import pytest
+
+from crmsim.cli import main
+
+
+def run_cli(*args, cwd=None):
+    return subprocess.run([sys.executable, "-m", "crmsim.cli", *args], capture_output=True,
+                          text=True, cwd=cwd)
+
+
+@pytest.fixture(scope="module")
+def outputs(tmp_path_factory):
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent
+    out = tmp_path_factory.mktemp("cli")
+    for jobs in ("1", "2"):
+        assert main(["run", str(root / "scenarios/funnel_small.toml"), "--out", str(out / jobs),
+                     "--jobs", jobs, "--quiet"]) == 0
+    return out
+
+
+def test_run_writes_every_output(outputs):
+    names = {p.name for p in (outputs / "1").iterdir()}
+    assert names >= {"scenario.resolved.toml", "summary.csv", "comparison.csv", "events.parquet",
+                     "report.html"}
+    s = pd.read_csv(outputs / "1" / "summary.csv")
+    assert {"variant", "replication", "seed", "won", "ttfc_mean_h"} <= set(s.columns)
+    assert len(s) == 3 * 3
+    c = pd.read_csv(outputs / "1" / "comparison.csv")
+    assert {"mean", "ci_low", "ci_high", "diff", "diff_ci_low", "diff_ci_high"} <= set(c.columns)
+    ev = pd.read_parquet(outputs / "1" / "events.parquet")
+    assert set(ev["variant"]) == set(s["variant"])
+    html = (outputs / "1" / "report.html").read_text()
+    assert html.count("Plotly.newPlot") >= 4 and "<script" in html
+
+
+def test_same_seed_same_summary_serial_or_parallel(outputs):
+    a = (outputs / "1" / "summary.csv").read_bytes()
+    b = (outputs / "2" / "summary.csv").read_bytes()
+    assert a == b
+
+
+def test_validate_and_list(root, tmp_path):
+    ok = run_cli("validate", str(root / "scenarios/funnel.toml"))
+    assert ok.returncode == 0 and "runs" in ok.stdout
+    bad = tmp_path / "bad.toml"
+    bad.write_text("schema_version = 1\n")
+    r = run_cli("validate", str(bad))
+    assert r.returncode == 1 and "bad.toml" in r.stderr and "run" in r.stderr
+    ls = run_cli("list", cwd=root)
+    assert "funnel.toml" in ls.stdout and "headcount" in ls.stdout
+
+
+def test_run_bad_set_is_a_clear_error(root, capsys):
+    assert main(["run", str(root / "scenarios/funnel_small.toml"), "--set", "baseline.reps.count=0",
+                 "--quiet"]) == 2
+    err = capsys.readouterr().err
+    assert "funnel_small.toml" in err and "baseline.reps.count" in err

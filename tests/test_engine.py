@@ -1,0 +1,112 @@
+import math
+
+import numpy as np
+import pytest
+from pydantic import ValidationError
+
+from crmsim.experiments.scenario import scenario_from_dict
+from crmsim.sim.distributions import Empirical
+from crmsim.sim.engine import EventLog, Streams, WorkCalendar, World
+
+
+def test_streams_depend_on_name_not_order():
+    a = Streams(np.random.SeedSequence(3))
+    b = Streams(np.random.SeedSequence(3))
+    b.rng("other").random(10)
+    assert a.rng("x").random() == b.rng("x").random()
+    assert a.rng("x").random() != a.rng("y").random()
+    assert Streams(np.random.SeedSequence(4)).rng("x").random() != a.rng("x").random()
+
+
+def test_event_log_mixes_records_and_blocks_sorted_by_time():
+    log = EventLog()
+    log.record(2.0, "lead", 1, "b")
+    log.extend([1.0, 3.0], "lead", [5, 6], "a", actor=2, value=[1.5, 2.5])
+    log.record(2.0, "rep", 0, "c", actor=0)
+    df = log.to_frame()
+    assert df["t"].tolist() == [1.0, 2.0, 2.0, 3.0]
+    assert df["event"].astype(str).tolist() == ["a", "b", "c", "a"]
+    assert df["actor"].tolist() == [2, -1, 0, 2]
+    assert len(log) == 4
+
+
+# Monday 09:00-13:00 calendar (4 h a day, Mon-Fri). t in days from Monday 00:00.
+CAL = WorkCalendar(hours_per_day=4, start_hour=9)
+H = 1 / 24
+
+
+@pytest.mark.parametrize("t, expected", [
+    (0.0, 9 * H),             # Monday night -> Monday 9:00
+    (10 * H, 10 * H),         # inside hours
+    (13 * H, 1 + 9 * H),      # closing time -> Tuesday 9:00
+    (4 + 14 * H, 7 + 9 * H),  # Friday afternoon -> next Monday
+    (5.5, 7 + 9 * H),         # Saturday -> Monday
+])
+def test_next_open(t, expected):
+    assert CAL.next_open(t) == pytest.approx(expected)
+
+
+@pytest.mark.parametrize("t, hours, expected", [
+    (9 * H, 1, 10 * H),
+    (12 * H, 2, 1 + 10 * H),           # 1 h Monday, 1 h Tuesday
+    (4 + 12 * H, 3, 7 + 11 * H),       # Friday 12:00 + 3 h -> Monday 11:00
+    (0.0, 10, 2 + 11 * H),             # 4 + 4 + 2
+])
+def test_advance(t, hours, expected):
+    assert CAL.advance(t, hours) == pytest.approx(expected)
+
+
+def test_hours_between_a_week():
+    assert CAL.hours_between(0, 7) == pytest.approx(20)
+    assert WorkCalendar.always_on().hours_between(0.5, 2) == pytest.approx(36)
+
+
+@pytest.mark.parametrize("kw", [
+    {"hours_per_day": 0}, {"hours_per_day": 10, "start_hour": 20}, {"workdays": []},
+    {"workdays": [7]}, {"workdays": [1, 1]},
+])
+def test_calendar_rejects(kw):
+    with pytest.raises(ValidationError):
+        WorkCalendar(**kw)
+
+
+def test_daily_job_runs_every_day_at_its_hour():
+    w = World(1, horizon_days=3.5)
+    seen = []
+    w.every_day(seen.append, at_hour=6)
+    w.run()
+    assert seen == pytest.approx([0.25, 1.25, 2.25, 3.25])
+
+
+def test_world_rejects_bad_horizon():
+    with pytest.raises(ValueError, match=r"warmup_days\(=5\)"):
+        World(1, horizon_days=5, warmup_days=5)
+
+
+@pytest.mark.parametrize("dist, mean", [
+    ({"kind": "constant", "value": 2.0}, 2.0),
+    ({"kind": "exponential", "mean": 3.0}, 3.0),
+    ({"kind": "gamma", "shape": 2.0, "scale": 1.5}, 3.0),
+    ({"kind": "lognormal", "mean": 5.0, "cv": 0.5}, 5.0),
+    ({"kind": "triangular", "low": 1.0, "mode": 2.0, "high": 6.0}, 3.0),
+    ({"kind": "empirical", "values": [1.0, 2.0, 6.0]}, 3.0),
+])
+def test_distributions_sample_their_mean(dist, mean):
+    sc = scenario_from_dict({"schema_version": 1, "name": "d", "run": {"horizon_days": 10},
+                             "baseline": {"reps": {"count": 1, "contact_hours": dist}}})
+    d = sc.baseline.reps.contact_hours
+    x = d.sample(np.random.default_rng(0), 200_000)
+    assert d.mean() == pytest.approx(mean)
+    assert x.mean() == pytest.approx(mean, rel=0.02)
+
+
+def test_empirical_from_csv(tmp_path):
+    (tmp_path / "d.csv").write_text("amount\n10\n20\n")
+    d = Empirical.model_validate({"csv": "d.csv", "column": "amount"}, context={"base_dir": tmp_path})
+    assert set(d.sample(np.random.default_rng(0), 50)) == {10.0, 20.0}
+    (tmp_path / "bad.csv").write_text("amount\n10\nabc\n")
+    with pytest.raises(ValidationError, match=r"non-numeric values at lines \[3\]"):
+        Empirical.model_validate({"csv": "bad.csv", "column": "amount"}, context={"base_dir": tmp_path})
+    with pytest.raises(ValidationError, match="column 'x' not in"):
+        Empirical.model_validate({"csv": "d.csv", "column": "x"}, context={"base_dir": tmp_path})
+    assert math.isfinite(d.mean())
