@@ -131,7 +131,7 @@ def lead_attributes(channel: str, profile: ChannelProfile, n: int, seed=None) ->
     intent = np.clip(base * _LEVEL_INTENT[level], 0.0, 1.0)
     return pd.DataFrame(
         {
-            "channel": pd.Categorical([channel] * n, categories=CHANNELS),
+            "channel": pd.Categorical.from_codes(np.full(n, CHANNELS.index(channel)), CHANNELS),
             "company_size": pd.Categorical.from_codes(size, categories=COMPANY_SIZES),
             "job_level": pd.Categorical.from_codes(level, categories=JOB_LEVELS),
             "engagement": engagement.astype(np.int64),

@@ -40,12 +40,14 @@ def funnel_by_channel(leads: pd.DataFrame, events: pd.DataFrame, *, start: float
     """
     cohort = leads[(leads["created"] >= start) & (leads["created"] < end)]
     ids = cohort.set_index("lead_id")["channel"]
-    out = {"leads": ids.value_counts()}
-    ev = events[events["entity_id"].isin(ids.index)]
-    for m in MILESTONES:
-        reached = pd.Index(ev.loc[ev["event"] == m, "entity_id"].unique())
-        out[m] = ids.loc[reached].value_counts()
-    df = pd.DataFrame(out).fillna(0).astype(np.int64)
+    ev = events.loc[events["event"].isin(MILESTONES) & events["entity_id"].isin(ids.index),
+                    ["entity_id", "event"]].drop_duplicates()
+    reached = pd.DataFrame({"channel": ids.reindex(ev["entity_id"]).to_numpy(),
+                            "event": ev["event"].astype(str).to_numpy()})
+    counts = reached.groupby(["channel", "event"], observed=True).size().unstack("event")
+    df = pd.concat([ids.value_counts().rename("leads"), counts], axis=1)
+    df = df.reindex(columns=["leads", *MILESTONES]).fillna(0).astype(np.int64)
+    df.index = df.index.astype(str)
     df.index.name = "channel"
     return df.sort_index()
 

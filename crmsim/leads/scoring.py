@@ -68,9 +68,12 @@ class ScoringRule(Config):
         return pd.Series(total, index=leads.index, name="score")
 
     def grade(self, score: pd.Series) -> pd.Series:
+        """Grade per score, as a categorical ordered best first."""
         conds = [score.to_numpy() >= t for t in self.grades.values()]
-        g = np.select(conds, list(self.grades), self.fallback_grade)
-        return pd.Series(g, index=score.index, name="grade", dtype=str)
+        codes = np.select(conds, list(range(len(self.grades))), len(self.grades))
+        cats = [*self.grades, self.fallback_grade]
+        return pd.Series(pd.Categorical.from_codes(codes, categories=cats), index=score.index,
+                         name="grade")
 
     def apply(self, leads: pd.DataFrame) -> pd.DataFrame:
         """``score``, ``grade`` and ``mql`` columns for every lead (same index)."""

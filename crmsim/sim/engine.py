@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 import zlib
 from collections.abc import Callable
+from functools import cached_property
 
 import numpy as np
 import pandas as pd
@@ -52,11 +53,14 @@ class EventLog:
 
     Append single events from SimPy processes with :meth:`record`, or whole vectors of events
     computed up front with :meth:`extend`. :meth:`to_frame` returns one DataFrame sorted by time
-    (stable, so events at the same time keep the order they were recorded in).
+    (stable, so events at the same time keep the order they were recorded in), with ``entity``
+    and ``event`` as categoricals.
     """
 
     def __init__(self) -> None:
-        self._blocks: list[dict[str, np.ndarray]] = []
+        # a block: (t, entity, entity_id, event, actor, value); entity/event are one str per block
+        # (from extend) or an object array (from record)
+        self._blocks: list[tuple] = []
         self._rows: list[tuple] = []
 
     def record(self, t: float, entity: str, entity_id: int, event: str, actor: int = -1,
@@ -69,46 +73,51 @@ class EventLog:
         if n == 0:
             return
         self._flush_rows()
-        self._blocks.append(
-            {
-                "t": t,
-                "entity": np.full(n, entity, dtype=object),
-                "entity_id": np.broadcast_to(np.asarray(entity_id, dtype=np.int64), n),
-                "event": np.full(n, event, dtype=object),
-                "actor": np.broadcast_to(np.asarray(actor, dtype=np.int64), n),
-                "value": np.broadcast_to(np.asarray(value, dtype=float), n),
-            }
-        )
+        self._blocks.append((
+            t, entity, np.broadcast_to(np.asarray(entity_id, dtype=np.int64), n), event,
+            np.broadcast_to(np.asarray(actor, dtype=np.int64), n),
+            np.broadcast_to(np.asarray(value, dtype=float), n),
+        ))
 
     def _flush_rows(self) -> None:
         if self._rows:
-            cols = list(zip(*self._rows))
-            self._blocks.append(
-                {
-                    "t": np.asarray(cols[0], dtype=float),
-                    "entity": np.asarray(cols[1], dtype=object),
-                    "entity_id": np.asarray(cols[2], dtype=np.int64),
-                    "event": np.asarray(cols[3], dtype=object),
-                    "actor": np.asarray(cols[4], dtype=np.int64),
-                    "value": np.asarray(cols[5], dtype=float),
-                }
-            )
+            t, ent, eid, ev, actor, value = zip(*self._rows)
+            self._blocks.append((
+                np.asarray(t, dtype=float), np.asarray(ent, dtype=object),
+                np.asarray(eid, dtype=np.int64), np.asarray(ev, dtype=object),
+                np.asarray(actor, dtype=np.int64), np.asarray(value, dtype=float),
+            ))
             self._rows = []
 
     def __len__(self) -> int:
-        return sum(b["t"].size for b in self._blocks) + len(self._rows)
+        return sum(b[0].size for b in self._blocks) + len(self._rows)
+
+    @staticmethod
+    def _categorical(parts: list, sizes: list[int], order: np.ndarray) -> pd.Categorical:
+        cats = sorted({x for p in parts for x in ([p] if isinstance(p, str) else set(p.tolist()))})
+        index = {c: k for k, c in enumerate(cats)}
+        codes = [np.full(n, index[p], dtype=np.int32) if isinstance(p, str)
+                 else np.fromiter((index[x] for x in p), dtype=np.int32, count=n)
+                 for p, n in zip(parts, sizes)]
+        return pd.Categorical.from_codes(np.concatenate(codes)[order], categories=cats)
 
     def to_frame(self) -> pd.DataFrame:
         self._flush_rows()
         if not self._blocks:
             return pd.DataFrame({c: pd.Series(dtype=d) for c, d in zip(
                 EVENT_COLUMNS, ["float64", "category", "int64", "category", "int64", "float64"])})
-        cols = {c: np.concatenate([b[c] for b in self._blocks]) for c in EVENT_COLUMNS}
-        order = np.argsort(cols["t"], kind="stable")
-        df = pd.DataFrame({c: v[order] for c, v in cols.items()})
-        df["entity"] = df["entity"].astype("category")
-        df["event"] = df["event"].astype("category")
-        return df
+        t = np.concatenate([b[0] for b in self._blocks])
+        order = np.argsort(t, kind="stable")
+        sizes = [b[0].size for b in self._blocks]
+        cols = {
+            "t": t[order],
+            "entity": self._categorical([b[1] for b in self._blocks], sizes, order),
+            "entity_id": np.concatenate([b[2] for b in self._blocks])[order],
+            "event": self._categorical([b[3] for b in self._blocks], sizes, order),
+            "actor": np.concatenate([b[4] for b in self._blocks])[order],
+            "value": np.concatenate([b[5] for b in self._blocks])[order],
+        }
+        return pd.DataFrame(cols)
 
 
 class WorkCalendar(Config):
@@ -145,38 +154,46 @@ class WorkCalendar(Config):
         """Around the clock, every day (an M/M/c server)."""
         return cls(hours_per_day=24, start_hour=0, workdays=tuple(range(7)))
 
-    @property
+    @cached_property
     def is_always_on(self) -> bool:
         return self.hours_per_day >= 24 and len(self.workdays) == 7
 
+    @cached_property
+    def _spec(self) -> tuple[frozenset[int], float, float]:
+        """(workdays, open, close) with open/close as fractions of a day; computed once."""
+        return (frozenset(self.workdays), self.start_hour / 24,
+                (self.start_hour + self.hours_per_day) / 24)
+
     def _open_close(self, day: int) -> tuple[float, float]:
-        return day + self.start_hour / 24, day + (self.start_hour + self.hours_per_day) / 24
+        _, o, c = self._spec
+        return day + o, day + c
 
     def next_open(self, t: float) -> float:
         """The earliest time >= t at which the calendar is open."""
         if self.is_always_on:
             return t
+        days, o, c = self._spec
         day = math.floor(t)
+        if day % 7 in days and day + o <= t < day + c:  # fast path: already open
+            return t
         for d in range(day, day + 8):
-            if d % 7 not in self.workdays:
-                continue
-            o, c = self._open_close(d)
-            if t < c:
-                return max(t, o)
+            if d % 7 in days and t < d + c:
+                return max(t, d + o)
         raise AssertionError("unreachable: a calendar has a working day every week")
 
     def advance(self, t: float, hours: float) -> float:
         """The time at which ``hours`` of work started at ``t`` is done, pausing outside hours."""
         if self.is_always_on:
             return t + hours / 24
+        _, _, c = self._spec
         left = hours / 24
         t = self.next_open(t)
         while True:
-            _, c = self._open_close(math.floor(t))
-            if t + left <= c:
+            close = math.floor(t) + c
+            if t + left <= close:
                 return t + left
-            left -= c - t
-            t = self.next_open(c)
+            left -= close - t
+            t = self.next_open(close)
 
     def hours_between(self, a: float, b: float) -> float:
         """Working hours in [a, b)."""

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from collections import deque
 from dataclasses import dataclass
+from itertools import compress
 
 import numpy as np
 import pandas as pd
@@ -29,7 +30,14 @@ from crmsim.leads.metrics import funnel_metrics
 from crmsim.leads.scoring import ScoringRule
 from crmsim.sim.distributions import Distribution, Gamma, LogNormal
 from crmsim.sim.engine import WorkCalendar, World
-from crmsim.synth import DEFAULT_CHANNELS, ChannelProfile, arrival_times, lead_attributes
+from crmsim.synth import (
+    COMPANY_SIZES,
+    DEFAULT_CHANNELS,
+    JOB_LEVELS,
+    ChannelProfile,
+    arrival_times,
+    lead_attributes,
+)
 from crmsim.tables import CHANNELS
 
 __all__ = ["FunnelConfig", "RepsConfig", "OutcomeConfig", "FunnelResult", "STATES",
@@ -105,29 +113,38 @@ def _draw_leads(cfg: FunnelConfig, world: World) -> pd.DataFrame:
     Each channel and each purpose has its own stream, so a lead keeps its draws in every variant
     that keeps its channel profile (common random numbers).
     """
-    parts = []
+    parts: list[dict[str, np.ndarray]] = []
     for ch in CHANNELS:
         if ch not in cfg.channels:
             continue
         prof = cfg.channels[ch]
-        t = arrival_times(prof, world.horizon, world.streams.rng(f"arrivals.{ch}"))
+        rng = world.streams.rng
+        t = arrival_times(prof, world.horizon, rng(f"arrivals.{ch}"))
         n = t.size
-        df = lead_attributes(ch, prof, n, world.streams.rng(f"attributes.{ch}"))
-        df["t"] = t
-        u = world.streams.rng(f"intake.{ch}").random((2, n))
-        df["invalid"] = u[0] < prof.invalid_share
-        df["dup_draw"] = u[1] < prof.duplicate_share
-        df["u_pick"] = world.streams.rng(f"merge.{ch}").random(n)
-        v = world.streams.rng(f"outcomes.{ch}").random((3, n))
-        df["u_sql"], df["u_opp"], df["u_win"] = v[0], v[1], v[2]
-        df["work_h"] = cfg.reps.contact_hours.sample(world.streams.rng(f"work.{ch}"), n)
-        df["cycle_d"] = cfg.outcomes.cycle_days.sample(world.streams.rng(f"cycle.{ch}"), n)
-        df["amount"] = cfg.outcomes.deal_amount.sample(world.streams.rng(f"amount.{ch}"), n)
-        df["cost"] = float(prof.cost_per_lead)
-        parts.append(df)
-    df = pd.concat(parts, ignore_index=True)
-    df["channel"] = pd.Categorical(df["channel"].astype(str), categories=CHANNELS)
-    df = df.sort_values("t", kind="stable").reset_index(drop=True)
+        att = lead_attributes(ch, prof, n, rng(f"attributes.{ch}"))
+        u = rng(f"intake.{ch}").random((2, n))
+        v = rng(f"outcomes.{ch}").random((3, n))
+        parts.append({
+            "t": t,
+            "channel": att["channel"].cat.codes.to_numpy(),
+            "company_size": att["company_size"].cat.codes.to_numpy(),
+            "job_level": att["job_level"].cat.codes.to_numpy(),
+            "engagement": att["engagement"].to_numpy(),
+            "intent": att["intent"].to_numpy(),
+            "invalid": u[0] < prof.invalid_share,
+            "dup_draw": u[1] < prof.duplicate_share,
+            "u_pick": rng(f"merge.{ch}").random(n),
+            "u_sql": v[0], "u_opp": v[1], "u_win": v[2],
+            "work_h": cfg.reps.contact_hours.sample(rng(f"work.{ch}"), n),
+            "cycle_d": cfg.outcomes.cycle_days.sample(rng(f"cycle.{ch}"), n),
+            "amount": cfg.outcomes.deal_amount.sample(rng(f"amount.{ch}"), n),
+            "cost": np.full(n, float(prof.cost_per_lead)),
+        })
+    cols = {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
+    order = np.argsort(cols["t"], kind="stable")
+    df = pd.DataFrame({k: v[order] for k, v in cols.items()})
+    for k, cats in (("channel", CHANNELS), ("company_size", COMPANY_SIZES), ("job_level", JOB_LEVELS)):
+        df[k] = pd.Categorical.from_codes(df[k].to_numpy(), categories=cats)
     if (df["work_h"] < 0).any() or (df["cycle_d"] < 0).any():
         raise ValueError("contact_hours and cycle_days must not produce negative values")
     return df
@@ -161,12 +178,14 @@ class _Desk:
         self.idle: deque[tuple[int, object]] = deque()
         self.idle_by_rep: dict[int, object] = {}
         self.load = np.zeros(self.n)
-        self.t, self.work_h = t, work_h
+        # Per-lead records are Python lists while SimPy runs (scalar access to lists is several
+        # times faster than to numpy arrays); finish() turns them into arrays.
+        self.t, self.work_h = t.tolist(), work_h.tolist()
         N = t.size
-        self.owner = np.full(N, -1, dtype=np.int64)
-        self.assigned_at = np.full(N, np.nan)
-        self.c_start = np.full(N, np.nan)
-        self.c_end = np.full(N, np.nan)
+        self._owner = [-1] * N
+        self._assigned = [np.nan] * N
+        self._start = [np.nan] * N
+        self._end = [np.nan] * N
         self.recycled_at = np.full(N, np.nan)
         self.backlog: list[tuple[float, int]] = []
 
@@ -189,13 +208,13 @@ class _Desk:
             dt = t[i] - env.now
             if dt > 0:
                 yield env.timeout(dt)
-            self.assigned_at[i] = env.now
+            self._assigned[i] = env.now
             r = self.assigner.choose(self.load)
             if r == SHARED:
                 self.queues[0].append(i)
                 self._wake(None)
             else:
-                self.owner[i] = r
+                self._owner[i] = r
                 self.load[r] += 1
                 self.queues[r].append(i)
                 self._wake(r)
@@ -216,34 +235,45 @@ class _Desk:
                 continue
             i = q.popleft()
             if self.shared:
-                self.owner[i] = r
+                self._owner[i] = r
                 self.load[r] += 1
-            self.c_start[i] = env.now
-            end = cal.advance(env.now, self.work_h[i])
-            yield env.timeout(end - env.now)
-            self.c_end[i] = env.now
+            self._start[i] = now = env.now
+            yield env.timeout(cal.advance(now, self.work_h[i]) - now)
+            self._end[i] = env.now
             self.load[r] -= 1
 
     def nightly(self, now: float) -> None:
-        """The daily batch job: recycle leads waiting too long, then record the backlog."""
-        for q in self.queues:
-            if not q:
-                continue
-            items = np.fromiter(q, dtype=np.int64, count=len(q))
-            due = self.recycle.due_days(self.assigned_at[items], now)
-            if due.any():
+        """The daily batch job: recycle leads waiting too long, then record the backlog.
+
+        Queues are FIFO by assignment time, so the recycle rule is asked first about each
+        queue's oldest lead, and about the whole queue only where that one is due.
+        """
+        busy = [q for q in self.queues if q]
+        if busy and self.recycle.max_wait_days > 0:
+            heads = np.array([self._assigned[q[0]] for q in busy])
+            for q in compress(busy, self.recycle.due_days(heads, now)):
+                items = np.fromiter(q, dtype=np.int64, count=len(q))
+                due = self.recycle.due_days(np.array([self._assigned[i] for i in q]), now)
                 gone = items[due]
                 self.recycled_at[gone] = now
                 if not self.shared:
-                    np.subtract.at(self.load, self.owner[gone], 1)
+                    np.subtract.at(self.load, [self._owner[i] for i in gone], 1)
                 q.clear()
                 q.extend(items[~due].tolist())
-        self.backlog.append((now, sum(len(q) for q in self.queues)))
+        self.backlog.append((now, sum(len(q) for q in busy) if busy else 0))
+
+    def finish(self) -> None:
+        """After the run: per-lead records as arrays."""
+        self.owner = np.array(self._owner, dtype=np.int64)
+        self.assigned_at = np.array(self._assigned, dtype=float)
+        self.c_start = np.array(self._start, dtype=float)
+        self.c_end = np.array(self._end, dtype=float)
+        self.work_h = np.array(self.work_h, dtype=float)
 
     def start(self, mql_idx: np.ndarray) -> None:
         for r in range(self.n):
             self.env.process(self.rep(r))
-        self.env.process(self.arrivals(mql_idx))
+        self.env.process(self.arrivals(mql_idx.tolist()))
         self.w.every_day(self.nightly, at_hour=0.0)
 
 
@@ -272,20 +302,20 @@ def simulate_funnel(cfg: FunnelConfig, seed, horizon_days: float, warmup_days: f
     t = df["t"].to_numpy()
     invalid, dup, survivor = _intake(df)
     primary = ~invalid & ~dup
-    scored = cfg.scoring.apply(df.loc[primary, ["channel", "company_size", "job_level", "engagement"]]
-                               .assign(channel=lambda d: d["channel"].astype(str),
-                                       company_size=lambda d: d["company_size"].astype(str),
-                                       job_level=lambda d: d["job_level"].astype(str)))
+    scored = cfg.scoring.apply(df.loc[primary])
     score = np.full(N, np.nan)
     score[primary] = scored["score"].to_numpy()
-    grade = np.full(N, None, dtype=object)
-    grade[primary] = scored["grade"].to_numpy()
+    gcat = scored["grade"].cat.categories
+    gcodes = np.full(N, -1, dtype=np.int64)
+    gcodes[primary] = scored["grade"].cat.codes.to_numpy()
+    grade = pd.Categorical.from_codes(gcodes, categories=gcat)
     mql = np.zeros(N, dtype=bool)
     mql[primary] = scored["mql"].to_numpy()
 
     desk = _Desk(world, cfg, t, df["work_h"].to_numpy())
     desk.start(np.flatnonzero(mql))
     world.run()
+    desk.finish()
 
     # Outcomes of finished first contacts, vectorised.
     done = ~np.isnan(desk.c_end)
@@ -301,15 +331,14 @@ def simulate_funnel(cfg: FunnelConfig, seed, horizon_days: float, warmup_days: f
     in_contact = ~np.isnan(desk.c_start) & ~done
     queued = mql & np.isnan(desk.c_start) & ~recycled
 
-    state = np.select(
-        [invalid, dup, primary & ~mql, recycled, queued, in_contact, done & ~sql,
-         sql & ~opp, won, lost, opp & ~closed],
-        ["quarantined", "merged", "nurture", "recycled", "queued", "in_contact", "disqualified",
-         "sql_no_opportunity", "won", "lost", "opportunity_open"],
-        default="?",
-    )
-    if (state == "?").any():  # pragma: no cover - a bug, not an input problem
-        raise AssertionError(f"{int((state == '?').sum())} leads without a state")
+    conds = {"quarantined": invalid, "merged": dup, "nurture": primary & ~mql,
+             "recycled": recycled, "queued": queued, "in_contact": in_contact,
+             "disqualified": done & ~sql, "sql_no_opportunity": sql & ~opp, "won": won,
+             "lost": lost, "opportunity_open": opp & ~closed}
+    codes = np.select(list(conds.values()), [STATES.index(k) for k in conds], default=-1)
+    if (codes < 0).any():  # pragma: no cover - a bug, not an input problem
+        raise AssertionError(f"{int((codes < 0).sum())} leads without a state")
+    state = pd.Categorical.from_codes(codes, categories=STATES)
 
     ids = np.arange(N, dtype=np.int64)
     log = world.log
@@ -347,8 +376,9 @@ def simulate_funnel(cfg: FunnelConfig, seed, horizon_days: float, warmup_days: f
     )
     m = funnel_metrics(leads, events, start=world.warmup, end=H)
     m.update(_team_metrics(desk, world, cfg))
-    for s in STATES:
-        m[f"state.{s}"] = float((state[t >= world.warmup] == s).sum())
+    counted = np.bincount(codes[t >= world.warmup], minlength=len(STATES))
+    for k, s in enumerate(STATES):
+        m[f"state.{s}"] = float(counted[k])
     return FunnelResult(leads=leads, events=events if keep_events else events.iloc[:0], metrics=m)
 
 
