@@ -25,12 +25,9 @@ def _fmt(x: float) -> str:
 
 def comparison_text(comparison, metrics: list[str]) -> str:
     """A plain-text table: per variant, each metric's mean and its paired difference to baseline."""
-    lines = []
     variants = list(dict.fromkeys(comparison["variant"]))
-    width = max(len(v) for v in variants)
-    head = f"{'variant':<{width}}  " + "  ".join(f"{m:>28}" for m in metrics)
-    lines += [head, "-" * len(head)]
     c = comparison.set_index(["variant", "metric"])
+    rows = []
     for v in variants:
         cells = []
         for m in metrics:
@@ -38,10 +35,15 @@ def comparison_text(comparison, metrics: list[str]) -> str:
             if v == "baseline":
                 cell = f"{_fmt(r['mean'])} [{_fmt(r['ci_low'])}, {_fmt(r['ci_high'])}]"
             else:
-                cell = f"{_fmt(r['mean'])} ({'+' if r['diff'] >= 0 else ''}{_fmt(r['diff'])}" + (
-                    "*)" if (r["diff_ci_low"] > 0 or r["diff_ci_high"] < 0) else ")")
-            cells.append(f"{cell:>28}")
-        lines.append(f"{v:<{width}}  " + "  ".join(cells))
+                star = "*" if (r["diff_ci_low"] > 0 or r["diff_ci_high"] < 0) else ""
+                cell = f"{_fmt(r['mean'])} ({'+' if r['diff'] >= 0 else ''}{_fmt(r['diff'])}{star})"
+            cells.append(cell)
+        rows.append([v, *cells])
+    head = ["variant", *metrics]
+    widths = [max(len(str(x[k])) for x in [head, *rows]) for k in range(len(head))]
+    fmt = lambda row: "  ".join(  # noqa: E731
+        f"{x:<{w}}" if k == 0 else f"{x:>{w}}" for k, (x, w) in enumerate(zip(row, widths)))
+    lines = [fmt(head), "-" * (sum(widths) + 2 * len(widths) - 2), *map(fmt, rows)]
     lines.append("baseline: mean [95% CI]; others: mean (paired difference to baseline, "
                  "* = 95% CI excludes 0)")
     return "\n".join(lines)
@@ -52,6 +54,7 @@ def cmd_run(args) -> int:
     from tqdm import tqdm
 
     from crmsim.experiments import (
+        ScenarioError,
         dump_resolved,
         fast_mode,
         load_scenario,
@@ -61,6 +64,8 @@ def cmd_run(args) -> int:
     )
     from crmsim.report import KEY_METRICS, write_report
 
+    if args.jobs < 0:
+        raise ScenarioError(f"--jobs must be >= 0 (0 = one per CPU), got {args.jobs}")
     overrides = parse_assignments(args.set or [])
     if args.replications is not None:
         overrides["run.replications"] = args.replications
