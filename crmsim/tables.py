@@ -15,6 +15,7 @@ import pandera.pandas as pa
 __all__ = [
     "CHANNELS",
     "LEAD_STAGES",
+    "ACTIVITY_KINDS",
     "GRADES",
     "LEAD_EVENT_TYPES",
     "OPPORTUNITY_STAGES",
@@ -34,6 +35,8 @@ GRADES: tuple[str, ...] = ("A", "B", "C", "D")
 LEAD_EVENT_TYPES: tuple[str, ...] = (
     "visit", "download", "event_attended", "email_open", "email_click", "form", "call", "meeting",
 )
+#: Follow-up activities with a customer (calls, visits, meetings...).
+ACTIVITY_KINDS: tuple[str, ...] = ("call", "visit", "meeting", "email", "message")
 OPPORTUNITY_STAGES: tuple[str, ...] = (
     "qualify", "discover", "propose", "negotiate", "won", "lost",
 )
@@ -99,8 +102,49 @@ SCHEMAS: dict[str, pa.DataFrameSchema] = {
             "created_at": _col(_DT),
             "last_followup_at": _col(_DT, nullable=True),
             "annual_revenue": _col(float, ge=0),
+            # Public-pool columns (crmsim.customers.pool); optional, checked when present.
+            "received_at": _col(_DT, nullable=True, required=False),
+            "last_opportunity_at": _col(_DT, nullable=True, required=False),
+            "last_deal_at": _col(_DT, nullable=True, required=False),
+            "contract_end_at": _col(_DT, nullable=True, required=False),
+            "locked": _col(bool, required=False),
+            "deal_closed": _col(bool, required=False),
+            "open_opportunities": _col(int, ge=0, required=False),
+            "followup_plan_active": _col(bool, required=False),
+            "pool_id": _col(_S, nullable=True, required=False),
+            "entered_pool_at": _col(_DT, nullable=True, required=False),
+            "previous_owner_id": _col(_S, nullable=True, required=False),
+            "left_owner_at": _col(_DT, nullable=True, required=False),
         },
         name="customers",
+    ),
+    "activities": pa.DataFrameSchema(
+        {
+            "activity_id": _col(_S, unique=True),
+            "customer_id": _col(_S),
+            "owner_id": _col(_S, nullable=True),
+            "t": _col(_DT),
+            "kind": _col(_S, isin=ACTIVITY_KINDS),
+        },
+        name="activities",
+    ),
+    "orders": pa.DataFrameSchema(
+        {
+            "order_id": _col(_S, unique=True),
+            "customer_id": _col(_S),
+            "ordered_at": _col(_DT),
+            "amount": _col(float, ge=0),
+        },
+        name="orders",
+    ),
+    "tickets": pa.DataFrameSchema(
+        {
+            "ticket_id": _col(_S, unique=True),
+            "customer_id": _col(_S),
+            "opened_at": _col(_DT),
+            "closed_at": _col(_DT, nullable=True),
+        },
+        name="tickets",
     ),
     "opportunities": pa.DataFrameSchema(
         {
