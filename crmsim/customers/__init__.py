@@ -1,5 +1,13 @@
 """Customers (FEATURES L2C-4): public-pool rules, profile, grading and activity models."""
 
+from crmsim.customers.activity import (
+    BGNBD,
+    PAliveRule,
+    ParetoNBD,
+    fit_bgnbd,
+    fit_paretonbd,
+    summary_from_transactions,
+)
 from crmsim.customers.pool import (
     AUDIT_COLUMNS,
     REFUSALS,
@@ -17,6 +25,12 @@ from crmsim.customers.pool import (
 
 __all__ = [
     "AUDIT_COLUMNS",
+    "BGNBD",
+    "PAliveRule",
+    "ParetoNBD",
+    "fit_bgnbd",
+    "fit_paretonbd",
+    "summary_from_transactions",
     "REFUSALS",
     "ClaimRules",
     "Pool",
