@@ -8,6 +8,13 @@ from crmsim.customers.activity import (
     fit_paretonbd,
     summary_from_transactions,
 )
+from crmsim.customers.grading import (
+    Tier,
+    TierRules,
+    abc_classes,
+    potential_value_matrix,
+    rfm_scores,
+)
 from crmsim.customers.pool import (
     AUDIT_COLUMNS,
     REFUSALS,
@@ -22,6 +29,7 @@ from crmsim.customers.pool import (
     pool_for,
     reclaim,
 )
+from crmsim.customers.profile import customer_profile
 
 __all__ = [
     "AUDIT_COLUMNS",
@@ -31,6 +39,12 @@ __all__ = [
     "fit_bgnbd",
     "fit_paretonbd",
     "summary_from_transactions",
+    "Tier",
+    "TierRules",
+    "abc_classes",
+    "customer_profile",
+    "potential_value_matrix",
+    "rfm_scores",
     "REFUSALS",
     "ClaimRules",
     "Pool",
