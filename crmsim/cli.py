@@ -95,13 +95,13 @@ def cmd_run(args) -> int:
     ev = pd.concat([e.assign(variant=v) for v, e in res.events.items()], ignore_index=True)
     ev["variant"] = ev["variant"].astype("category")
     ev.to_parquet(out / "events.parquet", index=False)
-    ld = pd.concat([x.assign(variant=v) for v, x in res.leads.items()], ignore_index=True)
-    ld.to_parquet(out / "leads.parquet", index=False)
+    table_name = "leads" if sc.model == "funnel" else "customers"
+    ld = pd.concat([x.assign(variant=v) for v, x in res.tables.items()], ignore_index=True)
+    ld.to_parquet(out / f"{table_name}.parquet", index=False)
     write_report(out / "report.html", res, comp)
-    print(comparison_text(comp, [m for m in KEY_METRICS if m in ("won", "revenue", "ttfc_mean_h",
-                                                                     "utilisation")]))
+    print(comparison_text(comp, KEY_METRICS[sc.model][:4]))
     print(f"\n{total} runs in {time.perf_counter() - t0:.1f} s; wrote scenario.resolved.toml, "
-          f"summary.csv, comparison.csv, events.parquet, leads.parquet, report.html to {out}/")
+          f"summary.csv, comparison.csv, events.parquet, {table_name}.parquet, report.html to {out}/")
     return 0
 
 

@@ -84,10 +84,38 @@ def _need(customers: pd.DataFrame, cols, why: str) -> None:
                        f"columns are {list(customers.columns)}")
 
 
+def _day_numbers(col: pd.Series) -> np.ndarray:
+    """Whole days since 1970-01-01 of each date (time of day dropped); NaN where missing."""
+    d = pd.to_datetime(col).to_numpy().astype("datetime64[D]")
+    out = d.astype(np.int64).astype(float)
+    out[np.isnat(d)] = np.nan
+    return out
+
+
 def _days_since(col: pd.Series, today: pd.Timestamp) -> pd.Series:
     """Whole days from each date (normalised) to today; NaN where the date is missing."""
-    d = pd.to_datetime(col)
-    return (today - d.dt.normalize()).dt.days.astype(float)
+    t = float(np.datetime64(today.date(), "D").astype(np.int64))
+    return pd.Series(t - _day_numbers(col), index=col.index)
+
+
+def _first_reason(hits: list[np.ndarray], names: list[str], index: pd.Index) -> pd.Series:
+    """The name of the first true check per row; missing (None) where none is true."""
+    n = len(index)
+    code = np.select(hits, list(range(1, len(hits) + 1)), 0) if hits else np.zeros(n, dtype=int)
+    labels = np.array([None, *names], dtype=object)
+    return pd.Series(labels[np.broadcast_to(code, n)], index=index, dtype="object")
+
+
+def _fired_names(fired: np.ndarray, names: list[str], show: np.ndarray) -> np.ndarray:
+    """``"a & b"`` naming the fired rules per row where ``show``; None elsewhere (vectorised by
+    the bit pattern of fired rules)."""
+    out = np.full(fired.shape[0], None, dtype=object)
+    if not names:
+        return out
+    bits = fired.astype(np.int64) @ (1 << np.arange(len(names), dtype=np.int64))
+    for b in np.unique(bits[show]):
+        out[show & (bits == b)] = " & ".join(n for j, n in enumerate(names) if b >> j & 1)
+    return out
 
 
 class ReclaimRule(Config):
@@ -142,15 +170,15 @@ class ReclaimRule(Config):
         today = _day(today)
         if self.kind == "contract_end":
             return _days_since(customers["contract_end_at"], today)
-        received = pd.to_datetime(customers["received_at"]).dt.normalize()
+        t = float(np.datetime64(today.date(), "D").astype(np.int64))
+        received = _day_numbers(customers["received_at"])
         if self.kind == "no_followup":
-            last = pd.to_datetime(customers["last_followup_at"]).dt.normalize()
-            ref = pd.concat([received, last], axis=1).max(axis=1)
-            return (today - ref).dt.days.astype(float)
+            last = _day_numbers(customers["last_followup_at"])
+            ref = np.fmax(received, last)  # the later of the two; NaN only if both are missing
+            return pd.Series(t - ref, index=customers.index)
         col = "last_opportunity_at" if self.kind == "no_opportunity" else "last_deal_at"
-        happened = pd.to_datetime(customers[col]).dt.normalize() >= received
-        out = _days_since(customers["received_at"], today)
-        return out.where(~happened.fillna(False).astype(bool))
+        happened = _day_numbers(customers[col]) >= received  # False where either is missing
+        return pd.Series(np.where(happened, np.nan, t - received), index=customers.index)
 
     def fires(self, customers: pd.DataFrame, today) -> pd.Series:
         lim = self.limits(customers)
@@ -202,11 +230,8 @@ class ReclaimPolicy(Config):
             checks.append(("followup_plan_active", "followup_plan"))
         _need(customers, [c for c, _ in checks],
               "the reclaim exemptions (switch an exemption off in ReclaimPolicy if you lack it)")
-        reason = pd.Series(pd.NA, index=customers.index, dtype="object")
-        for col, why in reversed(checks):  # the first check listed wins
-            hit = customers[col].fillna(0).astype(float).to_numpy() > 0
-            reason[hit] = why
-        return reason
+        hits = [customers[col].fillna(0).to_numpy(dtype=float) > 0 for col, _ in checks]
+        return _first_reason(hits, [why for _, why in checks], customers.index)
 
     def evaluate(self, customers: pd.DataFrame, today) -> pd.DataFrame:
         """Per customer: ``due``, ``rule`` (the rule(s) that fired), ``days_until``, ``remind``,
@@ -228,8 +253,7 @@ class ReclaimPolicy(Config):
             hit = fired.all(axis=1)
             d = until.max(axis=1)
         ok = owned & exempt.isna().to_numpy()
-        names = np.array([r.name for r in rules], dtype=object)
-        rule = [" & ".join(names[row]) if h else None for row, h in zip(fired, hit & ok)]
+        rule = _fired_names(fired, [r.name for r in rules], hit & ok)
         days = np.where(ok, d, np.nan)
         return pd.DataFrame({
             "due": hit & ok,
@@ -260,30 +284,34 @@ class ClaimRules(Config):
     cooldown_days: int = Field(default=0, ge=0)
     embargo_days: int = Field(default=0, ge=0)
 
-    def refusal(self, c: pd.DataFrame, *, admin: bool = False) -> pd.Series:
+    def refusal(self, c: pd.DataFrame | dict, *, admin: bool = False) -> pd.Series:
         """First refusal reason per candidate claim (missing = allowed), vectorised.
 
-        ``c`` has one row per (customer, rep) candidate with columns ``in_pool``, ``member``,
+        ``c`` (a DataFrame, or a dict of equal-length arrays/scalars) has one row per (customer, rep) candidate with columns ``in_pool``, ``member``,
         ``days_in_pool``, ``former_owner``, ``days_since_left``, ``held`` (counting per
         ``cap_counts_closed``) and ``claimed_today``. Admin assignments skip embargo, cooldown and
         the caps.
         """
-        reason = pd.Series(pd.NA, index=c.index, dtype="object")
-        checks = [("not_in_pool", ~c["in_pool"].astype(bool))]
+        n = len(next(iter(c.values()))) if isinstance(c, dict) else len(c)
+
+        def col(name: str, fill: float = 0.0) -> np.ndarray:
+            v = np.broadcast_to(np.asarray(c[name], dtype=float), n)
+            return np.where(np.isnan(v), fill, v)
+
+        checks = [("not_in_pool", col("in_pool") == 0)]
         if not admin:
             checks += [
-                ("not_member", ~c["member"].astype(bool)),
-                ("embargo", c["days_in_pool"].fillna(np.inf) < self.embargo_days),
-                ("cooldown", c["former_owner"].astype(bool)
-                 & (c["days_since_left"].fillna(np.inf) <= self.cooldown_days)),
+                ("not_member", col("member") == 0),
+                ("embargo", col("days_in_pool", np.inf) < self.embargo_days),
+                ("cooldown", (col("former_owner") != 0)
+                 & (col("days_since_left", np.inf) <= self.cooldown_days)),
             ]
             if self.holding_cap:
-                checks.append(("holding_cap", c["held"] >= self.holding_cap))
+                checks.append(("holding_cap", col("held") >= self.holding_cap))
             if self.daily_claim_cap:
-                checks.append(("daily_cap", c["claimed_today"] >= self.daily_claim_cap))
-        for why, hit in reversed(checks):  # the first check listed wins
-            reason[hit.to_numpy(dtype=bool)] = why
-        return reason
+                checks.append(("daily_cap", col("claimed_today") >= self.daily_claim_cap))
+        index = c.index if isinstance(c, pd.DataFrame) else pd.RangeIndex(n)
+        return _first_reason([h for _, h in checks], [w for w, _ in checks], index)
 
 
 class Pool(Config):

@@ -11,9 +11,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from crmsim.experiments.scenario import Scenario, variants
+from crmsim.experiments.scenario import MODELS, Scenario, variants
 from crmsim.experiments.stats import compare
-from crmsim.sim.funnel import FunnelConfig, simulate_funnel
 
 __all__ = ["ExperimentResult", "replication_seed", "run_experiment", "fast_mode"]
 
@@ -32,20 +31,26 @@ def replication_seed(base_seed: int, replication: int) -> np.random.SeedSequence
 class ExperimentResult:
     scenario: Scenario
     summary: pd.DataFrame
-    #: events and leads of replication 0 of each variant, by variant name
+    #: events and the entity table (leads or customers) of replication 0 of each variant
     events: dict[str, pd.DataFrame] = field(default_factory=dict)
-    leads: dict[str, pd.DataFrame] = field(default_factory=dict)
+    tables: dict[str, pd.DataFrame] = field(default_factory=dict)
+
+    @property
+    def leads(self) -> dict[str, pd.DataFrame]:
+        """The funnel's per-lead tables (an alias of ``tables``)."""
+        return self.tables
 
     def comparison(self, metrics: list[str] | None = None) -> pd.DataFrame:
         return compare(self.summary, metrics=metrics)
 
 
-def _run_batch(cfg: FunnelConfig, base_seed: int, reps: list[int], horizon: float, warmup: float,
+def _run_batch(model: str, cfg, base_seed: int, reps: list[int], horizon: float, warmup: float,
                keep: int) -> list[tuple[int, dict, pd.DataFrame | None, pd.DataFrame | None]]:
+    simulate = MODELS[model][1]
     out = []
     for i in reps:
-        r = simulate_funnel(cfg, replication_seed(base_seed, i), horizon, warmup, keep_events=(i == keep))
-        out.append((i, r.metrics, r.events if i == keep else None, r.leads if i == keep else None))
+        r = simulate(cfg, replication_seed(base_seed, i), horizon, warmup, keep_events=(i == keep))
+        out.append((i, r.metrics, r.events if i == keep else None, r.table if i == keep else None))
     return out
 
 
@@ -96,12 +101,13 @@ def run_experiment(
     args = (run.base_seed,)
     if executor is None and jobs <= 1:
         for vi, reps in tasks:
-            collect(vi, _run_batch(vs[vi].config, *args, reps, run.horizon_days, run.warmup_days, 0))
+            collect(vi, _run_batch(scenario.model, vs[vi].config, *args, reps, run.horizon_days,
+                                   run.warmup_days, 0))
     else:
         own = executor is None
         ex = executor or ProcessPoolExecutor(max_workers=jobs)
         try:
-            futs = {ex.submit(_run_batch, vs[vi].config, *args, reps, run.horizon_days,
+            futs = {ex.submit(_run_batch, scenario.model, vs[vi].config, *args, reps, run.horizon_days,
                               run.warmup_days, 0): vi for vi, reps in tasks}
             from concurrent.futures import as_completed
 

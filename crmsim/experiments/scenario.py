@@ -11,7 +11,7 @@ base_seed = 20250101
 horizon_days = 365
 warmup_days = 28
 
-[baseline]            # a complete world (crmsim.sim.funnel.FunnelConfig)
+[baseline]            # a complete world: FunnelConfig (model "funnel") or PoolConfig ("pool")
 reps = { count = 12 }
 
 [[sweep]]             # each sweep is a grid: the Cartesian product of its lists
@@ -36,13 +36,17 @@ import tomli_w
 from pydantic import Field, ValidationError, field_validator, model_validator
 
 from crmsim.config import Config
-from crmsim.sim.funnel import FunnelConfig
+from crmsim.sim.funnel import FunnelConfig, simulate_funnel
+from crmsim.sim.pool import PoolConfig, simulate_pool
 
 __all__ = [
     "SCHEMA_VERSION",
     "RunConfig",
     "Sweep",
     "Scenario",
+    "FunnelScenario",
+    "PoolScenario",
+    "MODELS",
     "Variant",
     "ScenarioError",
     "load_scenario",
@@ -53,7 +57,8 @@ __all__ = [
 ]
 
 SCHEMA_VERSION = 1
-MODELS = {"funnel": FunnelConfig}
+#: model name -> (config class of the baseline, simulate(config, seed, horizon, warmup, keep_events))
+MODELS = {"funnel": (FunnelConfig, simulate_funnel), "pool": (PoolConfig, simulate_pool)}
 
 
 class ScenarioError(ValueError):
@@ -90,21 +95,33 @@ class Sweep(Config):
         return v
 
 
-class Scenario(Config):
+class _ScenarioBase(Config):
     schema_version: Literal[1]
     name: str = Field(min_length=1, pattern=r"^[A-Za-z0-9_.-]+$")
     description: str = ""
-    model: Literal["funnel"] = "funnel"
     run: RunConfig
-    baseline: FunnelConfig
     sweep: tuple[Sweep, ...] = ()
+
+
+class FunnelScenario(_ScenarioBase):
+    model: Literal["funnel"] = "funnel"
+    baseline: FunnelConfig
+
+
+class PoolScenario(_ScenarioBase):
+    model: Literal["pool"]
+    baseline: PoolConfig
+
+
+Scenario = FunnelScenario | PoolScenario
+_CLASSES = {"funnel": FunnelScenario, "pool": PoolScenario}
 
 
 @dataclass(frozen=True)
 class Variant:
     name: str
     overrides: dict[str, Any]
-    config: FunnelConfig
+    config: FunnelConfig | PoolConfig
 
 
 def _fmt_errors(err: ValidationError, source: str, prefix: tuple = ()) -> str:
@@ -117,19 +134,29 @@ def _fmt_errors(err: ValidationError, source: str, prefix: tuple = ()) -> str:
     return "\n".join(lines)
 
 
+def _step(node: Any, part: str) -> tuple[bool, Any]:
+    """One dotted-path step into a dict (by key) or a list (by index, e.g. ``rules.0``)."""
+    if isinstance(node, dict) and part in node:
+        return True, part
+    if isinstance(node, list) and part.isdigit() and int(part) < len(node):
+        return True, int(part)
+    return False, None
+
+
 def _get_path(d: dict, path: str, source: str, what: str) -> None:
     node: Any = d
     for part in path.split("."):
-        if not isinstance(node, dict) or part not in node:
+        ok, key = _step(node, part)
+        if not ok:
             raise ScenarioError(f"{source}: {what}: unknown override path '{path}' (no key '{part}')")
-        node = node[part]
+        node = node[key]
 
 
 def _set_path(d: dict, path: str, value: Any) -> None:
     parts = path.split(".")
     for p in parts[:-1]:
-        d = d[p]
-    d[parts[-1]] = value
+        d = d[_step(d, p)[1]]
+    d[_step(d, parts[-1])[1]] = value
 
 
 def parse_assignments(items: list[str] | tuple[str, ...]) -> dict[str, Any]:
@@ -174,8 +201,11 @@ def load_scenario(path: str | Path, overrides: dict[str, Any] | None = None) -> 
 
 def scenario_from_dict(raw: dict, *, source: str = "<scenario>", base_dir: Path | None = None) -> Scenario:
     ctx = {"base_dir": base_dir, "source": source}
+    model = raw.get("model", "funnel")
+    if model not in _CLASSES:
+        raise ScenarioError(f"{source}: model: unknown model {model!r}; models are {sorted(_CLASSES)}")
     try:
-        sc = Scenario.model_validate(raw, context=ctx)
+        sc = _CLASSES[model].model_validate(raw, context=ctx)
     except ValidationError as e:
         raise ScenarioError(_fmt_errors(e, source)) from None
     variants(sc, source=source, base_dir=base_dir)  # every variant must validate too
@@ -205,7 +235,7 @@ def variants(sc: Scenario, *, source: str = "<scenario>", base_dir: Path | None 
             for p, v in ov.items():
                 _set_path(d, p, v)
             try:
-                cfg = FunnelConfig.model_validate(d, context={"base_dir": base_dir})
+                cfg = type(sc.baseline).model_validate(d, context={"base_dir": base_dir})
             except ValidationError as e:
                 raise ScenarioError(
                     f"{source}: sweep[{k}] variant '{name}':\n" + _fmt_errors(e, source, ("baseline",))

@@ -1,6 +1,13 @@
 """Plotly figures and the self-contained HTML report."""
 
-from crmsim.report.figures import backlog_figure, comparison_figure, funnel_figure, ttfc_figure
+from crmsim.report.figures import (
+    backlog_figure,
+    comparison_figure,
+    funnel_figure,
+    owners_figure,
+    tradeoff_figure,
+    ttfc_figure,
+)
 from crmsim.report.html import KEY_METRICS, render_html, write_report
 
 __all__ = [
@@ -8,7 +15,9 @@ __all__ = [
     "backlog_figure",
     "comparison_figure",
     "funnel_figure",
+    "owners_figure",
     "render_html",
+    "tradeoff_figure",
     "ttfc_figure",
     "write_report",
 ]

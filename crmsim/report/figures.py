@@ -8,7 +8,8 @@ import plotly.graph_objects as go
 
 from crmsim.leads.metrics import funnel_by_channel
 
-__all__ = ["funnel_figure", "ttfc_figure", "comparison_figure", "backlog_figure", "FUNNEL_STAGES"]
+__all__ = ["funnel_figure", "ttfc_figure", "comparison_figure", "backlog_figure", "tradeoff_figure",
+           "owners_figure", "FUNNEL_STAGES"]
 
 FUNNEL_STAGES = ("leads", "mql", "contacted", "sql", "opportunity", "won")
 
@@ -79,4 +80,38 @@ def backlog_figure(events_by_variant: dict[str, pd.DataFrame]) -> go.Figure:
         fig.add_trace(go.Scatter(x=b["t"], y=b["value"], mode="lines", name=name))
     fig.update_layout(title="Backlog of MQLs awaiting first contact (replication 0)",
                       xaxis_title="day", yaxis_title="leads waiting")
+    return fig
+
+
+def tradeoff_figure(comparison: pd.DataFrame, x: str, y: str, *, size: str | None = None,
+                    title: str | None = None) -> go.Figure:
+    """Each variant as a point (mean of ``x`` against mean of ``y``) with 95% CI error bars."""
+    a = comparison[comparison["metric"] == x].set_index("variant")
+    b = comparison[comparison["metric"] == y].set_index("variant").reindex(a.index)
+    marker = {"size": 12}
+    if size is not None:
+        s = comparison[comparison["metric"] == size].set_index("variant").reindex(a.index)["mean"]
+        marker = {"size": 8 + 30 * (s / s.max()).fillna(0) if s.max() else 12,
+                  "sizemode": "diameter"}
+    fig = go.Figure(go.Scatter(
+        x=a["mean"], y=b["mean"], mode="markers+text", text=list(a.index), textposition="top center",
+        marker=marker,
+        error_x={"type": "data", "symmetric": False, "array": (a["ci_high"] - a["mean"]).fillna(0),
+                 "arrayminus": (a["mean"] - a["ci_low"]).fillna(0)},
+        error_y={"type": "data", "symmetric": False, "array": (b["ci_high"] - b["mean"]).fillna(0),
+                 "arrayminus": (b["mean"] - b["ci_low"]).fillna(0)},
+    ))
+    fig.update_layout(title=title or f"{y} against {x} by variant (95% CI)", xaxis_title=x,
+                      yaxis_title=y, showlegend=False)
+    return fig
+
+
+def owners_figure(tables: dict[str, pd.DataFrame]) -> go.Figure:
+    """How many owners each customer had over the run, per variant (replication 0)."""
+    fig = go.Figure()
+    for name, t in tables.items():
+        counts = t["owners"].clip(upper=10).value_counts().sort_index()
+        fig.add_trace(go.Bar(x=counts.index.astype(str), y=counts.to_numpy(), name=name))
+    fig.update_layout(barmode="group", title="Owners per customer over the run (replication 0; 10 = 10+)",
+                      xaxis_title="owners", yaxis_title="customers")
     return fig

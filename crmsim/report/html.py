@@ -8,11 +8,23 @@ from pathlib import Path
 import pandas as pd
 import plotly.graph_objects as go
 
-from crmsim.report.figures import backlog_figure, comparison_figure, funnel_figure, ttfc_figure
+from crmsim.report.figures import (
+    backlog_figure,
+    comparison_figure,
+    funnel_figure,
+    owners_figure,
+    tradeoff_figure,
+    ttfc_figure,
+)
 
 __all__ = ["KEY_METRICS", "write_report", "render_html"]
 
-KEY_METRICS = ["won", "revenue", "ttfc_mean_h", "utilisation", "cost_per_won", "recycled"]
+#: the metrics shown first, per model
+KEY_METRICS = {
+    "funnel": ["won", "revenue", "ttfc_mean_h", "utilisation", "cost_per_won", "recycled"],
+    "pool": ["revenue", "deals", "lost", "reclaims", "owners_3plus", "median_silent_days",
+             "utilisation", "gini_holding"],
+}
 
 
 def render_html(title: str, blocks: list[str | go.Figure]) -> str:
@@ -39,9 +51,9 @@ def write_report(path: str | Path, result, comparison: pd.DataFrame) -> Path:
     """Write ``report.html`` for an :class:`~crmsim.experiments.ExperimentResult`."""
     sc = result.scenario
     start = sc.run.warmup_days
-    base_ev, base_leads = result.events["baseline"], result.leads["baseline"]
-    table = comparison[comparison["metric"].isin(KEY_METRICS)].pivot(
-        index="variant", columns="metric", values="mean").reindex(columns=KEY_METRICS)
+    keys = KEY_METRICS[sc.model]
+    table = comparison[comparison["metric"].isin(keys)].pivot(
+        index="variant", columns="metric", values="mean").reindex(columns=keys)
     table = table.reindex(list(dict.fromkeys(comparison["variant"])))
     blocks: list[str | go.Figure] = [
         f"<p>{html.escape(sc.description)}</p>",
@@ -50,12 +62,25 @@ def write_report(path: str | Path, result, comparison: pd.DataFrame) -> Path:
         f"{sc.run.base_seed}. Means over replications; CIs are 95% Student-t; differences are "
         "paired by replication (common random numbers).</p>",
         table.round(3).to_html(),
-        comparison_figure(comparison, ["won", "ttfc_mean_h", "utilisation"]),
-        comparison_figure(comparison, ["won", "revenue", "ttfc_mean_h"], diff=True),
-        funnel_figure(base_leads, base_ev, start=start, title="Baseline funnel by channel (replication 0)"),
-        ttfc_figure(result.leads, result.events, start=start),
-        backlog_figure(result.events),
     ]
+    if sc.model == "funnel":
+        blocks += [
+            comparison_figure(comparison, ["won", "ttfc_mean_h", "utilisation"]),
+            comparison_figure(comparison, ["won", "revenue", "ttfc_mean_h"], diff=True),
+            funnel_figure(result.tables["baseline"], result.events["baseline"], start=start,
+                          title="Baseline funnel by channel (replication 0)"),
+            ttfc_figure(result.tables, result.events, start=start),
+            backlog_figure(result.events),
+        ]
+    else:
+        blocks += [
+            tradeoff_figure(comparison, "lost", "revenue", size="reclaims",
+                            title="Revenue against customers lost (size: reclaims)"),
+            tradeoff_figure(comparison, "owners_3plus", "lost",
+                            title="Customers lost against ownership churn (3+ owners)"),
+            comparison_figure(comparison, ["revenue", "lost", "owners_3plus"], diff=True),
+            owners_figure(result.tables),
+        ]
     path = Path(path)
     path.write_text(render_html(f"crmsim: {sc.name}", blocks), encoding="utf-8")
     return path

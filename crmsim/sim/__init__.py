@@ -11,6 +11,7 @@ from crmsim.sim.distributions import (
 )
 from crmsim.sim.engine import EventLog, Streams, WorkCalendar, World
 from crmsim.sim.funnel import FunnelConfig, FunnelResult, OutcomeConfig, RepsConfig, simulate_funnel
+from crmsim.sim.pool import PoolConfig, PoolCustomers, PoolReps, PoolResult, simulate_pool
 
 __all__ = [
     "Constant",
@@ -23,10 +24,15 @@ __all__ = [
     "Gamma",
     "LogNormal",
     "OutcomeConfig",
+    "PoolConfig",
+    "PoolCustomers",
+    "PoolReps",
+    "PoolResult",
     "RepsConfig",
     "Streams",
     "Triangular",
     "WorkCalendar",
     "World",
     "simulate_funnel",
+    "simulate_pool",
 ]

@@ -106,6 +106,10 @@ class FunnelResult:
     events: pd.DataFrame
     metrics: dict[str, float]
 
+    @property
+    def table(self) -> pd.DataFrame:
+        return self.leads
+
 
 def _draw_leads(cfg: FunnelConfig, world: World) -> pd.DataFrame:
     """Every lead with its attributes and all its random draws, sorted by arrival time.

@@ -1,0 +1,386 @@
+"""Public-pool simulation (FEATURES L2C-4): a year of owners, follow-ups, reclaims and claims.
+
+Customers have a latent interest that drifts; a customer nobody has followed up for more than
+``loss_grace_days`` may be lost to a competitor (a daily hazard). Reps follow up a fixed number of
+their own customers each working day, chosen by a priority policy; a follow-up raises interest and
+may close a deal. Each night the reclaim policy (:mod:`crmsim.customers.pool`, or the P(alive)
+rule of :mod:`crmsim.customers.activity`) sends customers back to the pool; each working
+afternoon reps below their target claim from the pool under the pool's claim rules.
+
+The world's state is held in columns (numpy); the rules see it as a customer table with the
+columns of the ``customers`` schema. SimPy schedules the daily jobs.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+import numpy as np
+import pandas as pd
+from pydantic import Field, model_validator
+
+from crmsim.config import Config
+from crmsim.customers.activity import PAliveRule
+from crmsim.customers.pool import Pool, ReclaimPolicy, ReclaimRule
+from crmsim.sim.distributions import Distribution, LogNormal
+from crmsim.sim.engine import World
+from crmsim.tables import GRADES
+
+__all__ = ["PoolConfig", "PoolCustomers", "PoolReps", "PoolResult", "simulate_pool", "gini"]
+
+
+class PoolCustomers(Config):
+    """The customer base. Defaults are illustrative assumptions, not published figures."""
+
+    count: int = Field(ge=1)
+    grade_shares: dict[str, float] = {"A": 0.1, "B": 0.2, "C": 0.4, "D": 0.3}
+    grade_value: dict[str, float] = {"A": 4.0, "B": 2.0, "C": 1.0, "D": 0.5}
+    interest_alpha: float = Field(default=2.0, gt=0)
+    interest_beta: float = Field(default=5.0, gt=0)
+    interest_drift_sd: float = Field(default=0.01, ge=0)
+    followup_boost: float = Field(default=0.05, ge=0, le=1)
+    deal_rate: float = Field(default=0.12, ge=0, le=1)
+    after_deal_interest: float = Field(default=0.3, ge=0, le=1)
+    deal_amount: Distribution = LogNormal(mean=8000.0, cv=0.9)
+    loss_grace_days: int = Field(default=30, ge=0)
+    loss_rate_per_year: float = Field(default=0.6, ge=0)
+    initial_pool_share: float = Field(default=0.1, ge=0, le=1)
+
+    @model_validator(mode="after")
+    def _grades(self) -> PoolCustomers:
+        unknown = set(self.grade_shares) - set(GRADES)
+        if unknown or abs(sum(self.grade_shares.values()) - 1) > 1e-6 or any(v < 0 for v in self.grade_shares.values()):
+            raise ValueError(f"grade_shares must cover grades of {list(GRADES)}, be >= 0 and sum to 1, "
+                             f"got {self.grade_shares}")
+        if set(self.grade_value) != set(self.grade_shares):
+            raise ValueError(f"grade_value needs the grades of grade_shares {sorted(self.grade_shares)}")
+        return self
+
+
+class PoolReps(Config):
+    """The sales team working the customer base.
+
+    Each working day a rep follows up ``followups_per_day`` of their own customers (none followed
+    up in the last ``min_gap_days``), chosen by ``priority``. Reps holding fewer than
+    ``target_holding`` customers claim from the pool. Initial books are uneven: each rep's share is
+    lognormal with sigma ``book_skew`` (0 = equal books), as when senior reps hoard accounts.
+    """
+
+    count: int = Field(ge=1)
+    followups_per_day: int = Field(default=8, ge=0)
+    workdays: tuple[int, ...] = (0, 1, 2, 3, 4)
+    priority: Literal["most_silent", "best_grade", "random"] = "most_silent"
+    min_gap_days: int = Field(default=7, ge=0)
+    target_holding: int = Field(default=250, ge=0)
+    book_skew: float = Field(default=0.8, ge=0)
+    team: str = "t1"
+
+
+class PoolConfig(Config):
+    """A complete public-pool world: customers, reps, pools and the reclaim policy."""
+
+    customers: PoolCustomers
+    reps: PoolReps
+    pools: tuple[Pool, ...] = (Pool(pool_id="main"),)
+    policy: ReclaimPolicy = ReclaimPolicy(rules=(ReclaimRule(kind="no_followup", limit_days=30),),
+                                          exempt_open_opportunity=False, exempt_followup_plan=False)
+    reclaim_by: Literal["rules", "p_alive"] = "rules"
+    p_alive: PAliveRule = PAliveRule()
+
+    @model_validator(mode="after")
+    def _one_pool(self) -> PoolConfig:
+        if len(self.pools) != 1 or self.pools[0].regions:
+            raise ValueError("the pool simulation has one catch-all pool (no regions) for now")
+        return self
+
+
+@dataclass
+class PoolResult:
+    customers: pd.DataFrame
+    events: pd.DataFrame
+    metrics: dict[str, float]
+
+    @property
+    def table(self) -> pd.DataFrame:
+        return self.customers
+
+
+def gini(x) -> float:
+    """Gini coefficient of non-negative values (0 = equal, -> 1 = concentrated).
+
+    Examples
+    --------
+    >>> gini([1, 1, 1, 1]), round(gini([0, 0, 0, 4]), 2)
+    (0.0, 0.75)
+    """
+    a = np.sort(np.asarray(x, dtype=float))
+    if a.size == 0 or a.sum() == 0:
+        return 0.0
+    n = a.size
+    return float((2 * np.arange(1, n + 1) - n - 1).dot(a) / (n * a.sum()))
+
+
+_T0 = pd.Timestamp("2025-01-06")  # day 0 of every run: a Monday
+
+
+class _Book:
+    """The customer base as columns, with the table view the rules read."""
+
+    def __init__(self, cfg: PoolConfig, world: World):
+        c, self.cfg, self.w = cfg.customers, cfg, world
+        rng = world.streams.rng("init")
+        n, R = c.count, cfg.reps.count
+        self.n, self.R = n, R
+        grades = list(c.grade_shares)
+        self.grade_names = np.array(grades)
+        self.grade = rng.choice(len(grades), size=n, p=np.array(list(c.grade_shares.values())))
+        self.value_mult = np.array([c.grade_value[g] for g in grades])[self.grade]
+        self.interest = rng.beta(c.interest_alpha, c.interest_beta, n)
+        in_pool = rng.random(n) < c.initial_pool_share
+        share = rng.lognormal(0.0, cfg.reps.book_skew, R)
+        self.owner = np.where(in_pool, -1, rng.choice(R, size=n, p=share / share.sum()))
+        self.received = np.where(in_pool, np.nan, -rng.integers(0, 365, n).astype(float))
+        since = rng.integers(0, 45, n).astype(float)
+        self.last_fu = np.where(in_pool, -since - 30, np.maximum(self.received, -since))
+        self.created = np.minimum(np.nan_to_num(self.received, nan=-400.0), -1.0) - rng.integers(0, 365, n)
+        self.last_deal = np.full(n, np.nan)
+        self.first_deal = np.full(n, np.nan)
+        self.deals = np.zeros(n, dtype=np.int64)
+        self.deals_since_received = np.zeros(n, dtype=np.int64)
+        self.deal_closed = np.zeros(n, dtype=bool)
+        self.lost = np.zeros(n, dtype=bool)
+        self.entered_pool = np.where(in_pool, -since - 1, np.nan)
+        self.prev_owner = np.full(n, -1)
+        self.left_owner = np.where(in_pool, -since - 1, np.nan)
+        self.owners_seen: list[set[int]] = [({int(o)} if o >= 0 else set()) for o in self.owner]
+        self.followups_by_rep = np.zeros(R, dtype=np.int64)
+        self.capacity_by_rep = np.zeros(R, dtype=np.int64)
+        self.reclaims = 0
+        self.claims = 0
+        self.rep_ids = np.array([f"R{i:03d}" for i in range(R)])
+
+    @staticmethod
+    def _dates(days: np.ndarray) -> np.ndarray:
+        """Day numbers of the run (float, NaN = missing) as datetime64 dates."""
+        d = np.datetime64(_T0.date(), "D") + np.nan_to_num(days).astype("timedelta64[D]")
+        d[np.isnan(days)] = np.datetime64("NaT")
+        return d.astype("datetime64[us]")
+
+    def frame(self, idx: np.ndarray) -> pd.DataFrame:
+        """Rows ``idx`` as a customers table (schema ``customers``, pool columns)."""
+        own = self.owner[idx]
+        return pd.DataFrame({
+            "customer_id": idx,
+            "owner_id": pd.Series(np.where(own >= 0, self.rep_ids[np.maximum(own, 0)], None), dtype="object"),
+            "grade": self.grade_names[self.grade[idx]],
+            "region": "all",
+            "received_at": self._dates(self.received[idx]),
+            "last_followup_at": self._dates(self.last_fu[idx]),
+            "last_deal_at": self._dates(self.last_deal[idx]),
+            "last_opportunity_at": self._dates(np.full(idx.size, np.nan)),
+            "contract_end_at": self._dates(np.full(idx.size, np.nan)),
+            "locked": False,
+            "deal_closed": self.deal_closed[idx],
+            "open_opportunities": 0,
+            "followup_plan_active": False,
+        })
+
+
+def _work(book: _Book, day: float, cfg: PoolConfig, world: World) -> None:
+    """Each rep follows up ``followups_per_day`` own customers, by the priority policy."""
+    c, reps = cfg.customers, cfg.reps
+    k = reps.followups_per_day
+    book.capacity_by_rep += k
+    owned = np.flatnonzero((book.owner >= 0) & (day - book.last_fu >= reps.min_gap_days))
+    rng = world.streams.rng(f"work.{int(day)}")
+    if owned.size == 0 or k == 0:
+        return
+    if reps.priority == "most_silent":
+        key = -(day - book.last_fu[owned])
+    elif reps.priority == "best_grade":
+        key = book.grade[owned] * 1000.0 - (day - book.last_fu[owned]) / 1000.0
+    else:
+        key = rng.random(owned.size)
+    order = np.lexsort((key, book.owner[owned]))  # by owner, then priority (smallest key first)
+    sorted_owner = book.owner[owned][order]
+    start = np.searchsorted(sorted_owner, sorted_owner, side="left")
+    rank = np.arange(order.size) - start
+    chosen = owned[order[rank < k]]
+    book.last_fu[chosen] = day
+    np.add.at(book.followups_by_rep, book.owner[chosen], 1)
+    alive = chosen[~book.lost[chosen]]
+    book.interest[alive] += c.followup_boost * (1 - book.interest[alive])
+    deal = alive[rng.random(alive.size) < c.deal_rate * book.interest[alive]]
+    amount = c.deal_amount.sample(rng, deal.size) * book.value_mult[deal]
+    book.deals[deal] += 1
+    book.deals_since_received[deal] += 1
+    book.first_deal[deal] = np.where(np.isnan(book.first_deal[deal]), day, book.first_deal[deal])
+    book.last_deal[deal] = day
+    book.deal_closed[deal] = True
+    book.interest[deal] *= c.after_deal_interest
+    world.log.extend(np.full(chosen.size, day), "customer", chosen, "followup", actor=book.owner[chosen])
+    world.log.extend(np.full(deal.size, day), "customer", deal, "deal", actor=book.owner[deal], value=amount)
+
+
+def _nightly(book: _Book, day: float, cfg: PoolConfig, world: World) -> None:
+    """Interest drifts, silent customers may be lost, then the reclaim job runs."""
+    c = cfg.customers
+    rng = world.streams.rng(f"night.{int(day)}")
+    book.interest = np.clip(book.interest + rng.normal(0, c.interest_drift_sd, book.n), 0, 1)
+    silent = (day - book.last_fu) > c.loss_grace_days
+    p = 1 - np.exp(-c.loss_rate_per_year / 365)
+    newly = np.flatnonzero(silent & ~book.lost & (rng.random(book.n) < p))
+    book.lost[newly] = True
+    world.log.extend(np.full(newly.size, day), "customer", newly, "lost")
+    owned = np.flatnonzero(book.owner >= 0)
+    if owned.size == 0:
+        return
+    today = _T0 + pd.Timedelta(days=day)
+    view = book.frame(owned)
+    if cfg.reclaim_by == "rules":
+        due = cfg.policy.evaluate(view, today)["due"].to_numpy()
+    else:
+        summary = _activity_summary(book, owned, day)
+        exempt = cfg.policy.exempt_reason(view).notna().to_numpy()
+        due = cfg.p_alive.fires(summary).to_numpy() & ~exempt
+    gone = owned[due]
+    book.prev_owner[gone] = book.owner[gone]
+    world.log.extend(np.full(gone.size, day), "customer", gone, "reclaim", actor=book.owner[gone])
+    book.owner[gone] = -1
+    book.entered_pool[gone] = day
+    book.left_owner[gone] = day
+    book.received[gone] = np.nan
+    book.reclaims += gone.size
+
+
+def _activity_summary(book: _Book, idx: np.ndarray, day: float) -> pd.DataFrame:
+    """Frequency / recency / T in weeks per customer over the current ownership: receipt counts
+    as the first transaction, deals since then as repeat transactions."""
+    start = book.received[idx]
+    x = book.deals_since_received[idx]
+    last = np.where(x > 0, book.last_deal[idx], start)
+    return pd.DataFrame({"frequency": x, "recency": (last - start) / 7, "T": (day - start) / 7})
+
+
+def _claims(book: _Book, day: float, cfg: PoolConfig, world: World,
+            claimed_today: np.ndarray) -> None:
+    """Reps below their target claim from the pool, best grade first, under the claim rules."""
+    pool_idx = np.flatnonzero(book.owner < 0)
+    if pool_idx.size == 0:
+        return
+    rules, reps = cfg.pools[0].claim, cfg.reps
+    rng = world.streams.rng(f"claims.{int(day)}")
+    held = np.bincount(book.owner[book.owner >= 0], minlength=book.R)
+    if not rules.cap_counts_closed:
+        held = np.bincount(book.owner[(book.owner >= 0) & ~book.deal_closed], minlength=book.R)
+    taken = np.zeros(book.n, dtype=bool)
+    # reps see grade, not the latent interest or whether a customer is already lost
+    pref = np.lexsort((rng.random(pool_idx.size), book.grade[pool_idx]))
+    candidates = pool_idx[pref]
+    for r in rng.permutation(book.R):
+        want = reps.target_holding - held[r]
+        if want <= 0:
+            continue
+        free = candidates[~taken[candidates]][: 3 * want + 10]
+        if free.size == 0:
+            break
+        cand = {
+            "in_pool": np.ones(free.size, dtype=bool),
+            "member": float(not cfg.pools[0].teams or reps.team in cfg.pools[0].teams),
+            "days_in_pool": day - book.entered_pool[free],
+            "former_owner": book.prev_owner[free] == r,
+            "days_since_left": day - book.left_owner[free],
+            "held": held[r],
+            "claimed_today": claimed_today[r],
+        }
+        ok = free[cfg.pools[0].claim.refusal(cand).isna().to_numpy()]
+        limit = want
+        if rules.daily_claim_cap:
+            limit = min(limit, rules.daily_claim_cap - claimed_today[r])
+        if rules.holding_cap:
+            limit = min(limit, rules.holding_cap - held[r])
+        got = ok[: max(0, int(limit))]
+        taken[got] = True
+        book.owner[got] = r
+        book.received[got] = day
+        book.deals_since_received[got] = 0
+        book.entered_pool[got] = np.nan
+        held[r] += got.size
+        claimed_today[r] += got.size
+        for i in got:
+            book.owners_seen[i].add(int(r))
+        book.claims += got.size
+        world.log.extend(np.full(got.size, day), "customer", got, "claim", actor=r)
+
+
+def simulate_pool(cfg: PoolConfig, seed, horizon_days: float, warmup_days: float = 0.0,
+                  *, keep_events: bool = True) -> PoolResult:
+    """Simulate the public pool for one replication.
+
+    Metrics (over [warmup, horizon]): ``deals``, ``revenue``, ``conversion`` (share of customers
+    with a deal), ``lost`` (to competitors), ``median_silent_days`` (customers not lost, at the
+    horizon), ``reclaims``, ``claims``, ``owners_3plus`` (customers touched by 3+ owners),
+    ``utilisation`` (follow-ups done / capacity) and ``gini_holding`` (Gini of customers held per
+    rep at the horizon).
+
+    Examples
+    --------
+    >>> cfg = PoolConfig(customers=PoolCustomers(count=300), reps=PoolReps(count=3, target_holding=90))
+    >>> r = simulate_pool(cfg, seed=1, horizon_days=60)
+    >>> r.metrics["reclaims"] > 0 and r.metrics["claims"] > 0
+    True
+    """
+    world = World(seed, horizon_days, warmup_days)
+    book = _Book(cfg, world)
+    workdays = set(cfg.reps.workdays)
+    claimed = np.zeros(book.R, dtype=np.int64)
+    counters = {}
+
+    def work(now: float) -> None:
+        d = float(np.floor(now))
+        if d == world.warmup and "start" not in counters:
+            counters["start"] = (book.reclaims, book.claims, book.followups_by_rep.copy(),
+                                 book.capacity_by_rep.copy())
+        if int(d) % 7 in workdays:
+            _work(book, d, cfg, world)
+
+    def afternoon(now: float) -> None:
+        d = float(np.floor(now))
+        claimed[:] = 0
+        if int(d) % 7 in workdays:
+            _claims(book, d, cfg, world, claimed)
+
+    world.every_day(work, at_hour=9)
+    world.every_day(afternoon, at_hour=16)
+    world.every_day(lambda now: _nightly(book, float(np.floor(now)), cfg, world), at_hour=0)
+    world.run()
+    events = world.log.to_frame()
+
+    reclaims0, claims0, fu0, cap0 = counters.get("start", (0, 0, np.zeros(book.R), np.zeros(book.R)))
+    e = events[events["t"] >= world.warmup]
+    deals = e[e["event"] == "deal"]
+    horizon_day = np.floor(world.horizon - 1e-9)
+    alive = ~book.lost
+    held = np.bincount(book.owner[book.owner >= 0], minlength=book.R)
+    fu = book.followups_by_rep - fu0
+    cap = book.capacity_by_rep - cap0
+    m = {
+        "customers": float(book.n),
+        "deals": float(len(deals)),
+        "revenue": float(deals["value"].sum()),
+        "conversion": float(deals["entity_id"].nunique() / book.n),
+        "lost": float((e["event"] == "lost").sum()),
+        "median_silent_days": float(np.median(horizon_day - book.last_fu[alive])) if alive.any() else np.nan,
+        "reclaims": float(book.reclaims - reclaims0),
+        "claims": float(book.claims - claims0),
+        "owners_3plus": float(sum(len(s) >= 3 for s in book.owners_seen)),
+        "in_pool_end": float((book.owner < 0).sum()),
+        "utilisation": float(fu.sum() / cap.sum()) if cap.sum() else np.nan,
+        "gini_holding": gini(held),
+    }
+    idx = np.arange(book.n)
+    table = book.frame(idx).assign(
+        lost=book.lost, deals=book.deals, interest=book.interest,
+        owners=[len(s) for s in book.owners_seen])
+    return PoolResult(customers=table, events=events if keep_events else events.iloc[:0], metrics=m)
