@@ -210,7 +210,8 @@ def reps(n: int, *, hours_per_day: float = 8.0, max_open_leads: int = 200, seed=
 
 
 def customers(n: int, *, n_reps: int = 10, today: str = "2025-06-30", seed=None) -> pd.DataFrame:
-    """A customers table (schema ``customers``) with owners, grades and follow-up dates.
+    """A customers table (schema ``customers``) with owners, grades, follow-up dates and the
+    public-pool columns (received, last deal, locked, deal closed, open opportunities, plans).
 
     Annual revenue is lognormal (a long tail: a few customers carry most revenue); grade follows
     revenue rank (A: top 10%, B: next 20%, C: next 40%, D: the rest).
@@ -239,5 +240,18 @@ def customers(n: int, *, n_reps: int = 10, today: str = "2025-06-30", seed=None)
             "annual_revenue": revenue,
         }
     )
+    # public-pool columns (crmsim.customers.pool)
+    owned = df["owner_id"].notna().to_numpy()
+    received = created + pd.to_timedelta((rng.random(n) * since).astype(int), unit="D")
+    df["received_at"] = pd.DatetimeIndex(received).where(owned, pd.NaT)
+    df["last_followup_at"] = df["last_followup_at"].where(
+        df["last_followup_at"].isna() | (df["last_followup_at"] <= today_ts), today_ts)
+    has_deal = rng.random(n) < 0.35
+    deal_age = (rng.random(n) * since).astype(int)
+    df["last_deal_at"] = (today_ts - pd.to_timedelta(deal_age, unit="D")).where(has_deal, pd.NaT)
+    df["locked"] = rng.random(n) < 0.02
+    df["deal_closed"] = has_deal
+    df["open_opportunities"] = rng.poisson(0.25, n).astype(np.int64)
+    df["followup_plan_active"] = rng.random(n) < 0.05
     assert set(df["grade"]) <= set(GRADES)
     return df

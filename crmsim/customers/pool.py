@@ -151,7 +151,8 @@ class ReclaimRule(Config):
 
     @property
     def name(self) -> str:
-        return f"{self.kind}>{self.limit_days}d" + (f" {self.by_grade}" if self.by_grade else "")
+        grades = ",".join(f"{g}:{d}" for g, d in self.by_grade.items())
+        return f"{self.kind}>{self.limit_days}d" + (f" ({grades})" if grades else "")
 
     def limits(self, customers: pd.DataFrame) -> np.ndarray:
         """The limit for each customer (0 = off)."""
