@@ -61,3 +61,18 @@ def test_run_bad_set_is_a_clear_error(root, capsys):
                  "--quiet"]) == 2
     err = capsys.readouterr().err
     assert "funnel_small.toml" in err and "baseline.reps.count" in err
+
+
+def test_run_a_pool_scenario(root, tmp_path):
+    text = (root / "scenarios/pool_reclamation.toml").read_text()
+    text = text.replace("count = 3000", "count = 300").replace("count = 16", "count = 3") \
+        .replace("target_holding = 250", "target_holding = 100").replace("horizon_days = 364", "horizon_days = 60")
+    f = tmp_path / "pool_small.toml"
+    f.write_text(text)
+    out = tmp_path / "out"
+    assert main(["run", str(f), "--replications", "2", "--jobs", "1", "--out", str(out), "--quiet"]) == 0
+    s = pd.read_csv(out / "summary.csv")
+    assert {"reclaims", "lost", "owners_3plus"} <= set(s.columns) and len(s) == 8 * 2
+    cust = pd.read_parquet(out / "customers.parquet")
+    assert set(cust["variant"]) == set(s["variant"])
+    assert "Revenue against customers lost" in (out / "report.html").read_text()
