@@ -9,7 +9,7 @@ from crmsim.sim.distributions import (
     LogNormal,
     Triangular,
 )
-from crmsim.sim.engine import EventLog, Streams, WorkCalendar, World
+from crmsim.sim.engine import EventLog, Result, Streams, WorkCalendar, World
 from crmsim.sim.funnel import FunnelConfig, FunnelResult, OutcomeConfig, RepsConfig, simulate_funnel
 from crmsim.sim.pool import PoolConfig, PoolCustomers, PoolReps, PoolResult, simulate_pool
 
@@ -29,6 +29,7 @@ __all__ = [
     "PoolReps",
     "PoolResult",
     "RepsConfig",
+    "Result",
     "Streams",
     "Triangular",
     "WorkCalendar",

@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 import zlib
 from collections.abc import Callable
+from dataclasses import dataclass
 from functools import cached_property
 
 import numpy as np
@@ -19,7 +20,7 @@ from pydantic import Field, field_validator, model_validator
 
 from crmsim.config import Config
 
-__all__ = ["Streams", "EventLog", "WorkCalendar", "World", "EVENT_COLUMNS"]
+__all__ = ["Streams", "EventLog", "WorkCalendar", "World", "Result", "EVENT_COLUMNS"]
 
 EVENT_COLUMNS = ("t", "entity", "entity_id", "event", "actor", "value")
 
@@ -249,3 +250,13 @@ class World:
 
     def run(self) -> None:
         self.env.run(until=self.horizon)
+
+
+@dataclass
+class Result:
+    """Output of one replication of any simulation: its entity table (one row per lead,
+    customer...), its tidy event log and its metrics."""
+
+    table: pd.DataFrame
+    events: pd.DataFrame
+    metrics: dict[str, float]

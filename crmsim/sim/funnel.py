@@ -16,7 +16,6 @@ Every lead ends in exactly one :data:`STATES` value: a terminal one or an open o
 from __future__ import annotations
 
 from collections import deque
-from dataclasses import dataclass
 from itertools import compress
 
 import numpy as np
@@ -29,7 +28,7 @@ from crmsim.leads.lifecycle import RecycleRule, ResponseCurve
 from crmsim.leads.metrics import funnel_metrics
 from crmsim.leads.scoring import ScoringRule
 from crmsim.sim.distributions import Distribution, Gamma, LogNormal
-from crmsim.sim.engine import WorkCalendar, World
+from crmsim.sim.engine import Result, WorkCalendar, World
 from crmsim.synth import (
     COMPANY_SIZES,
     DEFAULT_CHANNELS,
@@ -98,17 +97,12 @@ class FunnelConfig(Config):
         return v
 
 
-@dataclass
-class FunnelResult:
+class FunnelResult(Result):
     """Output of one replication: the per-lead table, the event log and the metrics."""
 
-    leads: pd.DataFrame
-    events: pd.DataFrame
-    metrics: dict[str, float]
-
     @property
-    def table(self) -> pd.DataFrame:
-        return self.leads
+    def leads(self) -> pd.DataFrame:
+        return self.table
 
 
 def _draw_leads(cfg: FunnelConfig, world: World) -> pd.DataFrame:
@@ -383,7 +377,7 @@ def simulate_funnel(cfg: FunnelConfig, seed, horizon_days: float, warmup_days: f
     counted = np.bincount(codes[t >= world.warmup], minlength=len(STATES))
     for k, s in enumerate(STATES):
         m[f"state.{s}"] = float(counted[k])
-    return FunnelResult(leads=leads, events=events if keep_events else events.iloc[:0], metrics=m)
+    return FunnelResult(table=leads, events=events if keep_events else events.iloc[:0], metrics=m)
 
 
 def _team_metrics(desk: _Desk, world: World, cfg: FunnelConfig) -> dict[str, float]:

@@ -13,7 +13,6 @@ columns of the ``customers`` schema. SimPy schedules the daily jobs.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Literal
 
 import numpy as np
@@ -24,7 +23,7 @@ from crmsim.config import Config
 from crmsim.customers.activity import PAliveRule
 from crmsim.customers.pool import Pool, ReclaimPolicy, ReclaimRule
 from crmsim.sim.distributions import Distribution, LogNormal
-from crmsim.sim.engine import World
+from crmsim.sim.engine import Result, World
 from crmsim.tables import GRADES
 
 __all__ = ["PoolConfig", "PoolCustomers", "PoolReps", "PoolResult", "simulate_pool", "gini"]
@@ -95,15 +94,12 @@ class PoolConfig(Config):
         return self
 
 
-@dataclass
-class PoolResult:
-    customers: pd.DataFrame
-    events: pd.DataFrame
-    metrics: dict[str, float]
+class PoolResult(Result):
+    """Output of one replication: the per-customer table, the event log and the metrics."""
 
     @property
-    def table(self) -> pd.DataFrame:
-        return self.customers
+    def customers(self) -> pd.DataFrame:
+        return self.table
 
 
 def gini(x) -> float:
@@ -383,4 +379,4 @@ def simulate_pool(cfg: PoolConfig, seed, horizon_days: float, warmup_days: float
     table = book.frame(idx).assign(
         lost=book.lost, deals=book.deals, interest=book.interest,
         owners=[len(s) for s in book.owners_seen])
-    return PoolResult(customers=table, events=events if keep_events else events.iloc[:0], metrics=m)
+    return PoolResult(table=table, events=events if keep_events else events.iloc[:0], metrics=m)
