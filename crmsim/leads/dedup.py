@@ -1,0 +1,345 @@
+"""Duplicate detection and non-destructive merge (FEATURES L2C-1).
+
+Pipeline: **blocking** (records sharing a blocking key become candidate pairs; a key value shared by
+more than ``max_block`` records, e.g. a switchboard number, is ignored) -> **comparison** (a
+similarity in [0, 1] per field from rapidfuzz, weighted) -> **threshold** -> **groups** (connected
+components, networkx) -> **merge** (a survivorship policy per field; the survivor keeps every
+absorbed id and the values it overrode; :func:`unmerge` restores the input exactly).
+
+Examples
+--------
+>>> import pandas as pd
+>>> df = pd.DataFrame({"lead_id": ["a", "b", "c"], "name": ["Anna Berg", "Ana Berg", "Li Wang"],
+...                    "email": ["anna@x.com", "anna@x.com", "li@y.com"]})
+>>> rule = DedupRule(keys=[{"fields": ["email"]}],
+...                  fields=[{"field": "name", "method": "jaro_winkler", "weight": 1},
+...                          {"field": "email", "method": "exact", "weight": 1}], threshold=0.8)
+>>> rule.groups(df).tolist()
+[0, 0, 2]
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import networkx as nx
+import numpy as np
+import pandas as pd
+from pydantic import Field, model_validator
+from rapidfuzz.distance import JaroWinkler
+from rapidfuzz import fuzz
+
+from crmsim.config import Config
+
+__all__ = [
+    "FREE_MAIL",
+    "BlockingKey",
+    "FieldComparator",
+    "DedupRule",
+    "Survivorship",
+    "merge",
+    "unmerge",
+    "pair_quality",
+]
+
+#: Free-mail domains: an email domain is a company blocking key only outside these.
+FREE_MAIL = frozenset({
+    "gmail.com", "googlemail.com", "yahoo.com", "hotmail.com", "outlook.com", "live.com", "msn.com",
+    "icloud.com", "me.com", "aol.com", "gmx.de", "gmx.net", "web.de", "mail.ru", "yandex.ru",
+    "qq.com", "163.com", "126.com", "sina.com", "sohu.com", "foxmail.com", "proton.me",
+    "protonmail.com",
+})
+
+Transform = Literal["exact", "lower", "digits", "prefix3", "email_domain", "company_domain", "soundex"]
+
+
+def _soundex(s: str) -> str:
+    codes = {**dict.fromkeys("bfpv", "1"), **dict.fromkeys("cgjkqsxz", "2"), **dict.fromkeys("dt", "3"),
+             "l": "4", **dict.fromkeys("mn", "5"), "r": "6"}
+    s = "".join(ch for ch in s.lower() if ch.isalpha())
+    if not s:
+        return ""
+    out, last = s[0].upper(), codes.get(s[0], "")
+    for ch in s[1:]:
+        c = codes.get(ch, "")
+        if c and c != last:
+            out += c
+        if ch not in "hw":
+            last = c
+    return (out + "000")[:4]
+
+
+def _transform(col: pd.Series, how: str) -> pd.Series:
+    s = col.astype("string").str.strip()
+    s = s.mask(s == "")
+    if how == "exact":
+        return s
+    if how == "lower":
+        return s.str.lower()
+    if how == "digits":
+        d = s.str.replace(r"\D", "", regex=True)
+        return d.mask(d.str.len() < 5)
+    if how == "prefix3":
+        return s.str.lower().str[:3]
+    if how == "soundex":
+        return s.map(lambda v: _soundex(v) if isinstance(v, str) else pd.NA, na_action="ignore")
+    dom = s.str.lower().str.extract(r"@([^@\s]+)$", expand=False)
+    if how == "company_domain":
+        return dom.mask(dom.isin(FREE_MAIL))
+    return dom  # email_domain
+
+
+class BlockingKey(Config):
+    """Records whose transformed ``fields`` are all equal (and present) are compared.
+
+    ``max_block``: a key value shared by more records than this is ignored (and reported), so a
+    switchboard number or a shared inbox does not pull unrelated records together.
+    """
+
+    fields: tuple[str, ...] = Field(min_length=1)
+    transform: Transform = "lower"
+    max_block: int = Field(default=50, ge=2)
+
+    @property
+    def name(self) -> str:
+        return "+".join(self.fields) + ("" if self.transform == "lower" else f":{self.transform}")
+
+    def values(self, df: pd.DataFrame) -> pd.Series:
+        parts = [_transform(df[f], self.transform) for f in self.fields]
+        key = parts[0]
+        for p in parts[1:]:
+            key = key + "|" + p  # missing if any part is missing
+        return key
+
+
+class FieldComparator(Config):
+    """Similarity in [0, 1] of one field; a pair missing the field on either side is skipped
+    (its weight leaves the average) unless ``missing = "zero"``."""
+
+    field: str
+    method: Literal["exact", "jaro_winkler", "ratio", "token_sort", "partial", "numeric"] = "jaro_winkler"
+    weight: float = Field(default=1.0, gt=0)
+    missing: Literal["skip", "zero"] = "skip"
+
+
+def _similarity(method: str, a: list, b: list) -> np.ndarray:
+    n = len(a)
+    out = np.full(n, np.nan)
+    for k in range(n):
+        x, y = a[k], b[k]
+        if x is None or y is None or x != x or y != y:  # missing (None / NaN / NA)
+            continue
+        if method == "exact":
+            out[k] = float(x == y)
+        elif method == "jaro_winkler":
+            out[k] = JaroWinkler.normalized_similarity(x, y)
+        elif method == "ratio":
+            out[k] = fuzz.ratio(x, y) / 100
+        elif method == "token_sort":
+            out[k] = fuzz.token_sort_ratio(x, y) / 100
+        elif method == "partial":
+            out[k] = fuzz.partial_ratio(x, y) / 100
+        else:  # numeric: 1 at equality, 0 at a 100% relative difference
+            fx, fy = float(x), float(y)
+            den = max(abs(fx), abs(fy))
+            out[k] = 1.0 if den == 0 else max(0.0, 1 - abs(fx - fy) / den)
+    return out
+
+
+class DedupRule(Config):
+    """Blocking keys, field comparators and a threshold on the weighted mean similarity."""
+
+    keys: tuple[BlockingKey, ...] = Field(min_length=1)
+    fields: tuple[FieldComparator, ...] = Field(min_length=1)
+    threshold: float = Field(default=0.85, gt=0, le=1)
+
+    @model_validator(mode="after")
+    def _unique_fields(self) -> DedupRule:
+        names = [f.field for f in self.fields]
+        if len(set(names)) != len(names):
+            raise ValueError(f"each field is compared once; got {names}")
+        return self
+
+    def _need(self, df: pd.DataFrame) -> None:
+        cols = {f for k in self.keys for f in k.fields} | {f.field for f in self.fields}
+        missing = sorted(cols - set(df.columns))
+        if missing:
+            raise KeyError(f"dedup: column(s) {missing} missing; columns are {list(df.columns)}")
+
+    def candidate_pairs(self, df: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+        """``(pairs, skipped)``: pairs (positions ``i < j``) sharing at least one key, with the
+        keys they share; ``skipped`` lists key values ignored for exceeding ``max_block``."""
+        self._need(df)
+        found, skipped = [], []
+        pos = np.arange(len(df))
+        for key in self.keys:
+            v = key.values(df)
+            t = pd.DataFrame({"pos": pos, "v": v.to_numpy()}).dropna()
+            size = t.groupby("v")["pos"].transform("size")
+            big = t[size > key.max_block]
+            if len(big):
+                skipped.append(big.groupby("v").size().rename("records").reset_index()
+                               .assign(key=key.name))
+            t = t[(size > 1) & (size <= key.max_block)]
+            p = t.merge(t, on="v", suffixes=("_i", "_j"))
+            p = p[p["pos_i"] < p["pos_j"]]
+            found.append(pd.DataFrame({"i": p["pos_i"].to_numpy(), "j": p["pos_j"].to_numpy(), "key": key.name}))
+        allp = pd.concat(found, ignore_index=True) if found else pd.DataFrame(columns=["i", "j", "key"])
+        pairs = (allp.groupby(["i", "j"], sort=True)["key"].agg(lambda s: ",".join(sorted(set(s))))
+                 .reset_index())
+        sk = pd.concat(skipped, ignore_index=True) if skipped else pd.DataFrame(columns=["v", "records", "key"])
+        return pairs, sk.rename(columns={"v": "value"})
+
+    def score(self, df: pd.DataFrame, pairs: pd.DataFrame) -> pd.DataFrame:
+        """Per pair: the similarity of each field (``sim.<field>``), the weighted ``score`` and
+        ``duplicate`` (score >= threshold): the explanation of every decision."""
+        out = pairs.copy()
+        i, j = pairs["i"].to_numpy(), pairs["j"].to_numpy()
+        num = np.zeros(len(pairs))
+        den = np.zeros(len(pairs))
+        for f in self.fields:
+            col = df[f.field].astype("object").where(df[f.field].notna(), None).to_numpy()
+            if f.method != "numeric":
+                col = np.array([None if v is None else str(v).strip().lower() or None for v in col],
+                               dtype=object)
+            sim = _similarity(f.method, col[i].tolist(), col[j].tolist())
+            out[f"sim.{f.field}"] = sim
+            have = ~np.isnan(sim)
+            num += np.where(have, sim, 0.0) * f.weight
+            den += np.where(have | (f.missing == "zero"), f.weight, 0.0)
+        out["score"] = np.where(den > 0, num / np.where(den > 0, den, 1), 0.0)
+        out["duplicate"] = out["score"] >= self.threshold
+        return out
+
+    def find(self, df: pd.DataFrame) -> pd.DataFrame:
+        """All scored candidate pairs (positions ``i``, ``j``), duplicates and not."""
+        pairs, _ = self.candidate_pairs(df)
+        return self.score(df, pairs)
+
+    def groups(self, df: pd.DataFrame, scored: pd.DataFrame | None = None) -> pd.Series:
+        """A group id per record (the position of its group's first record; a record without
+        duplicates is its own group), from the connected components of duplicate pairs."""
+        scored = self.find(df) if scored is None else scored
+        d = scored[scored["duplicate"]]
+        g = nx.Graph()
+        g.add_nodes_from(range(len(df)))
+        g.add_edges_from(zip(d["i"].tolist(), d["j"].tolist()))
+        gid = np.arange(len(df))
+        for comp in nx.connected_components(g):
+            c = sorted(comp)
+            gid[c] = c[0]
+        return pd.Series(gid, index=df.index, name="group")
+
+
+def pair_quality(found: set[tuple], truth: set[tuple], candidates: set[tuple] | None = None) -> dict[str, float]:
+    """Precision, recall, F1 of found duplicate pairs against true pairs (unordered), and the
+    blocking recall (share of true pairs among the candidates) when ``candidates`` is given."""
+    norm = lambda s: {tuple(sorted(p)) for p in s}  # noqa: E731
+    found, truth = norm(found), norm(truth)
+    tp = len(found & truth)
+    p = tp / len(found) if found else 0.0
+    r = tp / len(truth) if truth else 0.0
+    out = {"precision": p, "recall": r, "f1": 2 * p * r / (p + r) if p + r else 0.0,
+           "found": len(found), "true": len(truth)}
+    if candidates is not None:
+        out["blocking_recall"] = len(norm(candidates) & truth) / len(truth) if truth else 0.0
+        out["candidates"] = len(candidates)
+    return out
+
+
+Policy = Literal["first_non_empty", "newest", "most_complete", "longest", "concat", "union_tags"]
+
+
+class Survivorship(Config):
+    """Which record survives a merge and where each field's value comes from.
+
+    ``rank``: columns to sort a group by, best first: each ``(column, "asc"|"desc")``; default: not
+    lost, furthest stage, highest score, oldest. ``fields``: a policy per field (default
+    ``first_non_empty`` by rank). ``date`` names the column that ``newest`` reads.
+    """
+
+    rank: tuple[tuple[str, Literal["asc", "desc"]], ...] = (
+        ("lost", "asc"), ("stage_rank", "desc"), ("score", "desc"), ("created_at", "asc"))
+    fields: dict[str, Policy] = {}
+    date: str = "created_at"
+    default: Policy = "first_non_empty"
+
+
+def _pick(values: list, policy: str, dates: list):
+    present = [v for v in values if v is not None and v == v and v != ""]
+    if not present:
+        return values[0]
+    if policy == "first_non_empty":
+        return present[0]
+    if policy == "newest":
+        cands = [(d, k) for k, (v, d) in enumerate(zip(values, dates)) if v is not None and v == v and v != ""]
+        return values[max(cands)[1]] if all(d == d for d, _ in cands) else present[0]
+    if policy in ("longest", "most_complete"):
+        return max(present, key=lambda v: len(str(v)))
+    if policy == "concat":
+        return " | ".join(dict.fromkeys(str(v) for v in present))
+    tags = []  # union_tags: comma-separated tags
+    for v in present:
+        tags += [t.strip() for t in str(v).split(",") if t.strip()]
+    return ",".join(dict.fromkeys(tags))
+
+
+def merge(df: pd.DataFrame, groups: pd.Series, policy: Survivorship = Survivorship(), *,
+          id_col: str = "lead_id") -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Merge each group into its survivor; returns ``(merged, archive)``.
+
+    ``merged`` has one row per group, the survivor's index and id, fields filled by the policy,
+    plus ``absorbed_ids`` (tuple of merged-in ids) and ``overridden`` (dict field -> the
+    survivor's own value where the policy replaced it). ``archive`` keeps every original row of
+    every merged group (with its ``group``), so nothing is lost and :func:`unmerge` can restore it.
+    """
+    if id_col not in df.columns:
+        raise KeyError(f"merge: id column '{id_col}' missing")
+    if not groups.index.equals(df.index):
+        raise ValueError("merge: groups must have the same index as the table")
+    if not df.index.is_unique:
+        raise ValueError("merge: the table's index must be unique (reset_index first)")
+    multi = groups.map(groups.value_counts()) > 1
+    archive = df[multi.to_numpy()].assign(group=groups[multi].to_numpy())
+    rank_cols = [(c, d) for c, d in policy.rank if c in df.columns]
+    keep = df[~multi.to_numpy()].copy()
+    keep["absorbed_ids"] = [() for _ in range(len(keep))]
+    keep["overridden"] = [{} for _ in range(len(keep))]
+    rows = []
+    data_cols = list(df.columns)
+    for gid, g in archive.groupby("group", sort=False):
+        if rank_cols:
+            g = g.sort_values([c for c, _ in rank_cols], ascending=[d == "asc" for _, d in rank_cols],
+                              kind="stable", na_position="last")
+        surv = g.iloc[0]
+        dates = g[policy.date].tolist() if policy.date in g.columns else [None] * len(g)
+        new = {}
+        over = {}
+        for c in data_cols:
+            if c == id_col:
+                new[c] = surv[c]
+                continue
+            v = _pick(g[c].tolist(), policy.fields.get(c, policy.default), dates)
+            new[c] = v
+            sv = surv[c]
+            same = (v == sv) or (v != v and sv != sv)
+            if not same:
+                over[c] = sv
+        new["absorbed_ids"] = tuple(g[id_col].iloc[1:].tolist())
+        new["overridden"] = over
+        rows.append((g.index[0], new))
+    merged_rows = pd.DataFrame([r for _, r in rows], index=[i for i, _ in rows], columns=[*data_cols, "absorbed_ids", "overridden"])
+    merged = pd.concat([keep, merged_rows.astype({c: df[c].dtype for c in data_cols}, errors="ignore")])
+    merged = merged.loc[[i for i in df.index if i in merged.index]]
+    archive.attrs["order"] = list(df.index)
+    return merged, archive
+
+
+def unmerge(merged: pd.DataFrame, archive: pd.DataFrame, *, id_col: str = "lead_id") -> pd.DataFrame:
+    """Undo :func:`merge`: the original rows, in their original order and dtypes."""
+    kept = merged[merged["absorbed_ids"].map(len) == 0].drop(columns=["absorbed_ids", "overridden"])
+    back = archive.drop(columns=["group"])
+    out = pd.concat([kept, back])
+    order = archive.attrs.get("order")
+    out = out.loc[order] if order is not None else out.sort_index(kind="stable")
+    return out.astype(back.dtypes.to_dict() if len(back) else {}, errors="ignore")
