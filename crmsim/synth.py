@@ -26,6 +26,7 @@ __all__ = [
     "leads",
     "reps",
     "customers",
+    "with_duplicates",
     "rng_from",
 ]
 
@@ -140,8 +141,13 @@ def lead_attributes(channel: str, profile: ChannelProfile, n: int, seed=None) ->
     )
 
 
-_FIRST = np.array(["Wei", "Li", "Anna", "Jonas", "Maria", "Chen", "Sofia", "Liam", "Yuki", "Omar"])
-_LAST = np.array(["Wang", "Zhang", "Muller", "Smith", "Garcia", "Tanaka", "Rossi", "Kim", "Ng", "Berg"])
+_FIRST = np.array(["Wei", "Li", "Anna", "Jonas", "Maria", "Chen", "Sofia", "Liam", "Yuki", "Omar",
+                   "Fang", "Jing", "Hao", "Lena", "Paul", "Clara", "Mateo", "Aiko", "Ravi", "Nina",
+                   "Ming", "Xiu", "Tao", "Emma", "Noah", "Lucas", "Zara", "Ivan", "Elif", "Sara"])
+_LAST = np.array(["Wang", "Zhang", "Muller", "Smith", "Garcia", "Tanaka", "Rossi", "Kim", "Ng", "Berg",
+                  "Liu", "Chen", "Yang", "Huang", "Zhao", "Wu", "Zhou", "Xu", "Sun", "Ma",
+                  "Schmidt", "Weber", "Martin", "Silva", "Lopez", "Novak", "Kowalski", "Sato",
+                  "Singh", "Cohen"])
 _CITIES = np.array(["Shanghai", "Beijing", "Shenzhen", "Berlin", "London", "Paris", "Madrid", "Tokyo"])
 _REGIONS = ("north", "south", "east", "west")
 
@@ -182,7 +188,8 @@ def leads(
             "channel": df["channel"].astype(str),
             "name": pd.Series(first, dtype=str) + " " + pd.Series(last, dtype=str),
             "company": [f"Company {c} Ltd" for c in company_no],
-            "email": [f"{a.lower()}.{b.lower()}@company{c}.com" for a, b, c in zip(first, last, company_no)],
+            "email": [f"{a.lower()}.{b.lower()}{k}@company{c}.com"
+                      for a, b, k, c in zip(first, last, rng.integers(1, 100, n), company_no)],
             "phone": [f"+86 21 {x:08d}" for x in rng.integers(0, 10**8, n)],
             "city": _CITIES[rng.integers(0, _CITIES.size, n)],
             "stage": "raw",
@@ -255,3 +262,49 @@ def customers(n: int, *, n_reps: int = 10, today: str = "2025-06-30", seed=None)
     df["followup_plan_active"] = rng.random(n) < 0.05
     assert set(df["grade"]) <= set(GRADES)
     return df
+
+
+def _typo(s: str, rng: np.random.Generator) -> str:
+    if len(s) < 3:
+        return s
+    k = int(rng.integers(1, len(s) - 1))
+    kind = rng.integers(0, 3)
+    if kind == 0:  # swap two letters
+        return s[:k - 1] + s[k] + s[k - 1] + s[k + 1:]
+    if kind == 1:  # drop a letter
+        return s[:k] + s[k + 1:]
+    return s[:k] + s[k] + s[k:]  # double a letter
+
+
+def with_duplicates(leads: pd.DataFrame, share: float = 0.1, *, seed=None) -> tuple[pd.DataFrame, set]:
+    """Add ``share * len(leads)`` duplicates of random leads, with realistic mess: a typo in the
+    name, the email upper-cased or missing, the phone written another way or missing, the company
+    suffix dropped. Returns ``(leads_with_duplicates, true_pairs)``, pairs of positions.
+    """
+    rng = rng_from(seed)
+    n = len(leads)
+    m = int(round(share * n))
+    src = rng.integers(0, n, m)
+    dup = leads.iloc[src].copy()
+    names = dup["name"].tolist()
+    r = rng.random((4, m))
+    dup["name"] = [_typo(x, rng) if u < 0.5 else x for x, u in zip(names, r[0])]
+    email = dup["email"].astype(object)
+    dup["email"] = np.where(r[1] < 0.2, None, np.where(r[1] < 0.4, email.str.upper(), email))
+    digits = dup["phone"].str.replace(r"\D", "", regex=True)
+    dup["phone"] = np.where(r[2] < 0.2, None, np.where(r[2] < 0.6, "00" + digits, dup["phone"]))
+    dup["company"] = np.where(r[3] < 0.5, dup["company"].str.replace(" Ltd", "", regex=False), dup["company"])
+    dup["lead_id"] = [f"D{i:07d}" for i in range(m)]
+    out = pd.concat([leads, dup], ignore_index=True)
+    # true pairs: every duplicate with its source, and duplicates of one source with each other
+    owner = np.concatenate([np.arange(n), src])
+    truth = set()
+    order = np.argsort(owner, kind="stable")
+    so = owner[order]
+    starts = np.flatnonzero(np.r_[True, so[1:] != so[:-1]])
+    ends = np.r_[starts[1:], so.size]
+    for a, b in zip(starts, ends):
+        if b - a > 1:
+            members = sorted(order[a:b].tolist())
+            truth |= {(i, j) for k, i in enumerate(members) for j in members[k + 1:]}
+    return out, truth

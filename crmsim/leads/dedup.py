@@ -26,8 +26,8 @@ import networkx as nx
 import numpy as np
 import pandas as pd
 from pydantic import Field, model_validator
-from rapidfuzz.distance import JaroWinkler
 from rapidfuzz import fuzz
+from rapidfuzz.distance import JaroWinkler
 
 from crmsim.config import Config
 
@@ -36,6 +36,7 @@ __all__ = [
     "BlockingKey",
     "FieldComparator",
     "DedupRule",
+    "LEAD_DEDUP",
     "Survivorship",
     "merge",
     "unmerge",
@@ -76,8 +77,8 @@ def _transform(col: pd.Series, how: str) -> pd.Series:
         return s
     if how == "lower":
         return s.str.lower()
-    if how == "digits":
-        d = s.str.replace(r"\D", "", regex=True)
+    if how == "digits":  # the last 10 digits: country prefixes (+86, 0086) do not matter
+        d = s.str.replace(r"\D", "", regex=True).str[-10:]
         return d.mask(d.str.len() < 5)
     if how == "prefix3":
         return s.str.lower().str[:3]
@@ -117,7 +118,7 @@ class FieldComparator(Config):
     (its weight leaves the average) unless ``missing = "zero"``."""
 
     field: str
-    method: Literal["exact", "jaro_winkler", "ratio", "token_sort", "partial", "numeric"] = "jaro_winkler"
+    method: Literal["exact", "jaro_winkler", "ratio", "token_sort", "partial", "numeric", "phone"] = "jaro_winkler"
     weight: float = Field(default=1.0, gt=0)
     missing: Literal["skip", "zero"] = "skip"
 
@@ -139,6 +140,11 @@ def _similarity(method: str, a: list, b: list) -> np.ndarray:
             out[k] = fuzz.token_sort_ratio(x, y) / 100
         elif method == "partial":
             out[k] = fuzz.partial_ratio(x, y) / 100
+        elif method == "phone":  # the same last 8 digits whatever the prefix or formatting
+            dx, dy = "".join(ch for ch in x if ch.isdigit()), "".join(ch for ch in y if ch.isdigit())
+            if len(dx) < 5 or len(dy) < 5:
+                continue
+            out[k] = 1.0 if dx[-8:] == dy[-8:] else JaroWinkler.normalized_similarity(dx[-8:], dy[-8:])
         else:  # numeric: 1 at equality, 0 at a 100% relative difference
             fx, fy = float(x), float(y)
             den = max(abs(fx), abs(fy))
@@ -199,7 +205,7 @@ class DedupRule(Config):
         den = np.zeros(len(pairs))
         for f in self.fields:
             col = df[f.field].astype("object").where(df[f.field].notna(), None).to_numpy()
-            if f.method != "numeric":
+            if f.method not in ("numeric", "phone"):
                 col = np.array([None if v is None else str(v).strip().lower() or None for v in col],
                                dtype=object)
             sim = _similarity(f.method, col[i].tolist(), col[j].tolist())
@@ -229,6 +235,23 @@ class DedupRule(Config):
             c = sorted(comp)
             gid[c] = c[0]
         return pd.Series(gid, index=df.index, name="group")
+
+
+#: A default rule for lead exports (after intake normalisation, or raw): blocking on email, phone
+#: digits, company email domain (not free-mail) and company + city; names compared with
+#: Jaro-Winkler, companies by sorted tokens.
+LEAD_DEDUP = DedupRule(
+    keys=(BlockingKey(fields=("email",), transform="lower"),
+          BlockingKey(fields=("phone",), transform="digits"),
+          BlockingKey(fields=("email",), transform="company_domain"),
+          BlockingKey(fields=("company", "city"), transform="lower")),
+    fields=(FieldComparator(field="name", method="jaro_winkler", weight=2.0),
+            FieldComparator(field="email", method="exact", weight=2.0),
+            FieldComparator(field="phone", method="phone", weight=1.0),
+            FieldComparator(field="company", method="token_sort", weight=1.0),
+            FieldComparator(field="city", method="exact", weight=0.5)),
+    threshold=0.85,
+)
 
 
 def pair_quality(found: set[tuple], truth: set[tuple], candidates: set[tuple] | None = None) -> dict[str, float]:
