@@ -307,7 +307,7 @@ def _pick(values: list, policy: str, dates: list):
     return ",".join(dict.fromkeys(tags))
 
 
-def merge(df: pd.DataFrame, groups: pd.Series, policy: Survivorship = Survivorship(), *,
+def merge(df: pd.DataFrame, groups: pd.Series, policy: Survivorship | None = None, *,
           id_col: str = "lead_id") -> tuple[pd.DataFrame, pd.DataFrame]:
     """Merge each group into its survivor; returns ``(merged, archive)``.
 
@@ -316,6 +316,7 @@ def merge(df: pd.DataFrame, groups: pd.Series, policy: Survivorship = Survivorsh
     survivor's own value where the policy replaced it). ``archive`` keeps every original row of
     every merged group (with its ``group``), so nothing is lost and :func:`unmerge` can restore it.
     """
+    policy = Survivorship() if policy is None else policy
     if id_col not in df.columns:
         raise KeyError(f"merge: id column '{id_col}' missing")
     if not groups.index.equals(df.index):
@@ -330,7 +331,7 @@ def merge(df: pd.DataFrame, groups: pd.Series, policy: Survivorship = Survivorsh
     keep["overridden"] = [{} for _ in range(len(keep))]
     rows = []
     data_cols = list(df.columns)
-    for gid, g in archive.groupby("group", sort=False):
+    for _, g in archive.groupby("group", sort=False):
         if rank_cols:
             g = g.sort_values([c for c, _ in rank_cols], ascending=[d == "asc" for _, d in rank_cols],
                               kind="stable", na_position="last")
