@@ -1,0 +1,243 @@
+"""Multi-channel lead intake (FEATURES L2C-1): map, normalise, validate; quarantine, never drop.
+
+Each source (a CSV or Parquet export, or a DataFrame) has a :class:`SourceMapping` from its
+columns to crmsim's. Intake normalises names, emails (lower-cased), phones (E.164, with the
+source's default region, by the ``phonenumbers`` library) and company names (a ``company_norm``
+without legal suffixes such as Ltd, GmbH, Inc, 有限公司), then applies :class:`IntakeRules`.
+
+``intake(...)`` returns ``(accepted, quarantine)``: every input row is in exactly one of them;
+a quarantined row keeps all its original values plus ``source``, ``source_row`` (1-based data
+row; the file line is ``source_row + 1``) and ``reasons``; an accepted row lists what was
+cleaned in ``issues``.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import phonenumbers
+from pydantic import Field, field_validator
+
+from crmsim.config import Config
+from crmsim.tables import CHANNELS
+
+__all__ = ["LEGAL_SUFFIXES", "SourceMapping", "IntakeRules", "normalise_company", "normalise_phone",
+           "intake", "read_source"]
+
+#: Legal-form suffixes stripped from company names (longest first when matching).
+LEGAL_SUFFIXES: tuple[str, ...] = (
+    "股份有限公司", "有限责任公司", "有限公司", "co., ltd.", "co., ltd", "co.,ltd.", "co.,ltd", "co. ltd.",
+    "co. ltd", "limited", "ltd.", "ltd", "gmbh & co. kg", "gmbh", "ag", "inc.", "inc", "llc", "l.l.c.",
+    "corporation", "corp.", "corp", "plc", "s.a.", "s.l.", "s.r.l.", "srl", "b.v.", "bv", "pty ltd",
+    "pty", "sarl", "kg",
+)
+_SUFFIX_RE = re.compile(
+    r"[\s,]*(?:" + "|".join(re.escape(s) for s in sorted(LEGAL_SUFFIXES, key=len, reverse=True)) + r")\s*$",
+    re.IGNORECASE)
+_EMAIL_RE = re.compile(r"^[A-Za-z0-9._%+'-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}$")
+TARGET_COLUMNS = ("lead_id", "created_at", "name", "company", "email", "phone", "city", "campaign",
+                  "keywords")
+
+
+def normalise_company(name) -> str | None:
+    """Company name without legal-form suffixes and extra spaces, for matching.
+
+    Examples
+    --------
+    >>> normalise_company("Acme Trading Co., Ltd."), normalise_company("上海华为技术有限公司")
+    ('Acme Trading', '上海华为技术')
+    """
+    if name is None or (isinstance(name, float) and np.isnan(name)):
+        return None
+    s = re.sub(r"\s+", " ", str(name)).strip()
+    prev = None
+    while prev != s:  # "X GmbH & Co. KG", "X Co. Ltd" ...
+        prev, s = s, _SUFFIX_RE.sub("", s).strip(" ,")
+    return s or None
+
+
+def normalise_phone(raw, region: str) -> tuple[str | None, bool]:
+    """(E.164 number or None, valid?). A number with ``+`` or ``00`` keeps its country code.
+
+    Examples
+    --------
+    >>> normalise_phone("021 6888 8888", "CN"), normalise_phone("0049 30 1234567", "CN")
+    (('+862168888888', True), ('+49301234567', True))
+    """
+    if raw is None or (isinstance(raw, float) and np.isnan(raw)) or not str(raw).strip():
+        return None, False
+    s = str(raw).strip()
+    if s.startswith("00"):
+        s = "+" + s[2:]
+    try:
+        p = phonenumbers.parse(s, region)
+    except phonenumbers.NumberParseException:
+        return None, False
+    if not phonenumbers.is_valid_number(p):
+        return None, False
+    return phonenumbers.format_number(p, phonenumbers.PhoneNumberFormat.E164), True
+
+
+class SourceMapping(Config):
+    """How one source's export maps onto a leads table.
+
+    ``columns`` maps the source's column names to crmsim's (``lead_id``, ``created_at``, ``name``,
+    ``company``, ``email``, ``phone``, ``city``, ``campaign``, ``keywords``); unmapped crmsim
+    columns are left empty. ``default_region`` is the ISO country for phones without a prefix.
+    """
+
+    source: str = Field(min_length=1)
+    channel: str
+    columns: dict[str, str]
+    default_region: str = "CN"
+    cost_per_lead: float = Field(default=0.0, ge=0)
+
+    @field_validator("channel")
+    @classmethod
+    def _channel(cls, v: str) -> str:
+        if v not in CHANNELS:
+            raise ValueError(f"unknown channel {v!r}; channels are {list(CHANNELS)}")
+        return v
+
+    @field_validator("columns")
+    @classmethod
+    def _targets(cls, v: dict[str, str]) -> dict[str, str]:
+        bad = sorted(set(v.values()) - set(TARGET_COLUMNS))
+        if bad:
+            raise ValueError(f"unknown target column(s) {bad}; targets are {list(TARGET_COLUMNS)}")
+        return v
+
+
+class IntakeRules(Config):
+    """The quality gate. Reasons a row is quarantined (a row may have several):
+
+    ``missing:<field>`` (a ``required`` field is empty), ``no_contact`` (no valid email or phone,
+    when ``contact_required``), ``email_invalid`` / ``phone_invalid`` (malformed; only with
+    ``strict_formats``, else the bad value is cleared and noted in ``issues``),
+    ``blocked_domain``, ``fake`` (test names, throw-away values, 1111111 phones), and
+    ``created_at_invalid``.
+    """
+
+    required: tuple[str, ...] = ("name",)
+    contact_required: bool = True
+    strict_formats: bool = False
+    blocked_domains: tuple[str, ...] = ("example.com", "example.org", "test.com", "mailinator.com",
+                                        "guerrillamail.com", "10minutemail.com")
+    fake_values: tuple[str, ...] = ("test", "testing", "asdf", "qwerty", "xxx", "n/a", "na", "none",
+                                    "null", "abc", "aaa", "fake", "测试")
+
+
+def _fake_number(national: str) -> bool:
+    """One digit repeated, or a run like 12345678 / 87654321, as the whole national number."""
+    return len(set(national)) == 1 or national in "1234567890" or national in "9876543210"
+
+
+def read_source(src, name: str) -> pd.DataFrame:
+    """A DataFrame, or a CSV / Parquet file (by extension), read as text."""
+    if isinstance(src, pd.DataFrame):
+        return src.reset_index(drop=True)
+    p = Path(src)
+    if not p.is_file():
+        raise FileNotFoundError(f"source '{name}': no such file {p}")
+    if p.suffix.lower() in (".parquet", ".pq"):
+        return pd.read_parquet(p)
+    return pd.read_csv(p, dtype=str, keep_default_na=False, na_values=[""])
+
+
+def _clean_text(s: pd.Series) -> pd.Series:
+    t = s.astype("string").str.replace(r"\s+", " ", regex=True).str.strip()
+    return t.mask(t == "")
+
+
+def intake(sources: dict, mappings, rules: IntakeRules | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Read, map, normalise and validate every source; see the module docstring.
+
+    Parameters
+    ----------
+    sources : source name -> DataFrame or file path.
+    mappings : one :class:`SourceMapping` per source.
+    rules : the quality gate (default :class:`IntakeRules`).
+    """
+    rules = IntakeRules() if rules is None else rules
+    maps = {m.source: m for m in mappings}
+    missing = sorted(set(sources) - set(maps))
+    if missing:
+        raise KeyError(f"no SourceMapping for source(s) {missing}")
+    acc, quar = [], []
+    for name, src in sources.items():
+        m = maps[name]
+        raw = read_source(src, name)
+        absent = sorted(set(m.columns) - set(raw.columns))
+        if absent:
+            raise KeyError(f"source '{name}': mapped column(s) {absent} not in the file; "
+                           f"its columns are {list(raw.columns)}")
+        n = len(raw)
+        df = pd.DataFrame(index=raw.index)
+        for c in TARGET_COLUMNS:
+            srcs = [k for k, v in m.columns.items() if v == c]
+            df[c] = _clean_text(raw[srcs[0]]) if srcs else pd.Series(pd.NA, index=raw.index, dtype="string")
+        reasons = [[] for _ in range(n)]
+        issues = [[] for _ in range(n)]
+
+        def flag(mask, why, where=reasons):
+            for k in np.flatnonzero(np.asarray(mask, dtype=bool)):
+                where[k].append(why)
+
+        df["name"] = df["name"].str.title() if df["name"].notna().any() else df["name"]
+        email = df["email"].str.lower()
+        ok_email = email.fillna("").map(lambda e: bool(_EMAIL_RE.match(e))).to_numpy(dtype=bool)
+        bad_email = email.notna().to_numpy() & ~ok_email
+        phones = [normalise_phone(v if pd.notna(v) else None, m.default_region) for v in df["phone"]]
+        e164 = pd.Series([p for p, _ in phones], index=df.index, dtype="string")
+        ok_phone = np.array([ok for _, ok in phones], dtype=bool)
+        bad_phone = df["phone"].notna().to_numpy() & ~ok_phone
+        if rules.strict_formats:
+            flag(bad_email, "email_invalid")
+            flag(bad_phone, "phone_invalid")
+        for k in np.flatnonzero(bad_email):
+            issues[k].append(f"email_invalid:{df['email'].iloc[k]}")
+        for k in np.flatnonzero(bad_phone):
+            issues[k].append(f"phone_invalid:{df['phone'].iloc[k]}")
+        df["email"] = email.where(ok_email)
+        df["phone"] = e164
+        for f in rules.required:
+            if f not in df.columns:
+                raise KeyError(f"IntakeRules.required names '{f}', not a lead column {list(TARGET_COLUMNS)}")
+            flag(df[f].isna(), f"missing:{f}")
+        if rules.contact_required:
+            flag(~ok_email & ~ok_phone, "no_contact")
+        domain = df["email"].str.extract(r"@(.+)$", expand=False)
+        flag(domain.isin(rules.blocked_domains).fillna(False), "blocked_domain")
+        fake = set(rules.fake_values)
+        local = df["email"].str.extract(r"^([^@]+)@", expand=False).str.lower()
+        fake_phone = np.array([isinstance(v, str) and _fake_number(str(phonenumbers.parse(v).national_number))
+                               for v in df["phone"].tolist()], dtype=bool)
+        is_fake = (df["name"].str.lower().isin(fake).fillna(False).to_numpy(dtype=bool)
+                   | local.isin(fake).fillna(False).to_numpy(dtype=bool) | fake_phone)
+        flag(is_fake, "fake")
+        created = pd.to_datetime(df["created_at"], errors="coerce", format="mixed")
+        flag(df["created_at"].notna() & created.isna(), "created_at_invalid")
+        for k in np.flatnonzero(df["created_at"].notna() & created.isna()):
+            issues[k].append(f"created_at_invalid:{df['created_at'].iloc[k]}")
+        df["created_at"] = created
+        df["company_norm"] = df["company"].map(normalise_company, na_action="ignore").astype("string")
+        df["lead_id"] = df["lead_id"].fillna(pd.Series([f"{name}:{k + 1}" for k in range(n)], index=df.index))
+        df["channel"] = m.channel
+        df["source"] = name
+        df["source_row"] = np.arange(1, n + 1)
+        df["stage"] = "raw"
+        df["cost"] = float(m.cost_per_lead)
+        df["issues"] = [";".join(i) for i in issues]
+        bad = np.array([bool(r) for r in reasons], dtype=bool)
+        acc.append(df[~bad])
+        q = raw[bad].copy()
+        q.insert(0, "source_row", np.arange(1, n + 1)[bad])
+        q.insert(0, "source", name)
+        q["reasons"] = [";".join(r) for r, b in zip(reasons, bad) if b]
+        quar.append(q)
+    accepted = pd.concat(acc, ignore_index=True) if acc else pd.DataFrame()
+    quarantine = pd.concat(quar, ignore_index=True) if quar else pd.DataFrame()
+    return accepted, quarantine
