@@ -1,0 +1,168 @@
+"""Predictive lead scoring fitted on history with a known outcome (FEATURES L2C-2).
+
+Two models, both with calibrated probabilities (scikit-learn):
+
+- a naive-Bayes frequency model, as mature CRMs ship: numeric fields binned by quantiles, every
+  field treated as categorical (``CategoricalNB`` with Laplace smoothing), calibrated by isotonic
+  regression in cross-validation;
+- a regularised (L2) logistic regression on one-hot categories and standardised numbers.
+
+:func:`evaluate` gives the report a sales ops analyst reads before switching: AUC, KS, lift by
+decile and a calibration table, on a held-out split (:func:`split`, seeded and stratified).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+from sklearn.calibration import CalibratedClassifierCV
+from sklearn.compose import ColumnTransformer
+from sklearn.linear_model import LogisticRegression
+from sklearn.metrics import roc_auc_score
+from sklearn.model_selection import train_test_split
+from sklearn.naive_bayes import CategoricalNB
+from sklearn.pipeline import Pipeline
+from sklearn.preprocessing import KBinsDiscretizer, OneHotEncoder, OrdinalEncoder, StandardScaler
+
+__all__ = ["PredictiveScorer", "Evaluation", "split", "fit_naive_bayes", "fit_logistic", "evaluate"]
+
+
+@dataclass(frozen=True)
+class PredictiveScorer:
+    """A fitted model: ``predict(df)`` gives the probability of the outcome per row."""
+
+    kind: str
+    features: tuple[str, ...]
+    model: object
+
+    def predict(self, df: pd.DataFrame) -> pd.Series:
+        missing = [f for f in self.features if f not in df.columns]
+        if missing:
+            raise KeyError(f"{self.kind} scorer: column(s) {missing} missing; it was fitted on {list(self.features)}")
+        p = self.model.predict_proba(df[list(self.features)])[:, 1]
+        return pd.Series(p, index=df.index, name="p")
+
+
+def _target(df: pd.DataFrame, target: str, positive) -> np.ndarray:
+    if target not in df.columns:
+        raise KeyError(f"target column '{target}' missing; columns are {list(df.columns)}")
+    y = df[target]
+    if y.isna().any():
+        rows = df.index[y.isna()].tolist()[:10]
+        raise ValueError(f"target '{target}' has missing values at rows {rows}")
+    return (y == positive).to_numpy(dtype=int) if positive is not None else y.to_numpy(dtype=int)
+
+
+def _split_types(df: pd.DataFrame, features) -> tuple[list[str], list[str]]:
+    num = [f for f in features if pd.api.types.is_numeric_dtype(df[f]) and df[f].nunique() > 10]
+    cat = [f for f in features if f not in num]
+    return num, cat
+
+
+def split(df: pd.DataFrame, target: str, *, test_size: float = 0.3, seed: int = 0):
+    """Seeded, stratified train/test split (``train, test``)."""
+    return train_test_split(df, test_size=test_size, random_state=seed, stratify=df[target])
+
+
+def fit_naive_bayes(history: pd.DataFrame, target: str, features, *, positive=None, bins: int = 5,
+                    alpha: float = 1.0, seed: int = 0) -> PredictiveScorer:
+    """Naive-Bayes frequency model (numbers binned into ``bins`` quantiles), calibrated by
+    isotonic regression in 5-fold cross-validation (naive Bayes scores are too extreme for Platt
+    scaling on probabilities)."""
+    features = list(features)
+    y = _target(history, target, positive)
+    num, cat = _split_types(history, features)
+    prep = ColumnTransformer(
+        [("num", KBinsDiscretizer(n_bins=bins, encode="ordinal", strategy="quantile",
+                                  quantile_method="averaged_inverted_cdf"), num),
+         ("cat", OrdinalEncoder(handle_unknown="use_encoded_value", unknown_value=-1,
+                                encoded_missing_value=-1), cat)],
+        remainder="drop")
+    nb = Pipeline([("prep", prep), ("shift", _Shift()), ("nb", CategoricalNB(alpha=alpha, min_categories=bins + 64))])
+    model = CalibratedClassifierCV(nb, method="isotonic", cv=5)
+    model.fit(history[features].astype({c: "object" for c in cat}), y)
+    return PredictiveScorer("naive_bayes", tuple(features), _CastCat(model, cat))
+
+
+def fit_logistic(history: pd.DataFrame, target: str, features, *, positive=None, C: float = 1.0,
+                 seed: int = 0) -> PredictiveScorer:
+    """L2-regularised logistic regression (one-hot categories, standardised numbers)."""
+    features = list(features)
+    y = _target(history, target, positive)
+    num, cat = _split_types(history, features)
+    prep = ColumnTransformer([("num", StandardScaler(), num),
+                              ("cat", OneHotEncoder(handle_unknown="ignore"), cat)])
+    model = Pipeline([("prep", prep), ("lr", LogisticRegression(C=C, max_iter=2000, random_state=seed))])
+    model.fit(history[features].astype({c: "object" for c in cat}), y)
+    return PredictiveScorer("logistic", tuple(features), _CastCat(model, cat))
+
+
+class _Shift:
+    """Map unknown (-1) codes to a spare category so CategoricalNB accepts them."""
+
+    def fit(self, X, y=None):
+        return self
+
+    def transform(self, X):
+        X = np.asarray(X, dtype=float)
+        return np.where(X < 0, 63, X).astype(int)
+
+    def get_params(self, deep=True):
+        return {}
+
+    def set_params(self, **params):
+        return self
+
+
+class _CastCat:
+    """Cast categorical columns to object before predicting (pandas 3 string dtypes)."""
+
+    def __init__(self, model, cat):
+        self.model, self.cat = model, cat
+
+    def predict_proba(self, X: pd.DataFrame):
+        return self.model.predict_proba(X.astype({c: "object" for c in self.cat}))
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    auc: float
+    ks: float
+    lift: pd.DataFrame          # by decile of predicted probability, best first
+    calibration: pd.DataFrame   # mean predicted vs observed rate per decile
+
+    def summary(self) -> str:
+        top = self.lift.iloc[0]
+        return (f"AUC {self.auc:.3f}, KS {self.ks:.3f}, top-decile lift {top['lift']:.2f} "
+                f"({top['rate']:.1%} vs {self.lift['events'].sum() / self.lift['n'].sum():.1%})")
+
+
+def evaluate(y_true, p, *, deciles: int = 10) -> Evaluation:
+    """AUC, KS, lift by decile and a calibration table for probabilities ``p`` of outcome 1.
+
+    Examples
+    --------
+    >>> e = evaluate([0, 0, 1, 1], [0.1, 0.4, 0.35, 0.8], deciles=2)
+    >>> round(e.auc, 2), round(e.ks, 2)
+    (0.75, 0.5)
+    """
+    y = np.asarray(y_true, dtype=int)
+    p = np.asarray(p, dtype=float)
+    if y.size != p.size or y.size == 0 or len(np.unique(y)) < 2:
+        raise ValueError("evaluate needs equally long y and p with both outcomes present")
+    auc = float(roc_auc_score(y, p))
+    order = np.argsort(-p, kind="stable")
+    cum_pos = np.cumsum(y[order]) / y.sum()
+    cum_neg = np.cumsum(1 - y[order]) / (1 - y).sum()
+    ks = float(np.max(np.abs(cum_pos - cum_neg)))
+    dec = np.empty(y.size, dtype=int)
+    dec[order] = np.arange(y.size) * deciles // y.size  # 0 = highest scores
+    t = pd.DataFrame({"decile": dec + 1, "y": y, "p": p})
+    g = t.groupby("decile")
+    lift = pd.DataFrame({"n": g.size(), "events": g["y"].sum(), "rate": g["y"].mean()})
+    lift["lift"] = lift["rate"] / y.mean()
+    lift["cum_capture"] = lift["events"].cumsum() / y.sum()
+    cal = pd.DataFrame({"predicted": g["p"].mean(), "observed": g["y"].mean(), "n": g.size()})
+    return Evaluation(auc, ks, lift, cal)
