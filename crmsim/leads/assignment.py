@@ -7,9 +7,13 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
+from crmsim.conditions import Condition, evaluate_all
 from crmsim.config import Config
 
-__all__ = ["AssignmentRule", "Assigner", "SHARED"]
+__all__ = ["AssignmentRule", "Assigner", "Route", "SHARED", "UNASSIGNED_REASONS"]
+
+#: Why a lead stayed unassigned.
+UNASSIGNED_REASONS = ("no_eligible_rep", "capacity_full", "shared_queue")
 
 #: Returned by an assigner whose policy keeps one shared queue (no owner until a rep picks it).
 SHARED = -1
@@ -42,14 +46,31 @@ class Assigner:
         return r
 
 
+class Route(Config):
+    """Territory / field-based routing: leads meeting ``when`` go only to ``reps`` (ids) and/or to
+    reps whose ``match`` fields equal the lead's (e.g. ``["region"]``)."""
+
+    when: tuple[Condition, ...] = ()
+    reps: tuple[str, ...] = ()
+    match: tuple[str, ...] = ()
+
+
 class AssignmentRule(Config):
     """How MQLs are routed to reps.
 
     Parameters
     ----------
     policy :
-        ``round_robin`` (in turn), ``least_loaded`` (the rep with the fewest open leads) or
-        ``shared_queue`` (one queue; the next free rep takes the oldest lead).
+        ``round_robin`` (in turn), ``least_loaded`` (the rep with the fewest open leads),
+        ``shared_queue`` (one queue; the next free rep takes the oldest lead) or ``score_tiered``
+        (best leads to best reps: reps' ``tier`` column, 1 = best; leads split into as many
+        score bands as there are tiers; least-loaded within a tier).
+    routes : the first route whose ``when`` a lead meets restricts the eligible reps.
+    preferred_accounts : a lead whose ``company_norm`` (or ``company``) is an account of a rep
+        (``accounts`` argument of :meth:`assign_table`) goes to that rep.
+    carry_over : unused capacity (reps' ``capacity`` column, leads per period) carries over.
+    tie_break : among equally loaded reps, ``rotation`` takes the next rep in turn after the last
+        one chosen; ``random`` draws one with the ``seed`` given to :meth:`assign_table`.
 
     Examples
     --------
@@ -60,26 +81,120 @@ class AssignmentRule(Config):
     ['r2', 'r2', 'r2']
     """
 
-    policy: Literal["round_robin", "least_loaded", "shared_queue"] = "round_robin"
+    policy: Literal["round_robin", "least_loaded", "shared_queue", "score_tiered"] = "round_robin"
+    tie_break: Literal["rotation", "random"] = "rotation"
+    routes: tuple[Route, ...] = ()
+    preferred_accounts: bool = True
+    carry_over: bool = True
 
     def assigner(self, n_reps: int) -> Assigner:
-        return Assigner(self.policy, n_reps)
+        policy = "least_loaded" if self.policy == "score_tiered" else self.policy
+        return Assigner(policy, n_reps)
 
     def assign(self, leads: pd.DataFrame, reps: pd.DataFrame,
                open_leads: dict[str, int] | None = None) -> pd.Series:
-        """Owner (``rep_id``) for each lead of a table, in row order; NA under ``shared_queue``.
+        """Owner (``rep_id``) for each lead of a table, in row order; NA when unassigned."""
+        out, _ = self.assign_table(leads, reps, open_leads=open_leads)
+        return out["owner_id"].rename("owner_id")
 
-        ``open_leads`` gives each rep's current open leads (default 0); each assignment adds one.
+    def assign_table(self, leads: pd.DataFrame, reps: pd.DataFrame, *,
+                     open_leads: dict[str, int] | None = None, accounts: dict[str, str] | None = None,
+                     carried: dict[str, int] | None = None, seed=None) -> tuple[pd.DataFrame, dict[str, int]]:
+        """Assign a period's leads. Returns ``(result, carried_next)``.
+
+        ``result`` has, per lead (same index): ``owner_id`` (missing if unassigned) and
+        ``reason``: ``preferred_account``, ``route:<k>``, ``policy`` when assigned, else one of
+        :data:`UNASSIGNED_REASONS`. Reps' ``capacity`` (if the column exists) caps the leads each
+        gets this period, plus what ``carried`` brings from the last period; ``carried_next`` is
+        the capacity left (if ``carry_over``).
         """
-        rep_ids = reps["rep_id"].tolist()
-        loads = np.array([(open_leads or {}).get(r, 0) for r in rep_ids], dtype=float)
-        a = self.assigner(len(rep_ids))
-        out = []
-        for _ in range(len(leads)):
-            r = a.choose(loads)
-            if r == SHARED:
-                out.append(None)
-            else:
-                loads[r] += 1
-                out.append(rep_ids[r])
-        return pd.Series(out, index=leads.index, name="owner_id", dtype="str")
+        if "rep_id" not in reps.columns:
+            raise KeyError("reps table: column 'rep_id' missing")
+        rng = np.random.default_rng(seed)
+        ids = reps["rep_id"].astype(str).tolist()
+        n = len(ids)
+        load = np.array([(open_leads or {}).get(r, 0) for r in ids], dtype=float)
+        if "capacity" in reps.columns:
+            cap = reps["capacity"].to_numpy(dtype=float) + np.array([(carried or {}).get(r, 0) for r in ids])
+        else:
+            cap = np.full(n, np.inf)
+        given = np.zeros(n)  # leads assigned this period, against capacity
+        owner = [None] * len(leads)
+        reason = [None] * len(leads)
+        if self.policy == "shared_queue":
+            res = pd.DataFrame({"owner_id": pd.Series(owner, index=leads.index, dtype="str"),
+                                "reason": "shared_queue"}, index=leads.index)
+            return res, {}
+        route_rows = [evaluate_all(r.when, leads).to_numpy() for r in self.routes]
+        company = None
+        if self.preferred_accounts and accounts:
+            col = "company_norm" if "company_norm" in leads.columns else "company"
+            company = leads[col].tolist() if col in leads.columns else None
+        order = np.arange(len(leads))
+        band = np.zeros(len(leads), dtype=int)
+        if self.policy == "score_tiered":
+            for c in ("score",):
+                if c not in leads.columns:
+                    raise KeyError("score_tiered needs a 'score' column on leads")
+            if "tier" not in reps.columns:
+                raise KeyError("score_tiered needs a 'tier' column on reps (1 = best)")
+            tiers = np.sort(reps["tier"].unique())
+            order = np.argsort(-leads["score"].to_numpy(dtype=float), kind="stable")
+            band_of = np.empty(len(leads), dtype=int)
+            band_of[order] = np.arange(len(leads)) * len(tiers) // max(len(leads), 1)
+            band = tiers[band_of]
+            rep_tier = reps["tier"].to_numpy()
+        turn = 0
+        for k in order:
+            eligible = np.ones(n, dtype=bool)
+            why = "policy"
+            for ri, (route, hit) in enumerate(zip(self.routes, route_rows)):
+                if hit[k]:
+                    eligible = np.zeros(n, dtype=bool)
+                    if route.reps:
+                        eligible |= np.isin(ids, route.reps)
+                    if route.match:
+                        m = np.ones(n, dtype=bool)
+                        for f in route.match:
+                            m &= (reps[f].to_numpy() == leads[f].iloc[k])
+                        eligible = (eligible | m) if route.reps else m
+                    why = f"route:{ri}"
+                    break
+            if company is not None and isinstance(company[k], str) and company[k] in accounts:
+                acct = accounts[company[k]]
+                if acct in ids:
+                    eligible = np.array([r == acct for r in ids])
+                    why = "preferred_account"
+            if self.policy == "score_tiered" and why == "policy":
+                in_tier = eligible & (rep_tier == band[k])
+                if (in_tier & (given < cap)).any():
+                    eligible = in_tier
+            if not eligible.any():
+                reason[k] = "no_eligible_rep"
+                continue
+            free = eligible & (given < cap)
+            if not free.any():
+                reason[k] = "capacity_full"
+                continue
+            cand = np.flatnonzero(free)
+            if self.policy == "round_robin" and why == "policy":
+                rot = (cand - turn) % n
+                r = int(cand[np.argmin(rot)])
+                turn = (r + 1) % n
+            else:  # least loaded; ties by rotation or a seeded draw
+                mins = cand[load[cand] == load[cand].min()]
+                if self.tie_break == "random":
+                    r = int(rng.choice(mins))
+                else:
+                    r = int(mins[np.argmin((mins - turn) % n)])
+                turn = (r + 1) % n
+            owner[k] = ids[r]
+            reason[k] = why
+            load[r] += 1
+            given[r] += 1
+        left = {}
+        if "capacity" in reps.columns and self.carry_over:
+            left = {r: int(max(0, c - g)) for r, c, g in zip(ids, cap, given)}
+        res = pd.DataFrame({"owner_id": pd.Series(owner, index=leads.index, dtype="str"),
+                            "reason": pd.Series(reason, index=leads.index, dtype="str")})
+        return res, left
