@@ -107,7 +107,7 @@ class WorkCalendar(Config):
         """Working hours between two timestamp columns (NaN where either is missing), by the
         same rules as :meth:`hours_between`, with day 0 the Monday of the week of ``start``."""
         s, e = pd.to_datetime(start), pd.to_datetime(end)
-        monday = s.dt.normalize() - pd.to_timedelta(s.dt.weekday, unit="D")
+        monday = s.dt.normalize() - pd.to_timedelta(s.dt.day_of_week, unit="D")
         a = (s - monday) / pd.Timedelta(days=1)
         b = (e - monday) / pd.Timedelta(days=1)
         out = [self.hours_between(x, y) if x == x and y == y else np.nan for x, y in zip(a, b)]

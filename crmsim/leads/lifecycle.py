@@ -8,9 +8,12 @@ import numpy as np
 import pandas as pd
 from pydantic import Field, model_validator
 
+from crmsim.calendar import WorkCalendar
+from crmsim.conditions import Condition, evaluate_all
 from crmsim.config import Config
 
-__all__ = ["RecycleRule", "ResponseCurve", "HBR_2011_RESPONSE"]
+__all__ = ["RecycleRule", "ResponseCurve", "HBR_2011_RESPONSE", "Lifecycle", "TransitionError",
+           "LIFECYCLE_STAGES", "stage_metrics"]
 
 
 class RecycleRule(Config):
@@ -96,3 +99,124 @@ class ResponseCurve(Config):
         lh = np.log(np.maximum(h, 1e-12))
         lm = np.interp(lh, np.log(self.hours), np.log(self.multiplier_))
         return np.where(h <= self.hours[0], self.multiplier_[0], np.exp(lm))
+
+
+#: Stages of a lead (FEATURES L2C-3); ``nurture`` is where recycled leads wait.
+LIFECYCLE_STAGES = ("raw", "nurture", "mql", "sql", "converted", "invalid")
+_TRANSITIONS = {
+    "raw": ("mql", "nurture", "invalid"),
+    "nurture": ("mql", "invalid"),
+    "mql": ("sql", "nurture", "invalid"),
+    "sql": ("converted", "nurture", "invalid"),
+    "converted": (),
+    "invalid": (),
+}
+
+
+class TransitionError(ValueError):
+    """A stage change the lifecycle does not allow; names the lead(s) and the stages."""
+
+
+class Lifecycle(Config):
+    """Allowed stage transitions, entry criteria per stage, and SLAs.
+
+    Parameters
+    ----------
+    transitions : stage -> stages it may move to.
+    entry : stage -> conditions a lead must meet to enter it (rules as data).
+    sla_hours : stage -> working hours allowed before the first action (e.g. ``{"mql": 24}``:
+        first contact within 24 working hours of becoming an MQL).
+    calendar : the working calendar the SLA counts in.
+    """
+
+    transitions: dict[str, tuple[str, ...]] = _TRANSITIONS
+    entry: dict[str, tuple[Condition, ...]] = {}
+    sla_hours: dict[str, float] = {"mql": 24.0}
+    calendar: WorkCalendar = WorkCalendar()
+
+    def move(self, leads: pd.DataFrame, to_stage: str, t, *, mask=None, id_col: str = "lead_id"
+             ) -> tuple[pd.DataFrame, pd.DataFrame]:
+        """Move leads (all, or where ``mask``) to ``to_stage`` at time ``t``.
+
+        Returns ``(leads_after, history_rows)`` with history columns ``lead_id, t, from_stage,
+        to_stage``. Raises :class:`TransitionError` naming the leads and stages if a move is not
+        allowed or a lead fails the stage's entry criteria; nothing is moved then.
+        """
+        if to_stage not in self.transitions:
+            raise TransitionError(f"unknown stage '{to_stage}'; stages are {list(self.transitions)}")
+        sel = np.ones(len(leads), dtype=bool) if mask is None else np.asarray(mask, dtype=bool)
+        cur = leads["stage"].astype(str).to_numpy()
+        bad = sel & ~np.isin(cur, [s for s, to in self.transitions.items() if to_stage in to])
+        if bad.any():
+            pairs = sorted({(i, c) for i, c in zip(leads[id_col].to_numpy()[bad], cur[bad])})[:10]
+            raise TransitionError(
+                f"not allowed -> '{to_stage}': " + ", ".join(f"lead {i} from '{c}'" for i, c in pairs))
+        crit = self.entry.get(to_stage, ())
+        if crit:
+            fails = sel & ~evaluate_all(crit, leads).to_numpy()
+            if fails.any():
+                ids = leads[id_col].to_numpy()[fails].tolist()[:10]
+                raise TransitionError(f"leads {ids} do not meet the entry criteria of '{to_stage}'")
+        out = leads.copy()
+        out.loc[sel, "stage"] = to_stage
+        hist = pd.DataFrame({"lead_id": leads[id_col].to_numpy()[sel], "t": t,
+                             "from_stage": cur[sel], "to_stage": to_stage})
+        return out, hist
+
+    def check_history(self, history: pd.DataFrame) -> None:
+        """Raise :class:`TransitionError` on the first history rows with a move not allowed."""
+        ok = [to in self.transitions.get(fr, ()) for fr, to in zip(history["from_stage"], history["to_stage"])]
+        bad = history[~np.array(ok, dtype=bool)]
+        if len(bad):
+            rows = [f"lead {r.lead_id}: '{r.from_stage}' -> '{r.to_stage}'" for r in bad.head(10).itertuples()]
+            raise TransitionError("stage history has moves not allowed: " + "; ".join(rows))
+
+    def sla(self, history: pd.DataFrame, actions: pd.DataFrame, now) -> pd.DataFrame:
+        """Per lead and stage with an SLA: when it entered, its first action after entering,
+        the working hours taken (or elapsed so far) and ``breach``.
+
+        ``history``: ``lead_id, t, to_stage``; ``actions``: ``lead_id, t`` (calls, emails...).
+        """
+        now = pd.Timestamp(now)
+        rows = []
+        for stage, limit in self.sla_hours.items():
+            ent = history[history["to_stage"] == stage].groupby("lead_id")["t"].max().rename("entered")
+            if ent.empty:
+                continue
+            a = actions.merge(ent, left_on="lead_id", right_index=True)
+            first = a[a["t"] >= a["entered"]].groupby("lead_id")["t"].min().rename("first_action")
+            df = ent.to_frame().join(first)
+            end = df["first_action"].fillna(now)
+            df["working_hours"] = self.calendar.working_hours(df["entered"], end)
+            df["breach"] = df["working_hours"] > limit
+            df["stage"] = stage
+            df["sla_hours"] = limit
+            rows.append(df.reset_index())
+        cols = ["lead_id", "stage", "entered", "first_action", "working_hours", "sla_hours", "breach"]
+        return pd.concat(rows, ignore_index=True)[cols] if rows else pd.DataFrame(columns=cols)
+
+
+def stage_metrics(history: pd.DataFrame, leads: pd.DataFrame, *, by: str = "channel",
+                  cohort_freq: str = "MS") -> pd.DataFrame:
+    """Conversion and velocity per ``by`` group and cohort (month created).
+
+    For each group: leads, how many reached each stage, the rate from the previous stage, and the
+    median days from creation to reaching it. ``leads`` needs ``lead_id``, ``created_at`` and
+    ``by``; ``history`` needs ``lead_id, t, to_stage``.
+    """
+    base = leads[["lead_id", "created_at", by]].copy()
+    base["cohort"] = pd.to_datetime(base["created_at"]).dt.to_period("M" if cohort_freq in ("MS", "M") else cohort_freq).dt.start_time
+    h = history.merge(base, on="lead_id", how="inner")
+    first = h.groupby(["lead_id", "to_stage"])["t"].min().rename("t").reset_index().merge(base, on="lead_id")
+    first["days"] = (pd.to_datetime(first["t"]) - pd.to_datetime(first["created_at"])) / pd.Timedelta(days=1)
+    out = base.groupby([by, "cohort"]).size().rename("leads").to_frame()
+    prev = "leads"
+    for st in ("mql", "sql", "converted"):
+        f = first[first["to_stage"] == st]
+        g = f.groupby([by, "cohort"])
+        out[st] = g.size()
+        out[f"{st}_median_days"] = g["days"].median()
+        out[st] = out[st].fillna(0).astype(np.int64)
+        out[f"{st}_rate"] = np.where(out[prev] > 0, out[st] / out[prev].where(out[prev] > 0, 1), np.nan)
+        prev = st
+    return out.reset_index()
