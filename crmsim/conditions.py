@@ -10,13 +10,16 @@ from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
-from pydantic import model_validator
+from pydantic import field_validator, model_validator
 
 from crmsim.config import Config
 
 __all__ = ["Condition", "evaluate_all"]
 
-Op = Literal["eq", "ne", "in", "not_in", "gt", "ge", "lt", "le", "between", "is_null", "not_null"]
+Op = Literal["eq", "ne", "in", "not_in", "gt", "ge", "lt", "le", "between", "is_null", "not_null",
+             "contains"]
+#: Symbols accepted for the operators (``op = ">="`` is ``op = "ge"``).
+OP_ALIASES = {"==": "eq", "=": "eq", "!=": "ne", "<>": "ne", ">": "gt", ">=": "ge", "<": "lt", "<=": "le"}
 
 
 class Condition(Config):
@@ -28,11 +31,18 @@ class Condition(Config):
     >>> c = Condition(field="channel", op="in", value=["search", "ads"])
     >>> c.evaluate(pd.DataFrame({"channel": ["ads", "email"]})).tolist()
     [True, False]
+    >>> Condition(field="n", op=">=", value=2).op
+    'ge'
     """
 
     field: str
     op: Op
     value: Any = None
+
+    @field_validator("op", mode="before")
+    @classmethod
+    def _alias(cls, v):
+        return OP_ALIASES.get(v, v)
 
     @model_validator(mode="after")
     def _check_value(self) -> Condition:
@@ -74,6 +84,9 @@ class Condition(Config):
             out = col < v
         elif op == "le":
             out = col <= v
+        elif op == "contains":  # substring of text, or an element of a comma-separated tag list
+            text = col.astype("string")
+            out = text.str.contains(str(v), regex=False)
         else:  # between, inclusive
             out = (col >= v[0]) & (col <= v[1])
         return out.fillna(False).astype(bool)

@@ -97,3 +97,43 @@ def test_funnel_metrics_on_a_crm_like_history():
     assert m["ttfc_mean_h"] == pytest.approx((12 + 0 + 6) / 3)
     assert m["p_wait"] == pytest.approx(2 / 3)
     assert m["marketing_cost"] == 25 and m["cost_per_won"] == 25 and m["revenue"] == 1000
+
+
+def test_and_or_points_contains_tags_and_explanation():
+    from crmsim.leads.scoring import TagRule
+
+    leads = pd.DataFrame({"lead_id": ["a", "b", "c"], "title": ["Head of IT", "Intern", "CTO"],
+                          "channel": ["events", "ads", "search"], "size": [500, 20, 80]})
+    rule = ScoringRule(
+        rules=[PointsRule(name="decision maker", points=30,
+                          any_of=[{"field": "title", "op": "contains", "value": "Head"},
+                                  {"field": "title", "op": "==", "value": "CTO"}]),
+               PointsRule(points=10, when=[{"field": "size", "op": ">=", "value": 50}],
+                          any_of=[{"field": "channel", "op": "in", "value": ["events", "search"]}])],
+        tags=[TagRule(tag="enterprise", when=[{"field": "size", "op": ">", "value": 100}])],
+        grades={"A": 40, "B": 20}, mql_threshold=30)
+    out = rule.apply(leads)
+    assert out["score"].tolist() == [40, 0, 40]
+    assert out["tags"].tolist() == ["enterprise", "", ""]
+    ex = rule.explain(leads)
+    assert ex[ex["lead"] == 0]["rule"].tolist() == ["decision maker", "size ge 50 and (channel in ['events', 'search'])"]
+
+
+def test_behaviour_rules_decay_period_and_cap():
+    from crmsim.leads.scoring import BehaviourRule
+
+    now = pd.Timestamp("2025-03-31")
+    ev = pd.DataFrame({"lead_id": ["a", "a", "a", "b", "b"],
+                       "event": ["visit", "visit", "download", "visit", "visit"],
+                       "t": pd.to_datetime(["2025-03-31", "2025-03-24", "2025-03-30", "2025-01-01", "2025-03-31"])})
+    leads = pd.DataFrame({"lead_id": ["a", "b", "c"]})
+    visits = BehaviourRule(event="visit", points=10, half_life_days=7, period_days=30, cap=12)
+    # a: 10 today + 5 (one half-life ago) = 15 -> capped at 12; b: the January visit is out of period
+    assert visits.score(leads["lead_id"], ev, now).tolist() == [12.0, 10.0, 0.0]
+    rule = ScoringRule(rules=[PointsRule(points=1, when=[{"field": "lead_id", "op": "eq", "value": "c"}])],
+                       behaviour=[visits, BehaviourRule(event="download", points=20)])
+    assert rule.score(leads, ev, now).tolist() == [32.0, 10.0, 1.0]
+    with pytest.raises(ValueError, match="need the lead events table"):
+        rule.score(leads)
+    with pytest.raises(ValidationError, match="needs 'when' and/or 'any_of'"):
+        PointsRule(points=3)
