@@ -137,3 +137,24 @@ def test_behaviour_rules_decay_period_and_cap():
         rule.score(leads)
     with pytest.raises(ValidationError, match="needs 'when' and/or 'any_of'"):
         PointsRule(points=3)
+
+
+def test_lead_profile_counts_recency_and_tags():
+    from crmsim.leads.profile import lead_profile
+    from crmsim.leads.scoring import TagRule
+
+    leads = pd.DataFrame({"lead_id": ["a", "b"], "channel": ["search", "ads"],
+                          "keywords": ["crm software", None], "campaign": [None, "spring"]})
+    ev = pd.DataFrame({"lead_id": ["a", "a", "a", "b"],
+                       "event": ["visit", "visit", "email_open", "event_attended"],
+                       "t": pd.to_datetime(["2025-03-01", "2025-03-05", "2025-03-06", "2025-02-01"]),
+                       "campaign": ["c1", "c1", "c2", None]})
+    p = lead_profile(leads, ev, now="2025-03-11",
+                     tags=[TagRule(tag="engaged", when=[{"field": "touches", "op": ">=", "value": 3}])])
+    assert p["n_visit"].tolist() == [2, 0] and p["n_event_attended"].tolist() == [0, 1]
+    assert p["days_since_visit"].iloc[0] == 6 and p["days_since_last_touch"].tolist() == [5.0, 38.0]
+    assert p["campaigns"].tolist() == ["c1,c2", "spring"]
+    assert p["tags"].tolist() == ["engaged", ""]
+    assert p["keywords"].iloc[0] == "crm software"
+    with pytest.raises(KeyError, match="events: column 't' missing"):
+        lead_profile(leads, ev.drop(columns="t"), now="2025-03-11")

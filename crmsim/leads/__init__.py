@@ -1,20 +1,73 @@
 """Leads (FEATURES L2C-1..3): scoring, assignment, lifecycle rules and funnel metrics."""
 
-from crmsim.leads.assignment import SHARED, Assigner, AssignmentRule
-from crmsim.leads.lifecycle import HBR_2011_RESPONSE, RecycleRule, ResponseCurve
+from crmsim.leads.assignment import SHARED, UNASSIGNED_REASONS, Assigner, AssignmentRule, Route
+from crmsim.leads.dedup import (
+    LEAD_DEDUP,
+    BlockingKey,
+    DedupRule,
+    FieldComparator,
+    Survivorship,
+    merge,
+    pair_quality,
+    unmerge,
+)
+from crmsim.leads.intake import (
+    IntakeRules,
+    SourceMapping,
+    intake,
+    normalise_company,
+    normalise_phone,
+)
+from crmsim.leads.lifecycle import (
+    HBR_2011_RESPONSE,
+    LIFECYCLE_STAGES,
+    Lifecycle,
+    RecycleRule,
+    ResponseCurve,
+    TransitionError,
+    stage_metrics,
+)
 from crmsim.leads.metrics import MILESTONES, funnel_by_channel, funnel_metrics
-from crmsim.leads.scoring import PointsRule, ScoringRule
+from crmsim.leads.predictive import evaluate, fit_logistic, fit_naive_bayes, split
+from crmsim.leads.profile import lead_profile
+from crmsim.leads.scoring import BehaviourRule, PointsRule, ScoringRule, TagRule
 
 __all__ = [
     "HBR_2011_RESPONSE",
+    "LEAD_DEDUP",
+    "LIFECYCLE_STAGES",
     "MILESTONES",
     "SHARED",
+    "UNASSIGNED_REASONS",
     "Assigner",
     "AssignmentRule",
+    "BehaviourRule",
+    "BlockingKey",
+    "DedupRule",
+    "FieldComparator",
+    "IntakeRules",
+    "Lifecycle",
     "PointsRule",
     "RecycleRule",
     "ResponseCurve",
+    "Route",
     "ScoringRule",
+    "SourceMapping",
+    "Survivorship",
+    "TagRule",
+    "TransitionError",
+    "evaluate",
+    "fit_logistic",
+    "fit_naive_bayes",
     "funnel_by_channel",
     "funnel_metrics",
+    "intake",
+    "lead_profile",
+    "merge",
+    "normalise_company",
+    "normalise_phone",
+    "pair_quality",
+    "split",
+    "stage_metrics",
+    "unmerge",
 ]
