@@ -50,7 +50,7 @@ def lead_profile(leads: pd.DataFrame, events: pd.DataFrame, *, now, kinds=LEAD_E
     for k in kinds:
         e = ev[ev["event"] == k].groupby("lead_id")["t"]
         out[f"n_{k}"] = ids.map(e.size()).fillna(0).astype(np.int64).to_numpy()
-        out[f"days_since_{k}"] = ((now - ids.map(e.max())) / pd.Timedelta(days=1)).to_numpy()
+        out[f"days_since_{k}"] = ((now - pd.to_datetime(ids.map(e.max()))) / pd.Timedelta(days=1)).to_numpy()
     camp = {}
     if "campaign" in ev.columns:
         camp = ev.dropna(subset=["campaign"]).groupby("lead_id")["campaign"].agg(lambda s: list(dict.fromkeys(s)))
