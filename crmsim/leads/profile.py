@@ -49,8 +49,9 @@ def lead_profile(leads: pd.DataFrame, events: pd.DataFrame, *, now, kinds=LEAD_E
     out["days_since_last_touch"] = ((now - pd.to_datetime(out["last_touch"])) / pd.Timedelta(days=1)).to_numpy()
     for k in kinds:
         e = ev[ev["event"] == k].groupby("lead_id")["t"]
-        out[f"n_{k}"] = ids.map(e.size()).fillna(0).astype(np.int64).to_numpy()
-        out[f"days_since_{k}"] = ((now - pd.to_datetime(ids.map(e.max()))) / pd.Timedelta(days=1)).to_numpy()
+        out[f"n_{k}"] = e.size().reindex(ids).fillna(0).astype(np.int64).to_numpy()
+        last = pd.to_datetime(e.max().reindex(ids))
+        out[f"days_since_{k}"] = ((now - last) / pd.Timedelta(days=1)).to_numpy()
     camp = {}
     if "campaign" in ev.columns:
         camp = ev.dropna(subset=["campaign"]).groupby("lead_id")["campaign"].agg(lambda s: list(dict.fromkeys(s)))
