@@ -79,3 +79,22 @@ def test_sweep_is_a_grid_and_baseline_point_runs_once(tmp_path):
     assert names == ["baseline", "reps.count=2,assignment.policy=least_loaded",
                      "reps.count=3,assignment.policy=round_robin",
                      "reps.count=3,assignment.policy=least_loaded"]
+
+
+def test_sweep_over_whole_tables_with_labels_and_list_paths(tmp_path):
+    f = tmp_path / "s.toml"
+    f.write_text(GOOD + """
+[[sweep]]
+grid = { "scoring" = [{ mql_threshold = 10 }, { mql_threshold = 90 }] }
+labels = { "scoring" = ["low", "high"] }
+
+[[sweep]]
+grid = { "scoring" = [{ mql_threshold = 20 }] }
+""")
+    vs = variants(load_scenario(f))
+    assert [v.name for v in vs] == ["baseline", "scoring=low", "scoring=high", "scoring=#0"]
+    assert vs[2].config.scoring.mql_threshold == 90
+    bad = tmp_path / "bad.toml"
+    bad.write_text(GOOD + '[[sweep]]\ngrid = { "reps.count" = [1, 2] }\nlabels = { "reps.count" = ["one"] }\n')
+    with pytest.raises(ScenarioError, match=r"sweep.0: Value error, labels for 'reps.count': 1 names for 2 values"):
+        load_scenario(bad)

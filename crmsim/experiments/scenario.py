@@ -85,6 +85,8 @@ class Sweep(Config):
 
     name: str | None = None
     grid: dict[str, list[Any]] = Field(min_length=1)
+    #: optional names for the values of a path (used in variant names), e.g. for whole tables
+    labels: dict[str, list[str]] = {}
 
     @field_validator("grid")
     @classmethod
@@ -93,6 +95,21 @@ class Sweep(Config):
             if not values:
                 raise ValueError(f"grid path '{path}' has an empty list of values")
         return v
+
+    @model_validator(mode="after")
+    def _labels(self) -> Sweep:
+        for path, names in self.labels.items():
+            if path not in self.grid:
+                raise ValueError(f"labels for '{path}', which is not a grid path")
+            if len(names) != len(self.grid[path]):
+                raise ValueError(f"labels for '{path}': {len(names)} names for {len(self.grid[path])} values")
+        return self
+
+    def label(self, path: str, k: int) -> str:
+        v = self.grid[path][k]
+        if path in self.labels:
+            return self.labels[path][k]
+        return f"#{k}" if isinstance(v, (dict, list)) else str(v)
 
 
 class _ScenarioBase(Config):
@@ -225,9 +242,9 @@ def variants(sc: Scenario, *, source: str = "<scenario>", base_dir: Path | None 
         paths = list(sw.grid)
         for p in paths:
             _get_path(base, p, source, f"sweep[{k}].grid")
-        for combo in itertools.product(*(sw.grid[p] for p in paths)):
-            ov = dict(zip(paths, combo))
-            name = ",".join(f"{p}={v}" for p, v in ov.items())
+        for combo_ix in itertools.product(*(range(len(sw.grid[p])) for p in paths)):
+            ov = {p: sw.grid[p][k] for p, k in zip(paths, combo_ix)}
+            name = ",".join(f"{p}={sw.label(p, k)}" for p, k in zip(paths, combo_ix))
             if name in seen:
                 continue
             seen.add(name)

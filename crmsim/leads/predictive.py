@@ -26,7 +26,8 @@ from sklearn.naive_bayes import CategoricalNB
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import KBinsDiscretizer, OneHotEncoder, OrdinalEncoder, StandardScaler
 
-__all__ = ["PredictiveScorer", "Evaluation", "split", "fit_naive_bayes", "fit_logistic", "evaluate"]
+__all__ = ["PredictiveScorer", "Evaluation", "split", "fit_naive_bayes", "fit_logistic", "evaluate",
+           "points_from_logistic"]
 
 
 @dataclass(frozen=True)
@@ -166,3 +167,50 @@ def evaluate(y_true, p, *, deciles: int = 10) -> Evaluation:
     lift["cum_capture"] = lift["events"].cumsum() / y.sum()
     cal = pd.DataFrame({"predicted": g["p"].mean(), "observed": g["y"].mean(), "n": g.size()})
     return Evaluation(auc, ks, lift, cal)
+
+
+def points_from_logistic(scorer: PredictiveScorer, *, bands: dict[str, list[float]] | None = None,
+                         points_to_double: float = 20.0, offset: float = 0.0):
+    """Turn a logistic scorer fitted on **categorical** features into point rules a CRM can run.
+
+    Each category level gets ``round(coef * points_to_double / ln 2)`` points (``points_to_double``
+    points double the odds, the scorecard convention); the levels of each feature are shifted so
+    the lowest gets 0. A numeric feature must have been fitted as bands: ``bands[field]`` lists
+    the band edges used to make the ``<field>_band`` feature, e.g. ``{"engagement": [0, 1, 3, 6]}``
+    for the bands [0,1), [1,3), [3,6), [6, inf) labelled by their lower edge.
+
+    Returns a list of :class:`~crmsim.leads.scoring.PointsRule`. The score of a lead is then a
+    monotone function of the model's log-odds (``offset`` + sum of points).
+    """
+    from crmsim.leads.scoring import PointsRule
+
+    if scorer.kind != "logistic":
+        raise ValueError("points_from_logistic needs a scorer from fit_logistic")
+    pipe = scorer.model.model
+    prep, lr = pipe.named_steps["prep"], pipe.named_steps["lr"]
+    num = [c for name, _, cols in prep.transformers_ if name == "num" for c in cols]
+    if num:
+        raise ValueError(f"fit numeric features {num} as bands first (see 'bands')")
+    enc = prep.named_transformers_["cat"]
+    coef = lr.coef_[0]
+    factor = points_to_double / np.log(2)
+    rules, k = [], 0
+    bands = bands or {}
+    for feat, levels in zip(enc.feature_names_in_, enc.categories_):
+        w = coef[k:k + len(levels)]
+        k += len(levels)
+        pts = np.round((w - w.min()) * factor)
+        field = feat[:-5] if feat.endswith("_band") and feat[:-5] in bands else feat
+        for level, p in zip(levels, pts):
+            if p == 0:
+                continue
+            if field != feat:
+                edges = bands[field]
+                lo = float(level)
+                i = edges.index(lo)
+                hi = edges[i + 1] - 1e-9 if i + 1 < len(edges) else 1e18
+                cond = {"field": field, "op": "between", "value": [lo, hi]}
+            else:
+                cond = {"field": field, "op": "eq", "value": level}
+            rules.append(PointsRule(points=float(p), when=[cond], name=f"{field}={level}"))
+    return rules
