@@ -288,15 +288,22 @@ class Survivorship(Config):
     default: Policy = "first_non_empty"
 
 
+def _blank(v) -> bool:
+    """Missing (None, NaN, NA, NaT) or the empty string."""
+    if isinstance(v, (list, tuple, dict, set)):
+        return False
+    return bool(pd.isna(v)) or (isinstance(v, str) and v == "")
+
+
 def _pick(values: list, policy: str, dates: list):
-    present = [v for v in values if v is not None and v == v and v != ""]
+    present = [v for v in values if not _blank(v)]
     if not present:
         return values[0]
     if policy == "first_non_empty":
         return present[0]
     if policy == "newest":
-        cands = [(d, k) for k, (v, d) in enumerate(zip(values, dates)) if v is not None and v == v and v != ""]
-        return values[max(cands)[1]] if all(d == d for d, _ in cands) else present[0]
+        cands = [(d, k) for k, (v, d) in enumerate(zip(values, dates)) if not _blank(v)]
+        return values[max(cands)[1]] if not any(_blank(d) for d, _ in cands) else present[0]
     if policy in ("longest", "most_complete"):
         return max(present, key=lambda v: len(str(v)))
     if policy == "concat":
@@ -346,7 +353,8 @@ def merge(df: pd.DataFrame, groups: pd.Series, policy: Survivorship | None = Non
             v = _pick(g[c].tolist(), policy.fields.get(c, policy.default), dates)
             new[c] = v
             sv = surv[c]
-            same = (v == sv) or (v != v and sv != sv)
+            same = (_blank(v) and _blank(sv) and type(v) is type(sv)) or (
+                not _blank(v) and not _blank(sv) and bool(v == sv))
             if not same:
                 over[c] = sv
         new["absorbed_ids"] = tuple(g[id_col].iloc[1:].tolist())
