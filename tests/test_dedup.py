@@ -109,3 +109,29 @@ def test_missing_column_named():
     with pytest.raises(KeyError, match=r"\['email'\] missing"):
         DedupRule(keys=[{"fields": ["email"]}], fields=[{"field": "email"}]).find(pd.DataFrame({"x": [1]}))
     assert np.isclose(pair_quality({(1, 2)}, {(2, 1), (3, 4)})["recall"], 0.5)
+
+
+def test_match_against_existing_and_company_key():
+    from crmsim.leads.dedup import LEAD_DEDUP
+
+    existing = pd.DataFrame({"lead_id": ["e1", "e2"], "name": ["Anna Berg", "Li Wang"],
+                             "email": ["anna@acme.de", None], "phone": [None, "+862155501234"],
+                             "company": ["Acme GmbH", "Foo Co., Ltd."], "city": ["Berlin", "Shanghai"]})
+    new = pd.DataFrame({"lead_id": ["n1", "n2", "n3"], "name": ["Anna Berg", "Li  Wang", "Tom Ng"],
+                        "email": [None, None, "tom@x.com"], "phone": [None, None, None],
+                        "company": ["ACME", "Foo", "Bar"], "city": ["Berlin", "Shanghai", "Berlin"]})
+    m = LEAD_DEDUP.match_existing(new, existing)
+    d = m[m["duplicate"]]
+    assert set(zip(d["i"], d["j"])) == {(0, 0), (1, 1)}  # found by company (suffix-free) + city
+    assert (m["key"] == "company+city:company").all()
+
+
+def test_survivor_by_stage_and_most_complete():
+    df = pd.DataFrame({"lead_id": ["a", "b", "c"], "stage": ["mql", "sql", "raw"],
+                       "name": ["A Berg", None, "Anna Berg"], "city": [None, None, "Berlin"],
+                       "title": [None, None, "CTO"], "score": [5.0, 1.0, 9.0]})
+    merged, _ = merge(df, pd.Series([0, 0, 0]), Survivorship(fields={"name": "most_complete"}))
+    row = merged.iloc[0]
+    assert row["lead_id"] == "b"            # furthest stage wins over the higher score
+    assert row["name"] == "Anna Berg"       # from c, the most complete record
+    assert row["city"] == "Berlin"          # first non-empty by rank

@@ -51,7 +51,8 @@ FREE_MAIL = frozenset({
     "protonmail.com",
 })
 
-Transform = Literal["exact", "lower", "digits", "prefix3", "email_domain", "company_domain", "soundex"]
+Transform = Literal["exact", "lower", "digits", "prefix3", "email_domain", "company_domain", "soundex",
+                    "company"]
 
 
 def _soundex(s: str) -> str:
@@ -82,6 +83,11 @@ def _transform(col: pd.Series, how: str) -> pd.Series:
         return d.mask(d.str.len() < 5)
     if how == "prefix3":
         return s.str.lower().str[:3]
+    if how == "company":  # without legal suffixes (Ltd, GmbH, 有限公司...), lower-cased
+        from crmsim.leads.intake import normalise_company
+
+        uniq = {v: (normalise_company(v) or "").lower() or None for v in s.dropna().unique()}
+        return s.map(uniq).astype("string")
     if how == "soundex":
         return s.map(lambda v: _soundex(v) if isinstance(v, str) else pd.NA, na_action="ignore")
     dom = s.str.lower().str.extract(r"@([^@\s]+)$", expand=False)
@@ -118,7 +124,8 @@ class FieldComparator(Config):
     (its weight leaves the average) unless ``missing = "zero"``."""
 
     field: str
-    method: Literal["exact", "jaro_winkler", "ratio", "token_sort", "partial", "numeric", "phone"] = "jaro_winkler"
+    method: Literal["exact", "jaro_winkler", "ratio", "token_sort", "partial", "numeric", "phone",
+                    "company"] = "jaro_winkler"
     weight: float = Field(default=1.0, gt=0)
     missing: Literal["skip", "zero"] = "skip"
 
@@ -137,6 +144,8 @@ def _similarity(method: str, a: list, b: list) -> np.ndarray:
         elif method == "ratio":
             out[k] = fuzz.ratio(x, y) / 100
         elif method == "token_sort":
+            out[k] = fuzz.token_sort_ratio(x, y) / 100
+        elif method == "company":  # sorted tokens (legal suffixes already stripped in score())
             out[k] = fuzz.token_sort_ratio(x, y) / 100
         elif method == "partial":
             out[k] = fuzz.partial_ratio(x, y) / 100
@@ -205,9 +214,15 @@ class DedupRule(Config):
         den = np.zeros(len(pairs))
         for f in self.fields:
             col = df[f.field].astype("object").where(df[f.field].notna(), None).to_numpy()
-            if f.method not in ("numeric", "phone"):
-                col = np.array([None if v is None else str(v).strip().lower() or None for v in col],
-                               dtype=object)
+            if f.method == "company":
+                from crmsim.leads.intake import normalise_company
+
+                uniq = {v: (normalise_company(v) or "").lower() or None
+                        for v in set(col.tolist()) if v is not None}
+                col = np.array([None if v is None else uniq[v] for v in col], dtype=object)
+            elif f.method not in ("numeric", "phone"):
+                col = np.array([None if v is None else " ".join(str(v).lower().split()) or None
+                                for v in col], dtype=object)
             sim = _similarity(f.method, col[i].tolist(), col[j].tolist())
             out[f"sim.{f.field}"] = sim
             have = ~np.isnan(sim)
@@ -221,6 +236,19 @@ class DedupRule(Config):
         """All scored candidate pairs (positions ``i``, ``j``), duplicates and not."""
         pairs, _ = self.candidate_pairs(df)
         return self.score(df, pairs)
+
+    def match_existing(self, new: pd.DataFrame, existing: pd.DataFrame) -> pd.DataFrame:
+        """Scored pairs between a new batch and existing records (leads or customers): ``i`` is a
+        position in ``new``, ``j`` a position in ``existing``; pairs within either table are left
+        out. Columns missing from one side are treated as missing values."""
+        both = pd.concat([new.reset_index(drop=True), existing.reset_index(drop=True)],
+                         ignore_index=True)
+        n = len(new)
+        pairs, _ = self.candidate_pairs(both)
+        cross = pairs[(pairs["i"] < n) & (pairs["j"] >= n)].reset_index(drop=True)
+        out = self.score(both, cross)
+        out["j"] = out["j"] - n
+        return out
 
     def groups(self, df: pd.DataFrame, scored: pd.DataFrame | None = None) -> pd.Series:
         """A group id per record (the position of its group's first record; a record without
@@ -244,11 +272,11 @@ LEAD_DEDUP = DedupRule(
     keys=(BlockingKey(fields=("email",), transform="lower"),
           BlockingKey(fields=("phone",), transform="digits"),
           BlockingKey(fields=("email",), transform="company_domain"),
-          BlockingKey(fields=("company", "city"), transform="lower")),
+          BlockingKey(fields=("company", "city"), transform="company")),
     fields=(FieldComparator(field="name", method="jaro_winkler", weight=2.0),
             FieldComparator(field="email", method="exact", weight=2.0),
             FieldComparator(field="phone", method="phone", weight=1.0),
-            FieldComparator(field="company", method="token_sort", weight=1.0),
+            FieldComparator(field="company", method="company", weight=1.0),
             FieldComparator(field="city", method="exact", weight=0.5)),
     threshold=0.85,
 )
@@ -271,18 +299,22 @@ def pair_quality(found: set[tuple], truth: set[tuple], candidates: set[tuple] | 
 
 
 Policy = Literal["first_non_empty", "newest", "most_complete", "longest", "concat", "union_tags"]
+_STAGE_ORDER = {"invalid": 0, "raw": 1, "nurture": 2, "mql": 3, "sql": 4, "converted": 5}
 
 
 class Survivorship(Config):
     """Which record survives a merge and where each field's value comes from.
 
-    ``rank``: columns to sort a group by, best first: each ``(column, "asc"|"desc")``; default: not
-    lost, furthest stage, highest score, oldest. ``fields``: a policy per field (default
-    ``first_non_empty`` by rank). ``date`` names the column that ``newest`` reads.
+    ``rank``: columns to sort a group by, best first: each ``(column, "asc"|"desc")``; a column
+    missing from the table is skipped; ``stage`` sorts by lifecycle order (converted > sql > mql >
+    nurture > raw > invalid). Default: not lost, furthest stage, highest score, oldest.
+    ``fields``: a policy per field (default ``first_non_empty`` by rank): ``newest`` (by
+    ``date``), ``most_complete`` (from the record with the most non-empty fields), ``longest``,
+    ``concat``, ``union_tags``.
     """
 
     rank: tuple[tuple[str, Literal["asc", "desc"]], ...] = (
-        ("lost", "asc"), ("stage_rank", "desc"), ("score", "desc"), ("created_at", "asc"))
+        ("lost", "asc"), ("stage", "desc"), ("score", "desc"), ("created_at", "asc"))
     fields: dict[str, Policy] = {}
     date: str = "created_at"
     default: Policy = "first_non_empty"
@@ -304,7 +336,7 @@ def _pick(values: list, policy: str, dates: list):
     if policy == "newest":
         cands = [(d, k) for k, (v, d) in enumerate(zip(values, dates)) if not _blank(v)]
         return values[max(cands)[1]] if not any(_blank(d) for d, _ in cands) else present[0]
-    if policy in ("longest", "most_complete"):
+    if policy == "longest":
         return max(present, key=lambda v: len(str(v)))
     if policy == "concat":
         return " | ".join(dict.fromkeys(str(v) for v in present))
@@ -340,9 +372,15 @@ def merge(df: pd.DataFrame, groups: pd.Series, policy: Survivorship | None = Non
     data_cols = list(df.columns)
     for _, g in archive.groupby("group", sort=False):
         if rank_cols:
-            g = g.sort_values([c for c, _ in rank_cols], ascending=[d == "asc" for _, d in rank_cols],
-                              kind="stable", na_position="last")
+            keys = g[[c for c, _ in rank_cols]].copy()
+            if "stage" in keys.columns:
+                keys["stage"] = keys["stage"].map(_STAGE_ORDER)
+            order = keys.sort_values(list(keys.columns), ascending=[d == "asc" for _, d in rank_cols],
+                                     kind="stable", na_position="last").index
+            g = g.loc[order]
         surv = g.iloc[0]
+        filled = [sum(not _blank(v) for v in row) for row in g[data_cols].itertuples(index=False)]
+        fullest = int(np.argmax(filled))
         dates = g[policy.date].tolist() if policy.date in g.columns else [None] * len(g)
         new = {}
         over = {}
@@ -350,7 +388,12 @@ def merge(df: pd.DataFrame, groups: pd.Series, policy: Survivorship | None = Non
             if c == id_col:
                 new[c] = surv[c]
                 continue
-            v = _pick(g[c].tolist(), policy.fields.get(c, policy.default), dates)
+            pol = policy.fields.get(c, policy.default)
+            vals = g[c].tolist()
+            if pol == "most_complete":  # the most complete record's value, else by rank
+                v = vals[fullest] if not _blank(vals[fullest]) else _pick(vals, "first_non_empty", dates)
+            else:
+                v = _pick(vals, pol, dates)
             new[c] = v
             sv = surv[c]
             same = (_blank(v) and _blank(sv) and type(v) is type(sv)) or (
