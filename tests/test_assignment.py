@@ -1,5 +1,6 @@
 import numpy as np
 import pandas as pd
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -70,3 +71,26 @@ def test_never_exceeds_capacity(caps, n_leads, policy, seed):
         assert got.get(r, 0) <= c
     assert res["owner_id"].notna().sum() == min(n_leads, sum(caps))
     assert (res.loc[res["owner_id"].isna(), "reason"] == "capacity_full").all()
+
+
+def test_recall_then_reassign_to_another_rep():
+    from crmsim.leads.lifecycle import RecallRule
+
+    ld = pd.DataFrame({"lead_id": ["a", "b"], "owner_id": ["r1", "r2"],
+                       "assigned_at": pd.to_datetime(["2025-03-03 09:00", "2025-03-04 09:00"]),
+                       "first_contact_at": pd.to_datetime([None, None])})
+    due = RecallRule(max_working_hours=8, calendar={"hours_per_day": 8, "start_hour": 9}).due(ld, "2025-03-04 10:00")
+    assert due.tolist() == [True, False]  # a waited 9 working hours, b 1
+    recalled = ld[due].rename(columns={"owner_id": "previous_owner"})
+    res, _ = AssignmentRule(policy="least_loaded").assign_table(recalled, REPS.drop(columns="capacity"),
+                                                               open_leads={"r2": 5, "r3": 5})
+    assert res["owner_id"].tolist() == ["r2"]  # r1 is the least loaded but lost this lead
+
+
+def test_funnel_rejects_rules_it_cannot_simulate():
+    from pydantic import ValidationError
+
+    from crmsim.sim.funnel import FunnelConfig
+
+    with pytest.raises(ValidationError, match="supports round_robin"):
+        FunnelConfig(reps={"count": 2}, assignment={"policy": "score_tiered"})

@@ -106,7 +106,8 @@ class AssignmentRule(Config):
         ``reason``: ``preferred_account``, ``route:<k>``, ``policy`` when assigned, else one of
         :data:`UNASSIGNED_REASONS`. Reps' ``capacity`` (if the column exists) caps the leads each
         gets this period, plus what ``carried`` brings from the last period; ``carried_next`` is
-        the capacity left (if ``carry_over``).
+        the capacity left (if ``carry_over``). A lead with a ``previous_owner`` (recalled, see
+        :class:`~crmsim.leads.lifecycle.RecallRule`) is never given back to that rep.
         """
         if "rep_id" not in reps.columns:
             raise KeyError("reps table: column 'rep_id' missing")
@@ -130,6 +131,7 @@ class AssignmentRule(Config):
         if self.preferred_accounts and accounts:
             col = "company_norm" if "company_norm" in leads.columns else "company"
             company = leads[col].tolist() if col in leads.columns else None
+        prev = leads["previous_owner"].tolist() if "previous_owner" in leads.columns else None
         order = np.arange(len(leads))
         band = np.zeros(len(leads), dtype=int)
         if self.policy == "score_tiered":
@@ -165,6 +167,8 @@ class AssignmentRule(Config):
                 if acct in ids:
                     eligible = np.array([r == acct for r in ids])
                     why = "preferred_account"
+            if prev is not None and isinstance(prev[k], str):  # recalled: not back to the same rep
+                eligible &= np.array([r != prev[k] for r in ids])
             if self.policy == "score_tiered" and why == "policy":
                 in_tier = eligible & (rep_tier == band[k])
                 if (in_tier & (given < cap)).any():

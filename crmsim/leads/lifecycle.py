@@ -12,7 +12,7 @@ from crmsim.calendar import WorkCalendar
 from crmsim.conditions import Condition, evaluate_all
 from crmsim.config import Config
 
-__all__ = ["RecycleRule", "ResponseCurve", "HBR_2011_RESPONSE", "Lifecycle", "TransitionError",
+__all__ = ["RecycleRule", "RecallRule", "ResponseCurve", "HBR_2011_RESPONSE", "Lifecycle", "TransitionError",
            "LIFECYCLE_STAGES", "stage_metrics"]
 
 
@@ -49,6 +49,29 @@ class RecycleRule(Config):
         if self.max_wait_days == 0:
             return np.zeros(len(assigned_at), dtype=bool)
         return (today - np.asarray(assigned_at)) > self.max_wait_days
+
+
+class RecallRule(Config):
+    """Recall a lead from its owner when it has not been contacted within ``max_working_hours``
+    of assignment (working hours of ``calendar``); the lead is then reassigned, not to the same
+    rep (pass ``previous_owner`` to :meth:`AssignmentRule.assign_table`).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> leads = pd.DataFrame({"assigned_at": pd.to_datetime(["2025-03-07 16:00", "2025-03-10 09:00"]),
+    ...                       "first_contact_at": pd.to_datetime([None, None])})
+    >>> RecallRule(max_working_hours=4).due(leads, "2025-03-10 12:30").tolist()  # 4.5 h and 3.5 h
+    [True, False]
+    """
+
+    max_working_hours: float = Field(default=24.0, gt=0)
+    calendar: WorkCalendar = WorkCalendar()
+
+    def due(self, leads: pd.DataFrame, now) -> pd.Series:
+        now_col = pd.Series(pd.Timestamp(now), index=leads.index)
+        waited = self.calendar.working_hours(leads["assigned_at"], now_col)
+        return (leads["first_contact_at"].isna() & (waited > self.max_working_hours)).astype(bool)
 
 
 #: Oldroyd, McElheran & Elkington, "The Short Life of Online Sales Leads", HBR, March 2011: firms

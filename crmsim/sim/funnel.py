@@ -77,7 +77,12 @@ class OutcomeConfig(Config):
 
 
 class FunnelConfig(Config):
-    """A complete funnel world: channels, rules, team and outcomes."""
+    """A complete funnel world: channels, rules, team and outcomes.
+
+    Scoring may use any points rule over the lead attributes the funnel draws (``channel``,
+    ``company_size``, ``job_level``, ``engagement``); behaviour rules need an events table and are
+    not available here.
+    """
 
     channels: dict[str, ChannelProfile] = Field(default_factory=lambda: dict(DEFAULT_CHANNELS))
     scoring: ScoringRule = ScoringRule()
@@ -85,6 +90,14 @@ class FunnelConfig(Config):
     recycle: RecycleRule = RecycleRule()
     reps: RepsConfig
     outcomes: OutcomeConfig = OutcomeConfig()
+
+    @field_validator("assignment")
+    @classmethod
+    def _supported(cls, v: AssignmentRule) -> AssignmentRule:
+        if v.policy == "score_tiered" or v.routes or v.tie_break == "random":
+            raise ValueError("the funnel simulation supports round_robin, least_loaded and "
+                             "shared_queue with rotation tie-breaks and no routes (yet)")
+        return v
 
     @field_validator("channels")
     @classmethod
@@ -300,6 +313,8 @@ def simulate_funnel(cfg: FunnelConfig, seed, horizon_days: float, warmup_days: f
     t = df["t"].to_numpy()
     invalid, dup, survivor = _intake(df)
     primary = ~invalid & ~dup
+    if cfg.scoring.behaviour:
+        raise ValueError("the funnel simulation has no behaviour events: remove scoring.behaviour")
     scored = cfg.scoring.apply(df.loc[primary])
     score = np.full(N, np.nan)
     score[primary] = scored["score"].to_numpy()
