@@ -27,6 +27,8 @@ __all__ = [
     "reps",
     "customers",
     "with_duplicates",
+    "opportunities",
+    "messy_export",
     "rng_from",
 ]
 
@@ -308,3 +310,107 @@ def with_duplicates(leads: pd.DataFrame, share: float = 0.1, *, seed=None) -> tu
             members = sorted(order[a:b].tolist())
             truth |= {(i, j) for k, i in enumerate(members) for j in members[k + 1:]}
     return out, truth
+
+
+OPEN_STAGES = ("qualify", "discover", "propose", "negotiate")
+PRODUCTS = ("CRM Pro", "CRM Lite", "Analytics")
+
+
+def opportunities(n: int, *, start: str = "2024-01-01", today: str = "2025-06-30",
+                  win_rate: dict[str, float] | None = None, stage_days: tuple[float, ...] = (7, 14, 14, 10),
+                  amount_mean: float = 20000.0, amount_cv: float = 0.8, n_owners: int = 8,
+                  slip_sd_days: float = 10.0, seed=None) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """An opportunity history with known parameters: ``(opportunities, stage_history)``.
+
+    Each deal is created uniformly between ``start`` and ``today``; it is won with probability
+    ``win_rate[channel]`` (then it passes every open stage) or lost at a stage drawn uniformly;
+    it spends an exponential time (mean ``stage_days[i]``) in each stage it enters. Deals whose
+    close falls after ``today`` are open, in the stage they are in at ``today``, with an
+    ``expected_close`` = true close + Normal(0, ``slip_sd_days``).
+    """
+    rng = rng_from(seed)
+    win_rate = win_rate or {"search": 0.35, "events": 0.30, "ads": 0.20, "email": 0.25}
+    chans = list(win_rate)
+    t0, t1 = pd.Timestamp(start), pd.Timestamp(today)
+    span = (t1 - t0) / pd.Timedelta(days=1)
+    created = np.sort(rng.random(n) * span)
+    ch = rng.integers(0, len(chans), n)
+    won = rng.random(n) < np.array([win_rate[c] for c in chans])[ch]
+    k = len(stage_days)
+    last = np.where(won, k - 1, rng.integers(0, k, n))  # last open stage entered
+    dur = rng.exponential(np.asarray(stage_days, dtype=float), size=(n, k))
+    enter = created[:, None] + np.concatenate([np.zeros((n, 1)), np.cumsum(dur, axis=1)[:, :-1]], axis=1)
+    close = enter[np.arange(n), last] + dur[np.arange(n), last]
+    closed = close <= span
+    hist = []
+    stage_now = np.empty(n, dtype=object)
+    for i in range(n):
+        for j in range(last[i] + 1):
+            if enter[i, j] <= span:
+                hist.append((i, enter[i, j], OPEN_STAGES[j]))
+                stage_now[i] = OPEN_STAGES[j]
+        if closed[i]:
+            final = "won" if won[i] else "lost"
+            hist.append((i, close[i], final))
+            stage_now[i] = final
+    ids = np.array([f"O{i:06d}" for i in range(n)])
+    opps = pd.DataFrame({
+        "opportunity_id": ids,
+        "created_at": (t0 + pd.to_timedelta(created, unit="D")).round("s"),
+        "closed_at": pd.Series(t0 + pd.to_timedelta(close, unit="D")).dt.round("s").where(closed),
+        "expected_close": pd.Series(t0 + pd.to_timedelta(close + rng.normal(0, slip_sd_days, n), unit="D")).dt.normalize().where(~closed),
+        "stage": stage_now.astype(str),
+        "amount": np.round(rng.lognormal(np.log(amount_mean) - np.log1p(amount_cv**2) / 2,
+                                         np.sqrt(np.log1p(amount_cv**2)), n), 2),
+        "owner": [f"R{o:03d}" for o in rng.integers(0, n_owners, n)],
+        "channel": np.array(chans)[ch],
+        "product": np.array(PRODUCTS)[rng.integers(0, len(PRODUCTS), n)],
+        "account": [f"A{a:05d}" for a in rng.integers(0, max(2, n // 2), n)],
+    })
+    h = pd.DataFrame(hist, columns=["i", "t", "stage"])
+    history = pd.DataFrame({"opportunity_id": ids[h["i"].to_numpy()],
+                            "t": (t0 + pd.to_timedelta(h["t"].to_numpy(), unit="D")).round("s"),
+                            "stage": h["stage"]})
+    return opps, history
+
+
+_STAGE_LABELS = {"qualify": "Qualification", "discover": "Needs Analysis", "propose": "Proposal/Price Quote",
+                 "negotiate": "Negotiation/Review", "won": "Closed Won", "lost": "Closed Lost"}
+
+
+def messy_export(opps: pd.DataFrame, *, seed=None) -> pd.DataFrame:
+    """The same deals as a real CRM export would give them: renamed columns, stage labels in the
+    CRM's words, dates in three formats, amounts as "$12,345.00" (some missing), products spelled
+    two ways, stray spaces."""
+    rng = rng_from(seed)
+    n = len(opps)
+    fmt = rng.integers(0, 3, n)
+
+    def dates(col):
+        out = []
+        for v, f in zip(opps[col], fmt):
+            if pd.isna(v):
+                out.append("")
+            elif f == 0:
+                out.append(v.strftime("%Y-%m-%d"))
+            elif f == 1:
+                out.append(v.strftime("%m/%d/%Y"))
+            else:
+                out.append(v.strftime("%d %b %Y"))
+        return out
+
+    amount = [("" if rng.random() < 0.03 else f"${a:,.2f}") if rng.random() < 0.7 else f"{a:.2f}"
+              for a in opps["amount"]]
+    product = [p.lower().replace(" ", "-") if rng.random() < 0.3 else p for p in opps["product"]]
+    return pd.DataFrame({
+        "Opportunity ID": opps["opportunity_id"],
+        "Created": dates("created_at"),
+        "Close Date": dates("closed_at"),
+        "Expected Close": dates("expected_close"),
+        "Stage": [_STAGE_LABELS[s] for s in opps["stage"]],
+        "Amount": amount,
+        "Owner": [f" {o} " if rng.random() < 0.1 else o for o in opps["owner"]],
+        "Lead Source": opps["channel"],
+        "Product": product,
+        "Account": opps["account"],
+    })

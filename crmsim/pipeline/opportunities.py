@@ -1,0 +1,121 @@
+"""Opportunities and the sales process (FEATURES L2C-5): stages as data, stage history, checks."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from pydantic import Field, model_validator
+
+from crmsim.conditions import Condition, evaluate_all
+from crmsim.config import Config
+
+__all__ = ["Stage", "SalesProcess", "StageError", "stage_at", "check_history"]
+
+
+class Stage(Config):
+    """One stage: its default win probability, the actions it requires and its exit criteria."""
+
+    name: str
+    probability: float = Field(ge=0, le=1)
+    required_actions: tuple[str, ...] = ()
+    exit_criteria: tuple[Condition, ...] = ()
+
+
+class SalesProcess(Config):
+    """Ordered open stages, then the closed ``won`` and ``lost`` stages.
+
+    Moves forward are allowed; backward moves between open stages only if ``allow_backward``; any
+    open stage may close as won or lost; closed stages are final unless ``allow_reopen``.
+
+    Examples
+    --------
+    >>> p = SalesProcess()
+    >>> p.names, p.probability("propose")
+    (('qualify', 'discover', 'propose', 'negotiate', 'won', 'lost'), 0.4)
+    """
+
+    stages: tuple[Stage, ...] = (
+        Stage(name="qualify", probability=0.10, required_actions=("discovery call",)),
+        Stage(name="discover", probability=0.20, required_actions=("needs analysis",)),
+        Stage(name="propose", probability=0.40, required_actions=("quote sent",)),
+        Stage(name="negotiate", probability=0.70, required_actions=("decision maker met",)),
+    )
+    won: str = "won"
+    lost: str = "lost"
+    allow_backward: bool = True
+    allow_reopen: bool = False
+
+    @model_validator(mode="after")
+    def _names(self) -> SalesProcess:
+        names = [s.name for s in self.stages]
+        if len(set(names)) != len(names) or {self.won, self.lost} & set(names) or self.won == self.lost:
+            raise ValueError(f"stage names must be unique and differ from won/lost, got {names}")
+        if not self.stages:
+            raise ValueError("a sales process needs at least one open stage")
+        return self
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        return (*[s.name for s in self.stages], self.won, self.lost)
+
+    @property
+    def open_stages(self) -> tuple[str, ...]:
+        return tuple(s.name for s in self.stages)
+
+    def order(self, stage: str) -> int:
+        return self.names.index(stage)
+
+    def probability(self, stage: str) -> float:
+        if stage == self.won:
+            return 1.0
+        if stage == self.lost:
+            return 0.0
+        return next(s.probability for s in self.stages if s.name == stage)
+
+    def allowed(self, frm: str, to: str) -> bool:
+        if frm not in self.names or to not in self.names:
+            return False
+        closed = (self.won, self.lost)
+        if frm in closed:
+            return self.allow_reopen and to not in closed
+        if to in closed or frm == to:
+            return True
+        return self.order(to) > self.order(frm) or self.allow_backward
+
+    def exit_ok(self, opportunities: pd.DataFrame, stage: str) -> pd.Series:
+        """Whether each opportunity meets the exit criteria of ``stage``."""
+        st = next(s for s in self.stages if s.name == stage)
+        return evaluate_all(st.exit_criteria, opportunities)
+
+
+class StageError(ValueError):
+    """A stage change the sales process does not allow; names the opportunity and stages."""
+
+
+def check_history(history: pd.DataFrame, process: SalesProcess, *, id_col: str = "opportunity_id") -> pd.DataFrame:
+    """Validate a stage history (``opportunity_id, t, stage``; one row per stage entered).
+
+    Returns the history sorted, with ``from_stage``. Raises :class:`StageError` listing the first
+    offending opportunities and moves (unknown stage or a move the process forbids).
+    """
+    for c in (id_col, "t", "stage"):
+        if c not in history.columns:
+            raise KeyError(f"stage history: column '{c}' missing; columns are {list(history.columns)}")
+    h = history.sort_values([id_col, "t"], kind="stable").reset_index(drop=True)
+    h["from_stage"] = h.groupby(id_col)["stage"].shift()
+    unknown = ~h["stage"].isin(process.names)
+    moves = h["from_stage"].notna()
+    ok = np.array([process.allowed(f, t) if m else True
+                   for f, t, m in zip(h["from_stage"], h["stage"], moves)], dtype=bool)
+    bad = h[unknown | ~ok]
+    if len(bad):
+        rows = [f"{r[id_col]}: {r['from_stage'] if pd.notna(r['from_stage']) else '(start)'} -> {r['stage']}"
+                for _, r in bad.head(10).iterrows()]
+        raise StageError(f"{len(bad)} stage change(s) not allowed by the sales process: " + "; ".join(rows))
+    return h
+
+
+def stage_at(history: pd.DataFrame, when, *, id_col: str = "opportunity_id") -> pd.Series:
+    """The stage of each opportunity at time ``when`` (its last stage entered at or before)."""
+    h = history[pd.to_datetime(history["t"]) <= pd.Timestamp(when)]
+    return h.sort_values("t", kind="stable").groupby(id_col)["stage"].last()
