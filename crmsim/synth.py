@@ -369,7 +369,7 @@ def opportunities(n: int, *, start: str = "2024-01-01", today: str = "2025-06-30
     })
     h = pd.DataFrame(hist, columns=["i", "t", "stage"])
     history = pd.DataFrame({"opportunity_id": ids[h["i"].to_numpy()],
-                            "t": (t0 + pd.to_timedelta(h["t"].to_numpy(), unit="D")).round("s"),
+                            "t": pd.Series(t0 + pd.to_timedelta(h["t"].to_numpy(), unit="D")).dt.round("s"),
                             "stage": h["stage"]})
     return opps, history
 

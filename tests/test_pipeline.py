@@ -83,3 +83,70 @@ def test_stage_history_checks_and_stage_at(world):
         check_history(back, strict)
     check_history(back, SalesProcess())
     assert stage_at(bad.iloc[:2], "2025-01-03").to_dict() == {"x": "qualify"}
+
+
+def test_markov_recovers_known_win_rate_and_stage_times():
+    from crmsim.pipeline.forecast import MarkovModel
+
+    opps, hist = synth.opportunities(6000, seed=11, win_rate={"search": 0.3}, stage_days=(7, 14, 14, 10),
+                                     start="2022-01-01", today="2025-06-30")
+    m = MarkovModel.fit(hist)
+    closed = opps["stage"].isin(["won", "lost"]).sum()
+    se = np.sqrt(0.3 * 0.7 / closed)
+    assert abs(m.win_probability["qualify"] - 0.3) < 3 * se + 0.01
+    # lost deals stop at a uniformly drawn stage: P(qualify -> lost) = (1 - 0.3) / 4
+    assert m.transitions.loc["qualify", "lost"] == pytest.approx(0.7 / 4, abs=0.02)
+    assert m.mean_days.to_numpy() == pytest.approx([7, 14, 14, 10], rel=0.08)
+    assert (np.diff(m.win_probability.to_numpy()) > 0).all()  # later stages are likelier to win
+
+
+def test_monte_carlo_p50_matches_the_analytic_expectation():
+    from crmsim.pipeline.forecast import monte_carlo, weighted_pipeline
+
+    opps, _ = synth.opportunities(20000, seed=5, start="2025-01-01", today="2025-06-30")
+    f = monte_carlo(opps, start="2025-07-01", end="2025-09-30", close_sd_days=10, n=20000, seed=1)
+    sd = f.samples.std()
+    assert abs(f.samples.mean() - f.expected) < 4 * sd / np.sqrt(len(f.samples))
+    assert f.p50 == pytest.approx(f.expected, rel=0.01)
+    assert f.p10 < f.p50 < f.p90
+    # with no close-date uncertainty and a window covering every expected close, the expectation is
+    # the weighted pipeline
+    g = monte_carlo(opps, start="2024-01-01", end="2026-12-31", close_sd_days=0, n=200, seed=1)
+    assert g.expected == pytest.approx(weighted_pipeline(opps))
+
+
+def test_backtest_errors_are_moderate_on_a_stable_history():
+    from crmsim.pipeline.forecast import backtest
+
+    opps, hist = synth.opportunities(5000, seed=2, start="2023-01-01", today="2025-06-30")
+    bt = backtest(opps, hist, pd.date_range("2024-01-01", "2025-01-01", freq="3MS"), horizon_days=90)
+    assert len(bt) == 5 and (bt["open_deals"] > 50).all()
+    assert bt["pct_error"].abs().mean() < 0.25
+    assert abs(bt["pct_error"].mean()) < 0.15  # no large bias
+
+
+def test_analytics_tables():
+    from crmsim.pipeline.analytics import (
+        ageing,
+        cohort_curves,
+        pipeline_velocity,
+        stage_conversion,
+        time_to_close,
+        win_rates,
+    )
+
+    opps, hist = synth.opportunities(3000, seed=1)
+    conv = stage_conversion(hist)
+    assert conv["reached"].iloc[0] == 3000 and conv["reached"].is_monotonic_decreasing
+    assert conv["reached"].iloc[-1] == (opps["stage"] == "won").sum()
+    wr = win_rates(opps, "channel").set_index("channel")
+    assert (wr["ci_low"] < wr["win_rate"]).all() and wr.loc["search", "win_rate"] > wr.loc["ads", "win_rate"]
+    assert set(win_rates(opps, "cohort")["cohort"].dt.day) == {1}
+    t = time_to_close(opps)
+    assert 0 < t["median_days"].item() < t["p90_days"].item()
+    v = pipeline_velocity(opps, now="2025-06-30")
+    assert v["velocity_per_day"] == pytest.approx(v["open_deals"] * v["win_rate"] * v["avg_won_size"] / v["cycle_days"])
+    a = ageing(opps, hist, now="2025-06-30")
+    assert len(a) == (~opps["stage"].isin(["won", "lost"])).sum() and (a["days_in_stage"] <= a["days_open"] + 1e-9).all()
+    c = cohort_curves(opps)
+    assert (c.groupby("cohort")["won_share"].apply(lambda s: s.is_monotonic_increasing)).all()

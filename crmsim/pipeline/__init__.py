@@ -1,11 +1,45 @@
 """Pipeline (FEATURES L2C-5): opportunities, the sales process, history loading, analytics and
 forecasting."""
 
+from crmsim.pipeline.analytics import (
+    ageing,
+    cohort_curves,
+    cohort_figure,
+    funnel_figure,
+    pipeline_velocity,
+    sankey_figure,
+    stage_conversion,
+    time_to_close,
+    win_rates,
+)
+from crmsim.pipeline.forecast import (
+    Forecast,
+    MarkovModel,
+    backtest,
+    monte_carlo,
+    open_at,
+    weighted_pipeline,
+)
 from crmsim.pipeline.history import HistoryMapping, canonical_text, load_history, parse_amount
 from crmsim.pipeline.opportunities import SalesProcess, Stage, StageError, check_history, stage_at
 
 __all__ = [
+    "Forecast",
     "HistoryMapping",
+    "MarkovModel",
+    "ageing",
+    "backtest",
+    "cohort_curves",
+    "cohort_figure",
+    "funnel_figure",
+    "monte_carlo",
+    "open_at",
+    "pipeline_velocity",
+    "sankey_figure",
+    "stage_conversion",
+    "time_to_close",
+    "weighted_pipeline",
+    "win_rates",
     "SalesProcess",
     "Stage",
     "StageError",

@@ -1,0 +1,165 @@
+"""Funnel and pipeline analytics on an opportunity history (FEATURES L2C-5): tidy DataFrames and
+plotly figures.
+
+Inputs are the tables :func:`crmsim.pipeline.load_history` returns (``opportunity_id,
+created_at, closed_at, expected_close, stage, amount, owner, channel, product, account,
+is_won, is_closed``) and a stage history (``opportunity_id, t, stage``).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import plotly.graph_objects as go
+
+from crmsim.pipeline.opportunities import SalesProcess
+
+__all__ = ["stage_conversion", "win_rates", "time_to_close", "pipeline_velocity", "ageing",
+           "funnel_figure", "sankey_figure", "cohort_curves", "cohort_figure"]
+
+
+def _closed_flags(opps: pd.DataFrame, process: SalesProcess) -> tuple[pd.Series, pd.Series]:
+    won = opps["stage"] == process.won
+    closed = won | (opps["stage"] == process.lost)
+    return won, closed
+
+
+def stage_conversion(history: pd.DataFrame, process: SalesProcess | None = None) -> pd.DataFrame:
+    """How many opportunities reached each stage, the share of all, and the rate from the
+    previous stage (a deal that skipped a stage counts as having passed it)."""
+    process = process or SalesProcess()
+    order = {s: k for k, s in enumerate(process.open_stages)}
+    is_won = history["stage"] == process.won
+    won_ids = set(history.loc[is_won, "opportunity_id"])
+    opens = history[history["stage"].isin(order)]
+    furthest = opens.assign(o=opens["stage"].map(order)).groupby("opportunity_id")["o"].max()
+    ids = pd.Index(history["opportunity_id"].unique())
+    furthest = furthest.reindex(ids).fillna(-1)
+    furthest[furthest.index.isin(won_ids)] = len(order)  # a won deal passed every open stage
+    n = len(ids)
+    rows, prev = [], n
+    for k, s in enumerate([*process.open_stages, process.won]):
+        reached = int((furthest >= k).sum())
+        rows.append({"stage": s, "reached": reached, "share": reached / n if n else np.nan,
+                     "from_previous": reached / prev if prev else np.nan})
+        prev = reached
+    return pd.DataFrame(rows)
+
+
+def win_rates(opps: pd.DataFrame, by: str | list[str] | None = None, *,
+              process: SalesProcess | None = None) -> pd.DataFrame:
+    """Win rate on closed deals (won / closed), overall or per ``by`` (e.g. ``"channel"``,
+    ``"owner"``, ``"product"``, ``"cohort"`` = month created), with counts and a 95% Wilson
+    interval."""
+    process = process or SalesProcess()
+    won, closed = _closed_flags(opps, process)
+    d = opps.assign(won=won, closed=closed)
+    if by == "cohort" or (isinstance(by, list) and "cohort" in by):
+        d["cohort"] = pd.to_datetime(d["created_at"]).dt.to_period("M").dt.start_time
+    d = d[d["closed"]]
+    g = d.groupby(by) if by else d.assign(_all="all").groupby("_all")
+    out = pd.DataFrame({"closed": g.size(), "won": g["won"].sum()})
+    p = out["won"] / out["closed"]
+    z, n = 1.96, out["closed"]
+    centre = (p + z**2 / (2 * n)) / (1 + z**2 / n)
+    half = z * np.sqrt(p * (1 - p) / n + z**2 / (4 * n**2)) / (1 + z**2 / n)
+    out["win_rate"], out["ci_low"], out["ci_high"] = p, centre - half, centre + half
+    return out.reset_index()
+
+
+def time_to_close(opps: pd.DataFrame, by: str | None = None, *, process: SalesProcess | None = None) -> pd.DataFrame:
+    """Days from creation to close of closed deals: median and p90, for won and for all."""
+    process = process or SalesProcess()
+    won, closed = _closed_flags(opps, process)
+    d = opps[closed & opps["closed_at"].notna()].copy()
+    d["days"] = (pd.to_datetime(d["closed_at"]) - pd.to_datetime(d["created_at"])) / pd.Timedelta(days=1)
+    d["won"] = won[d.index]
+    g = d.groupby(by) if by else d.assign(_all="all").groupby("_all")
+    out = pd.DataFrame({
+        "closed": g.size(), "median_days": g["days"].median(), "p90_days": g["days"].quantile(0.9),
+        "won_median_days": g.apply(lambda x: x.loc[x["won"], "days"].median(), include_groups=False),
+    })
+    return out.reset_index()
+
+
+def pipeline_velocity(opps: pd.DataFrame, *, now, process: SalesProcess | None = None,
+                      window_days: int = 365) -> dict[str, float]:
+    """Pipeline velocity = open deals x win rate x average won deal size / average cycle length
+    (money per day), with its parts; win rate, deal size and cycle from deals closed in the last
+    ``window_days``."""
+    process = process or SalesProcess()
+    now = pd.Timestamp(now)
+    won, closed = _closed_flags(opps, process)
+    recent = closed & (pd.to_datetime(opps["closed_at"]) > now - pd.Timedelta(days=window_days))
+    n_open = int((~closed & (pd.to_datetime(opps["created_at"]) <= now)).sum())
+    wr = float(won[recent].mean()) if recent.any() else np.nan
+    size = float(opps.loc[recent & won, "amount"].mean()) if (recent & won).any() else np.nan
+    cyc = ((pd.to_datetime(opps["closed_at"]) - pd.to_datetime(opps["created_at"])) / pd.Timedelta(days=1))[recent & won]
+    cycle = float(cyc.mean()) if len(cyc) else np.nan
+    return {"open_deals": n_open, "win_rate": wr, "avg_won_size": size, "cycle_days": cycle,
+            "velocity_per_day": n_open * wr * size / cycle if cycle else np.nan}
+
+
+def ageing(opps: pd.DataFrame, history: pd.DataFrame, *, now, process: SalesProcess | None = None) -> pd.DataFrame:
+    """Open deals at ``now``: days open, days in the current stage, and slippage: whether the
+    expected close date has passed and by how many days."""
+    process = process or SalesProcess()
+    now = pd.Timestamp(now)
+    _, closed = _closed_flags(opps, process)
+    o = opps[~closed].copy()
+    entered = history.groupby(["opportunity_id", "stage"])["t"].max()
+    o["days_open"] = (now - pd.to_datetime(o["created_at"])) / pd.Timedelta(days=1)
+    last = [entered.get((i, s), pd.NaT) for i, s in zip(o["opportunity_id"], o["stage"])]
+    o["days_in_stage"] = (now - pd.to_datetime(pd.Series(last, index=o.index))) / pd.Timedelta(days=1)
+    exp = pd.to_datetime(o["expected_close"])
+    o["past_due"] = exp < now
+    o["days_past_due"] = ((now - exp) / pd.Timedelta(days=1)).clip(lower=0).where(exp.notna())
+    return o[["opportunity_id", "stage", "owner", "amount", "days_open", "days_in_stage",
+              "expected_close", "past_due", "days_past_due"]].reset_index(drop=True)
+
+
+def funnel_figure(conversion: pd.DataFrame, title: str = "Opportunity funnel") -> go.Figure:
+    """A funnel of the stages reached (from :func:`stage_conversion`)."""
+    fig = go.Figure(go.Funnel(y=conversion["stage"], x=conversion["reached"], textinfo="value+percent initial"))
+    fig.update_layout(title=title)
+    return fig
+
+
+def sankey_figure(history: pd.DataFrame, process: SalesProcess | None = None,
+                  title: str = "Stage flows") -> go.Figure:
+    """A Sankey diagram of stage-to-stage moves in the history."""
+    process = process or SalesProcess()
+    h = history.sort_values(["opportunity_id", "t"], kind="stable")
+    h = h.assign(nxt=h.groupby("opportunity_id")["stage"].shift(-1)).dropna(subset=["nxt"])
+    flows = h.groupby(["stage", "nxt"]).size().reset_index(name="n")
+    names = list(process.names)
+    idx = {s: k for k, s in enumerate(names)}
+    fig = go.Figure(go.Sankey(node={"label": names},
+                              link={"source": flows["stage"].map(idx), "target": flows["nxt"].map(idx),
+                                    "value": flows["n"]}))
+    fig.update_layout(title=title)
+    return fig
+
+
+def cohort_curves(opps: pd.DataFrame, *, process: SalesProcess | None = None, max_months: int = 12) -> pd.DataFrame:
+    """Cumulative share of each monthly cohort won by month after creation (long format)."""
+    process = process or SalesProcess()
+    won, _ = _closed_flags(opps, process)
+    d = opps.assign(cohort=pd.to_datetime(opps["created_at"]).dt.to_period("M"), won=won)
+    months = ((pd.to_datetime(d["closed_at"]).dt.to_period("M") - d["cohort"])
+              .map(lambda x: x.n if pd.notna(x) else np.nan))
+    d = d.assign(month=months)
+    rows = []
+    for c, g in d.groupby("cohort"):
+        for m in range(max_months + 1):
+            rows.append({"cohort": c.start_time, "month": m, "deals": len(g),
+                         "won_share": float((g["won"] & (g["month"] <= m)).mean())})
+    return pd.DataFrame(rows)
+
+
+def cohort_figure(curves: pd.DataFrame, title: str = "Cohort win curves") -> go.Figure:
+    fig = go.Figure()
+    for c, g in curves.groupby("cohort"):
+        fig.add_trace(go.Scatter(x=g["month"], y=g["won_share"], mode="lines", name=str(c.date())))
+    fig.update_layout(title=title, xaxis_title="months since created", yaxis_title="share won")
+    return fig

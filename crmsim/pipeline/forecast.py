@@ -1,0 +1,161 @@
+"""Bookings forecasts (FEATURES L2C-5): weighted pipeline, Monte Carlo, a stage-transition
+(Markov) model fitted from stage history, and a backtest at past cut-off dates."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from crmsim.pipeline.opportunities import SalesProcess, stage_at
+
+__all__ = ["weighted_pipeline", "monte_carlo", "Forecast", "MarkovModel", "backtest", "open_at"]
+
+
+def _open(opps: pd.DataFrame, process: SalesProcess) -> pd.DataFrame:
+    return opps[opps["stage"].isin(process.open_stages)]
+
+
+def weighted_pipeline(opps: pd.DataFrame, *, process: SalesProcess | None = None, until=None,
+                      probability: pd.Series | None = None) -> float:
+    """Sum of amount x win probability of open deals (expected to close by ``until``, if given).
+    ``probability`` per opportunity overrides the stage defaults of the process."""
+    process = process or SalesProcess()
+    o = _open(opps, process)
+    if until is not None:
+        o = o[pd.to_datetime(o["expected_close"]) <= pd.Timestamp(until)]
+    p = probability.reindex(o.index) if probability is not None else o["stage"].map(process.probability)
+    return float((o["amount"].fillna(0) * p).sum())
+
+
+@dataclass(frozen=True)
+class Forecast:
+    samples: np.ndarray          # simulated bookings in the period
+    expected: float              # analytic expectation
+    p10: float
+    p50: float
+    p90: float
+
+    def summary(self) -> str:
+        return (f"expected {self.expected:,.0f}; P10 {self.p10:,.0f} / P50 {self.p50:,.0f} / "
+                f"P90 {self.p90:,.0f}")
+
+
+def monte_carlo(opps: pd.DataFrame, *, start, end, process: SalesProcess | None = None,
+                probability: pd.Series | None = None, close_sd_days: float = 14.0,
+                default_cycle_days: float = 30.0, n: int = 10_000, seed=None) -> Forecast:
+    """Bookings closing in [start, end]: each open deal is won with its probability and closes at
+    its expected close date + Normal(0, ``close_sd_days``) (deals without one: ``start`` +
+    ``default_cycle_days``). ``expected`` is the analytic mean: sum of amount x p x P(close in
+    the period)."""
+    process = process or SalesProcess()
+    rng = np.random.default_rng(seed)
+    o = _open(opps, process)
+    p = (probability.reindex(o.index) if probability is not None else o["stage"].map(process.probability)).to_numpy(float)
+    amt = o["amount"].fillna(0).to_numpy(float)
+    s, e = pd.Timestamp(start), pd.Timestamp(end)
+    exp = pd.to_datetime(o["expected_close"]).fillna(s + pd.Timedelta(days=default_cycle_days))
+    mu = ((exp - s) / pd.Timedelta(days=1)).to_numpy(float)
+    span = (e - s) / pd.Timedelta(days=1)
+    if close_sd_days > 0:
+        p_in = stats.norm.cdf(span, mu, close_sd_days) - stats.norm.cdf(0, mu, close_sd_days)
+    else:
+        p_in = ((mu >= 0) & (mu <= span)).astype(float)
+    expected = float((amt * p * p_in).sum())
+    out = np.empty(n)
+    chunk = max(1, 2_000_000 // max(1, len(o)))
+    for k in range(0, n, chunk):
+        m = min(chunk, n - k)
+        win = rng.random((m, len(o))) < p
+        t = mu + rng.normal(0, close_sd_days, (m, len(o))) if close_sd_days > 0 else np.broadcast_to(mu, (m, len(o)))
+        inside = (t >= 0) & (t <= span)
+        out[k:k + m] = (win & inside) @ amt
+    q = np.percentile(out, [10, 50, 90])
+    return Forecast(out, expected, float(q[0]), float(q[1]), float(q[2]))
+
+
+@dataclass(frozen=True)
+class MarkovModel:
+    """An absorbing Markov chain over stages fitted from stage history: transition
+    probabilities, mean days in each open stage, the probability of ending won from each stage,
+    and the distribution of the remaining days to close from each stage."""
+
+    transitions: pd.DataFrame      # from stage (rows) -> to stage (cols), probabilities
+    mean_days: pd.Series           # mean days spent in each open stage
+    win_probability: pd.Series     # P(won | now in stage)
+    remaining_days: dict           # stage -> array of observed days from entering it to close
+
+    @classmethod
+    def fit(cls, history: pd.DataFrame, *, process: SalesProcess | None = None, before=None) -> MarkovModel:
+        """Fit on moves completed before ``before`` (all moves if None)."""
+        process = process or SalesProcess()
+        h = history.sort_values(["opportunity_id", "t"], kind="stable")
+        h = h.assign(nxt=h.groupby("opportunity_id")["stage"].shift(-1),
+                     t_next=h.groupby("opportunity_id")["t"].shift(-1))
+        if before is not None:
+            h = h[pd.to_datetime(h["t_next"]) <= pd.Timestamp(before)]
+        moves = h.dropna(subset=["nxt"])
+        moves = moves[moves["stage"].isin(process.open_stages)]
+        names = list(process.names)
+        counts = pd.crosstab(moves["stage"], moves["nxt"]).reindex(index=process.open_stages, columns=names, fill_value=0)
+        P = counts.div(counts.sum(axis=1).replace(0, np.nan), axis=0).fillna(0.0)
+        days = ((pd.to_datetime(moves["t_next"]) - pd.to_datetime(moves["t"])) / pd.Timedelta(days=1))
+        mean_days = days.groupby(moves["stage"]).mean().reindex(process.open_stages)
+        # absorption: B = (I - Q)^-1 R, Q open->open, R open->{won, lost}
+        Q = P[list(process.open_stages)].to_numpy()
+        R = P[[process.won, process.lost]].to_numpy()
+        try:
+            B = np.linalg.solve(np.eye(len(Q)) - Q, R)
+        except np.linalg.LinAlgError:
+            B = np.full((len(Q), 2), np.nan)
+        win = pd.Series(B[:, 0], index=process.open_stages, name="p_win")
+        # remaining days to close, measured from each stage entry of deals that closed
+        closes = h[h["stage"].isin([process.won, process.lost])].groupby("opportunity_id")["t"].first() \
+            if before is None else history[history["stage"].isin([process.won, process.lost]) &
+                                           (pd.to_datetime(history["t"]) <= pd.Timestamp(before))] \
+            .groupby("opportunity_id")["t"].first()
+        ent = history[history["stage"].isin(process.open_stages)]
+        ent = ent[ent["opportunity_id"].isin(closes.index)]
+        rem = (pd.to_datetime(ent["opportunity_id"].map(closes)) - pd.to_datetime(ent["t"])) / pd.Timedelta(days=1)
+        remaining = {s: rem[ent["stage"] == s].to_numpy() for s in process.open_stages}
+        return cls(P, mean_days, win, remaining)
+
+    def p_close_within(self, stage: str, days: float) -> float:
+        r = self.remaining_days.get(stage, np.array([]))
+        return float((r <= days).mean()) if r.size else np.nan
+
+
+def open_at(opps: pd.DataFrame, history: pd.DataFrame, when, *, process: SalesProcess | None = None) -> pd.DataFrame:
+    """The pipeline as it stood at ``when``: deals created by then and not yet closed, with the
+    stage they were in."""
+    process = process or SalesProcess()
+    when = pd.Timestamp(when)
+    st = stage_at(history, when)
+    o = opps[pd.to_datetime(opps["created_at"]) <= when].copy()
+    o["stage_then"] = o["opportunity_id"].map(st)
+    return o[o["stage_then"].isin(process.open_stages)]
+
+
+def backtest(opps: pd.DataFrame, history: pd.DataFrame, cutoffs, *, horizon_days: int = 90,
+             process: SalesProcess | None = None) -> pd.DataFrame:
+    """Replay history: at each cut-off, fit the Markov model on what was known then, forecast the
+    won amount of the open pipeline closing within ``horizon_days``, and compare with what
+    actually closed won in that window. Returns one row per cut-off with ``forecast``,
+    ``actual``, ``error`` (forecast - actual) and ``pct_error``."""
+    process = process or SalesProcess()
+    rows = []
+    for c in cutoffs:
+        c = pd.Timestamp(c)
+        model = MarkovModel.fit(history, process=process, before=c)
+        o = open_at(opps, history, c, process=process)
+        p = o["stage_then"].map(model.win_probability)
+        q = o["stage_then"].map(lambda s: model.p_close_within(s, horizon_days))
+        forecast = float((o["amount"].fillna(0) * p * q).sum())
+        won_in = (o["stage"] == process.won) & (pd.to_datetime(o["closed_at"]) > c) & \
+                 (pd.to_datetime(o["closed_at"]) <= c + pd.Timedelta(days=horizon_days))
+        actual = float(o.loc[won_in, "amount"].fillna(0).sum())
+        rows.append({"cutoff": c, "open_deals": len(o), "forecast": forecast, "actual": actual,
+                     "error": forecast - actual, "pct_error": (forecast - actual) / actual if actual else np.nan})
+    return pd.DataFrame(rows)
