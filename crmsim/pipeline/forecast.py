@@ -151,7 +151,8 @@ def backtest(opps: pd.DataFrame, history: pd.DataFrame, cutoffs, *, horizon_days
         model = MarkovModel.fit(history, process=process, before=c)
         o = open_at(opps, history, c, process=process)
         p = o["stage_then"].map(model.win_probability)
-        q = o["stage_then"].map(lambda s: model.p_close_within(s, horizon_days))
+        within = {s: model.p_close_within(s, horizon_days) for s in process.open_stages}
+        q = o["stage_then"].map(within)
         forecast = float((o["amount"].fillna(0) * p * q).sum())
         won_in = (o["stage"] == process.won) & (pd.to_datetime(o["closed_at"]) > c) & \
                  (pd.to_datetime(o["closed_at"]) <= c + pd.Timedelta(days=horizon_days))
