@@ -1,4 +1,4 @@
-"""Command line: ``crmsim run | validate | list``."""
+"""Command line: ``crmsim run | validate | calibrate | list``."""
 
 from __future__ import annotations
 
@@ -122,6 +122,56 @@ def cmd_validate(args) -> int:
     return 1 if bad else 0
 
 
+def cmd_calibrate(args) -> int:
+    import tomllib
+
+    import pandas as pd
+
+    from crmsim.experiments import ScenarioError, dump_resolved, load_scenario, run_experiment
+    from crmsim.experiments.calibrate import (
+        LeadHistoryMapping,
+        calibrate,
+        load_lead_history,
+        validation_table,
+    )
+    from crmsim.experiments.scenario import scenario_from_dict
+
+    try:
+        mapping = LeadHistoryMapping.model_validate(tomllib.loads(Path(args.map).read_text(encoding="utf-8")))
+    except FileNotFoundError:
+        raise ScenarioError(f"{args.map}: no such mapping file") from None
+    except Exception as e:  # pydantic or TOML errors, with the file named
+        raise ScenarioError(f"{args.map}: {e}") from None
+    history = load_lead_history(args.history, mapping)
+    base = load_scenario(args.base)
+    start = pd.Timestamp(args.start) if args.start else history["created_at"].min().normalize()
+    end = pd.Timestamp(args.end) if args.end else history["created_at"].max().normalize() + pd.Timedelta(days=1)
+    cfg, est = calibrate(history, base.baseline, start=start, end=end)
+    days = float((end - start) / pd.Timedelta(days=1))
+    raw = base.model_dump(mode="json", by_alias=True, exclude_none=True)
+    raw.update(name=f"{base.name}_calibrated", description=f"{base.description} (calibrated on {args.history})",
+               baseline=cfg.model_dump(mode="json", by_alias=True, exclude_none=True))
+    raw["run"]["horizon_days"] = days
+    raw["run"]["warmup_days"] = min(raw["run"]["warmup_days"], days / 4)
+    sc = scenario_from_dict(raw, source=args.out)
+    out = Path(args.out)
+    out.write_text(f"# Calibrated by crmsim calibrate on {args.history} ({start.date()}..{end.date()}).\n"
+                   + dump_resolved(sc), encoding="utf-8")
+    est.to_csv(out.with_suffix(".estimates.csv"), index=False)
+    print(est.round(4).to_string(index=False))
+    print(f"wrote {out} and {out.with_suffix('.estimates.csv')}")
+    if args.validate:
+        only = scenario_from_dict({**raw, "sweep": [], "run": {**raw["run"], "replications": args.validate}},
+                                  source=args.out)
+        res = run_experiment(only, jobs=args.jobs or 1)
+        val = validation_table(history, res.summary, start=start, end=end,
+                               warmup_days=only.run.warmup_days)
+        val.to_csv(out.with_suffix(".validation.csv"), index=False)
+        print("\nsimulated (calibrated baseline) vs historical:")
+        print(val.round(3).to_string(index=False))
+    return 0
+
+
 def cmd_list(args) -> int:
     import tomllib
 
@@ -157,6 +207,17 @@ def build_parser() -> argparse.ArgumentParser:
     v = sub.add_parser("validate", help="check scenario files without running them")
     v.add_argument("files", nargs="+")
     v.set_defaults(func=cmd_validate)
+    c = sub.add_parser("calibrate", help="fit the funnel scenario from a lead history export")
+    c.add_argument("history", help="lead export (CSV or Parquet)")
+    c.add_argument("--map", required=True, help="TOML mapping: [columns] and [statuses]")
+    c.add_argument("--out", required=True, help="scenario file to write")
+    c.add_argument("--base", default="scenarios/funnel.toml", help="scenario whose rules and team to keep")
+    c.add_argument("--start", help="first day of the history to use (default: first lead)")
+    c.add_argument("--end", help="day after the last one to use (default: after the last lead)")
+    c.add_argument("--validate", type=int, default=0, metavar="N",
+                   help="run N replications of the calibrated baseline and compare with the history")
+    c.add_argument("--jobs", type=int, default=0)
+    c.set_defaults(func=cmd_calibrate)
     ls = sub.add_parser("list", help="list bundled scenarios with their description")
     ls.add_argument("dir", nargs="?", help="folder to list (default: ./scenarios and the bundled ones)")
     ls.set_defaults(func=cmd_list)

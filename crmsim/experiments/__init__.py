@@ -1,5 +1,12 @@
 """Scenario files, variants x replications, executors and statistics."""
 
+from crmsim.experiments.calibrate import (
+    LeadHistoryMapping,
+    calibrate,
+    historical_metrics,
+    load_lead_history,
+    validation_table,
+)
 from crmsim.experiments.runner import ExperimentResult, fast_mode, replication_seed, run_experiment
 from crmsim.experiments.scenario import (
     Scenario,
@@ -13,6 +20,11 @@ from crmsim.experiments.stats import compare, mean_ci
 
 __all__ = [
     "ExperimentResult",
+    "LeadHistoryMapping",
+    "calibrate",
+    "historical_metrics",
+    "load_lead_history",
+    "validation_table",
     "Scenario",
     "ScenarioError",
     "compare",

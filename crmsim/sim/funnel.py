@@ -39,7 +39,7 @@ from crmsim.synth import (
 )
 from crmsim.tables import CHANNELS
 
-__all__ = ["FunnelConfig", "RepsConfig", "OutcomeConfig", "FunnelResult", "STATES",
+__all__ = ["FunnelConfig", "RepsConfig", "OutcomeConfig", "FunnelResult", "STATES", "EXPORT_STATUS", "export_history",
            "TERMINAL_STATES", "simulate_funnel"]
 
 TERMINAL_STATES = ("quarantined", "merged", "nurture", "recycled", "disqualified",
@@ -413,3 +413,39 @@ def _team_metrics(desk: _Desk, world: World, cfg: FunnelConfig) -> dict[str, flo
         "backlog_end": float(sum(len(q) for q in desk.queues)),
         "backlog_mean": float(bl.mean()) if bl.size else np.nan,
     }
+
+
+#: The status a CRM export would show for each final state of a simulated lead.
+EXPORT_STATUS = {
+    "quarantined": "invalid", "merged": "duplicate", "nurture": "nurture", "recycled": "recycled",
+    "queued": "mql", "in_contact": "mql", "disqualified": "disqualified",
+    "sql_no_opportunity": "sql", "opportunity_open": "opportunity", "won": "won", "lost": "lost",
+}
+
+
+def export_history(result: FunnelResult, *, start: str = "2025-01-06") -> pd.DataFrame:
+    """A simulated run as a CRM's lead export: one row per lead with ``lead_id, created_at,
+    channel, status, cost, first_contact_at, sql_at, opportunity_at, closed_at, amount`` (dates
+    from ``start``, a Monday, as day 0). What a real export would hold, for calibration tests."""
+    t0 = pd.Timestamp(start)
+    ev = result.events[result.events["entity"] == "lead"]
+
+    def first(event: str) -> pd.Series:
+        e = ev[ev["event"] == event].groupby("entity_id")["t"].min()
+        return t0 + pd.to_timedelta(result.leads["lead_id"].map(e), unit="D")
+
+    won = ev[ev["event"] == "won"].set_index("entity_id")["value"]
+    closed = pd.concat([ev[ev["event"] == "won"], ev[ev["event"] == "lost"]]).groupby("entity_id")["t"].min()
+    leads = result.leads
+    return pd.DataFrame({
+        "lead_id": [f"L{i:07d}" for i in leads["lead_id"]],
+        "created_at": (t0 + pd.to_timedelta(leads["created"], unit="D")).dt.round("s"),
+        "channel": leads["channel"].astype(str),
+        "status": leads["state"].astype(str).map(EXPORT_STATUS),
+        "cost": leads["cost"],
+        "first_contact_at": first("contacted").dt.round("s"),
+        "sql_at": first("sql").dt.round("s"),
+        "opportunity_at": first("opportunity").dt.round("s"),
+        "closed_at": (t0 + pd.to_timedelta(leads["lead_id"].map(closed), unit="D")).dt.round("s"),
+        "amount": leads["lead_id"].map(won).round(2),
+    })
