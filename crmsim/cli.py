@@ -167,6 +167,12 @@ def cmd_calibrate(args) -> int:
         val = validation_table(history, res.summary, start=start, end=end,
                                warmup_days=only.run.warmup_days)
         val.to_csv(out.with_suffix(".validation.csv"), index=False)
+        from crmsim.report import render_html
+        from crmsim.report.figures import validation_figure
+
+        out.with_suffix(".validation.html").write_text(
+            render_html(f"crmsim calibrate: {args.history}",
+                        [val.round(3).to_html(index=False), validation_figure(val)]), encoding="utf-8")
         print("\nsimulated (calibrated baseline) vs historical:")
         print(val.round(3).to_string(index=False))
     return 0

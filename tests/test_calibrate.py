@@ -52,6 +52,7 @@ def test_cli_calibrate_then_validate(root, tmp_path):
     for m in ("leads", "mql", "contacted", "opportunity"):
         assert val.loc[m, "ratio"] == pytest.approx(1.0, abs=0.05), m
     assert main(["validate", str(out)]) == 0
+    assert "Calibrated simulation against the history" in (tmp_path / "calibrated.validation.html").read_text()
 
 
 def test_unmapped_status_is_named(tmp_path):

@@ -150,3 +150,17 @@ def test_analytics_tables():
     assert len(a) == (~opps["stage"].isin(["won", "lost"])).sum() and (a["days_in_stage"] <= a["days_open"] + 1e-9).all()
     c = cohort_curves(opps)
     assert (c.groupby("cohort")["won_share"].apply(lambda s: s.is_monotonic_increasing)).all()
+
+
+def test_stage_conversion_by_group():
+    from crmsim.pipeline.analytics import stage_conversion
+
+    opps, hist = synth.opportunities(2000, seed=4)
+    by = stage_conversion(hist, opps=opps, by="channel")
+    assert set(by["channel"]) == set(opps["channel"])
+    first = by[by["stage"] == "qualify"].set_index("channel")["reached"]
+    assert first.sum() == 2000
+    won = by[by["stage"] == "won"].set_index("channel")["reached"]
+    assert won.to_dict() == (opps[opps["stage"] == "won"].groupby("channel").size()).to_dict()
+    with pytest.raises(ValueError, match="needs the opportunities table"):
+        stage_conversion(hist, by="channel")

@@ -24,10 +24,23 @@ def _closed_flags(opps: pd.DataFrame, process: SalesProcess) -> tuple[pd.Series,
     return won, closed
 
 
-def stage_conversion(history: pd.DataFrame, process: SalesProcess | None = None) -> pd.DataFrame:
+def stage_conversion(history: pd.DataFrame, process: SalesProcess | None = None, *,
+                     opps: pd.DataFrame | None = None, by: str | None = None) -> pd.DataFrame:
     """How many opportunities reached each stage, the share of all, and the rate from the
-    previous stage (a deal that skipped a stage counts as having passed it)."""
+    previous stage (a deal that skipped a stage counts as having passed it). With ``opps`` and
+    ``by`` (``"channel"``, ``"owner"``, ``"product"``, ``"cohort"``): one block per group."""
     process = process or SalesProcess()
+    if by is not None:
+        if opps is None:
+            raise ValueError("stage_conversion by a group needs the opportunities table (opps=)")
+        key = opps.set_index("opportunity_id")
+        if by == "cohort":
+            groups = pd.to_datetime(key["created_at"]).dt.to_period("M").dt.start_time
+        else:
+            groups = key[by]
+        g = history["opportunity_id"].map(groups)
+        parts = [stage_conversion(history[g == v], process).assign(**{by: v}) for v in g.dropna().unique()]
+        return pd.concat(parts, ignore_index=True)[[by, "stage", "reached", "share", "from_previous"]]
     order = {s: k for k, s in enumerate(process.open_stages)}
     is_won = history["stage"] == process.won
     won_ids = set(history.loc[is_won, "opportunity_id"])

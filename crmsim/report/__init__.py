@@ -7,6 +7,7 @@ from crmsim.report.figures import (
     owners_figure,
     tradeoff_figure,
     ttfc_figure,
+    validation_figure,
 )
 from crmsim.report.html import KEY_METRICS, render_html, write_report
 
@@ -19,5 +20,6 @@ __all__ = [
     "render_html",
     "tradeoff_figure",
     "ttfc_figure",
+    "validation_figure",
     "write_report",
 ]

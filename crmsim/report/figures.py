@@ -9,7 +9,7 @@ import plotly.graph_objects as go
 from crmsim.leads.metrics import funnel_by_channel
 
 __all__ = ["funnel_figure", "ttfc_figure", "comparison_figure", "backlog_figure", "tradeoff_figure",
-           "owners_figure", "FUNNEL_STAGES"]
+           "owners_figure", "validation_figure", "FUNNEL_STAGES"]
 
 FUNNEL_STAGES = ("leads", "mql", "contacted", "sql", "opportunity", "won")
 
@@ -114,4 +114,17 @@ def owners_figure(tables: dict[str, pd.DataFrame]) -> go.Figure:
         fig.add_trace(go.Bar(x=counts.index.astype(str), y=counts.to_numpy(), name=name))
     fig.update_layout(barmode="group", title="Owners per customer over the run (replication 0; 10 = 10+)",
                       xaxis_title="owners", yaxis_title="customers")
+    return fig
+
+
+def validation_figure(val: pd.DataFrame) -> go.Figure:
+    """Simulated / historical ratio per metric with the simulation's 95% CI (a calibration check)."""
+    fig = go.Figure(go.Bar(
+        x=val["metric"], y=val["ratio"],
+        error_y={"type": "data", "symmetric": False,
+                 "array": ((val["sim_ci_high"] - val["simulated"]) / val["historical"]).fillna(0),
+                 "arrayminus": ((val["simulated"] - val["sim_ci_low"]) / val["historical"]).fillna(0)}))
+    fig.add_hline(y=1, line_dash="dot")
+    fig.update_layout(title="Calibrated simulation against the history (95% CI over replications)",
+                      yaxis_title="simulated / historical")
     return fig
