@@ -1,0 +1,1 @@
+"""Sales force effectiveness (FEATURES SFE): visit plans, SOP, routes, check-in."""

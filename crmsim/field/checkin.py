@@ -1,0 +1,76 @@
+"""Field check-in (FEATURES SFE): geofence and time-on-site checks, suspicious records, and the
+follow-up to-dos created from visits."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from pydantic import Field
+
+from crmsim.config import Config
+from crmsim.field.routes import haversine_km
+
+__all__ = ["CheckinRules", "check_visits", "todo_status"]
+
+
+class CheckinRules(Config):
+    """Flags a visit record when:
+
+    ``too_far`` (check-in more than ``geofence_m`` from the customer), ``checkout_far`` (the same
+    at check-out), ``too_short`` (less than ``min_minutes`` on site), ``too_long`` (more than
+    ``max_minutes``), ``no_checkout``, ``overlap`` (the rep's previous visit had not ended),
+    ``impossible_travel`` (faster than ``max_speed_kmh`` from the previous visit).
+    """
+
+    geofence_m: float = Field(default=200.0, gt=0)
+    min_minutes: float = Field(default=5.0, ge=0)
+    max_minutes: float = Field(default=240.0, gt=0)
+    max_speed_kmh: float = Field(default=120.0, gt=0)
+
+
+def check_visits(visits: pd.DataFrame, customers: pd.DataFrame, rules: CheckinRules | None = None) -> pd.DataFrame:
+    """``visits``: ``visit_id, rep_id, customer_id, checkin_at, checkout_at, checkin_lat,
+    checkin_lon`` (and optionally ``checkout_lat, checkout_lon``); ``customers``: ``customer_id,
+    lat, lon``. Returns the visits with ``distance_m``, ``minutes``, ``flags`` (list) and
+    ``suspicious``. A visit of an unknown customer is flagged ``unknown_customer``."""
+    rules = rules or CheckinRules()
+    v = visits.copy()
+    loc = customers.set_index("customer_id")[["lat", "lon"]]
+    clat = v["customer_id"].map(loc["lat"]).to_numpy(float)
+    clon = v["customer_id"].map(loc["lon"]).to_numpy(float)
+    v["distance_m"] = haversine_km(v["checkin_lat"].to_numpy(float), v["checkin_lon"].to_numpy(float), clat, clon) * 1000
+    out_m = (haversine_km(v["checkout_lat"].to_numpy(float), v["checkout_lon"].to_numpy(float), clat, clon) * 1000
+             if "checkout_lat" in v.columns else np.full(len(v), np.nan))
+    cin, cout = pd.to_datetime(v["checkin_at"]), pd.to_datetime(v["checkout_at"])
+    v["minutes"] = ((cout - cin) / pd.Timedelta(minutes=1)).to_numpy()
+    v = v.sort_values(["rep_id", "checkin_at"], kind="stable")
+    prev_out = pd.to_datetime(v.groupby("rep_id")["checkout_at"].shift())
+    prev_lat = v.groupby("rep_id")["checkin_lat"].shift().to_numpy(float)
+    prev_lon = v.groupby("rep_id")["checkin_lon"].shift().to_numpy(float)
+    gap_h = ((pd.to_datetime(v["checkin_at"]) - prev_out) / pd.Timedelta(hours=1)).to_numpy()
+    km = haversine_km(prev_lat, prev_lon, v["checkin_lat"].to_numpy(float), v["checkin_lon"].to_numpy(float))
+    speed = np.where(gap_h > 0, km / np.where(gap_h > 0, gap_h, 1), np.where(km > 0.5, np.inf, 0))
+    tests = {
+        "unknown_customer": ~v["customer_id"].isin(loc.index).to_numpy(),
+        "too_far": v["distance_m"].to_numpy() > rules.geofence_m,
+        "checkout_far": pd.Series(out_m, index=visits.index).reindex(v.index).to_numpy() > rules.geofence_m,
+        "no_checkout": pd.to_datetime(v["checkout_at"]).isna().to_numpy(),
+        "too_short": v["minutes"].to_numpy() < rules.min_minutes,
+        "too_long": v["minutes"].to_numpy() > rules.max_minutes,
+        "overlap": (gap_h < 0),
+        "impossible_travel": np.nan_to_num(speed, nan=0.0) > rules.max_speed_kmh,
+    }
+    flags = [[name for name, hit in tests.items() if hit[k]] for k in range(len(v))]
+    v["flags"] = flags
+    v["suspicious"] = [bool(f) for f in flags]
+    return v.sort_index()
+
+
+def todo_status(todos: pd.DataFrame, *, now) -> pd.DataFrame:
+    """To-dos created from visits (``todo_id, visit_id, customer_id, due_at, done_at``): status
+    ``done_on_time``, ``done_late``, ``open`` or ``overdue`` at ``now``."""
+    now = pd.Timestamp(now)
+    due, done = pd.to_datetime(todos["due_at"]), pd.to_datetime(todos["done_at"])
+    status = np.select([done.notna() & (done <= due), done.notna(), due < now],
+                       ["done_on_time", "done_late", "overdue"], "open")
+    return todos.assign(status=status)

@@ -1,0 +1,111 @@
+"""Visit cadence and visit plans (FEATURES SFE), run as a PDCA cycle: plan, do, check coverage,
+adjust the cadence."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from pydantic import Field, field_validator
+
+from crmsim.config import Config
+
+__all__ = ["Cadence", "plan_visits", "coverage", "adjust"]
+
+
+class Cadence(Config):
+    """How often each customer grade is visited, and how many visits a rep makes a day.
+
+    Parameters
+    ----------
+    every_days : grade -> days between visits (e.g. A weekly, B fortnightly, C monthly).
+    visits_per_day : a rep's capacity.
+    workdays : weekdays worked (0 = Monday).
+    accompany_grade / accompany_per_month : a manager joins this many visits per rep a month, to
+        customers of this grade.
+    """
+
+    every_days: dict[str, int] = {"A": 7, "B": 14, "C": 30, "D": 60}
+    visits_per_day: int = Field(default=8, ge=1)
+    workdays: tuple[int, ...] = (0, 1, 2, 3, 4)
+    accompany_grade: str | None = "A"
+    accompany_per_month: int = Field(default=2, ge=0)
+
+    @field_validator("every_days")
+    @classmethod
+    def _positive(cls, v: dict[str, int]) -> dict[str, int]:
+        bad = {g: d for g, d in v.items() if d < 1}
+        if bad:
+            raise ValueError(f"every_days must be >= 1, got {bad}")
+        return v
+
+
+def plan_visits(customers: pd.DataFrame, cadence: Cadence, *, start, days: int,
+                owner_col: str = "owner_id") -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Each rep's visit plan for ``days`` days from ``start``.
+
+    A customer is due every ``every_days[grade]`` days, first on a day staggered by its position
+    (so a rep's A customers do not all fall on Monday); a due visit goes to the owner's next
+    working day with free capacity, at most ``every_days`` days late. Returns ``(plan, overflow)``:
+    ``plan`` has ``rep_id, customer_id, date, grade, kind`` (``regular`` / ``accompanied``);
+    ``overflow`` the visits that found no capacity in time (never silently dropped).
+    """
+    for c in ("customer_id", "grade", owner_col):
+        if c not in customers.columns:
+            raise KeyError(f"customers: column '{c}' missing; columns are {list(customers.columns)}")
+    start = pd.Timestamp(start).normalize()
+    dates = pd.date_range(start, periods=days, freq="D")
+    work = np.isin(dates.day_of_week, cadence.workdays)
+    c = customers[customers[owner_col].notna()]
+    unknown = sorted(set(c["grade"]) - set(cadence.every_days))
+    if unknown:
+        raise KeyError(f"cadence has no every_days for grade(s) {unknown}")
+    due = []
+    for k, (cid, g, rep) in enumerate(zip(c["customer_id"], c["grade"], c[owner_col])):
+        step = cadence.every_days[g]
+        for d in range(k % step, days, step):
+            due.append((rep, cid, g, d, step))
+    due.sort(key=lambda x: (x[3], x[4], str(x[1])))  # by due day, most frequent grades first
+    load: dict[tuple[str, int], int] = {}
+    plan, overflow = [], []
+    for rep, cid, g, d, step in due:
+        placed = False
+        for day in range(d, min(days, d + step)):
+            if work[day] and load.get((rep, day), 0) < cadence.visits_per_day:
+                load[(rep, day)] = load.get((rep, day), 0) + 1
+                plan.append((rep, cid, dates[day], g))
+                placed = True
+                break
+        if not placed:
+            overflow.append((rep, cid, dates[d], g))
+    cols = ["rep_id", "customer_id", "date", "grade"]
+    plan_df = pd.DataFrame(plan, columns=cols)
+    plan_df["kind"] = "regular"
+    if cadence.accompany_grade and cadence.accompany_per_month and len(plan_df):
+        month = plan_df["date"].dt.to_period("M")
+        cand = plan_df[plan_df["grade"] == cadence.accompany_grade]
+        pick = cand.groupby([cand["rep_id"], month[cand.index]]).head(cadence.accompany_per_month).index
+        plan_df.loc[pick, "kind"] = "accompanied"
+    return plan_df.sort_values(["rep_id", "date"], kind="stable").reset_index(drop=True), pd.DataFrame(overflow, columns=cols)
+
+
+def coverage(visits: pd.DataFrame, customers: pd.DataFrame, cadence: Cadence, *, days: int) -> pd.DataFrame:
+    """Check: per grade, visits required by the cadence over ``days`` days, visits made (or
+    planned), coverage = made / required, and customers not visited at all."""
+    req = customers.groupby("grade").size().rename("customers").to_frame()
+    req["required"] = [n * days / cadence.every_days[g] for g, n in zip(req.index, req["customers"])]
+    made = visits.groupby("grade").size().reindex(req.index, fill_value=0)
+    seen = visits.groupby("grade")["customer_id"].nunique().reindex(req.index, fill_value=0)
+    req["visits"] = made
+    req["coverage"] = req["visits"] / req["required"]
+    req["not_visited"] = req["customers"] - seen
+    return req.reset_index()
+
+
+def adjust(cadence: Cadence, cov: pd.DataFrame, *, target: float = 0.95) -> Cadence:
+    """Adjust (the A of PDCA): lengthen the interval of grades covered below ``target`` in
+    proportion to the shortfall, lowest grades first, so the plan fits the team's capacity."""
+    every = dict(cadence.every_days)
+    for _, r in cov.sort_values("grade", ascending=False).iterrows():
+        if r["coverage"] < target and r["coverage"] > 0:
+            every[r["grade"]] = int(np.ceil(every[r["grade"]] / max(r["coverage"], 0.1)))
+    return cadence.model_copy(update={"every_days": every})

@@ -1,0 +1,183 @@
+"""Day routes for field visits (FEATURES SFE): the order to visit the planned stops from a start
+point, with travel times, time windows and service times, solved with Google OR-Tools' routing
+solver (a construction heuristic, local search to a local optimum incl. 2-opt / Or-opt moves, then
+guided local search for a fixed number of solutions on routes of more than 12 stops).
+
+Distances: ``haversine`` (lat/lon in degrees, km), ``euclidean`` (x/y), ``att`` (TSPLIB pseudo-
+Euclidean) or a matrix you pass. :func:`read_tsplib` loads TSPLIB instances (via ``tsplib95``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+import numpy as np
+import pandas as pd
+from ortools.constraint_solver import pywrapcp, routing_enums_pb2
+
+__all__ = ["Route", "distance_matrix", "haversine_km", "plan_route", "tour_length", "read_tsplib",
+           "read_tsplib_tour", "frame"]
+
+EARTH_KM = 6371.0088
+
+
+def haversine_km(lat1, lon1, lat2, lon2) -> np.ndarray:
+    """Great-circle distance in km (vectorised, degrees in)."""
+    p1, p2 = np.radians(lat1), np.radians(lat2)
+    dp, dl = p2 - p1, np.radians(np.asarray(lon2) - np.asarray(lon1))
+    a = np.sin(dp / 2) ** 2 + np.cos(p1) * np.cos(p2) * np.sin(dl / 2) ** 2
+    return 2 * EARTH_KM * np.arcsin(np.sqrt(np.minimum(1.0, a)))
+
+
+def distance_matrix(points: np.ndarray, metric: Literal["haversine", "euclidean", "att"] = "haversine") -> np.ndarray:
+    """Pairwise distances of ``points`` (n x 2: lat/lon for haversine, else x/y)."""
+    p = np.asarray(points, dtype=float)
+    if metric == "haversine":
+        return haversine_km(p[:, None, 0], p[:, None, 1], p[None, :, 0], p[None, :, 1])
+    d = p[:, None, :] - p[None, :, :]
+    if metric == "euclidean":
+        return np.sqrt((d**2).sum(-1))
+    r = np.sqrt((d**2).sum(-1) / 10.0)  # TSPLIB ATT: round up pseudo-Euclidean
+    t = np.rint(r)
+    return np.where(t < r, t + 1, t)
+
+
+def tour_length(order, dist: np.ndarray, *, closed: bool = True) -> float:
+    """Length of a tour (list of node indices) on a distance matrix."""
+    o = list(order)
+    legs = [dist[a, b] for a, b in zip(o, o[1:])]
+    if closed and len(o) > 1:
+        legs.append(dist[o[-1], o[0]])
+    return float(sum(legs))
+
+
+@dataclass(frozen=True)
+class Route:
+    """A solved route: ``order`` of stop positions (the start is not included), arrival and
+    departure minutes for each, the travel time and distance, and stops left out (infeasible)."""
+
+    order: list[int]
+    arrival: list[float]
+    departure: list[float]
+    travel_minutes: float
+    distance: float
+    dropped: list[int]
+
+
+def plan_route(dist: np.ndarray, *, speed_per_hour: float = 30.0, service_minutes=0.0,
+               windows: list[tuple[float, float]] | None = None, start_minute: float = 0.0,
+               day_end_minute: float | None = None, return_to_start: bool = True,
+               solutions: int = 200, time_limit_s: int = 10, allow_drop: bool = False,
+               drop_penalty: float = 1e6) -> Route:
+    """Order the stops 1..n-1 of ``dist`` (node 0 is the start) to minimise travel.
+
+    Parameters
+    ----------
+    dist : (n x n) distances; node 0 is the start (a rep's home or office).
+    speed_per_hour : distance units per hour (km/h for haversine).
+    service_minutes : time on site, a scalar or one per node (node 0's is ignored).
+    windows : (open, close) minute of the day per node (node 0: the working day); a stop must be
+        *started* inside its window; waiting for a window to open is allowed.
+    day_end_minute : latest return (or last departure) time.
+    solutions : how many solutions guided local search may visit after the first local optimum
+        (routes of more than 12 stops); the search is deterministic unless it runs into the
+        ``time_limit_s`` safety clock first.
+    allow_drop : let infeasible stops be left out (at ``drop_penalty`` each) instead of failing.
+    """
+    n = len(dist)
+    travel = np.rint(np.asarray(dist, dtype=float) / speed_per_hour * 60.0 * 100).astype(np.int64)  # 1/100 min
+    svc = np.broadcast_to(np.asarray(service_minutes, dtype=float), (n,)).copy()
+    svc[0] = 0.0
+    svc_i = np.rint(svc * 100).astype(np.int64)
+    ends = [0] if return_to_start else [n]  # an extra dummy end node when routes are open
+    m = n if return_to_start else n + 1
+    if not return_to_start:
+        travel = np.pad(travel, ((0, 1), (0, 1)))
+        svc_i = np.append(svc_i, 0)
+    manager = pywrapcp.RoutingIndexManager(m, 1, [0], ends)
+    routing = pywrapcp.RoutingModel(manager)
+    tl = travel.tolist()
+
+    def dist_cb(i, j):
+        return tl[manager.IndexToNode(i)][manager.IndexToNode(j)]
+
+    def time_cb(i, j):
+        a = manager.IndexToNode(i)
+        return int(svc_i[a]) + tl[a][manager.IndexToNode(j)]
+
+    d_idx = routing.RegisterTransitCallback(dist_cb)
+    routing.SetArcCostEvaluatorOfAllVehicles(d_idx)
+    t_idx = routing.RegisterTransitCallback(time_cb)
+    horizon = int(((day_end_minute if day_end_minute is not None else 10**6) + 1) * 100)
+    routing.AddDimension(t_idx, horizon, horizon, False, "time")
+    tdim = routing.GetDimensionOrDie("time")
+    start_i = routing.Start(0)
+    tdim.CumulVar(start_i).SetRange(int(start_minute * 100), int(start_minute * 100))
+    if windows is not None:
+        for node in range(1, n):
+            lo, hi = windows[node]
+            tdim.CumulVar(manager.NodeToIndex(node)).SetRange(int(lo * 100), int(hi * 100))
+    if day_end_minute is not None:
+        tdim.CumulVar(routing.End(0)).SetMax(int(day_end_minute * 100))
+    if allow_drop:
+        for node in range(1, n):
+            routing.AddDisjunction([manager.NodeToIndex(node)], int(drop_penalty * 100))
+    params = pywrapcp.DefaultRoutingSearchParameters()
+    params.first_solution_strategy = routing_enums_pb2.FirstSolutionStrategy.PATH_CHEAPEST_ARC
+    params.local_search_metaheuristic = routing_enums_pb2.LocalSearchMetaheuristic.GREEDY_DESCENT
+    sol = routing.SolveWithParameters(params)  # a local optimum: deterministic, ends by itself
+    if sol is not None and n > 12 and solutions > 0:
+        # then guided local search from it, for a fixed number of solutions (with a safety clock)
+        params.local_search_metaheuristic = routing_enums_pb2.LocalSearchMetaheuristic.GUIDED_LOCAL_SEARCH
+        params.solution_limit = solutions
+        params.time_limit.seconds = time_limit_s
+        better = routing.SolveFromAssignmentWithParameters(sol, params)
+        if better is not None:
+            sol = better
+    if sol is None:
+        raise ValueError("no feasible route: the time windows or the day end cannot all be met "
+                         "(pass allow_drop=True to leave stops out)")
+    order, arr, dep = [], [], []
+    idx = routing.NextVar(start_i)
+    i = sol.Value(routing.NextVar(start_i))
+    while not routing.IsEnd(i):
+        node = manager.IndexToNode(i)
+        t = sol.Value(tdim.CumulVar(i)) / 100
+        order.append(node)
+        arr.append(t)
+        dep.append(float(t + svc[node]))
+        i = sol.Value(routing.NextVar(i))
+    del idx
+    full = [0, *order] + ([0] if return_to_start else [])
+    distance = tour_length(full, np.asarray(dist, dtype=float), closed=False)
+    dropped = sorted(set(range(1, n)) - set(order))
+    return Route(order, arr, dep, distance / speed_per_hour * 60.0, distance, dropped)
+
+
+def read_tsplib(path) -> tuple[str, np.ndarray, np.ndarray]:
+    """``(name, coordinates, distance matrix)`` of a TSPLIB instance (EUC_2D, ATT, GEO...), with
+    TSPLIB's own distance function (integer, rounded as the format specifies)."""
+    import tsplib95
+
+    p = tsplib95.load(str(path))
+    nodes = list(p.get_nodes())
+    coords = np.array([p.node_coords[i] for i in nodes], dtype=float)
+    dist = np.array([[p.get_weight(i, j) for j in nodes] for i in nodes], dtype=float)
+    return p.name, coords, dist
+
+
+def read_tsplib_tour(path) -> list[int]:
+    """The node order of a TSPLIB ``.tour`` file, as 0-based positions."""
+    import tsplib95
+
+    t = tsplib95.load(str(path))
+    return [i - 1 for i in t.tours[0]]
+
+
+def frame(route: Route, stops: pd.DataFrame) -> pd.DataFrame:
+    """The route as a table of stops (rows of ``stops`` by position 1..n-1) in visiting order."""
+    out = stops.iloc[[k - 1 for k in route.order]].copy()
+    out["arrival_min"], out["departure_min"] = route.arrival, route.departure
+    out["seq"] = np.arange(1, len(out) + 1)
+    return out
