@@ -131,3 +131,39 @@ def test_todo_status():
                       "done_at": pd.to_datetime(["2025-03-04", "2025-03-07", None, None])})
     assert todo_status(t, now="2025-03-06")["status"].tolist() == ["done_on_time", "done_late", "overdue", "overdue"]
     assert todo_status(t, now="2025-03-04")["status"].tolist()[2] == "open"
+
+
+def field_cfg(**kw):
+    from crmsim.sim.field import FieldConfig, FieldCustomers, FieldReps
+
+    base = {"customers": FieldCustomers(count=500), "reps": FieldReps(count=4)}
+    base.update(kw)
+    return FieldConfig(**base)
+
+
+def test_field_simulation_is_seeded_and_routing_cuts_travel():
+    from crmsim.sim.field import simulate_field
+
+    a = simulate_field(field_cfg(), seed=3, horizon_days=21)
+    b = simulate_field(field_cfg(), seed=3, horizon_days=21)
+    pd.testing.assert_frame_equal(a.visits, b.visits)
+    off = simulate_field(field_cfg(routing=False), seed=3, horizon_days=21)
+    assert a.metrics["travel_share"] < 0.8 * off.metrics["travel_share"]
+    # the same plan, cancellations and ad-hoc visits with or without routing (common random numbers)
+    assert a.metrics["cancelled"] == off.metrics["cancelled"] and a.metrics["planned"] == off.metrics["planned"]
+    assert a.metrics["plan_adherence"] == pytest.approx(1 - 0.08, abs=0.04)
+
+
+def test_overloaded_days_miss_visits_and_visits_respect_opening_hours():
+    from crmsim.field.plans import Cadence
+    from crmsim.sim.field import FieldCustomers, simulate_field
+
+    r = simulate_field(field_cfg(routing=False, cadence=Cadence(visits_per_day=14),
+                                 customers=FieldCustomers(count=500, todo_due_days=5)), seed=4, horizon_days=14)
+    assert r.metrics["missed"] > 0
+    done = r.visits[r.visits["status"].isin(["planned", "adhoc"])]
+    minute = done["start_min"] - done["day"] * 1440
+    end_minute = done["end_min"] - done["day"] * 1440
+    assert (minute >= 540).all() and (end_minute <= 1050 + 1e-9).all()  # opens 09:00, day ends 17:30
+    assert set(r.visits["status"]) <= {"planned", "adhoc", "missed", "cancelled"}
+    assert 0 <= r.metrics["todos_on_time"] <= 1

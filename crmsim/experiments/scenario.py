@@ -36,6 +36,7 @@ import tomli_w
 from pydantic import Field, ValidationError, field_validator, model_validator
 
 from crmsim.config import Config
+from crmsim.sim.field import FieldConfig, simulate_field
 from crmsim.sim.funnel import FunnelConfig, simulate_funnel
 from crmsim.sim.pool import PoolConfig, simulate_pool
 
@@ -46,6 +47,7 @@ __all__ = [
     "Scenario",
     "FunnelScenario",
     "PoolScenario",
+    "FieldScenario",
     "MODELS",
     "Variant",
     "ScenarioError",
@@ -58,7 +60,8 @@ __all__ = [
 
 SCHEMA_VERSION = 1
 #: model name -> (config class of the baseline, simulate(config, seed, horizon, warmup, keep_events))
-MODELS = {"funnel": (FunnelConfig, simulate_funnel), "pool": (PoolConfig, simulate_pool)}
+MODELS = {"funnel": (FunnelConfig, simulate_funnel), "pool": (PoolConfig, simulate_pool),
+          "field": (FieldConfig, simulate_field)}
 
 
 class ScenarioError(ValueError):
@@ -130,15 +133,20 @@ class PoolScenario(_ScenarioBase):
     baseline: PoolConfig
 
 
-Scenario = FunnelScenario | PoolScenario
-_CLASSES = {"funnel": FunnelScenario, "pool": PoolScenario}
+class FieldScenario(_ScenarioBase):
+    model: Literal["field"]
+    baseline: FieldConfig
+
+
+Scenario = FunnelScenario | PoolScenario | FieldScenario
+_CLASSES = {"funnel": FunnelScenario, "pool": PoolScenario, "field": FieldScenario}
 
 
 @dataclass(frozen=True)
 class Variant:
     name: str
     overrides: dict[str, Any]
-    config: FunnelConfig | PoolConfig
+    config: FunnelConfig | PoolConfig | FieldConfig
 
 
 def _fmt_errors(err: ValidationError, source: str, prefix: tuple = ()) -> str:

@@ -24,6 +24,8 @@ KEY_METRICS = {
     "funnel": ["won", "revenue", "ttfc_mean_h", "utilisation", "cost_per_won", "recycled"],
     "pool": ["revenue", "deals", "lost", "reclaims", "owners_3plus", "median_silent_days",
              "utilisation", "gini_holding"],
+    "field": ["plan_adherence", "travel_share", "visits_per_rep_day", "missed", "coverage.A",
+              "coverage.B", "coverage.C", "todos_on_time"],
 }
 
 
@@ -71,6 +73,12 @@ def write_report(path: str | Path, result, comparison: pd.DataFrame) -> Path:
                           title="Baseline funnel by channel (replication 0)"),
             ttfc_figure(result.tables, result.events, start=start),
             backlog_figure(result.events),
+        ]
+    elif sc.model == "field":
+        blocks += [
+            comparison_figure(comparison, ["plan_adherence", "travel_share", "visits_per_rep_day"]),
+            comparison_figure(comparison, ["coverage.A", "coverage.B", "coverage.C"]),
+            comparison_figure(comparison, ["travel_share", "missed", "todos_on_time"], diff=True),
         ]
     else:
         blocks += [

@@ -10,6 +10,7 @@ from crmsim.sim.distributions import (
     Triangular,
 )
 from crmsim.sim.engine import EventLog, Result, Streams, WorkCalendar, World
+from crmsim.sim.field import FieldConfig, FieldCustomers, FieldReps, FieldResult, simulate_field
 from crmsim.sim.funnel import FunnelConfig, FunnelResult, OutcomeConfig, RepsConfig, simulate_funnel
 from crmsim.sim.pool import PoolConfig, PoolCustomers, PoolReps, PoolResult, simulate_pool
 
@@ -18,6 +19,10 @@ __all__ = [
     "Distribution",
     "Empirical",
     "EventLog",
+    "FieldConfig",
+    "FieldCustomers",
+    "FieldReps",
+    "FieldResult",
     "Exponential",
     "FunnelConfig",
     "FunnelResult",
@@ -34,6 +39,7 @@ __all__ = [
     "Triangular",
     "WorkCalendar",
     "World",
+    "simulate_field",
     "simulate_funnel",
     "simulate_pool",
 ]

@@ -1,0 +1,206 @@
+"""Field-visit simulation (FEATURES SFE): reps execute their visit plans day by day.
+
+Each working day a rep takes the day's planned visits (some cancelled, some ad-hoc visits added),
+orders them (the route planner of :mod:`crmsim.field.routes`, or the plan's order), drives
+(travel time from distance and speed, with noise), waits for a customer's opening time when early,
+spends a drawn time on site, and stops when the day ends: the visits left are missed. A visit
+creates a follow-up to-do with some probability, done at the next visit to that customer.
+
+Metrics: plan adherence (planned visits done), coverage by grade (visits done / visits the
+cadence requires), visits per rep-day, travel share of the working time, to-dos done on time.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from pydantic import Field
+
+from crmsim.config import Config
+from crmsim.field.plans import Cadence, plan_visits
+from crmsim.field.routes import distance_matrix, plan_route
+from crmsim.sim.distributions import Distribution, LogNormal
+from crmsim.sim.engine import Result, World
+
+__all__ = ["FieldConfig", "FieldCustomers", "FieldReps", "FieldResult", "simulate_field", "field_world"]
+
+_T0 = pd.Timestamp("2025-01-06")  # a Monday
+
+
+class FieldCustomers(Config):
+    """Stores in a city: position, grade, opening hours. Illustrative defaults (Shanghai)."""
+
+    count: int = Field(ge=1)
+    center: tuple[float, float] = (31.2304, 121.4737)
+    radius_km: float = Field(default=12.0, gt=0)
+    grade_shares: dict[str, float] = {"A": 0.1, "B": 0.25, "C": 0.4, "D": 0.25}
+    open_minute: int = Field(default=540, ge=0, lt=1440)      # 09:00
+    close_minute: int = Field(default=1080, gt=0, le=1440)    # 18:00
+    service_minutes: Distribution = LogNormal(mean=25.0, cv=0.4)
+    todo_share: float = Field(default=0.3, ge=0, le=1)
+    todo_due_days: int = Field(default=14, ge=1)
+
+
+class FieldReps(Config):
+    count: int = Field(ge=1)
+    day_start: int = Field(default=510, ge=0, lt=1440)       # 08:30
+    day_end: int = Field(default=1050, gt=0, le=1440)        # 17:30
+    speed_kmh: float = Field(default=22.0, gt=0)
+    travel_noise_cv: float = Field(default=0.3, ge=0)
+    road_factor: float = Field(default=1.35, ge=1)           # road distance / straight line
+
+
+class FieldConfig(Config):
+    customers: FieldCustomers
+    reps: FieldReps
+    cadence: Cadence = Cadence()
+    routing: bool = True
+    cancellation_share: float = Field(default=0.08, ge=0, le=1)
+    adhoc_per_day: float = Field(default=0.5, ge=0)
+
+
+class FieldResult(Result):
+    @property
+    def visits(self) -> pd.DataFrame:
+        return self.table
+
+
+def field_world(cfg: FieldConfig, seed) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Customers (``customer_id, lat, lon, grade, owner_id``) and reps (``rep_id, lat, lon``):
+    stores uniform in a disc, each owned by the rep whose office (spread on a ring) is nearest."""
+    rng = np.random.default_rng(seed)
+    c = cfg.customers
+    n, R = c.count, cfg.reps.count
+    r = c.radius_km * np.sqrt(rng.random(n))
+    a = rng.random(n) * 2 * np.pi
+    lat = c.center[0] + r * np.cos(a) / 111.2
+    lon = c.center[1] + r * np.sin(a) / (111.2 * np.cos(np.radians(c.center[0])))
+    ra = np.arange(R) * 2 * np.pi / R
+    rlat = c.center[0] + c.radius_km * 0.5 * np.cos(ra) / 111.2
+    rlon = c.center[1] + c.radius_km * 0.5 * np.sin(ra) / (111.2 * np.cos(np.radians(c.center[0])))
+    grades = list(c.grade_shares)
+    g = rng.choice(len(grades), n, p=np.array(list(c.grade_shares.values())) / sum(c.grade_shares.values()))
+    d = (lat[:, None] - rlat[None, :]) ** 2 + ((lon[:, None] - rlon[None, :]) * np.cos(np.radians(c.center[0]))) ** 2
+    owner = d.argmin(axis=1)
+    reps = pd.DataFrame({"rep_id": [f"R{i:02d}" for i in range(R)], "lat": rlat, "lon": rlon})
+    cust = pd.DataFrame({"customer_id": [f"S{i:05d}" for i in range(n)], "lat": lat, "lon": lon,
+                         "grade": np.array(grades)[g], "owner_id": reps["rep_id"].to_numpy()[owner]})
+    return cust, reps
+
+
+def simulate_field(cfg: FieldConfig, seed, horizon_days: float, warmup_days: float = 0.0,
+                   *, keep_events: bool = True) -> FieldResult:
+    """Simulate the field team for one replication (see the module docstring)."""
+    world = World(seed, horizon_days, warmup_days)
+    days = int(np.ceil(horizon_days))
+    cust, reps = field_world(cfg, world.streams.rng("world"))
+    plan, overflow = plan_visits(cust, cfg.cadence, start=_T0, days=days)
+    plan["day"] = ((plan["date"] - _T0) / pd.Timedelta(days=1)).astype(int)
+    pos = {cid: k for k, cid in enumerate(cust["customer_id"])}
+    latlon = cust[["lat", "lon"]].to_numpy()
+    grade = cust["grade"].to_numpy()
+    owner = cust["owner_id"].to_numpy()
+    rc, rr = cfg.customers, cfg.reps
+    visits, todos = [], []
+    open_todo: dict[int, list[int]] = {}
+    travel_total = np.zeros(len(reps))
+    worked_total = np.zeros(len(reps))
+    env = world.env
+
+    def rep_proc(r: int):
+        rid = reps["rep_id"].iloc[r]
+        rng = world.streams.rng(f"rep.{rid}")
+        home = reps[["lat", "lon"]].to_numpy()[r]
+        mine = np.flatnonzero(owner == rid)
+        by_day = {d: g for d, g in plan[plan["rep_id"] == rid].groupby("day")}
+        for day in range(days):
+            if day % 7 not in cfg.cadence.workdays:
+                continue
+            start = day * 1440 + rr.day_start
+            if env.now * 1440 < start:  # the clock is in days; the day is planned in minutes
+                yield env.timeout((start - env.now * 1440) / 1440)
+            g = by_day.get(day)
+            planned = [pos[c] for c in g["customer_id"]] if g is not None else []
+            kinds = ["planned"] * len(planned)
+            keep = rng.random(len(planned)) >= cfg.cancellation_share
+            for k in np.flatnonzero(~keep):
+                visits.append((rid, int(planned[k]), day, np.nan, np.nan, "cancelled"))
+            stops = [p for p, ok in zip(planned, keep) if ok]
+            kinds = ["planned"] * len(stops)
+            n_adhoc = rng.poisson(cfg.adhoc_per_day) if len(mine) else 0
+            for c in rng.choice(mine, size=min(n_adhoc, len(mine)), replace=False) if n_adhoc else []:
+                stops.append(int(c))
+                kinds.append("adhoc")
+            if not stops:
+                continue
+            pts = np.vstack([home, latlon[stops]])
+            dist = distance_matrix(pts) * rr.road_factor
+            svc_mean = rc.service_minutes.mean()
+            if cfg.routing and len(stops) > 1:
+                windows = [(rr.day_start, rr.day_end)] + [(rc.open_minute, rc.close_minute)] * len(stops)
+                route = plan_route(dist, speed_per_hour=rr.speed_kmh, service_minutes=svc_mean,
+                                   windows=windows, start_minute=rr.day_start, allow_drop=True,
+                                   solutions=50, return_to_start=True)
+                order = route.order + route.dropped  # dropped stops are attempted last
+            else:
+                order = list(range(1, len(stops) + 1))
+            here = 0
+            day_end = day * 1440 + rr.day_end
+            for node in order:
+                trav = dist[here, node] / rr.speed_kmh * 60 * rng.lognormal(-rr.travel_noise_cv**2 / 2, rr.travel_noise_cv)
+                svc = float(rc.service_minutes.sample(rng, 1)[0])
+                open_at = day * 1440 + rc.open_minute
+                arrive = env.now * 1440 + trav
+                begin = max(arrive, open_at)
+                c = stops[node - 1]
+                if begin + svc > min(day_end, day * 1440 + rc.close_minute):
+                    visits.append((rid, c, day, np.nan, np.nan, "missed"))
+                    continue
+                yield env.timeout((begin + svc - env.now * 1440) / 1440)
+                travel_total[r] += trav
+                here = node
+                visits.append((rid, c, day, begin, begin + svc, kinds[node - 1]))
+                for t_id in open_todo.pop(c, []):
+                    todos[t_id][3] = begin
+                if rng.random() < rc.todo_share:
+                    todos.append([len(todos), c, begin, None, begin + rc.todo_due_days * 1440])
+                    open_todo.setdefault(c, []).append(len(todos) - 1)
+            back = dist[here, 0] / rr.speed_kmh * 60
+            travel_total[r] += back
+            worked_total[r] += rr.day_end - rr.day_start
+
+    for r in range(len(reps)):
+        env.process(rep_proc(r))
+    world.run()
+
+    v = pd.DataFrame(visits, columns=["rep_id", "c", "day", "start_min", "end_min", "status"])
+    v["customer_id"] = cust["customer_id"].to_numpy()[v["c"]]
+    v["grade"] = grade[v["c"]]
+    v = v.drop(columns="c")
+    done = v[v["status"].isin(["planned", "adhoc"])]
+    after = done[done["day"] >= world.warmup]
+    planned_n = int(((plan["day"] >= world.warmup)).sum())
+    span = days - world.warmup
+    m = {
+        "planned": float(planned_n),
+        "overflow": float(len(overflow)),
+        "visits": float(len(after)),
+        "plan_adherence": float((after["status"] == "planned").sum() / planned_n) if planned_n else np.nan,
+        "missed": float(((v["status"] == "missed") & (v["day"] >= world.warmup)).sum()),
+        "cancelled": float(((v["status"] == "cancelled") & (v["day"] >= world.warmup)).sum()),
+        "visits_per_rep_day": float(len(after) / max(1, len(reps) * sum(1 for d in range(int(world.warmup), days)
+                                                                        if d % 7 in cfg.cadence.workdays))),
+        "travel_share": float(travel_total.sum() / worked_total.sum()) if worked_total.sum() else np.nan,
+    }
+    for g_name, every in cfg.cadence.every_days.items():
+        n_c = int((grade == g_name).sum())
+        req = n_c * span / every
+        m[f"coverage.{g_name}"] = float((after["grade"] == g_name).sum() / req) if req else np.nan
+    td = pd.DataFrame(todos, columns=["todo", "c", "created", "done", "due"])
+    due_in = td[td["due"] <= world.horizon * 1440]
+    m["todos_on_time"] = float((due_in["done"].notna() & (due_in["done"] <= due_in["due"])).mean()) if len(due_in) else np.nan
+    log = world.log
+    log.extend(done["start_min"].to_numpy() / 1440, "visit", np.arange(len(done)), "visit",
+               value=(done["end_min"] - done["start_min"]).to_numpy())
+    events = log.to_frame()
+    return FieldResult(table=v, events=events if keep_events else events.iloc[:0], metrics=m)
