@@ -1,1 +1,35 @@
-"""Sales force effectiveness (FEATURES SFE): visit plans, SOP, routes, check-in."""
+"""Sales force effectiveness (FEATURES SFE): visit cadence and plans, the visit SOP, day routes,
+check-in checks and follow-up to-dos."""
+
+from crmsim.field.checkin import CheckinRules, check_visits, todo_status
+from crmsim.field.plans import Cadence, adjust, coverage, plan_visits
+from crmsim.field.routes import (
+    Route,
+    distance_matrix,
+    haversine_km,
+    plan_route,
+    read_tsplib,
+    read_tsplib_tour,
+    tour_length,
+)
+from crmsim.field.sop import SOP, STORE_VISIT, Step
+
+__all__ = [
+    "SOP",
+    "STORE_VISIT",
+    "Cadence",
+    "CheckinRules",
+    "Route",
+    "Step",
+    "adjust",
+    "check_visits",
+    "coverage",
+    "distance_matrix",
+    "haversine_km",
+    "plan_route",
+    "plan_visits",
+    "read_tsplib",
+    "read_tsplib_tour",
+    "todo_status",
+    "tour_length",
+]
