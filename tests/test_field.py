@@ -167,3 +167,19 @@ def test_overloaded_days_miss_visits_and_visits_respect_opening_hours():
     assert (minute >= 540).all() and (end_minute <= 1050 + 1e-9).all()  # opens 09:00, day ends 17:30
     assert set(r.visits["status"]) <= {"planned", "adhoc", "missed", "cancelled"}
     assert 0 <= r.metrics["todos_on_time"] <= 1
+
+
+def test_todos_from_visits_and_account_timeline():
+    from crmsim.field.checkin import TodoRule, account_timeline, todos_from_visits
+
+    v = pd.DataFrame({"visit_id": ["v1", "v2"], "customer_id": ["c1", "c2"], "rep_id": ["r1", "r1"],
+                      "checkin_at": pd.to_datetime(["2025-03-03 09:00", "2025-03-03 11:00"]),
+                      "checkout_at": pd.to_datetime(["2025-03-03 09:30", "2025-03-03 11:20"]),
+                      "out_of_stock": [3, 0]})
+    todos = todos_from_visits(v, [TodoRule(title="restock", when=[{"field": "out_of_stock", "op": ">", "value": 0}],
+                                           due_days=2)])
+    assert todos[["visit_id", "title"]].values.tolist() == [["v1", "restock"]]
+    assert todos["due_at"].item() == pd.Timestamp("2025-03-05 09:30")
+    feed = account_timeline(v, todos)
+    assert feed[feed["customer_id"] == "c1"]["kind"].tolist() == ["visit", "todo"]
+    assert "restock (due 2025-03-05)" in feed["detail"].tolist()

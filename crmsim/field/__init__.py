@@ -1,7 +1,14 @@
 """Sales force effectiveness (FEATURES SFE): visit cadence and plans, the visit SOP, day routes,
 check-in checks and follow-up to-dos."""
 
-from crmsim.field.checkin import CheckinRules, check_visits, todo_status
+from crmsim.field.checkin import (
+    CheckinRules,
+    TodoRule,
+    account_timeline,
+    check_visits,
+    todo_status,
+    todos_from_visits,
+)
 from crmsim.field.plans import Cadence, adjust, coverage, plan_visits
 from crmsim.field.routes import (
     Route,
@@ -21,6 +28,8 @@ __all__ = [
     "CheckinRules",
     "Route",
     "Step",
+    "TodoRule",
+    "account_timeline",
     "adjust",
     "check_visits",
     "coverage",
@@ -31,5 +40,6 @@ __all__ = [
     "read_tsplib",
     "read_tsplib_tour",
     "todo_status",
+    "todos_from_visits",
     "tour_length",
 ]

@@ -7,10 +7,11 @@ import numpy as np
 import pandas as pd
 from pydantic import Field
 
+from crmsim.conditions import Condition, evaluate_all
 from crmsim.config import Config
 from crmsim.field.routes import haversine_km
 
-__all__ = ["CheckinRules", "check_visits", "todo_status"]
+__all__ = ["CheckinRules", "check_visits", "todo_status", "TodoRule", "todos_from_visits", "account_timeline"]
 
 
 class CheckinRules(Config):
@@ -74,3 +75,43 @@ def todo_status(todos: pd.DataFrame, *, now) -> pd.DataFrame:
     status = np.select([done.notna() & (done <= due), done.notna(), due < now],
                        ["done_on_time", "done_late", "overdue"], "open")
     return todos.assign(status=status)
+
+
+class TodoRule(Config):
+    """Create a follow-up to-do ``title`` from every visit meeting ``when`` (conditions on the
+    visit's form fields), due ``due_days`` after the visit."""
+
+    title: str
+    when: tuple[Condition, ...] = Field(min_length=1)
+    due_days: int = Field(default=7, ge=0)
+
+
+def todos_from_visits(visits: pd.DataFrame, rules) -> pd.DataFrame:
+    """To-dos (``todo_id, visit_id, customer_id, rep_id, title, created_at, due_at, done_at``)
+    from visit records with form fields as columns and a ``checkout_at`` time."""
+    parts = []
+    for r in rules:
+        hit = visits[evaluate_all(r.when, visits).to_numpy()]
+        created = pd.to_datetime(hit["checkout_at"])
+        parts.append(pd.DataFrame({"visit_id": hit["visit_id"], "customer_id": hit["customer_id"],
+                                   "rep_id": hit["rep_id"], "title": r.title, "created_at": created,
+                                   "due_at": created + pd.Timedelta(days=r.due_days), "done_at": pd.NaT}))
+    out = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(
+        columns=["visit_id", "customer_id", "rep_id", "title", "created_at", "due_at", "done_at"])
+    out.insert(0, "todo_id", [f"T{k:06d}" for k in range(len(out))])
+    return out
+
+
+def account_timeline(visits: pd.DataFrame, todos: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Visit records shared to the account: one time-ordered feed per customer of visits (who,
+    when, how long, flags) and the to-dos they created."""
+    v = pd.DataFrame({"customer_id": visits["customer_id"], "t": pd.to_datetime(visits["checkin_at"]),
+                      "kind": "visit", "who": visits["rep_id"],
+                      "detail": visits.get("flags", pd.Series([[]] * len(visits), index=visits.index))
+                      .map(lambda f: "suspicious: " + ",".join(f) if f else "ok")})
+    parts = [v]
+    if todos is not None and len(todos):
+        parts.append(pd.DataFrame({"customer_id": todos["customer_id"], "t": pd.to_datetime(todos["created_at"]),
+                                   "kind": "todo", "who": todos["rep_id"],
+                                   "detail": todos["title"] + " (due " + pd.to_datetime(todos["due_at"]).dt.strftime("%Y-%m-%d") + ")"}))
+    return pd.concat(parts, ignore_index=True).sort_values(["customer_id", "t"], kind="stable").reset_index(drop=True)
