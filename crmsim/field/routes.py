@@ -4,7 +4,7 @@ solver (a construction heuristic, local search to a local optimum incl. 2-opt / 
 guided local search for a fixed number of solutions on routes of more than 12 stops).
 
 Distances: ``haversine`` (lat/lon in degrees, km), ``euclidean`` (x/y), ``att`` (TSPLIB pseudo-
-Euclidean) or a matrix you pass. :func:`read_tsplib` loads TSPLIB instances (via ``tsplib95``).
+Euclidean) or a matrix you pass. :func:`read_tsplib` loads TSPLIB instances.
 """
 
 from __future__ import annotations
@@ -155,24 +155,76 @@ def plan_route(dist: np.ndarray, *, speed_per_hour: float = 30.0, service_minute
     return Route(order, arr, dep, distance / speed_per_hour * 60.0, distance, dropped)
 
 
-def read_tsplib(path) -> tuple[str, np.ndarray, np.ndarray]:
-    """``(name, coordinates, distance matrix)`` of a TSPLIB instance (EUC_2D, ATT, GEO...), with
-    TSPLIB's own distance function (integer, rounded as the format specifies)."""
-    import tsplib95
+def _tsplib_sections(path) -> tuple[dict[str, str], dict[str, list[list[str]]]]:
+    head: dict[str, str] = {}
+    sections: dict[str, list[list[str]]] = {}
+    current = None
+    for line in open(path, encoding="utf-8"):
+        t = line.strip()
+        if not t or t == "EOF":
+            continue
+        if ":" in t:  # a "KEY : value" header line (data lines have no colon)
+            k, v = t.split(":", 1)
+            head[k.strip().upper()] = v.strip()
+            current = None
+        elif t.upper().endswith("_SECTION"):
+            current = t.upper()
+            sections[current] = []
+        elif current is not None:
+            sections[current].append(t.split())
+    return head, sections
 
-    p = tsplib95.load(str(path))
-    nodes = list(p.get_nodes())
-    coords = np.array([p.node_coords[i] for i in nodes], dtype=float)
-    dist = np.array([[p.get_weight(i, j) for j in nodes] for i in nodes], dtype=float)
-    return p.name, coords, dist
+
+def _nint(x):
+    return np.floor(np.asarray(x) + 0.5)
+
+
+def _geo(coords: np.ndarray) -> np.ndarray:
+    """TSPLIB GEO: degrees.minutes coordinates, distances in km on TSPLIB's idealised sphere."""
+    deg = np.trunc(coords)
+    rad = np.pi * (deg + 5.0 * (coords - deg) / 3.0) / 180.0
+    lat, lon = rad[:, 0], rad[:, 1]
+    q1 = np.cos(lon[:, None] - lon[None, :])
+    q2 = np.cos(lat[:, None] - lat[None, :])
+    q3 = np.cos(lat[:, None] + lat[None, :])
+    d = np.floor(6378.388 * np.arccos(np.clip(0.5 * ((1 + q1) * q2 - (1 - q1) * q3), -1, 1)) + 1.0)
+    np.fill_diagonal(d, 0)
+    return d
+
+
+def read_tsplib(path) -> tuple[str, np.ndarray, np.ndarray]:
+    """``(name, coordinates, distance matrix)`` of a TSPLIB TSP instance with node coordinates,
+    with TSPLIB's distance functions (EUC_2D and CEIL_2D rounded as specified, ATT, GEO).
+
+    (The ``tsplib95`` package would do this, but pins networkx < 3; this reader covers the
+    coordinate-based types.)
+    """
+    head, sec = _tsplib_sections(path)
+    kind = head.get("EDGE_WEIGHT_TYPE", "").upper()
+    rows = sec.get("NODE_COORD_SECTION")
+    if not rows:
+        raise ValueError(f"{path}: no NODE_COORD_SECTION (explicit weight matrices are not supported)")
+    coords = np.array([[float(r[1]), float(r[2])] for r in rows])
+    d = coords[:, None, :] - coords[None, :, :]
+    euc = np.sqrt((d**2).sum(-1))
+    if kind == "EUC_2D":
+        dist = _nint(euc)
+    elif kind == "CEIL_2D":
+        dist = np.ceil(euc)
+    elif kind == "ATT":
+        dist = distance_matrix(coords, "att")
+    elif kind == "GEO":
+        dist = _geo(coords)
+    else:
+        raise ValueError(f"{path}: EDGE_WEIGHT_TYPE {kind!r} is not supported (EUC_2D, CEIL_2D, ATT, GEO)")
+    return head.get("NAME", str(path)), coords, dist
 
 
 def read_tsplib_tour(path) -> list[int]:
     """The node order of a TSPLIB ``.tour`` file, as 0-based positions."""
-    import tsplib95
-
-    t = tsplib95.load(str(path))
-    return [i - 1 for i in t.tours[0]]
+    _, sec = _tsplib_sections(path)
+    nodes = [int(x) for r in sec.get("TOUR_SECTION", []) for x in r]
+    return [i - 1 for i in nodes[: nodes.index(-1)] if i > 0] if -1 in nodes else [i - 1 for i in nodes]
 
 
 def frame(route: Route, stops: pd.DataFrame) -> pd.DataFrame:
