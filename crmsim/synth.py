@@ -29,6 +29,7 @@ __all__ = [
     "with_duplicates",
     "opportunities",
     "messy_export",
+    "buying_centre",
     "rng_from",
 ]
 
@@ -414,3 +415,51 @@ def messy_export(opps: pd.DataFrame, *, seed=None) -> pd.DataFrame:
         "Product": product,
         "Account": opps["account"],
     })
+
+
+_ROLE_POWER = {"decision_maker": (0.8, 1.0), "technical_evaluator": (0.4, 0.7), "user": (0.1, 0.3),
+               "finance": (0.4, 0.6), "procurement": (0.3, 0.5), "coach": (0.2, 0.4), "blocker": (0.4, 0.7)}
+
+
+def buying_centre(n: int = 12, *, seed=None) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """A generated power map: ``(contacts, edges)`` for :func:`crmsim.graphs.influence.power_map`.
+
+    One or two decision makers; evaluators, finance and procurement report to them; users report
+    to evaluators; a coach (friendly) and sometimes a blocker (hostile). Bosses influence their
+    reports strongly, reports their bosses weakly, plus a few random peer influences.
+    """
+    rng = rng_from(seed)
+    n = max(n, 6)
+    n_dm = 1 + int(rng.random() < 0.4)
+    roles = ["decision_maker"] * n_dm + ["technical_evaluator", "finance", "procurement", "coach"]
+    if rng.random() < 0.6:
+        roles.append("blocker")
+    roles += list(rng.choice(["user", "technical_evaluator", "user"], n - len(roles)))
+    ids = [f"P{i:02d}" for i in range(n)]
+    power = [rng.uniform(*_ROLE_POWER[r]) for r in roles]
+    att = np.clip(rng.normal(0.0, 0.35, n), -1, 1)
+    att[[k for k, r in enumerate(roles) if r == "coach"]] = rng.uniform(0.5, 0.9)
+    att[[k for k, r in enumerate(roles) if r == "blocker"]] = rng.uniform(-0.9, -0.5)
+    rel = np.where(np.array(roles) == "coach", rng.uniform(0.6, 0.9), rng.uniform(0, 0.4, n))
+    contacts = pd.DataFrame({"contact_id": ids, "role": roles, "power": np.round(power, 3),
+                             "attitude": np.round(att, 3), "stubbornness": np.round(rng.uniform(0.2, 0.6, n), 3),
+                             "relationship": np.round(rel, 3)})
+    dms = [i for i, r in zip(ids, roles) if r == "decision_maker"]
+    evals = [i for i, r in zip(ids, roles) if r == "technical_evaluator"]
+    edges = []
+    for i, r in zip(ids, roles):
+        boss = None
+        if r in ("technical_evaluator", "finance", "procurement", "coach", "blocker"):
+            boss = dms[int(rng.integers(0, len(dms)))]
+        elif r == "user":
+            boss = evals[int(rng.integers(0, len(evals)))] if evals else dms[0]
+        if boss is not None and boss != i:
+            edges.append((boss, i, round(float(rng.uniform(0.3, 0.6)), 3), "reports_to"))
+            edges.append((i, boss, round(float(rng.uniform(0.1, 0.35)), 3), "influence"))
+    for _ in range(n // 2):
+        a, b = rng.choice(n, 2, replace=False)
+        edges.append((ids[a], ids[b], round(float(rng.uniform(0.05, 0.3)), 3), "influence"))
+    e = pd.DataFrame(edges, columns=["source", "target", "weight", "kind"])
+    e = e.groupby(["source", "target"], as_index=False).agg(weight=("weight", lambda w: min(1.0, w.sum())),
+                                                           kind=("kind", "first"))
+    return contacts, e
