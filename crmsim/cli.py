@@ -1,8 +1,9 @@
-"""Command line: ``crmsim run | validate | calibrate | list``."""
+"""Command line: ``crmsim run | validate | calibrate | report | results | list``."""
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import sys
 import time
@@ -75,19 +76,62 @@ def cmd_run(args) -> int:
     if fast_mode() and args.replications is None and sc.run.replications > 3:
         print(f"CRMSIM_FAST is set: {sc.run.replications} -> 3 replications", file=sys.stderr)
         sc = load_scenario(args.file, {**overrides, "run.replications": 3})
+    from crmsim.experiments.runner import make_executor
+    from crmsim.experiments.store import RunStore, run_id
+
     vs = variants(sc)
     total = len(vs) * sc.run.replications
     jobs = args.jobs or min(os.cpu_count() or 1, total)
     out = Path(args.out) if args.out else Path("results") / sc.name
     out.mkdir(parents=True, exist_ok=True)
-    print(f"{sc.name}: {len(vs)} variants x {sc.run.replications} replications = {total} runs "
-          f"on {jobs} worker(s) -> {out}/", file=sys.stderr)
-    t0 = time.perf_counter()
-    with tqdm(total=total, unit="run", file=sys.stderr, disable=args.quiet) as bar:
-        def progress(done: int, _total: int) -> None:
-            bar.update(done - bar.n)
+    raw = sc.model_dump(mode="json", by_alias=True, exclude_none=True)
+    raw["run"].pop("replications")
+    import tomli_w
 
-        res = run_experiment(sc, jobs=jobs, progress=progress)
+    rid = run_id(tomli_w.dumps(raw))
+    if not args.resume and (out / "reps").exists():
+        import shutil
+
+        for sub in ("reps", "failures", "events", "tables"):
+            shutil.rmtree(out / sub, ignore_errors=True)
+        (out / "run.json").unlink(missing_ok=True)
+    store = RunStore(out, scenario_name=sc.name, rid=rid, model=sc.model)
+    where = f"Dask scheduler {args.scheduler}" if args.scheduler else f"{jobs} worker(s)"
+    print(f"{sc.name}: {len(vs)} variants x {sc.run.replications} replications = {total} runs "
+          f"on {where} -> {out}/ (run {rid}{', resuming' if args.resume else ''})", file=sys.stderr)
+    t0 = time.perf_counter()
+    executor, close = make_executor(args.scheduler, jobs)
+    try:
+        with tqdm(total=total, unit="run", file=sys.stderr, disable=args.quiet) as bar:
+            def progress(done: int, _total: int) -> None:
+                bar.update(done - bar.n)
+
+            if args.target_ci:
+                from crmsim.experiments.runner import run_to_precision
+
+                metric, _, hw = args.target_ci.partition("=")
+                try:
+                    hw_f = float(hw)
+                except ValueError:
+                    raise ScenarioError(f"--target-ci {args.target_ci!r}: expected METRIC=HALF_WIDTH, "
+                                        "e.g. won=2") from None
+                res = run_to_precision(sc, metric, hw_f, n0=min(5, sc.run.replications),
+                                       max_n=max(sc.run.replications, 200), store=store, jobs=jobs,
+                                       executor=executor, progress=progress)
+            else:
+                res = run_experiment(sc, jobs=jobs, executor=executor, progress=progress, store=store,
+                                     resume=args.resume)
+    finally:
+        close()
+    if res.failures:
+        for f in res.failures:
+            last = f["traceback"].strip().splitlines()[-1]
+            print(f"FAILED {f['variant']} replication {f['replication']} (seed {f['seed']}): {last}",
+                  file=sys.stderr)
+        print(f"{len(res.failures)} replication(s) failed; tracebacks in {out}/failures/. "
+              "Fix and rerun with --resume to run only those.", file=sys.stderr)
+        if res.summary.empty:
+            return 1
     comp = res.comparison()
     (out / "scenario.resolved.toml").write_text(dump_resolved(sc), encoding="utf-8")
     res.summary.to_csv(out / "summary.csv", index=False)
@@ -100,8 +144,60 @@ def cmd_run(args) -> int:
     ld.to_parquet(out / f"{table_name}.parquet", index=False)
     write_report(out / "report.html", res, comp)
     print(comparison_text(comp, KEY_METRICS[sc.model][:4]))
-    print(f"\n{total} runs in {time.perf_counter() - t0:.1f} s; wrote scenario.resolved.toml, "
+    if res.summary["variant"].nunique() > 1 and res.summary["replication"].nunique() > 1:
+        from crmsim.experiments.stats import select_best
+
+        key = KEY_METRICS[sc.model][0]
+        sel = select_best(res.summary, key)
+        subset = sel.attrs["subset"]
+        verdict = (f"best: {subset[0]}" if len(subset) == 1 else
+                   f"the best is one of {len(subset)}: {', '.join(subset)}")
+        print(f"\nby {key}, with 95% confidence {verdict} (paired screening over "
+              f"{res.summary['replication'].nunique()} replications)")
+    print(f"\n{len(res.summary)} runs in {time.perf_counter() - t0:.1f} s; wrote scenario.resolved.toml, "
           f"summary.csv, comparison.csv, events.parquet, {table_name}.parquet, report.html to {out}/")
+    return 1 if res.failures else 0
+
+
+def cmd_report(args) -> int:
+    import tomllib
+
+    from crmsim.experiments import ExperimentResult
+    from crmsim.experiments.scenario import scenario_from_dict, variants
+    from crmsim.experiments.store import RunStore
+    from crmsim.report import write_report
+
+    run = Path(args.run_dir)
+    resolved = run / "scenario.resolved.toml"
+    if not resolved.exists():
+        print(f"error: {resolved} not found: is {run} a crmsim run folder?", file=sys.stderr)
+        return 2
+    sc = scenario_from_dict(tomllib.loads(resolved.read_text(encoding="utf-8")), source=str(resolved))
+    meta = json.loads((run / "run.json").read_text()) if (run / "run.json").exists() else {}
+    store = RunStore(run, scenario_name=sc.name, rid=meta.get("run_id", ""), model=sc.model) if meta else None
+    summary = store.summary().drop(columns=["run_id"], errors="ignore") if store else \
+        __import__("pandas").read_csv(run / "summary.csv")
+    vs = [v.name for v in variants(sc)]
+    order = {v: k for k, v in enumerate(vs)}
+    summary = summary[summary["variant"].isin(order)]
+    summary = summary.assign(_o=summary["variant"].map(order)).sort_values(["_o", "replication"]) \
+        .drop(columns="_o").reset_index(drop=True)
+    events, tables = {}, {}
+    for v in vs:
+        ev, tb = store.read_frames(v) if store else (None, None)
+        if ev is not None:
+            events[v], tables[v] = ev, tb
+    res = ExperimentResult(sc, summary, [], events, tables)
+    path = write_report(run / "report.html", res, res.comparison())
+    print(f"wrote {path}")
+    return 0
+
+
+def cmd_results(args) -> int:
+    from crmsim.experiments.store import query
+
+    df = query(args.sql, root=args.root)
+    print(df.to_string(index=False) if len(df) < 200 else df.head(200).to_string(index=False))
     return 0
 
 
@@ -209,7 +305,21 @@ def build_parser() -> argparse.ArgumentParser:
                    help="override any key by dotted path, e.g. baseline.reps.count=10 (repeatable)")
     r.add_argument("--jobs", type=int, default=0, help="worker processes (default: CPU count; 1 = serial)")
     r.add_argument("--quiet", action="store_true", help="no progress bar")
+    r.add_argument("--scheduler", metavar="ADDR",
+                   help="run on Dask: a scheduler address (tcp://host:8786) or 'local' for a LocalCluster")
+    r.add_argument("--target-ci", metavar="METRIC=HW",
+                   help="add replications until every variant's 95%% CI of METRIC is within +/- HW")
+    r.add_argument("--resume", action="store_true",
+                   help="keep the replications already stored in the output folder; run the rest")
     r.set_defaults(func=cmd_run)
+    rp = sub.add_parser("report", help="regenerate report.html of a run folder")
+    rp.add_argument("run_dir")
+    rp.set_defaults(func=cmd_report)
+    rs = sub.add_parser("results", help="query stored runs with SQL (DuckDB); the table is 'runs'")
+    rs.add_argument("action", choices=["query"])
+    rs.add_argument("sql")
+    rs.add_argument("--root", default="results", help="folder of run folders (default: results)")
+    rs.set_defaults(func=cmd_results)
     v = sub.add_parser("validate", help="check scenario files without running them")
     v.add_argument("files", nargs="+")
     v.set_defaults(func=cmd_validate)

@@ -7,7 +7,14 @@ from crmsim.experiments.calibrate import (
     load_lead_history,
     validation_table,
 )
-from crmsim.experiments.runner import ExperimentResult, fast_mode, replication_seed, run_experiment
+from crmsim.experiments.runner import (
+    ExperimentResult,
+    fast_mode,
+    make_executor,
+    replication_seed,
+    run_experiment,
+    run_to_precision,
+)
 from crmsim.experiments.scenario import (
     Scenario,
     ScenarioError,
@@ -16,7 +23,8 @@ from crmsim.experiments.scenario import (
     parse_assignments,
     variants,
 )
-from crmsim.experiments.stats import compare, mean_ci
+from crmsim.experiments.stats import compare, mean_ci, replications_needed, select_best
+from crmsim.experiments.store import RunStore, query
 
 __all__ = [
     "ExperimentResult",
@@ -31,6 +39,12 @@ __all__ = [
     "dump_resolved",
     "fast_mode",
     "load_scenario",
+    "make_executor",
+    "query",
+    "replications_needed",
+    "run_to_precision",
+    "select_best",
+    "RunStore",
     "mean_ci",
     "parse_assignments",
     "replication_seed",

@@ -14,7 +14,8 @@ import pandas as pd
 from crmsim.experiments.scenario import MODELS, Scenario, variants
 from crmsim.experiments.stats import compare
 
-__all__ = ["ExperimentResult", "replication_seed", "run_experiment", "fast_mode"]
+__all__ = ["ExperimentResult", "replication_seed", "run_experiment", "fast_mode", "make_executor",
+           "run_to_precision"]
 
 
 def fast_mode() -> bool:
@@ -31,6 +32,8 @@ def replication_seed(base_seed: int, replication: int) -> np.random.SeedSequence
 class ExperimentResult:
     scenario: Scenario
     summary: pd.DataFrame
+    #: replications that raised: variant, replication, seed, traceback
+    failures: list = field(default_factory=list)
     #: events and the entity table (leads or customers) of replication 0 of each variant
     events: dict[str, pd.DataFrame] = field(default_factory=dict)
     tables: dict[str, pd.DataFrame] = field(default_factory=dict)
@@ -45,13 +48,41 @@ class ExperimentResult:
 
 
 def _run_batch(model: str, cfg, base_seed: int, reps: list[int], horizon: float, warmup: float,
-               keep: int) -> list[tuple[int, dict, pd.DataFrame | None, pd.DataFrame | None]]:
+               keep: int) -> list[tuple]:
+    """Run replications; a replication that raises returns its traceback instead of metrics."""
+    import traceback
+
     simulate = MODELS[model][1]
     out = []
     for i in reps:
-        r = simulate(cfg, replication_seed(base_seed, i), horizon, warmup, keep_events=(i == keep))
-        out.append((i, r.metrics, r.events if i == keep else None, r.table if i == keep else None))
+        try:
+            r = simulate(cfg, replication_seed(base_seed, i), horizon, warmup, keep_events=(i == keep))
+        except Exception:  # recorded with its seed; the other replications go on
+            out.append((i, None, None, None, traceback.format_exc()))
+            continue
+        out.append((i, r.metrics, r.events if i == keep else None, r.table if i == keep else None, None))
     return out
+
+
+def make_executor(scheduler: str | None, jobs: int):
+    """``(executor, close)``: a Dask executor for ``scheduler`` (an address, or ``"local"`` for a
+    LocalCluster with ``jobs`` workers), else None. Dask is imported only here."""
+    if not scheduler:
+        return None, lambda: None
+    from dask.distributed import Client, LocalCluster
+
+    if scheduler == "local":
+        cluster = LocalCluster(n_workers=max(1, jobs), threads_per_worker=1, processes=True,
+                               dashboard_address=None)
+        client = Client(cluster)
+
+        def close():
+            client.close()
+            cluster.close()
+    else:
+        client = Client(scheduler)
+        close = client.close
+    return client.get_executor(), close
 
 
 def run_experiment(
@@ -61,6 +92,8 @@ def run_experiment(
     executor: Executor | None = None,
     progress: Callable[[int, int], None] | None = None,
     batch_size: int | None = None,
+    store=None,
+    resume: bool = False,
 ) -> ExperimentResult:
     """Run every variant of ``scenario`` for ``scenario.run.replications`` replications.
 
@@ -70,30 +103,65 @@ def run_experiment(
     executor : any ``concurrent.futures.Executor`` (e.g. a dask client's ``get_executor()``).
     progress : called as ``progress(done_runs, total_runs)`` after each batch.
     batch_size : replications per task (default: spread evenly over the workers).
+    store : a :class:`~crmsim.experiments.store.RunStore`: each replication is written the
+        moment it finishes; with ``resume`` the stored ones are not run again.
 
     Replication i of every variant uses :func:`replication_seed` (base_seed, i), so results are
-    identical whatever the executor, and variants are compared on common random numbers.
+    identical whatever the executor, and variants are compared on common random numbers. A
+    replication that raises is recorded (in ``ExperimentResult.failures`` and the store) with its
+    seed and traceback, and does not stop the others.
     """
     run = scenario.run
     vs = variants(scenario)
     n = run.replications
-    total = len(vs) * n
-    if batch_size is None:
-        workers = 1 if (executor is None and jobs <= 1) else max(jobs, 2)
-        batch_size = max(1, min(n, -(-total // (4 * workers)) if workers > 1 else n))
-    tasks = [(vi, list(range(s, min(n, s + batch_size))))
-             for vi in range(len(vs)) for s in range(0, n, batch_size)]
+    todo = {(vi, i) for vi in range(len(vs)) for i in range(n)}
     results: dict[tuple[int, int], dict] = {}
     events: dict[str, pd.DataFrame] = {}
-    leads: dict[str, pd.DataFrame] = {}
-    done = 0
+    tables: dict[str, pd.DataFrame] = {}
+    if store is not None and resume:
+        stored = store.summary()
+        for rec in stored.to_dict("records") if len(stored) else []:
+            vi = next((k for k, v in enumerate(vs) if v.name == rec["variant"]), None)
+            if vi is not None and rec["replication"] < n:
+                results[(vi, int(rec["replication"]))] = {k: v for k, v in rec.items()
+                                                          if k not in ("run_id", "variant", "replication", "seed")}
+                todo.discard((vi, int(rec["replication"])))
+        for vi, v in enumerate(vs):
+            ev, tb = store.read_frames(v.name)
+            if ev is not None and (vi, 0) not in todo:
+                events[v.name], tables[v.name] = ev, tb
+    total = len(vs) * n
+    pending = sorted(todo)
+    if batch_size is None:
+        workers = 1 if (executor is None and jobs <= 1) else max(jobs, 2)
+        batch_size = max(1, min(n, -(-len(pending) // (4 * workers)) if workers > 1 else n))
+    by_variant: dict[int, list[int]] = {}
+    for vi, i in pending:
+        by_variant.setdefault(vi, []).append(i)
+    tasks = [(vi, reps[k:k + batch_size]) for vi, reps in by_variant.items()
+             for k in range(0, len(reps), batch_size)]
+    failures: list[dict] = []
+    done = total - len(pending)
+    if progress and done:
+        progress(done, total)
 
     def collect(vi: int, batch) -> None:
         nonlocal done
-        for i, metrics, ev, ld in batch:
+        v = vs[vi]
+        for i, metrics, ev, tb, err in batch:
+            seed = f"{run.base_seed}/{i}"
+            if err is not None:
+                failures.append({"variant": v.name, "replication": i, "seed": seed, "traceback": err})
+                if store is not None:
+                    store.write_failure(v.name, i, seed, err)
+                continue
             results[(vi, i)] = metrics
+            if store is not None:
+                store.write_replication(v.name, i, seed, metrics)
             if ev is not None:
-                events[vs[vi].name], leads[vs[vi].name] = ev, ld
+                events[v.name], tables[v.name] = ev, tb
+                if store is not None:
+                    store.write_frames(v.name, ev, tb)
         done += len(batch)
         if progress:
             progress(done, total)
@@ -103,7 +171,7 @@ def run_experiment(
         for vi, reps in tasks:
             collect(vi, _run_batch(scenario.model, vs[vi].config, *args, reps, run.horizon_days,
                                    run.warmup_days, 0))
-    else:
+    elif tasks:
         own = executor is None
         ex = executor or ProcessPoolExecutor(max_workers=jobs)
         try:
@@ -119,8 +187,43 @@ def run_experiment(
     rows = []
     for vi, v in enumerate(vs):
         for i in range(n):
-            rows.append({"variant": v.name, "replication": i, "seed": f"{run.base_seed}/{i}",
-                         **results[(vi, i)]})
+            if (vi, i) in results:
+                rows.append({"variant": v.name, "replication": i, "seed": f"{run.base_seed}/{i}",
+                             **results[(vi, i)]})
     summary = pd.DataFrame(rows)
-    return ExperimentResult(scenario, summary, {v.name: events[v.name] for v in vs},
-                            {v.name: leads[v.name] for v in vs})
+    return ExperimentResult(scenario, summary, failures,
+                            {v.name: events[v.name] for v in vs if v.name in events},
+                            {v.name: tables[v.name] for v in vs if v.name in tables})
+
+
+def run_to_precision(scenario: Scenario, metric: str, half_width: float, *, n0: int = 5,
+                     max_n: int = 200, store=None, **kw) -> ExperimentResult:
+    """Sequential procedure: run ``n0`` replications, estimate how many each variant needs for a
+    95% CI of ``metric`` no wider than +/- ``half_width``, run the missing ones, re-estimate, and
+    stop when every variant is precise enough (or at ``max_n``). Stored replications are reused
+    (a temporary store is used when none is given)."""
+    import tempfile
+
+    from crmsim.experiments.scenario import scenario_from_dict
+    from crmsim.experiments.stats import replications_needed
+    from crmsim.experiments.store import RunStore
+
+    tmp = None
+    if store is None:
+        tmp = tempfile.TemporaryDirectory()
+        store = RunStore(tmp.name, scenario_name=scenario.name, rid="sequential", model=scenario.model)
+    raw = scenario.model_dump(mode="json", by_alias=True, exclude_none=True)
+    n = max(2, n0)
+    try:
+        while True:
+            raw["run"]["replications"] = n
+            sc = scenario_from_dict(raw)
+            res = run_experiment(sc, store=store, resume=True, **kw)
+            need = max(replications_needed(g[metric], half_width, max_n=max_n)
+                       for _, g in res.summary.groupby("variant"))
+            if need <= n or n >= max_n:
+                return res
+            n = min(need, max_n)
+    finally:
+        if tmp is not None:
+            tmp.cleanup()

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-__all__ = ["mean_ci", "compare", "ID_COLUMNS"]
+__all__ = ["mean_ci", "compare", "ID_COLUMNS", "replications_needed", "select_best"]
 
 ID_COLUMNS = ("variant", "replication", "seed")
 
@@ -55,3 +55,58 @@ def compare(summary: pd.DataFrame, *, baseline: str = "baseline", metrics: list[
                          "mean": mean, "ci_low": lo, "ci_high": hi,
                          "diff": d, "diff_ci_low": dlo, "diff_ci_high": dhi})
     return pd.DataFrame(rows)
+
+
+def replications_needed(x, half_width: float, *, level: float = 0.95, max_n: int = 100_000) -> int:
+    """Smallest n >= len(x) with t(level, n-1) * s / sqrt(n) <= half_width, s the standard
+    deviation of the pilot replications ``x`` (the sequential procedure re-estimates s as
+    replications are added; see :func:`crmsim.experiments.runner.run_to_precision`)."""
+    a = np.asarray(x, dtype=float)
+    a = a[np.isfinite(a)]
+    if a.size < 2:
+        raise ValueError("need at least 2 pilot replications")
+    if half_width <= 0:
+        raise ValueError(f"half_width(={half_width}) must be > 0.")
+    s = a.std(ddof=1)
+    n = a.size
+    while n < max_n and stats.t.ppf(0.5 + level / 2, n - 1) * s / np.sqrt(n) > half_width:
+        n += 1
+    return int(n)
+
+
+def select_best(summary: pd.DataFrame, metric: str, *, maximize: bool = True,
+                confidence: float = 0.95) -> pd.DataFrame:
+    """Subset selection (screening with paired t-tests, Bonferroni-corrected): variant i stays
+    if no other variant beats it by more than the paired-t margin. With probability at least
+    ``confidence`` the truly best variant is in the subset (``attrs["subset"]``); when the subset
+    has one variant, it is the best at that confidence. Replications are paired by number
+    (common random numbers).
+    """
+    wide = summary.pivot(index="replication", columns="variant", values=metric).dropna()
+    if not maximize:
+        wide = -wide
+    names = list(wide.columns)
+    k, n = len(names), len(wide)
+    if k < 2 or n < 2:
+        raise ValueError("select_best needs at least 2 variants and 2 replications")
+    t = stats.t.ppf(1 - (1 - confidence) / (k - 1), n - 1)
+    mean = wide.mean()
+    keep = {}
+    for i in names:
+        ok = True
+        for j in names:
+            if i == j:
+                continue
+            d = wide[i] - wide[j]
+            if d.mean() < -t * d.std(ddof=1) / np.sqrt(n):
+                ok = False
+                break
+        keep[i] = ok
+    sign = 1 if maximize else -1
+    out = pd.DataFrame({"variant": names, "mean": [sign * mean[v] for v in names],
+                        "in_subset": [keep[v] for v in names]})
+    out["best"] = False
+    out.loc[out["mean"].idxmax() if maximize else out["mean"].idxmin(), "best"] = True
+    out.attrs["subset"] = [v for v in names if keep[v]]
+    out.attrs["confidence"] = confidence
+    return out

@@ -17,7 +17,7 @@ from crmsim.report.figures import (
     ttfc_figure,
 )
 
-__all__ = ["KEY_METRICS", "write_report", "render_html"]
+__all__ = ["KEY_METRICS", "write_report", "render_html", "response_figures"]
 
 #: the metrics shown first, per model
 KEY_METRICS = {
@@ -54,8 +54,10 @@ def write_report(path: str | Path, result, comparison: pd.DataFrame) -> Path:
     sc = result.scenario
     start = sc.run.warmup_days
     keys = KEY_METRICS[sc.model]
-    table = comparison[comparison["metric"].isin(keys)].pivot(
-        index="variant", columns="metric", values="mean").reindex(columns=keys)
+    c = comparison[comparison["metric"].isin(keys)].copy()
+    c["cell"] = [f"{m:.4g} [{lo:.4g}, {hi:.4g}]" if hi == hi else f"{m:.4g}"
+                 for m, lo, hi in zip(c["mean"], c["ci_low"], c["ci_high"])]
+    table = c.pivot(index="variant", columns="metric", values="cell").reindex(columns=keys)
     table = table.reindex(list(dict.fromkeys(comparison["variant"])))
     blocks: list[str | go.Figure] = [
         f"<p>{html.escape(sc.description)}</p>",
@@ -63,8 +65,12 @@ def write_report(path: str | Path, result, comparison: pd.DataFrame) -> Path:
         f"{sc.run.horizon_days:g} days, warm-up {sc.run.warmup_days:g} days, base seed "
         f"{sc.run.base_seed}. Means over replications; CIs are 95% Student-t; differences are "
         "paired by replication (common random numbers).</p>",
-        table.round(3).to_html(),
+        "<h2>Comparison (mean [95% CI] over replications)</h2>",
+        table.to_html(),
     ]
+    curves = response_figures(result, keys[:3])
+    if curves:
+        blocks += ["<h2>Sweep response curves</h2>", *curves]
     if sc.model == "funnel":
         blocks += [
             comparison_figure(comparison, ["won", "ttfc_mean_h", "utilisation"]),
@@ -89,6 +95,55 @@ def write_report(path: str | Path, result, comparison: pd.DataFrame) -> Path:
             comparison_figure(comparison, ["revenue", "lost", "owners_3plus"], diff=True),
             owners_figure(result.tables),
         ]
+    from crmsim.experiments.scenario import dump_resolved
+
+    blocks += ["<h2>Scenario</h2>", f"<pre>{html.escape(dump_resolved(sc))}</pre>"]
     path = Path(path)
     path.write_text(render_html(f"crmsim: {sc.name}", blocks), encoding="utf-8")
     return path
+
+
+def _at(d, path: str):
+    for part in path.split("."):
+        d = d[int(part)] if isinstance(d, list) else d[part]
+    return d
+
+
+def response_figures(result, metrics: list[str]) -> list[go.Figure]:
+    """For each sweep with a numeric grid path: each metric's mean and 95% CI against that value
+    (one line per combination of the sweep's other paths)."""
+    from crmsim.experiments.scenario import variants
+    from crmsim.experiments.stats import mean_ci
+
+    sc = result.scenario
+    vs = variants(sc)
+    figs = []
+    for sw in sc.sweep:
+        for path, values in sw.grid.items():
+            if not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in values):
+                continue
+            for m in metrics:
+                if m not in result.summary.columns:
+                    continue
+                lines: dict[str, list] = {}
+                for v in vs:  # every variant, the baseline included, read at the sweep's paths
+                    d = v.config.model_dump(mode="json", by_alias=True)
+                    vals = {p: _at(d, p) for p in sw.grid}
+                    if v.overrides and set(v.overrides) != set(sw.grid):
+                        continue  # a variant of another sweep
+                    others = ",".join(f"{p}={vals[p]}" for p in sw.grid if p != path) or m
+                    mean, lo, hi = mean_ci(result.summary.loc[result.summary["variant"] == v.name, m])
+                    lines.setdefault(others, []).append((vals[path], mean, lo, hi))
+                if not lines:
+                    continue
+                fig = go.Figure()
+                for name, pts in lines.items():
+                    pts.sort()
+                    x, y, lo, hi = zip(*pts)
+                    fig.add_trace(go.Scatter(x=x, y=y, mode="lines+markers", name=name, error_y={
+                        "type": "data", "symmetric": False,
+                        "array": [b - a if b == b else 0 for a, b in zip(y, hi)],
+                        "arrayminus": [a - b if b == b else 0 for a, b in zip(y, lo)]}))
+                fig.update_layout(title=f"{m} against {path}", xaxis_title=path, yaxis_title=m)
+                figs.append(fig)
+    return figs
