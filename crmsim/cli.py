@@ -86,6 +86,8 @@ def cmd_run(args) -> int:
     out.mkdir(parents=True, exist_ok=True)
     raw = sc.model_dump(mode="json", by_alias=True, exclude_none=True)
     raw["run"].pop("replications")
+    raw["run"].pop("scheduler", None)  # where it runs does not change the results
+    scheduler = args.scheduler or sc.run.scheduler
     import tomli_w
 
     rid = run_id(tomli_w.dumps(raw))
@@ -96,11 +98,11 @@ def cmd_run(args) -> int:
             shutil.rmtree(out / sub, ignore_errors=True)
         (out / "run.json").unlink(missing_ok=True)
     store = RunStore(out, scenario_name=sc.name, rid=rid, model=sc.model)
-    where = f"Dask scheduler {args.scheduler}" if args.scheduler else f"{jobs} worker(s)"
+    where = f"Dask scheduler {scheduler}" if scheduler else f"{jobs} worker(s)"
     print(f"{sc.name}: {len(vs)} variants x {sc.run.replications} replications = {total} runs "
           f"on {where} -> {out}/ (run {rid}{', resuming' if args.resume else ''})", file=sys.stderr)
     t0 = time.perf_counter()
-    executor, close = make_executor(args.scheduler, jobs)
+    executor, close = make_executor(scheduler, jobs)
     try:
         with tqdm(total=total, unit="run", file=sys.stderr, disable=args.quiet) as bar:
             def progress(done: int, _total: int) -> None:

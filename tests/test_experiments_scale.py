@@ -70,6 +70,18 @@ def test_dask_local_cluster_gives_identical_results(root):
     pd.testing.assert_frame_equal(serial.summary, dask.summary)
 
 
+def test_scheduler_setting_in_the_scenario_runs_on_dask(root, tmp_path):
+    pytest.importorskip("dask.distributed")
+    out = tmp_path / "d"
+    assert main(["run", str(root / "scenarios/funnel_small.toml"), "--out", str(out), "--quiet", "--jobs", "2",
+                 "--set", 'run.scheduler="local"']) == 0
+    ref = tmp_path / "s"
+    assert main(["run", str(root / "scenarios/funnel_small.toml"), "--out", str(ref), "--quiet", "--jobs", "1"]) == 0
+    assert (out / "summary.csv").read_bytes() == (ref / "summary.csv").read_bytes()
+    # where it ran is not part of the run id: the Dask run can be resumed serially
+    assert (out / "run.json").read_text().split('"run_id"')[1] == (ref / "run.json").read_text().split('"run_id"')[1]
+
+
 def test_cli_store_query_and_report(root, tmp_path):
     out = tmp_path / "funnel_small"
     assert main(["run", str(root / "scenarios/funnel_small.toml"), "--out", str(out), "--quiet", "--jobs", "1"]) == 0

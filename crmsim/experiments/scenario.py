@@ -73,6 +73,9 @@ class RunConfig(Config):
     base_seed: int = Field(default=20250101, ge=0)
     horizon_days: float = Field(gt=0)
     warmup_days: float = Field(default=0.0, ge=0)
+    #: where to run: None (local processes), "local" (a Dask LocalCluster) or a Dask scheduler
+    #: address "tcp://host:8786"; results are identical everywhere.
+    scheduler: str | None = None
 
     @model_validator(mode="after")
     def _warmup(self) -> RunConfig:
@@ -216,7 +219,7 @@ def load_scenario(path: str | Path, overrides: dict[str, Any] | None = None) -> 
     if overrides:
         # Overrides may name any key of the resolved scenario, defaults included.
         full = scenario_from_dict(raw, source=source, base_dir=path.parent).model_dump(
-            mode="json", by_alias=True, exclude_none=True)
+            mode="json", by_alias=True)  # None-valued keys too: they may be set
         for key, value in overrides.items():
             _get_path(full, key, source, "--set")
             _set_path(full, key, value)
