@@ -1,0 +1,51 @@
+"""Contracts to cash (FEATURES L2C-6): write-off, accounts, credit control, ageing and dunning,
+expected credit loss, portfolio losses. Money in ledgers is integer minor units (cents)."""
+
+from crmsim.finance.accounts import ACCOUNT_TYPES, Ledger, RebateUsage
+from crmsim.finance.ageing import (
+    DEFAULT_BUCKETS,
+    DunningPolicy,
+    ageing,
+    bucket_labels,
+    dso,
+    dunning,
+)
+from crmsim.finance.credit import CreditPolicy, check_order, early_warnings, exposure, risk_grade
+from crmsim.finance.ecl import loss_rates_from_roll_rates, provision, roll_rate_matrix
+from crmsim.finance.portfolio import (
+    basel_correlation,
+    loss_summary,
+    portfolio_loss_mc,
+    vasicek_cdf,
+    vasicek_quantile,
+)
+from crmsim.finance.writeoff import PASSES, allocate, to_cents, unallocate
+
+__all__ = [
+    "ACCOUNT_TYPES",
+    "DEFAULT_BUCKETS",
+    "PASSES",
+    "CreditPolicy",
+    "DunningPolicy",
+    "Ledger",
+    "RebateUsage",
+    "ageing",
+    "allocate",
+    "basel_correlation",
+    "bucket_labels",
+    "check_order",
+    "dso",
+    "dunning",
+    "early_warnings",
+    "exposure",
+    "loss_rates_from_roll_rates",
+    "loss_summary",
+    "portfolio_loss_mc",
+    "provision",
+    "risk_grade",
+    "roll_rate_matrix",
+    "to_cents",
+    "unallocate",
+    "vasicek_cdf",
+    "vasicek_quantile",
+]

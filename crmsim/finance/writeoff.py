@@ -1,0 +1,188 @@
+"""Write-off (FEATURES L2C-6): allocate payments to receivables item by item.
+
+Money is integer minor units (cents, int64) everywhere (DESIGN.md principle 6). Allocation runs
+in passes, in a configurable order:
+
+1. ``reference``: a payment that names a receivable (``ref``) pays it first;
+2. ``exact``: a payment equal to an open receivable of the same customer pays it (oldest due
+   first among equal amounts);
+3. ``oldest``: what is left of each payment pays the customer's open receivables oldest due
+   first (FIFO), partial payments included.
+
+What no receivable absorbs is over-payment: it goes to the customer's prepayment account.
+Invariants (property-tested): allocated per payment <= payment, allocated per receivable <=
+amount, open amounts never negative, money conserved (payments = allocated + prepayment).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+__all__ = ["to_cents", "allocate", "unallocate", "PASSES"]
+
+PASSES = ("reference", "exact", "oldest")
+
+
+def to_cents(amount) -> np.ndarray:
+    """Decimal amounts to int64 minor units, rounding half away from zero."""
+    a = np.asarray(amount, dtype=float)
+    return (np.sign(a) * np.floor(np.abs(a) * 100 + 0.5)).astype(np.int64)
+
+
+def _check(df: pd.DataFrame, name: str, cols) -> None:
+    miss = [c for c in cols if c not in df.columns]
+    if miss:
+        raise KeyError(f"{name}: column(s) {miss} missing; columns are {list(df.columns)}")
+    amt = df["amount"]
+    if not pd.api.types.is_integer_dtype(amt):
+        raise TypeError(f"{name}: 'amount' must be integer minor units (cents), got {amt.dtype}; "
+                        "convert with crmsim.finance.to_cents")
+    bad = df.index[amt.to_numpy() < 0].tolist()[:10]
+    if bad:
+        raise ValueError(f"{name}: negative amount at rows {bad}")
+    dup = df[df.columns[0]][df[df.columns[0]].duplicated()].tolist()[:10]
+    if dup:
+        raise ValueError(f"{name}: duplicate {df.columns[0]} {dup}")
+
+
+def _fifo(p_cust, p_left, r_cust, r_left):
+    """Vectorised FIFO within each customer: payments (in order) against receivables (in order).
+    Returns (payment index, receivable index, amount) of every non-zero overlap."""
+    # customer-local cumulative intervals, made globally monotone with a per-customer offset
+    custs = np.union1d(p_cust, r_cust)
+    ci_p = np.searchsorted(custs, p_cust)
+    ci_r = np.searchsorted(custs, r_cust)
+    tot_p = np.bincount(ci_p, weights=p_left, minlength=custs.size).astype(np.int64)
+    tot_r = np.bincount(ci_r, weights=r_left, minlength=custs.size).astype(np.int64)
+    span = np.maximum(tot_p, tot_r) + 1
+    base = np.concatenate([[0], np.cumsum(span)[:-1]])
+
+    def intervals(ci, left):
+        order = np.argsort(ci, kind="stable")
+        c = np.cumsum(left[order])
+        grp_start = np.searchsorted(ci[order], ci[order], side="left")
+        before = np.concatenate([[0], c[:-1]])
+        start_of_grp = before[grp_start]
+        hi = base[ci[order]] + c - start_of_grp
+        lo = hi - left[order]
+        return order, lo, hi
+
+    po, plo, phi = intervals(ci_p, p_left)
+    ro, rlo, rhi = intervals(ci_r, r_left)
+    # merge breakpoints: every overlap of a payment interval with a receivable interval
+    pts = np.unique(np.concatenate([plo, phi, rlo, rhi]))
+    mids_lo, mids_hi = pts[:-1], pts[1:]
+    pi = np.searchsorted(phi, mids_lo, side="right")
+    ri = np.searchsorted(rhi, mids_lo, side="right")
+    ok = (pi < po.size) & (ri < ro.size)
+    pi, ri, lo, hi = pi[ok], ri[ok], mids_lo[ok], mids_hi[ok]
+    ok = (plo[pi] <= lo) & (phi[pi] >= hi) & (rlo[ri] <= lo) & (rhi[ri] >= hi) & (hi > lo)
+    pi, ri, amt = po[pi[ok]], ro[ri[ok]], (hi - lo)[ok]
+    if amt.size == 0:
+        return pi, ri, amt
+    # merge consecutive pieces of the same (payment, receivable)
+    key = pi.astype(np.int64) * (ro.size + 1) + ri
+    uniq, inv = np.unique(key, return_inverse=True)
+    total = np.bincount(inv, weights=amt).astype(np.int64)
+    return (uniq // (ro.size + 1)).astype(np.int64), (uniq % (ro.size + 1)).astype(np.int64), total
+
+
+def allocate(payments: pd.DataFrame, receivables: pd.DataFrame, *, passes=PASSES) -> dict:
+    """Allocate ``payments`` (``payment_id, customer_id, amount``, optional ``ref`` and
+    ``paid_at``) to ``receivables`` (``receivable_id, customer_id, amount``, optional ``open``
+    and ``due_at``).
+
+    Returns a dict of tables: ``allocations`` (``payment_id, receivable_id, amount, pass``),
+    ``receivables`` (with ``allocated`` and ``open``), ``payments`` (with ``allocated`` and
+    ``unallocated``) and ``prepayments`` (per customer: the over-payment credited to the
+    prepayment account).
+    """
+    _check(payments, "payments", ("payment_id", "customer_id", "amount"))
+    _check(receivables, "receivables", ("receivable_id", "customer_id", "amount"))
+    unknown = [p for p in passes if p not in PASSES]
+    if unknown:
+        raise ValueError(f"unknown pass(es) {unknown}; passes are {list(PASSES)}")
+    pay = payments.reset_index(drop=True)
+    rec = receivables.reset_index(drop=True)
+    if "paid_at" in pay.columns:
+        pay = pay.sort_values("paid_at", kind="stable").reset_index(drop=True)
+    due = pd.to_datetime(rec["due_at"]) if "due_at" in rec.columns else pd.Series(np.arange(len(rec)))
+    r_order = np.lexsort((np.arange(len(rec)), due.to_numpy()))  # oldest due first
+    p_left = pay["amount"].to_numpy(np.int64).copy()
+    r_left = (rec["open"] if "open" in rec.columns else rec["amount"]).to_numpy(np.int64).copy()
+    if (r_left > rec["amount"].to_numpy()).any():
+        raise ValueError("receivables: 'open' exceeds 'amount'")
+    r_open0 = r_left.copy()
+    p_cust = pd.factorize(pd.concat([pay["customer_id"], rec["customer_id"]]).astype(str))[0]
+    pc, rc = p_cust[: len(pay)], p_cust[len(pay):]
+    parts = []
+
+    def book(pi, ri, amt, name):
+        if len(amt):
+            np.subtract.at(p_left, pi, amt)
+            np.subtract.at(r_left, ri, amt)
+            parts.append(pd.DataFrame({"p": pi, "r": ri, "amount": amt, "pass": name}))
+
+    for name in passes:
+        if name == "reference" and "ref" in pay.columns:
+            pos = pd.Series(np.arange(len(rec)), index=rec["receivable_id"].astype(str))
+            ref = pay["ref"].astype("string")
+            has = ref.notna().to_numpy() & ref.isin(pos.index).fillna(False).to_numpy()
+            pi = np.flatnonzero(has & (p_left > 0))
+            ri = pos.reindex(ref.iloc[pi].astype(str)).to_numpy()
+            same = pc[pi] == rc[ri]
+            pi, ri = pi[same], ri[same]
+            # several payments may name one receivable: pay it in payment order
+            amt = np.zeros(pi.size, dtype=np.int64)
+            for k in range(pi.size):  # sequential: later payments see what earlier ones took
+                amt[k] = min(p_left[pi[k]], r_left[ri[k]])
+                r_left[ri[k]] -= amt[k]
+                p_left[pi[k]] -= amt[k]
+            if amt.any():
+                parts.append(pd.DataFrame({"p": pi[amt > 0], "r": ri[amt > 0], "amount": amt[amt > 0],
+                                           "pass": name}))
+        elif name == "exact":
+            pi = np.flatnonzero(p_left > 0)
+            ri = r_order[r_left[r_order] > 0]
+            P = pd.DataFrame({"c": pc[pi], "a": p_left[pi], "p": pi})
+            R = pd.DataFrame({"c": rc[ri], "a": r_left[ri], "r": ri})
+            P["k"] = P.groupby(["c", "a"]).cumcount()
+            R["k"] = R.groupby(["c", "a"]).cumcount()
+            m = P.merge(R, on=["c", "a", "k"])
+            book(m["p"].to_numpy(), m["r"].to_numpy(), m["a"].to_numpy(np.int64), name)
+        elif name == "oldest":
+            pi = np.flatnonzero(p_left > 0)
+            ri = r_order[r_left[r_order] > 0]
+            a_p, a_r, amt = _fifo(pc[pi], p_left[pi], rc[ri], r_left[ri])
+            book(pi[a_p], ri[a_r], amt, name)
+    al = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame({"p": [], "r": [], "amount": [], "pass": []})
+    allocations = pd.DataFrame({
+        "payment_id": pay["payment_id"].to_numpy()[al["p"].to_numpy(int)],
+        "receivable_id": rec["receivable_id"].to_numpy()[al["r"].to_numpy(int)],
+        "amount": al["amount"].to_numpy(np.int64), "pass": al["pass"].to_numpy(object)})
+    rec_out = rec.assign(allocated=r_open0 - r_left, open=r_left)
+    pay_out = pay.assign(allocated=pay["amount"].to_numpy() - p_left, unallocated=p_left)
+    prepay = pay_out.groupby("customer_id", as_index=False)["unallocated"].sum().rename(columns={"unallocated": "prepayment"})
+    prepay = prepay[prepay["prepayment"] > 0].reset_index(drop=True)
+    return {"allocations": allocations, "receivables": rec_out, "payments": pay_out, "prepayments": prepay}
+
+
+def unallocate(result: dict, payment_ids) -> dict:
+    """Undo the allocations of some payments: their receivables reopen by what they had taken and
+    the payments' amounts become unallocated again (credited to prepayment until re-allocated)."""
+    ids = set(payment_ids)
+    al = result["allocations"]
+    gone = al[al["payment_id"].isin(ids)]
+    rec = result["receivables"].copy()
+    back = gone.groupby("receivable_id")["amount"].sum()
+    add = rec["receivable_id"].map(back).fillna(0).astype(np.int64).to_numpy()
+    rec["open"] = rec["open"].to_numpy() + add
+    rec["allocated"] = rec["allocated"].to_numpy() - add
+    pay = result["payments"].copy()
+    undo = pay["payment_id"].map(gone.groupby("payment_id")["amount"].sum()).fillna(0).astype(np.int64).to_numpy()
+    pay["allocated"] = pay["allocated"].to_numpy() - undo
+    pay["unallocated"] = pay["unallocated"].to_numpy() + undo
+    prepay = pay.groupby("customer_id", as_index=False)["unallocated"].sum().rename(columns={"unallocated": "prepayment"})
+    return {"allocations": al[~al["payment_id"].isin(ids)].reset_index(drop=True), "receivables": rec,
+            "payments": pay, "prepayments": prepay[prepay["prepayment"] > 0].reset_index(drop=True)}

@@ -1,0 +1,142 @@
+import numpy as np
+import pandas as pd
+import pytest
+
+from crmsim.finance.ageing import DunningPolicy, ageing, bucket_labels, dso, dunning
+from crmsim.finance.credit import CreditPolicy, check_order, early_warnings, risk_grade
+from crmsim.finance.ecl import loss_rates_from_roll_rates, provision, roll_rate_matrix
+from crmsim.finance.portfolio import (
+    basel_correlation,
+    loss_summary,
+    portfolio_loss_mc,
+    vasicek_quantile,
+)
+
+
+def test_ifrs9_provision_matrix_example_exactly():
+    # IFRS 9 Illustrative Examples, Example 12: trade receivables of 30 million
+    gross = pd.DataFrame([[15_000_000, 7_500_000, 4_000_000, 2_500_000, 1_000_000]],
+                         columns=["current", "1-30", "31-60", "61-90", "90+"])
+    rates = {"current": 0.003, "1-30": 0.016, "31-60": 0.036, "61-90": 0.066, "90+": 0.106}
+    p = provision(gross, rates)
+    assert p.loc["total"].tolist() == [45_000, 120_000, 144_000, 165_000, 106_000, 580_000]
+
+
+def test_roll_rates_to_loss_rates():
+    # current -> 1-30 -> 31+ -> written off / paid, known transition shares
+    P = pd.DataFrame([[0.0, 0.2, 0.0, 0.8, 0.0], [0.0, 0.0, 0.5, 0.5, 0.0], [0.0, 0.0, 0.0, 0.6, 0.4]],
+                     index=["current", "1-30", "31+"], columns=["current", "1-30", "31+", "paid", "written_off"])
+    r = loss_rates_from_roll_rates(P)
+    assert r.tolist() == pytest.approx([0.2 * 0.5 * 0.4, 0.5 * 0.4, 0.4])
+    assert loss_rates_from_roll_rates(P, forward_looking=0.1)["31+"] == pytest.approx(0.44)
+    snaps = pd.DataFrame({"receivable_id": [1, 1, 2, 2, 3], "period": [1, 2, 1, 2, 1],
+                          "bucket": ["current", "1-30", "current", "written_off", "current"], "amount": [100, 100, 50, 50, 50]})
+    m = roll_rate_matrix(snaps.assign(period=snaps["period"]).query("period < 3"), ["current", "1-30"])
+    assert m.loc["current"].to_dict() == pytest.approx({"current": 0, "1-30": 0.5, "paid": 0.25, "written_off": 0.25})
+
+
+@pytest.mark.parametrize("amount, ok", [(300, True), (301, False)])
+def test_credit_check_boundary(amount, ok):
+    cust = pd.DataFrame({"customer_id": ["a"], "credit_limit": [1000]})
+    rec = pd.DataFrame({"customer_id": ["a"], "open": [500]})
+    orders = pd.DataFrame({"customer_id": ["a"], "unbilled": [200]})
+    log = []
+    r = check_order({"order_id": "o1", "customer_id": "a", "amount": amount}, cust, rec, orders, CreditPolicy(), log=log)
+    assert r["ok"] is ok and r["exposure"] == 700 + amount          # exposure == limit passes; +1 cent blocks
+    assert log[0]["action"] == ("release" if ok else "hold")
+    if not ok:
+        assert r["reason"] == "exposure 1001 exceeds the customer limit 1000 by 1"
+
+
+def test_group_limit_fallback_and_check_points():
+    cust = pd.DataFrame({"customer_id": ["a", "b", "c"], "credit_limit": [np.nan, np.nan, np.nan],
+                         "group_id": ["g", "g", None], "group_limit": [2000, 2000, np.nan]})
+    rec = pd.DataFrame({"customer_id": ["a", "b"], "open": [900, 900]})
+    orders = pd.DataFrame({"customer_id": [], "unbilled": []})
+    r = check_order({"customer_id": "a", "amount": 300}, cust, rec, orders, CreditPolicy())
+    assert (r["limit_source"], r["exposure"], r["ok"]) == ("group", 2100, False)
+    r = check_order({"customer_id": "c", "amount": 1}, cust, rec, orders, CreditPolicy(default_limit=0))
+    assert (r["limit_source"], r["ok"]) == ("default", False)
+    r = check_order({"customer_id": "c", "amount": 1}, cust, rec, orders, CreditPolicy(), point="quote")
+    assert r["ok"] and "no credit check" in r["reason"]
+
+
+def test_ageing_buckets_dunning_and_dso():
+    rec = pd.DataFrame({"customer_id": ["a", "a", "b", "b"], "open": [100, 200, 300, 400],
+                        "due_at": pd.to_datetime(["2025-04-10", "2025-03-20", "2025-01-15", "2024-10-01"])})
+    a = ageing(rec, today="2025-04-01")
+    assert list(a.columns) == bucket_labels() == ["current", "1-30", "31-60", "61-90", "91-120", "121+"]
+    assert a.loc["a"].tolist() == [100, 200, 0, 0, 0, 0] and a.loc["b"].tolist() == [0, 0, 0, 300, 0, 400]
+    d = dunning(rec, DunningPolicy(), today="2025-04-07")
+    assert d["remind"].tolist() == [True, False, False, False]
+    assert d["level"].tolist() == [0, 1, 3, 3] and d["fee"].tolist() == [0, 0, 4000, 4000]
+    assert d["interest"].iloc[1] == round(200 * 0.08 * 18 / 365)
+    assert dso(1_000, 3_000, 90) == 30
+
+
+def test_portfolio_monte_carlo_matches_vasicek():
+    pd_, rho, n, scen = 0.02, 0.15, 2000, 10_000
+    L = portfolio_loss_mc(np.ones(n), pd_, 1.0, rho, scenarios=scen, seed=3) / n
+    for q in (0.5, 0.9, 0.99):
+        x = vasicek_quantile(q, pd_, rho)
+        emp = (L <= x).mean()
+        assert abs(emp - q) < 4 * np.sqrt(q * (1 - q) / scen) + 0.01, (q, emp)
+    assert L.mean() == pytest.approx(pd_, rel=0.05)
+    s = loss_summary(L)
+    assert s["q95"] <= s["q99"] <= s["q999"] and s["es99"] >= s["q99"]
+    assert basel_correlation(0.0001) == pytest.approx(0.24, abs=0.001)
+    assert basel_correlation(0.2) == pytest.approx(0.12, abs=0.001)
+
+
+def test_risk_grades_and_warnings():
+    c = pd.DataFrame({"avg_days_late": [0, 20, 70], "external_score": [90, 60, 10]})
+    assert risk_grade(c).tolist() == ["A", "C", "E"]
+    h = pd.DataFrame({"customer_id": ["a"] * 3 + ["b"] * 3, "period": [1, 2, 3] * 2,
+                      "days_past_due": [0, 5, 12, 10, 5, 0], "exposure": [50, 60, 95, 10, 10, 10],
+                      "credit_limit": [100] * 6})
+    w = early_warnings(h).set_index("customer_id")
+    assert w.loc["a", "warnings"] == ["days past due rising", "limit utilisation 95%"]
+    assert w.loc["b", "warnings"] == []
+
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(st.tuples(st.sampled_from(["a", "b"]), st.sampled_from(["prepayment", "rebate", "cash", "credit"]),
+                          st.integers(-2000, 2000), st.booleans()), max_size=40))
+def test_ledger_invariants(ops):
+    from crmsim.finance.accounts import Ledger
+
+    led = Ledger(credit_lines={"a": 1000})
+    expected_rows = 0
+    for k, (cust, acct, amt, transfer) in enumerate(ops):
+        if transfer:
+            r = led.transfer(k, cust, acct, "prepayment" if acct != "prepayment" else "cash", abs(amt))
+            expected_rows += 2 if r["ok"] else 1   # both legs, or one refusal
+        else:
+            led.post(k, cust, acct, amt)
+            expected_rows += 1                     # one movement, or one refusal
+    assert len(led.movements) + len(led.refused) == expected_rows  # nothing silently lost
+    f = led.frame()
+    b = led.balances()
+    # balances are the sum of accepted movements, and never below their floor
+    sums = f.groupby(["customer_id", "account"])["amount"].sum()
+    for r in b.itertuples():
+        assert sums.get((r.customer_id, r.account), 0) == r.balance
+        floor = -1000 if (r.account == "credit" and r.customer_id == "a") else 0
+        assert r.balance >= floor
+    # transfers conserve money: total = external posts only
+    accepted_external = f[~f["note"].str.startswith(("to ", "from "))]["amount"].sum()
+    assert b["balance"].sum() == accepted_external
+    assert all(r["reason"] for r in led.refused)
+
+
+def test_rebate_usage_conditions():
+    from crmsim.finance.accounts import RebateUsage
+
+    u = RebateUsage(max_order_share=0.1, max_line_share=0.5)
+    assert u.usable(5000, [10000, 2000]) == 1200       # 10% of the order
+    assert u.usable(300, [10000, 2000]) == 300          # the balance
+    assert RebateUsage(max_order_share=1.0, max_line_share=0.05).usable(10**6, [1000, 3000]) == 200
