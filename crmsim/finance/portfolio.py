@@ -30,22 +30,36 @@ def basel_correlation(pd_):
 def portfolio_loss_mc(exposure, pd_, lgd, rho, *, scenarios: int = 100_000, seed=None,
                       chunk: int = 2000) -> np.ndarray:
     """Losses per scenario of a portfolio under the one-factor Gaussian model: obligor i defaults
-    when sqrt(rho) Z + sqrt(1 - rho) e_i < Phi^-1(PD_i), Z common to all. Vectorised in chunks of
-    scenarios; returns the loss of each scenario (exposure x LGD summed over defaulters)."""
+    when sqrt(rho) Z + sqrt(1 - rho) e_i < Phi^-1(PD_i), Z common to all.
+
+    Obligors sharing (PD, rho, exposure x LGD) form a group whose default count given Z is
+    Binomial(size, p(Z)), p(Z) = Phi((Phi^-1(PD) - sqrt(rho) Z) / sqrt(1 - rho)); when there are
+    few such groups (a homogeneous or bucketed book) that is all that is drawn. Otherwise every
+    obligor's latent variable is drawn (float32, in chunks of scenarios). Returns the loss of
+    each scenario (exposure x LGD summed over defaulters)."""
     rng = np.random.default_rng(seed)
     ead = np.asarray(exposure, dtype=float)
     n = ead.size
-    thr = stats.norm.ppf(np.broadcast_to(np.asarray(pd_, dtype=float), n))
+    pdv = np.broadcast_to(np.asarray(pd_, dtype=float), n)
     w = ead * np.broadcast_to(np.asarray(lgd, dtype=float), n)
     r = np.broadcast_to(np.asarray(rho, dtype=float), n)
-    a, b = np.sqrt(r), np.sqrt(1 - r)
+    keys, counts = np.unique(np.stack([pdv, r, w], axis=1), axis=0, return_counts=True)
+    z = rng.standard_normal(scenarios)
+    if len(keys) <= max(1, n // 4):
+        out = np.zeros(scenarios)
+        for (p, rr, ww), c in zip(keys, counts):
+            pz = stats.norm.cdf((stats.norm.ppf(p) - np.sqrt(rr) * z) / np.sqrt(1 - rr))
+            out += ww * rng.binomial(int(c), pz)
+        return out
+    thr = stats.norm.ppf(pdv).astype(np.float32)
+    a, b = np.sqrt(r).astype(np.float32), np.sqrt(1 - r).astype(np.float32)
+    w32 = w.astype(np.float32)
     out = np.empty(scenarios)
     for k in range(0, scenarios, chunk):
         m = min(chunk, scenarios - k)
-        z = rng.standard_normal(m)
-        # conditional on Z, defaults are independent with p_i(Z) = Phi((thr - a Z) / b)
-        p = stats.norm.cdf((thr[None, :] - a[None, :] * z[:, None]) / b[None, :])
-        out[k:k + m] = (rng.random((m, n), dtype=np.float32) < p) @ w
+        e = rng.standard_normal((m, n), dtype=np.float32)
+        x = a[None, :] * z[k:k + m, None].astype(np.float32) + b[None, :] * e
+        out[k:k + m] = (x < thr[None, :]).astype(np.float32) @ w32
     return out
 
 
