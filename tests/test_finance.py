@@ -144,3 +144,45 @@ def test_rebate_usage_conditions():
     assert u.usable(5000, [10000, 2000]) == 1200       # 10% of the order
     assert u.usable(300, [10000, 2000]) == 300          # the balance
     assert RebateUsage(max_order_share=1.0, max_line_share=0.05).usable(10**6, [1000, 3000]) == 200
+
+
+def test_payment_terms_and_frame_agreement():
+    from crmsim.finance.contracts import FrameAgreement, PaymentTerms
+
+    assert PaymentTerms(kind="net", days=30).due_dates("2025-01-31", 500) == [(pd.Timestamp("2025-03-02"), 500)]
+    assert PaymentTerms(kind="eom", days=0).due_dates("2025-02-10", 7)[0][0] == pd.Timestamp("2025-02-28")
+    parts = PaymentTerms(kind="instalments", parts=[(1 / 3, 0), (1 / 3, 30), (1 / 3, 60)]).due_dates("2025-01-01", 1000)
+    assert [a for _, a in parts] == [333, 333, 334] and sum(a for _, a in parts) == 1000
+    with pytest.raises(ValueError, match="sum to 1"):
+        PaymentTerms(kind="instalments", parts=[(0.5, 0), (0.4, 30)])
+    fa = FrameAgreement(agreement_id="FA1", customer_id="a", start="2025-01-01", end="2025-12-31",
+                        products=("crm", "bi"), prices={"crm": 10_000})
+    lines = pd.DataFrame({"order_id": ["o1", "o2", "o3", "o4"], "customer_id": ["a", "a", "a", "b"],
+                          "ordered_at": pd.to_datetime(["2025-03-01", "2026-01-05", "2025-03-01", "2025-03-01"]),
+                          "product": ["crm", "crm", "erp", "bi"], "unit_price": [10_000, 10_000, 1, 5]})
+    r = fa.check(lines)
+    assert r["ok"].tolist() == [True, False, False, False]
+    assert "outside 2025-01-01..2025-12-31" in r["reason"][1] and "not in the agreement's scope" in r["reason"][2]
+    assert "not party to FA1" in r["reason"][3]
+
+
+def test_receivable_recognition_per_product_form():
+    from crmsim.finance.contracts import PaymentTerms
+    from crmsim.finance.receivables import RecognitionRule, recognise
+
+    lines = pd.DataFrame({"order_id": ["o1", "o1", "o2", "o3"], "line_no": [1, 2, 1, 1],
+                          "customer_id": "a", "form": ["physical", "virtual", "service", "project"],
+                          "amount": [1000, 600, 400, 10_000]})
+    ev = pd.DataFrame({
+        "order_id": ["o1", "o1", "o1", "o2", "o2", "o3", "o3"], "line_no": [1, 1, 2, 1, 1, 1, 1],
+        "event": ["shipped", "signed", "took_effect", "booked", "confirmed", "milestone_confirmed", "milestone_confirmed"],
+        "t": pd.to_datetime(["2025-03-01", "2025-03-04", "2025-03-02", "2025-03-01", "2025-03-10", "2025-04-01", "2025-06-01"]),
+        "share": [None, None, None, None, None, 0.4, 0.6]})
+    r = recognise(lines, ev, terms=PaymentTerms(kind="net", days=30))
+    assert r[["form", "amount"]].values.tolist() == [["physical", 1000], ["virtual", 600], ["service", 400],
+                                                     ["project", 4000], ["project", 6000]]
+    assert r.loc[r["form"] == "physical", "recognised_at"].item() == pd.Timestamp("2025-03-04")  # on sign-off
+    assert r.loc[r["form"] == "physical", "due_at"].item() == pd.Timestamp("2025-04-03")
+    r2 = recognise(lines, ev, RecognitionRule(physical="shipped"))
+    assert r2.loc[r2["form"] == "physical", "recognised_at"].item() == pd.Timestamp("2025-03-01")
+    assert r["amount"].sum() == lines["amount"].sum()

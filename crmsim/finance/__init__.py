@@ -10,6 +10,7 @@ from crmsim.finance.ageing import (
     dso,
     dunning,
 )
+from crmsim.finance.contracts import FrameAgreement, OrderContract, PaymentTerms
 from crmsim.finance.credit import CreditPolicy, check_order, early_warnings, exposure, risk_grade
 from crmsim.finance.ecl import loss_rates_from_roll_rates, provision, roll_rate_matrix
 from crmsim.finance.portfolio import (
@@ -19,13 +20,26 @@ from crmsim.finance.portfolio import (
     vasicek_cdf,
     vasicek_quantile,
 )
+from crmsim.finance.receivables import (
+    EVENTS,
+    FORMS,
+    RecognitionRule,
+    load_erp_receivables,
+    recognise,
+)
 from crmsim.finance.writeoff import PASSES, allocate, to_cents, unallocate
 
 __all__ = [
     "ACCOUNT_TYPES",
     "DEFAULT_BUCKETS",
+    "EVENTS",
+    "FORMS",
     "PASSES",
     "CreditPolicy",
+    "FrameAgreement",
+    "OrderContract",
+    "PaymentTerms",
+    "RecognitionRule",
     "DunningPolicy",
     "Ledger",
     "RebateUsage",
@@ -38,10 +52,12 @@ __all__ = [
     "dunning",
     "early_warnings",
     "exposure",
+    "load_erp_receivables",
     "loss_rates_from_roll_rates",
     "loss_summary",
     "portfolio_loss_mc",
     "provision",
+    "recognise",
     "risk_grade",
     "roll_rate_matrix",
     "to_cents",
