@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict
 
-__all__ = ["Config"]
+__all__ = ["Config", "check_known"]
 
 
 class Config(BaseModel):
@@ -15,3 +15,11 @@ class Config(BaseModel):
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+def check_known(values, allowed, what: str) -> None:
+    """Raise ``ValueError("unknown <what> [...]; <what>s are [...]")`` for values outside
+    ``allowed`` (used by config validators)."""
+    bad = sorted(set(values) - set(allowed))
+    if bad:
+        raise ValueError(f"unknown {what} {bad}; allowed: {list(allowed)}")

@@ -22,6 +22,7 @@ __all__ = [
     "SCHEMAS",
     "TableError",
     "columns",
+    "read_table",
     "schema",
     "validate",
 ]
@@ -259,3 +260,18 @@ def validate(name: str, df: pd.DataFrame, *, source: str | None = None, max_rows
 def columns(name: str) -> Mapping[str, pa.Column]:
     """Declared columns of table ``name``."""
     return schema(name).columns
+
+
+def read_table(src, *, source: str | None = None, na_values=("",)) -> pd.DataFrame:
+    """A DataFrame as it is, or a CSV (read as text, only ``na_values`` cells missing) or Parquet
+    file (by extension). The error for a missing file names it."""
+    if isinstance(src, pd.DataFrame):
+        return src.reset_index(drop=True)
+    from pathlib import Path
+
+    p = Path(src)
+    if not p.is_file():
+        raise FileNotFoundError(f"{source or 'table'}: no such file {p}")
+    if p.suffix.lower() in (".parquet", ".pq"):
+        return pd.read_parquet(p)
+    return pd.read_csv(p, dtype=str, keep_default_na=False, na_values=list(na_values))

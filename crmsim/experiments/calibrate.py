@@ -31,11 +31,12 @@ import pandas as pd
 from pydantic import field_validator
 from scipy import stats
 
-from crmsim.config import Config
+from crmsim.config import Config, check_known
 from crmsim.pipeline.history import canonical_text
 from crmsim.sim.distributions import Gamma, LogNormal
 from crmsim.sim.funnel import FunnelConfig
 from crmsim.synth import ChannelProfile, lead_attributes, rng_from
+from crmsim.tables import read_table
 
 __all__ = ["LeadHistoryMapping", "STATUSES", "load_lead_history", "calibrate", "historical_metrics",
            "validation_table"]
@@ -58,9 +59,7 @@ class LeadHistoryMapping(Config):
     @field_validator("columns")
     @classmethod
     def _fields(cls, v: dict[str, str]) -> dict[str, str]:
-        bad = sorted(set(v.values()) - set(FIELDS))
-        if bad:
-            raise ValueError(f"unknown field(s) {bad}; fields are {list(FIELDS)}")
+        check_known(v.values(), FIELDS, "field(s)")
         for need in ("created_at", "channel", "status"):
             if need not in v.values():
                 raise ValueError(f"no column is mapped to the required field '{need}'")
@@ -69,21 +68,14 @@ class LeadHistoryMapping(Config):
     @field_validator("statuses")
     @classmethod
     def _statuses(cls, v: dict[str, str]) -> dict[str, str]:
-        bad = sorted(set(v.values()) - set(STATUSES))
-        if bad:
-            raise ValueError(f"unknown status(es) {bad}; statuses are {list(STATUSES)}")
+        check_known(v.values(), STATUSES, "status(es)")
         return v
 
 
 def load_lead_history(src, mapping: LeadHistoryMapping) -> pd.DataFrame:
     """Read a lead export (CSV, Parquet or DataFrame) into a lead history; unknown status labels
     raise an error naming them and their rows."""
-    if isinstance(src, pd.DataFrame):
-        raw = src
-    elif str(src).lower().endswith((".parquet", ".pq")):
-        raw = pd.read_parquet(src)
-    else:
-        raw = pd.read_csv(src, dtype=str, keep_default_na=False, na_values=[""])
+    raw = read_table(src, source="lead history")
     absent = sorted(set(mapping.columns) - set(raw.columns))
     if absent:
         raise KeyError(f"lead history: mapped column(s) {absent} not in the export; columns are {list(raw.columns)}")

@@ -14,15 +14,14 @@ cleaned in ``issues``.
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import phonenumbers
 from pydantic import Field, field_validator
 
-from crmsim.config import Config
-from crmsim.tables import CHANNELS
+from crmsim.config import Config, check_known
+from crmsim.tables import CHANNELS, read_table
 
 __all__ = ["LEGAL_SUFFIXES", "SourceMapping", "IntakeRules", "normalise_company", "normalise_phone",
            "intake", "read_source"]
@@ -105,9 +104,7 @@ class SourceMapping(Config):
     @field_validator("columns")
     @classmethod
     def _targets(cls, v: dict[str, str]) -> dict[str, str]:
-        bad = sorted(set(v.values()) - set(TARGET_COLUMNS))
-        if bad:
-            raise ValueError(f"unknown target column(s) {bad}; targets are {list(TARGET_COLUMNS)}")
+        check_known(v.values(), TARGET_COLUMNS, "target column(s)")
         return v
 
 
@@ -137,14 +134,7 @@ def _fake_number(national: str) -> bool:
 
 def read_source(src, name: str) -> pd.DataFrame:
     """A DataFrame, or a CSV / Parquet file (by extension), read as text."""
-    if isinstance(src, pd.DataFrame):
-        return src.reset_index(drop=True)
-    p = Path(src)
-    if not p.is_file():
-        raise FileNotFoundError(f"source '{name}': no such file {p}")
-    if p.suffix.lower() in (".parquet", ".pq"):
-        return pd.read_parquet(p)
-    return pd.read_csv(p, dtype=str, keep_default_na=False, na_values=[""])
+    return read_table(src, source=f"source '{name}'")
 
 
 def _clean_text(s: pd.Series) -> pd.Series:

@@ -14,7 +14,8 @@ import numpy as np
 import pandas as pd
 from pydantic import Field, field_validator
 
-from crmsim.config import Config
+from crmsim.config import Config, check_known
+from crmsim.tables import read_table
 
 __all__ = ["HistoryMapping", "load_history", "canonical_text", "parse_amount"]
 
@@ -85,9 +86,7 @@ class HistoryMapping(Config):
     @field_validator("columns")
     @classmethod
     def _targets(cls, v: dict[str, str]) -> dict[str, str]:
-        bad = sorted(set(v.values()) - set(FIELDS))
-        if bad:
-            raise ValueError(f"unknown target field(s) {bad}; fields are {list(FIELDS)}")
+        check_known(v.values(), FIELDS, "target field(s)")
         return v
 
 
@@ -99,12 +98,7 @@ def load_history(src, mapping: HistoryMapping, *, source: str | None = None) -> 
     Closed deals get ``is_closed``/``is_won``; open deals keep a missing ``closed_at``.
     """
     name = source or (str(src) if not isinstance(src, pd.DataFrame) else "<DataFrame>")
-    if isinstance(src, pd.DataFrame):
-        raw = src.reset_index(drop=True)
-    elif str(src).lower().endswith((".parquet", ".pq")):
-        raw = pd.read_parquet(src)
-    else:
-        raw = pd.read_csv(src, dtype=str, keep_default_na=False, na_values=["", "NA", "N/A", "null", "NULL", "-"])
+    raw = read_table(src, source=name, na_values=("", "NA", "N/A", "null", "NULL", "-"))
     absent = sorted(set(mapping.columns) - set(raw.columns))
     if absent:
         raise KeyError(f"{name}: mapped column(s) {absent} not in the export; its columns are {list(raw.columns)}")
