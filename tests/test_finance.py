@@ -186,3 +186,28 @@ def test_receivable_recognition_per_product_form():
     r2 = recognise(lines, ev, RecognitionRule(physical="shipped"))
     assert r2.loc[r2["form"] == "physical", "recognised_at"].item() == pd.Timestamp("2025-03-01")
     assert r["amount"].sum() == lines["amount"].sum()
+
+
+def test_credit_simulation_trade_off_and_rules():
+    from crmsim.sim.credit import CreditConfig, simulate_credit
+
+    tight = simulate_credit(CreditConfig(customers=300, limit_multiplier=1.0), seed=2, horizon_days=180).metrics
+    loose = simulate_credit(CreditConfig(customers=300, limit_multiplier=3.0), seed=2, horizon_days=180).metrics
+    again = simulate_credit(CreditConfig(customers=300, limit_multiplier=1.0), seed=2, horizon_days=180).metrics
+    assert tight == again
+    assert tight["lost_sales"] > 3 * loose["lost_sales"] and tight["sales"] < loose["sales"]
+    assert tight["avg_exposure"] < loose["avg_exposure"]
+    dun = simulate_credit(CreditConfig(customers=300, limit_multiplier=1.0, dunning_every_days=7), seed=2,
+                          horizon_days=180).metrics
+    assert dun["dso"] < tight["dso"]
+
+
+def test_credit_simulation_default_rate_matches_the_pds():
+    from crmsim.sim.credit import CreditConfig, simulate_credit
+
+    cfg = CreditConfig(customers=2000, grade_shares={"A": 0, "B": 0, "C": 1.0, "D": 0, "E": 0})
+    rates = [simulate_credit(cfg, seed=s, horizon_days=364).metrics["defaults"] / 2000 for s in range(12)]
+    # 12 monthly draws with annual PD 2.5%: defaults happen at days 30..330 (11 draws): 1-(1-.025)^(11/12)
+    expected = 1 - (1 - 0.025) ** (11 / 12)
+    assert np.mean(rates) == pytest.approx(expected, rel=0.35)  # correlated defaults: wide spread
+    assert np.std(rates) > 0.3 * expected                       # the common factor makes years differ

@@ -36,6 +36,7 @@ import tomli_w
 from pydantic import Field, ValidationError, field_validator, model_validator
 
 from crmsim.config import Config
+from crmsim.sim.credit import CreditConfig, simulate_credit
 from crmsim.sim.field import FieldConfig, simulate_field
 from crmsim.sim.funnel import FunnelConfig, simulate_funnel
 from crmsim.sim.pool import PoolConfig, simulate_pool
@@ -48,6 +49,7 @@ __all__ = [
     "FunnelScenario",
     "PoolScenario",
     "FieldScenario",
+    "CreditScenario",
     "MODELS",
     "Variant",
     "ScenarioError",
@@ -61,7 +63,7 @@ __all__ = [
 SCHEMA_VERSION = 1
 #: model name -> (config class of the baseline, simulate(config, seed, horizon, warmup, keep_events))
 MODELS = {"funnel": (FunnelConfig, simulate_funnel), "pool": (PoolConfig, simulate_pool),
-          "field": (FieldConfig, simulate_field)}
+          "field": (FieldConfig, simulate_field), "credit": (CreditConfig, simulate_credit)}
 
 
 class ScenarioError(ValueError):
@@ -141,15 +143,20 @@ class FieldScenario(_ScenarioBase):
     baseline: FieldConfig
 
 
-Scenario = FunnelScenario | PoolScenario | FieldScenario
-_CLASSES = {"funnel": FunnelScenario, "pool": PoolScenario, "field": FieldScenario}
+class CreditScenario(_ScenarioBase):
+    model: Literal["credit"]
+    baseline: CreditConfig
+
+
+Scenario = FunnelScenario | PoolScenario | FieldScenario | CreditScenario
+_CLASSES = {"funnel": FunnelScenario, "pool": PoolScenario, "field": FieldScenario, "credit": CreditScenario}
 
 
 @dataclass(frozen=True)
 class Variant:
     name: str
     overrides: dict[str, Any]
-    config: FunnelConfig | PoolConfig | FieldConfig
+    config: FunnelConfig | PoolConfig | FieldConfig | CreditConfig
 
 
 def _fmt_errors(err: ValidationError, source: str, prefix: tuple = ()) -> str:

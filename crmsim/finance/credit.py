@@ -12,7 +12,7 @@ from pydantic import Field
 
 from crmsim.config import Config
 
-__all__ = ["CreditPolicy", "exposure", "check_order", "risk_grade", "early_warnings"]
+__all__ = ["CreditPolicy", "exposure", "within_limit", "check_order", "risk_grade", "early_warnings"]
 
 CheckPoint = Literal["quote", "order", "delivery", "invoice"]
 
@@ -28,6 +28,12 @@ class CreditPolicy(Config):
     check_points: tuple[CheckPoint, ...] = ("order", "delivery")
     default_limit: int = Field(default=0, ge=0)
     group_limits_shared: bool = True
+
+
+def within_limit(exposure_after, limit):
+    """The credit rule, vectorised: an order passes unless the exposure including it is
+    *strictly* greater than the limit (exposure == limit passes; one cent more blocks)."""
+    return np.asarray(exposure_after) <= np.asarray(limit)
 
 
 def exposure(customer_id: str, receivables: pd.DataFrame, open_orders: pd.DataFrame) -> int:
@@ -65,7 +71,7 @@ def check_order(order: dict, customers: pd.DataFrame, receivables: pd.DataFrame,
     else:
         limit, source = policy.default_limit, "default"
     exp = sum(exposure(m, receivables, open_orders) for m in members) + int(order["amount"])
-    ok = exp <= limit
+    ok = bool(within_limit(exp, limit))
     result = {"ok": ok, "limit": limit, "limit_source": source, "exposure": exp,
               "reason": None if ok else f"exposure {exp} exceeds the {source} limit {limit} by {exp - limit}"}
     if log is not None:

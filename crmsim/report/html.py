@@ -26,6 +26,8 @@ KEY_METRICS = {
              "utilisation", "gini_holding"],
     "field": ["plan_adherence", "travel_share", "visits_per_rep_day", "missed", "coverage.A",
               "coverage.B", "coverage.C", "todos_on_time"],
+    "credit": ["sales", "lost_sales", "credit_loss", "dso", "avg_exposure", "allowance", "holds",
+               "paid_late_share"],
 }
 
 
@@ -79,6 +81,12 @@ def write_report(path: str | Path, result, comparison: pd.DataFrame) -> Path:
                           title="Baseline funnel by channel (replication 0)"),
             ttfc_figure(result.tables, result.events, start=start),
             backlog_figure(result.events),
+        ]
+    elif sc.model == "credit":
+        blocks += [
+            tradeoff_figure(comparison, "lost_sales", "credit_loss", size="avg_exposure",
+                            title="Credit losses against sales lost to holds (size: exposure)"),
+            comparison_figure(comparison, ["sales", "credit_loss", "dso"], diff=True),
         ]
     elif sc.model == "field":
         blocks += [

@@ -1,5 +1,6 @@
 """SimPy worlds: the engine and one module per simulation."""
 
+from crmsim.sim.credit import CreditConfig, CreditResult, simulate_credit
 from crmsim.sim.distributions import (
     Constant,
     Distribution,
@@ -16,6 +17,8 @@ from crmsim.sim.pool import PoolConfig, PoolCustomers, PoolReps, PoolResult, sim
 
 __all__ = [
     "Constant",
+    "CreditConfig",
+    "CreditResult",
     "Distribution",
     "Empirical",
     "EventLog",
@@ -39,6 +42,7 @@ __all__ = [
     "Triangular",
     "WorkCalendar",
     "World",
+    "simulate_credit",
     "simulate_field",
     "simulate_funnel",
     "simulate_pool",
