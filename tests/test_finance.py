@@ -211,3 +211,27 @@ def test_credit_simulation_default_rate_matches_the_pds():
     expected = 1 - (1 - 0.025) ** (11 / 12)
     assert np.mean(rates) == pytest.approx(expected, rel=0.35)  # correlated defaults: wide spread
     assert np.std(rates) > 0.3 * expected                       # the common factor makes years differ
+
+
+def test_order_centre_and_fulfilment_checks():
+    from crmsim.finance.orders import check_fulfilment, project_budget, renewals, validate_orders
+
+    orders = pd.DataFrame({"order_id": ["o1", "o2", "o3"], "scenario": ["dealer", "visit", "fax"],
+                           "front_end": ["web", "mini_program", "h5"]})
+    lines = pd.DataFrame({"order_id": ["o1", "o2", "o9"], "line_no": [1, 1, 1], "form": ["physical", "project", "gift"],
+                          "qty": [2, 1, 0], "unit_price": np.array([100, 5000, 1], dtype=np.int64)})
+    p = validate_orders(orders, lines)
+    assert sorted(p["problem"].str.split(";").str[0]) == sorted([
+        "unknown scenario 'fax'", "line 1: unknown product form 'gift'", "line 1: no such order",
+        "order without lines", "line 1: quantity must be > 0"])
+    ev = pd.DataFrame({"order_id": ["o1"] * 3 + ["o2"] * 3, "line_no": 1,
+                       "event": ["order_confirmed", "signed", "shipped", "order_confirmed", "hours_logged", "activated"],
+                       "t": pd.to_datetime(["2025-01-01", "2025-01-03", "2025-01-05", "2025-01-01", "2025-01-02", "2025-01-03"]),
+                       "value": [0, 0, 0, 0, 120, 0]})
+    f = check_fulfilment(lines, ev).set_index("order_id")
+    assert f.loc["o1", "problems"] == ["events out of order: order_confirmed -> signed -> shipped"]
+    assert f.loc["o2", "problems"] == ["event 'activated' is not a project event"]
+    b = project_budget(ev, pd.DataFrame({"order_id": ["o2"], "line_no": [1], "budget_hours": [100], "budget_cost": [10]}))
+    assert b["hours_used"].item() == 1.2 and b["over_budget"].item()
+    assert renewals("2025-01-31", 1, "2025-05-01") == [pd.Timestamp("2025-02-28"), pd.Timestamp("2025-03-31"),
+                                                       pd.Timestamp("2025-04-30")]

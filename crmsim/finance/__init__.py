@@ -13,6 +13,15 @@ from crmsim.finance.ageing import (
 from crmsim.finance.contracts import FrameAgreement, OrderContract, PaymentTerms
 from crmsim.finance.credit import CreditPolicy, check_order, early_warnings, exposure, risk_grade
 from crmsim.finance.ecl import loss_rates_from_roll_rates, provision, roll_rate_matrix
+from crmsim.finance.orders import (
+    FORM_EVENTS,
+    FRONT_ENDS,
+    SCENARIOS,
+    check_fulfilment,
+    project_budget,
+    renewals,
+    validate_orders,
+)
 from crmsim.finance.portfolio import (
     basel_correlation,
     loss_summary,
@@ -33,6 +42,9 @@ __all__ = [
     "ACCOUNT_TYPES",
     "DEFAULT_BUCKETS",
     "EVENTS",
+    "FORM_EVENTS",
+    "FRONT_ENDS",
+    "SCENARIOS",
     "FORMS",
     "PASSES",
     "CreditPolicy",
@@ -47,6 +59,7 @@ __all__ = [
     "allocate",
     "basel_correlation",
     "bucket_labels",
+    "check_fulfilment",
     "check_order",
     "dso",
     "dunning",
@@ -56,12 +69,15 @@ __all__ = [
     "loss_rates_from_roll_rates",
     "loss_summary",
     "portfolio_loss_mc",
+    "project_budget",
     "provision",
     "recognise",
+    "renewals",
     "risk_grade",
     "roll_rate_matrix",
     "to_cents",
     "unallocate",
+    "validate_orders",
     "vasicek_cdf",
     "vasicek_quantile",
 ]
