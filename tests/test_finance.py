@@ -235,3 +235,13 @@ def test_order_centre_and_fulfilment_checks():
     assert b["hours_used"].item() == 1.2 and b["over_budget"].item()
     assert renewals("2025-01-31", 1, "2025-05-01") == [pd.Timestamp("2025-02-28"), pd.Timestamp("2025-03-31"),
                                                        pd.Timestamp("2025-04-30")]
+
+
+def test_credit_simulation_logs_the_book_over_time():
+    from crmsim.sim.credit import CreditConfig, simulate_credit
+
+    r = simulate_credit(CreditConfig(customers=100), seed=1, horizon_days=60)
+    ex = r.events[r.events["event"] == "exposure"]
+    assert len(ex) == 60 and (ex["value"] >= 0).all()
+    cum = r.events[r.events["event"] == "cumulative_loss"]["value"].to_numpy()
+    assert (np.diff(cum) >= 0).all() and cum[-1] == r.metrics["credit_loss"]

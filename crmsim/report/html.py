@@ -87,6 +87,8 @@ def write_report(path: str | Path, result, comparison: pd.DataFrame) -> Path:
             tradeoff_figure(comparison, "lost_sales", "credit_loss", size="avg_exposure",
                             title="Credit losses against sales lost to holds (size: exposure)"),
             comparison_figure(comparison, ["sales", "credit_loss", "dso"], diff=True),
+            series_figure(result.events, "exposure", "Open exposure over the year (replication 0, cents)"),
+            series_figure(result.events, "cumulative_loss", "Cumulative credit loss (replication 0, cents)"),
         ]
     elif sc.model == "field":
         blocks += [
@@ -109,6 +111,16 @@ def write_report(path: str | Path, result, comparison: pd.DataFrame) -> Path:
     path = Path(path)
     path.write_text(render_html(f"crmsim: {sc.name}", blocks), encoding="utf-8")
     return path
+
+
+def series_figure(events_by_variant: dict, event: str, title: str) -> go.Figure:
+    """A daily system series (e.g. exposure) per variant from the event logs."""
+    fig = go.Figure()
+    for name, ev in events_by_variant.items():
+        e = ev[ev["event"] == event]
+        fig.add_trace(go.Scatter(x=e["t"], y=e["value"], mode="lines", name=name))
+    fig.update_layout(title=title, xaxis_title="day")
+    return fig
 
 
 def _at(d, path: str):
