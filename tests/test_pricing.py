@@ -1,0 +1,78 @@
+import numpy as np
+import pandas as pd
+import pytest
+
+from crmsim.cpq.pricing import PriceRule, PricingPolicy, price_lines, to_base_units
+
+CAT = pd.DataFrame({"product_id": ["crm", "bi", "chair"], "category": ["software", "software", "furniture"],
+                    "form": ["virtual", "virtual", "physical"], "base_price": [10_000, 20_000, 5_000]})
+UNITS = pd.DataFrame({"product_id": ["crm", "chair", "chair"], "unit": ["seat", "piece", "box"], "factor": [1, 1, 12]})
+
+
+def line(**kw):
+    base = {"product_id": "crm", "qty": 1, "customer_id": "c1", "customer_grade": "B", "region": "north",
+            "date": pd.Timestamp("2025-06-01")}
+    base.update(kw)
+    return pd.DataFrame([base])
+
+
+RULES = [
+    PriceRule(rule_id="list-crm", product_id=("crm",), value=9_000),
+    PriceRule(rule_id="grade-A", product_id=("crm",), customer_grade=("A",), value=8_000),
+    PriceRule(rule_id="vip-c9", product_id=("crm",), customer_id=("c9",), customer_grade=("A",), value=7_500),
+    PriceRule(rule_id="promo-book", book="promo", priority=10, product_id=("crm",), value=8_500,
+              valid_from="2025-06-01", valid_to="2025-06-30"),
+    PriceRule(rule_id="tier-10", product_id=("crm",), min_qty=10, max_qty=50, priority=5, value=8_800),
+    PriceRule(rule_id="soft-5", kind="discount", category=("software",), value=0.05),
+    PriceRule(rule_id="north-10", kind="discount", region=("north",), value=0.10),
+]
+
+
+@pytest.mark.parametrize("kw, rule, unit_price", [
+    ({}, "promo-book", 8_500 * 0.95),                                         # higher priority book in its window
+    ({"date": pd.Timestamp("2025-07-01")}, "list-crm", 9_000 * 0.95),         # promo window over (inclusive end)
+    ({"date": pd.Timestamp("2025-06-30")}, "promo-book", 8_500 * 0.95),
+    ({"customer_grade": "A"}, "grade-A", 8_000 * 0.95),                       # more specific beats priority
+    ({"customer_grade": "A", "customer_id": "c9"}, "vip-c9", 7_500 * 0.95),
+    ({"qty": 10, "date": pd.Timestamp("2025-07-01")}, "tier-10", 8_800 * 0.95),   # tier lower bound inclusive
+    ({"qty": 50, "date": pd.Timestamp("2025-07-01")}, "list-crm", 9_000 * 0.95),  # upper bound exclusive
+    ({"qty": 49, "date": pd.Timestamp("2025-07-01")}, "tier-10", 8_800 * 0.95),
+])
+def test_precedence_tiers_and_windows(kw, rule, unit_price):
+    out = price_lines(line(**kw), CAT, RULES).iloc[0]
+    assert out["price_rule"] == rule
+    # discounts stack "best": soft-5 and north-10 are equally specific, so the first listed wins
+    assert out["unit_price"] == int(np.floor(unit_price + 0.5))
+
+
+@pytest.mark.parametrize("stacking, expected", [("best", 9_000 * 0.95), ("additive", 9_000 * 0.85),
+                                                ("compounding", 9_000 * 0.95 * 0.90)])
+def test_stacking_modes(stacking, expected):
+    out = price_lines(line(date=pd.Timestamp("2025-08-01")), CAT, RULES, policy=PricingPolicy(stacking=stacking)).iloc[0]
+    assert out["unit_price"] == int(np.floor(expected + 0.5))
+    assert "soft-5" in out["discounts"]
+
+
+def test_tie_policy_floor_ceiling_and_explanation():
+    rules = [PriceRule(rule_id="a", product_id=("bi",), value=19_000), PriceRule(rule_id="b", product_id=("bi",), value=18_000),
+             PriceRule(rule_id="d", kind="discount", product_id=("bi",), value=0.5, floor=15_000)]
+    low = price_lines(line(product_id="bi"), CAT, rules).iloc[0]
+    assert low["price_rule"] == "b" and low["unit_price"] == 15_000 and "floor 15000" in low["explanation"]
+    first = price_lines(line(product_id="bi"), CAT, rules, policy=PricingPolicy(tie="first_listed")).iloc[0]
+    assert first["price_rule"] == "a"
+
+
+def test_unit_conversion_saleable_scope_and_errors():
+    lines = pd.DataFrame({"product_id": ["chair", "chair"], "qty": [2, 3], "unit": ["box", "piece"],
+                          "customer_id": ["c1", "c2"]})
+    assert to_base_units(lines, UNITS).tolist() == [24, 3]
+    rules = [PriceRule(rule_id="bulk", product_id=("chair",), min_qty=20, value=4_000)]
+    out = price_lines(lines, CAT, rules, units=UNITS, saleable=lambda d: d["customer_id"] != "c2")
+    assert out["unit_price"].tolist()[0] == 4_000 and out["amount"].tolist()[0] == 96_000
+    assert pd.isna(out["unit_price"].tolist()[1]) and out["explanation"].tolist()[1] == "not saleable to this customer"
+    with pytest.raises(KeyError, match="unit not defined"):
+        to_base_units(lines.assign(unit=["crate", "piece"]), UNITS)
+    with pytest.raises(KeyError, match="not in the catalogue"):
+        price_lines(line(product_id="zz"), CAT, [])
+    with pytest.raises(ValueError, match="a discount is a share"):
+        PriceRule(rule_id="x", kind="discount", value=5)
