@@ -102,41 +102,35 @@ def _rules_frame(rules) -> pd.DataFrame:
 
 
 def _match(lines: pd.DataFrame, R: pd.DataFrame) -> pd.DataFrame:
-    """Candidate (line, rule) pairs whose conditions, window and tier hold. Rules are joined by
-    product, by category, or globally, so a line is compared only with rules that could apply."""
+    """Candidate (line, rule) pairs whose conditions, window and tier hold.
+
+    Rules are grouped by the set of fields they condition on; each group's allowed values are
+    exploded into key rows and joined with the lines on exactly those fields, so every joined
+    pair already meets every condition (no line is compared with a rule that cannot apply)."""
     L = lines.reset_index(drop=True)
     L["line"] = np.arange(len(L))
+    has = np.column_stack([R[f].map(len).to_numpy() > 0 for f in CONDITION_FIELDS])
+    sig = has.astype(np.int64) @ (1 << np.arange(len(CONDITION_FIELDS), dtype=np.int64))
     parts = []
-    by_prod = R[R["product_id"].map(len) > 0].explode("product_id")
-    if len(by_prod):
-        parts.append(L[["line", "product_id"]].merge(by_prod[["rule_idx", "product_id"]], on="product_id")[["line", "rule_idx"]])
-    by_cat = R[(R["product_id"].map(len) == 0) & (R["category"].map(len) > 0)].explode("category")
-    if len(by_cat):
-        parts.append(L[["line", "category"]].merge(by_cat[["rule_idx", "category"]], on="category")[["line", "rule_idx"]])
-    glob = R[(R["product_id"].map(len) == 0) & (R["category"].map(len) == 0)]
-    if len(glob):
-        parts.append(pd.DataFrame({"line": np.repeat(L["line"].to_numpy(), len(glob)),
-                                   "rule_idx": np.tile(glob["rule_idx"].to_numpy(), len(L))}))
-    if not parts:
-        return pd.DataFrame({"line": [], "rule_idx": []}, dtype=np.int64)
-    c = pd.concat(parts, ignore_index=True)
-    li, ri = c["line"].to_numpy(), c["rule_idx"].to_numpy()
-    ok = np.ones(len(c), dtype=bool)
-    for f in CONDITION_FIELDS:
-        if f in ("product_id", "category") or f not in L.columns:
-            need = R[f].map(len).to_numpy()[ri] > 0
-            if f not in L.columns:
-                ok &= ~need  # a rule on a field the lines do not have never matches
+    for bits, grp in R.groupby(sig, sort=False):
+        fields = [f for j, f in enumerate(CONDITION_FIELDS) if bits >> j & 1]
+        if any(f not in L.columns for f in fields):
+            continue  # a rule on a field the lines do not carry never matches
+        if not fields:
+            parts.append((np.repeat(L["line"].to_numpy(np.int64), len(grp)),
+                          np.tile(grp["rule_idx"].to_numpy(np.int64), len(L))))
             continue
-        need = (R[f].map(len).to_numpy() > 0)[ri]
-        if need.any():  # (rule, value) pairs of this field, matched by a join, not a Python loop
-            allowed = R.loc[R[f].map(len) > 0, ["rule_idx", f]].explode(f)
-            idx = np.flatnonzero(need)
-            probe = pd.DataFrame({"k": idx, "rule_idx": ri[idx], f: L[f].to_numpy()[li[idx]]})
-            hit = probe.merge(allowed, on=["rule_idx", f], how="inner")["k"].to_numpy()
-            good = np.zeros(len(c), dtype=bool)
-            good[hit] = True
-            ok &= ~need | good
+        keys = grp[["rule_idx", *fields]]
+        for f in fields:
+            keys = keys.explode(f)
+        keys = keys.astype({f: L[f].dtype for f in fields}, errors="ignore")
+        m = L[["line", *fields]].merge(keys, on=fields)
+        parts.append((m["line"].to_numpy(np.int64), m["rule_idx"].to_numpy(np.int64)))
+    if not parts:
+        return np.array([], dtype=np.int64), np.array([], dtype=np.int64)
+    li = np.concatenate([p[0] for p in parts])
+    ri = np.concatenate([p[1] for p in parts])
+    ok = np.ones(li.size, dtype=bool)
     q = L["base_qty"].to_numpy()[li]
     ok &= q >= R["min_qty"].to_numpy()[ri]
     mx = R["max_qty"].to_numpy(dtype=float)[ri]
@@ -146,7 +140,7 @@ def _match(lines: pd.DataFrame, R: pd.DataFrame) -> pd.DataFrame:
         vf = pd.to_datetime(R["valid_from"]).to_numpy()[ri]
         vt = pd.to_datetime(R["valid_to"]).to_numpy()[ri]
         ok &= (np.isnat(vf) | (d >= vf)) & (np.isnat(vt) | (d <= vt))
-    return c[ok].reset_index(drop=True)
+    return li[ok], ri[ok]
 
 
 def price_lines(lines: pd.DataFrame, catalog: pd.DataFrame, rules, *, policy: PricingPolicy | None = None,
@@ -176,45 +170,63 @@ def price_lines(lines: pd.DataFrame, catalog: pd.DataFrame, rules, *, policy: Pr
     rule_of = np.full(n, None, dtype=object)
     explain = ("base price " + pd.Series(price.astype(np.int64).astype(str))).to_numpy(dtype=object)
     if len(R):
-        m = _match(L, R)
-        li, ri = m["line"].to_numpy(), m["rule_idx"].to_numpy()
-        spec, prio, kind = R["specificity"].to_numpy()[ri], R["priority"].to_numpy()[ri], R["kind"].to_numpy()[ri]
-        val, order = R["value"].to_numpy()[ri], R["order"].to_numpy()[ri]
-        tie = val if policy.tie == "lowest_price" else order
-        is_price = kind == "price"
-        # price rules: best per line by (specificity desc, priority desc, tie asc)
-        o = np.lexsort((tie[is_price], -prio[is_price], -spec[is_price], li[is_price]))
-        pl, pr = li[is_price][o], ri[is_price][o]
-        first = np.r_[True, pl[1:] != pl[:-1]] if pl.size else np.array([], dtype=bool)
-        win_l, win_r = pl[first], pr[first]
+        li, ri = _match(L, R)
+        # each rule's rank by the precedence (specificity desc, priority desc, tie asc): the
+        # winner for a line is its matching rule of lowest rank, found without sorting the pairs
+        tie_key = R["value"].to_numpy(dtype=float) if policy.tie == "lowest_price" else R["order"].to_numpy(dtype=float)
+        is_p = (R["kind"] == "price").to_numpy()
+        rank = np.empty(len(R), dtype=np.int64)
+        for mask, tk in ((is_p, tie_key), (~is_p, R["order"].to_numpy(dtype=float))):
+            idx = np.flatnonzero(mask)
+            o = np.lexsort((tk[idx], -R["priority"].to_numpy()[idx], -R["specificity"].to_numpy()[idx]))
+            rank[idx[o]] = np.arange(idx.size)
         rid = R["rule_id"].to_numpy(dtype=object)
+        big = np.iinfo(np.int64).max
+        pair_p = is_p[ri]
+        best_p = np.full(n, big)
+        np.minimum.at(best_p, li[pair_p], rank[ri[pair_p]])
+        price_rules = np.flatnonzero(is_p)
+        by_rank = np.empty(len(R), dtype=np.int64)
+        by_rank[rank[price_rules]] = price_rules
+        win_l = np.flatnonzero(best_p < big)
+        win_r = by_rank[best_p[win_l]]
         price[win_l] = R["value"].to_numpy(dtype=float)[win_r]
         rule_of[win_l] = rid[win_r]
         explain[win_l] = ("rule " + pd.Series(rid[win_r]) + " (" + pd.Series(R["book"].to_numpy(dtype=object)[win_r])
                           + "): " + pd.Series(price[win_l].astype(np.int64).astype(str))).to_numpy()
-        # discount rules: by precedence; best / additive / compounding (vectorised)
-        dl, dr = li[~is_price], ri[~is_price]
-        o = np.lexsort((order[~is_price], -prio[~is_price], -spec[~is_price], dl))
-        dl, dr = dl[o], dr[o]
-        v = R["value"].to_numpy(dtype=float)[dr]
+        # discount rules: best (lowest rank) / additive / compounding, vectorised
+        dl, dr = li[~pair_p], ri[~pair_p]
+        v_all = R["value"].to_numpy(dtype=float)
         if policy.stacking == "best":
-            keep_first = np.r_[True, dl[1:] != dl[:-1]] if dl.size else np.array([], dtype=bool)
-            dl, dr, v = dl[keep_first], dr[keep_first], v[keep_first]
+            best_d = np.full(n, big)
+            np.minimum.at(best_d, dl, rank[dr])
+            disc_rules = np.flatnonzero(~is_p)
+            by_rank_d = np.empty(len(R), dtype=np.int64)
+            by_rank_d[rank[disc_rules]] = disc_rules
+            dl = np.flatnonzero(best_d < big)
+            dr = by_rank_d[best_d[dl]]
             total = np.zeros(n)
-            total[dl] = v
-        elif policy.stacking == "additive":
-            total = np.zeros(n)
-            np.add.at(total, dl, v)
+            total[dl] = v_all[dr]
         else:
-            logkeep = np.zeros(n)
-            np.add.at(logkeep, dl, np.log1p(-np.minimum(v, 1 - 1e-12)))
-            total = 1 - np.exp(logkeep)
+            o = np.lexsort((rank[dr], dl))
+            dl, dr = dl[o], dr[o]
+            if policy.stacking == "additive":
+                total = np.zeros(n)
+                np.add.at(total, dl, v_all[dr])
+            else:
+                logkeep = np.zeros(n)
+                np.add.at(logkeep, dl, np.log1p(-np.minimum(v_all[dr], 1 - 1e-12)))
+                total = 1 - np.exp(logkeep)
         total = np.minimum(total, policy.max_discount)
         price = price * (1 - total)
         if dl.size:
-            names = pd.Series(rid[dr]).groupby(dl).agg("+".join)
             disc = np.full(n, "", dtype=object)
-            disc[names.index.to_numpy()] = names.to_numpy()
+            if policy.stacking == "best":  # one discount per line
+                disc[dl] = rid[dr]
+            else:  # dl is sorted: join each line's run of rule ids
+                cuts = np.flatnonzero(np.r_[True, dl[1:] != dl[:-1]])
+                names = rid[dr]
+                disc[dl[cuts]] = ["+".join(chunk) for chunk in np.split(names, cuts[1:])]
             has = total > 0
             explain[has] = (pd.Series(explain[has]) + "; -" + pd.Series((total[has] * 100).round(1).astype(str))
                             + "% (" + pd.Series(disc[has]) + ", " + policy.stacking + ")").to_numpy()
