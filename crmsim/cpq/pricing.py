@@ -143,6 +143,28 @@ def _match(lines: pd.DataFrame, R: pd.DataFrame) -> pd.DataFrame:
     return li[ok], ri[ok]
 
 
+def _explanations(win, R, base_price, disc, total, floor_v, ceil_v, stacking) -> np.ndarray:
+    """One explanation per line, formatted once per distinct combination (rule, discounts,
+    floor, ceiling) and then spread to the lines."""
+    key = pd.DataFrame({"w": win, "b": np.where(win < 0, base_price, 0), "d": disc,
+                        "t": np.round(total, 6), "f": floor_v, "c": ceil_v})
+    codes, uniq = pd.MultiIndex.from_frame(key).factorize()
+    rid = R["rule_id"].to_numpy(dtype=object) if len(R) else np.array([], dtype=object)
+    book = R["book"].to_numpy(dtype=object) if len(R) else np.array([], dtype=object)
+    val = R["value"].to_numpy(dtype=float) if len(R) else np.array([])
+    texts = []
+    for w, b, d, t, f, c in uniq:
+        s = f"base price {int(b)}" if w < 0 else f"rule {rid[w]} ({book[w]}): {int(val[w])}"
+        if t > 0:
+            s += f"; -{t * 100:.1f}% ({d}, {stacking})"
+        if f == f:
+            s += f"; floor {int(f)}"
+        if c == c:
+            s += f"; ceiling {int(c)}"
+        texts.append(s)
+    return np.asarray(texts, dtype=object)[codes]
+
+
 def price_lines(lines: pd.DataFrame, catalog: pd.DataFrame, rules, *, policy: PricingPolicy | None = None,
                 units: pd.DataFrame | None = None, saleable=None) -> pd.DataFrame:
     """Price every order line. ``lines``: ``product_id, qty`` (+ ``unit``, ``date`` and any of
@@ -168,7 +190,10 @@ def price_lines(lines: pd.DataFrame, catalog: pd.DataFrame, rules, *, policy: Pr
     n = len(L)
     price = L["base_price"].to_numpy(dtype=float).copy()
     rule_of = np.full(n, None, dtype=object)
-    explain = ("base price " + pd.Series(price.astype(np.int64).astype(str))).to_numpy(dtype=object)
+    win = np.full(n, -1, dtype=np.int64)       # winning price rule per line (-1: base price)
+    floor_v = np.full(n, np.nan)
+    ceil_v = np.full(n, np.nan)
+    total = np.zeros(n)
     if len(R):
         li, ri = _match(L, R)
         # each rule's rank by the precedence (specificity desc, priority desc, tie asc): the
@@ -192,8 +217,7 @@ def price_lines(lines: pd.DataFrame, catalog: pd.DataFrame, rules, *, policy: Pr
         win_r = by_rank[best_p[win_l]]
         price[win_l] = R["value"].to_numpy(dtype=float)[win_r]
         rule_of[win_l] = rid[win_r]
-        explain[win_l] = ("rule " + pd.Series(rid[win_r]) + " (" + pd.Series(R["book"].to_numpy(dtype=object)[win_r])
-                          + "): " + pd.Series(price[win_l].astype(np.int64).astype(str))).to_numpy()
+        win[win_l] = win_r
         # discount rules: best (lowest rank) / additive / compounding, vectorised
         dl, dr = li[~pair_p], ri[~pair_p]
         v_all = R["value"].to_numpy(dtype=float)
@@ -227,9 +251,6 @@ def price_lines(lines: pd.DataFrame, catalog: pd.DataFrame, rules, *, policy: Pr
                 cuts = np.flatnonzero(np.r_[True, dl[1:] != dl[:-1]])
                 names = rid[dr]
                 disc[dl[cuts]] = ["+".join(chunk) for chunk in np.split(names, cuts[1:])]
-            has = total > 0
-            explain[has] = (pd.Series(explain[has]) + "; -" + pd.Series((total[has] * 100).round(1).astype(str))
-                            + "% (" + pd.Series(disc[has]) + ", " + policy.stacking + ")").to_numpy()
         else:
             disc = np.full(n, "", dtype=object)
         # floors and ceilings of every matching rule
@@ -238,14 +259,15 @@ def price_lines(lines: pd.DataFrame, catalog: pd.DataFrame, rules, *, policy: Pr
         lo_i, lo_v = fl.index.to_numpy(), fl.to_numpy()
         hit = price[lo_i] < lo_v
         price[lo_i[hit]] = lo_v[hit]
-        explain[lo_i[hit]] = (pd.Series(explain[lo_i[hit]]) + "; floor " + pd.Series(lo_v[hit].astype(np.int64).astype(str))).to_numpy()
+        floor_v[lo_i[hit]] = lo_v[hit]
         hi_i, hi_v = ce.index.to_numpy(), ce.to_numpy()
         hit = price[hi_i] > hi_v
         price[hi_i[hit]] = hi_v[hit]
-        explain[hi_i[hit]] = (pd.Series(explain[hi_i[hit]]) + "; ceiling " + pd.Series(hi_v[hit].astype(np.int64).astype(str))).to_numpy()
+        ceil_v[hi_i[hit]] = hi_v[hit]
         disc_col = disc
     else:
         disc_col = np.full(n, "", dtype=object)
+    explain = _explanations(win, R, L["base_price"].to_numpy(), disc_col, total, floor_v, ceil_v, policy.stacking)
     unit_price = np.floor(price + 0.5).astype(np.int64)
     out = L.assign(unit_price=unit_price, amount=np.floor(unit_price * L["base_qty"].to_numpy() + 0.5).astype(np.int64),
                    price_rule=rule_of, discounts=disc_col, explanation=explain)
