@@ -101,6 +101,27 @@ def _rules_frame(rules) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def _join(L: pd.DataFrame, keys: pd.DataFrame, fields: list[str]) -> tuple[np.ndarray, np.ndarray]:
+    """Many-to-many equi-join of lines and rule key rows on ``fields``, on integer codes with
+    numpy (sort + searchsorted), returning (line, rule) index pairs."""
+    lk = np.zeros(len(L), dtype=np.int64)
+    kk = np.zeros(len(keys), dtype=np.int64)
+    for f in fields:
+        codes, uniq = pd.factorize(pd.concat([L[f].astype(str), keys[f].astype(str)], ignore_index=True))
+        lk = lk * (len(uniq) + 1) + codes[: len(L)]
+        kk = kk * (len(uniq) + 1) + codes[len(L):]
+    o = np.argsort(kk, kind="stable")
+    kk_s, rules = kk[o], keys["rule_idx"].to_numpy(np.int64)[o]
+    lo = np.searchsorted(kk_s, lk, side="left")
+    hi = np.searchsorted(kk_s, lk, side="right")
+    cnt = hi - lo
+    total = int(cnt.sum())
+    li = np.repeat(L["line"].to_numpy(np.int64), cnt)
+    start = np.repeat(lo, cnt)
+    offs = np.arange(total) - np.repeat(np.cumsum(cnt) - cnt, cnt)
+    return li, rules[start + offs]
+
+
 def _match(lines: pd.DataFrame, R: pd.DataFrame) -> pd.DataFrame:
     """Candidate (line, rule) pairs whose conditions, window and tier hold.
 
@@ -123,32 +144,43 @@ def _match(lines: pd.DataFrame, R: pd.DataFrame) -> pd.DataFrame:
         keys = grp[["rule_idx", *fields]]
         for f in fields:
             keys = keys.explode(f)
-        keys = keys.astype({f: L[f].dtype for f in fields}, errors="ignore")
-        m = L[["line", *fields]].merge(keys, on=fields)
-        parts.append((m["line"].to_numpy(np.int64), m["rule_idx"].to_numpy(np.int64)))
+        parts.append(_join(L, keys, fields))
     if not parts:
         return np.array([], dtype=np.int64), np.array([], dtype=np.int64)
     li = np.concatenate([p[0] for p in parts])
     ri = np.concatenate([p[1] for p in parts])
     ok = np.ones(li.size, dtype=bool)
-    q = L["base_qty"].to_numpy()[li]
-    ok &= q >= R["min_qty"].to_numpy()[ri]
-    mx = R["max_qty"].to_numpy(dtype=float)[ri]
-    ok &= np.isnan(mx) | (q < mx)
-    if "date" in L.columns:
-        d = pd.to_datetime(L["date"]).to_numpy()[li]
-        vf = pd.to_datetime(R["valid_from"]).to_numpy()[ri]
-        vt = pd.to_datetime(R["valid_to"]).to_numpy()[ri]
-        ok &= (np.isnat(vf) | (d >= vf)) & (np.isnat(vt) | (d <= vt))
+    # tiers and validity windows, checked only on pairs whose rule has one (integer days)
+    tiered = ((R["min_qty"].to_numpy() > 0) | R["max_qty"].notna().to_numpy())[ri]
+    if tiered.any():
+        k = np.flatnonzero(tiered)
+        q = L["base_qty"].to_numpy()[li[k]]
+        mx = R["max_qty"].to_numpy(dtype=float)[ri[k]]
+        ok[k] = (q >= R["min_qty"].to_numpy()[ri[k]]) & (np.isnan(mx) | (q < mx))
+    windowed = (R["valid_from"].notna() | R["valid_to"].notna()).to_numpy()[ri]
+    if windowed.any() and "date" in L.columns:
+        k = np.flatnonzero(windowed)
+        day = pd.to_datetime(L["date"]).to_numpy().astype("datetime64[D]").astype(np.int64)
+        vf = pd.to_datetime(R["valid_from"]).to_numpy().astype("datetime64[D]")
+        vt = pd.to_datetime(R["valid_to"]).to_numpy().astype("datetime64[D]")
+        lo = np.where(np.isnat(vf), np.iinfo(np.int64).min, vf.astype(np.int64))
+        hi = np.where(np.isnat(vt), np.iinfo(np.int64).max, vt.astype(np.int64))
+        d = day[li[k]]
+        ok[k] &= (d >= lo[ri[k]]) & (d <= hi[ri[k]])
     return li[ok], ri[ok]
 
 
 def _explanations(win, R, base_price, disc, total, floor_v, ceil_v, stacking) -> np.ndarray:
     """One explanation per line, formatted once per distinct combination (rule, discounts,
     floor, ceiling) and then spread to the lines."""
-    key = pd.DataFrame({"w": win, "b": np.where(win < 0, base_price, 0), "d": disc,
-                        "t": np.round(total, 6), "f": floor_v, "c": ceil_v})
-    codes, uniq = pd.MultiIndex.from_frame(key).factorize()
+    dcodes, dnames = pd.factorize(pd.Series(disc, dtype=object))
+    key = np.column_stack([win, np.where(win < 0, base_price, 0).astype(np.int64), dcodes,
+                           np.round(total * 1e6).astype(np.int64),
+                           np.nan_to_num(floor_v, nan=-1).astype(np.int64),
+                           np.nan_to_num(ceil_v, nan=-1).astype(np.int64)])
+    ukeys, codes = np.unique(key, axis=0, return_inverse=True)
+    uniq = [(w, b, dnames[dc] if dc >= 0 else "", t / 1e6, np.nan if f < 0 else f, np.nan if c < 0 else c)
+            for w, b, dc, t, f, c in ukeys]
     rid = R["rule_id"].to_numpy(dtype=object) if len(R) else np.array([], dtype=object)
     book = R["book"].to_numpy(dtype=object) if len(R) else np.array([], dtype=object)
     val = R["value"].to_numpy(dtype=float) if len(R) else np.array([])
@@ -162,7 +194,7 @@ def _explanations(win, R, base_price, disc, total, floor_v, ceil_v, stacking) ->
         if c == c:
             s += f"; ceiling {int(c)}"
         texts.append(s)
-    return np.asarray(texts, dtype=object)[codes]
+    return np.asarray(texts, dtype=object)[codes.ravel()]
 
 
 def price_lines(lines: pd.DataFrame, catalog: pd.DataFrame, rules, *, policy: PricingPolicy | None = None,
