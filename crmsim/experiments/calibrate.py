@@ -117,7 +117,7 @@ def _mql_share(cfg: FunnelConfig, channels: dict[str, ChannelProfile], threshold
     rng = rng_from(seed)
     att = pd.concat([lead_attributes(c, p, max(200, int(p.volume_per_week * 20)), rng)
                      for c, p in channels.items()], ignore_index=True)
-    rule = cfg.scoring.model_copy(update={"mql_threshold": threshold})
+    rule = type(cfg.scoring).model_validate({**cfg.scoring.model_dump(by_alias=True), "mql_threshold": threshold})
     return float(rule.apply(att)["mql"].mean())
 
 
@@ -135,7 +135,8 @@ def _intent_for(cfg: FunnelConfig, ch: str, prof: ChannelProfile, share: float, 
     lo, hi = 1e-3, 0.999
     for _ in range(16):
         mid = (lo + hi) / 2
-        trial = prof.model_copy(update={"intent_alpha": mid * conc, "intent_beta": (1 - mid) * conc})
+        trial = ChannelProfile.model_validate({**prof.model_dump(), "intent_alpha": mid * conc,
+                                               "intent_beta": (1 - mid) * conc})
         if _mql_intent(cfg, ch, trial, seed) < target:
             lo = mid
         else:
@@ -206,11 +207,10 @@ def calibrate(history: pd.DataFrame, base: FunnelConfig, *, start=None, end=None
         est("duplicate_share", ch, n_dup / valid if valid else 0.0, _prop_ci(n_dup, valid), valid)
         cost = float(g["cost"].mean()) if g["cost"].notna().any() else base.channels.get(ch, ChannelProfile(volume_per_week=1)).cost_per_lead
         prior = base.channels.get(ch, next(iter(base.channels.values())))
-        channels[ch] = prior.model_copy(update={
-            "volume_per_week": vol, "weekday_weights": weights, "invalid_share": n_inv / n,
-            "duplicate_share": min(1.0, n_dup / valid) if valid else 0.0, "cost_per_lead": cost})
-    for ch, p in channels.items():
-        channels[ch] = ChannelProfile.model_validate(p.model_dump())
+        channels[ch] = ChannelProfile.model_validate({
+            **prior.model_dump(), "volume_per_week": vol, "weekday_weights": weights,
+            "invalid_share": n_inv / n, "duplicate_share": min(1.0, n_dup / valid) if valid else 0.0,
+            "cost_per_lead": cost})
 
     # MQL threshold: match the observed MQL share of primary leads
     primary = h[~h["status"].isin(["invalid", "duplicate"])]

@@ -108,4 +108,4 @@ def adjust(cadence: Cadence, cov: pd.DataFrame, *, target: float = 0.95) -> Cade
     for _, r in cov.sort_values("grade", ascending=False).iterrows():
         if r["coverage"] < target and r["coverage"] > 0:
             every[r["grade"]] = int(np.ceil(every[r["grade"]] / max(r["coverage"], 0.1)))
-    return cadence.model_copy(update={"every_days": every})
+    return Cadence.model_validate({**cadence.model_dump(), "every_days": every})

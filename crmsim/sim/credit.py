@@ -16,6 +16,8 @@ on the ``credit_loss`` column). Money in minor units.
 
 from __future__ import annotations
 
+import heapq
+
 import numpy as np
 import pandas as pd
 from pydantic import Field, model_validator
@@ -99,8 +101,6 @@ def simulate_credit(cfg: CreditConfig, seed, horizon_days: float, warmup_days: f
         r = rng(f"day.{day}")
         # payments due today
         while pay_heap and pay_heap[0][0] <= day:
-            import heapq
-
             t, k = heapq.heappop(pay_heap)
             c, amt = recs[k][0], recs[k][1]
             if not defaulted[c] and np.isnan(recs[k][4]):
@@ -135,8 +135,6 @@ def simulate_credit(cfg: CreditConfig, seed, horizon_days: float, warmup_days: f
                 open_amt[c] += a
                 due = day + cfg.terms_days
                 delay = r.exponential(late[c])
-                import heapq
-
                 heapq.heappush(pay_heap, (due + int(round(delay)), len(recs)))
                 recs.append((c, a, day, due, np.nan))
         if day >= world.warmup:

@@ -139,9 +139,7 @@ class _Book:
         self.received = np.where(in_pool, np.nan, -rng.integers(0, 365, n).astype(float))
         since = rng.integers(0, 45, n).astype(float)
         self.last_fu = np.where(in_pool, -since - 30, np.maximum(self.received, -since))
-        self.created = np.minimum(np.nan_to_num(self.received, nan=-400.0), -1.0) - rng.integers(0, 365, n)
         self.last_deal = np.full(n, np.nan)
-        self.first_deal = np.full(n, np.nan)
         self.deals = np.zeros(n, dtype=np.int64)
         self.deals_since_received = np.zeros(n, dtype=np.int64)
         self.deal_closed = np.zeros(n, dtype=bool)
@@ -211,7 +209,6 @@ def _work(book: _Book, day: float, cfg: PoolConfig, world: World) -> None:
     amount = c.deal_amount.sample(rng, deal.size) * book.value_mult[deal]
     book.deals[deal] += 1
     book.deals_since_received[deal] += 1
-    book.first_deal[deal] = np.where(np.isnan(book.first_deal[deal]), day, book.first_deal[deal])
     book.last_deal[deal] = day
     book.deal_closed[deal] = True
     book.interest[deal] *= c.after_deal_interest
