@@ -61,6 +61,7 @@ def write_report(path: str | Path, result, comparison: pd.DataFrame) -> Path:
                  for m, lo, hi in zip(c["mean"], c["ci_low"], c["ci_high"])]
     table = c.pivot(index="variant", columns="metric", values="cell").reindex(columns=keys)
     table = table.reindex(list(dict.fromkeys(comparison["variant"])))
+    table.columns.name = None  # one header row: the metrics
     blocks: list[str | go.Figure] = [
         f"<p>{html.escape(sc.description)}</p>",
         f"<p>{len(table)} variants x {sc.run.replications} replications, horizon "
