@@ -19,6 +19,7 @@ __all__ = [
     "GRADES",
     "LEAD_EVENT_TYPES",
     "OPPORTUNITY_STAGES",
+    "PRODUCT_FORMS",
     "SCHEMAS",
     "TableError",
     "columns",
@@ -41,6 +42,8 @@ ACTIVITY_KINDS: tuple[str, ...] = ("call", "visit", "meeting", "email", "message
 OPPORTUNITY_STAGES: tuple[str, ...] = (
     "qualify", "discover", "propose", "negotiate", "won", "lost",
 )
+#: Product forms (FEATURES L2C-6, CPQ): each is fulfilled and recognised differently.
+PRODUCT_FORMS: tuple[str, ...] = ("physical", "virtual", "service", "project")
 
 
 def _col(dtype, *, nullable=False, isin=None, ge=None, unique=False, required=True) -> pa.Column:
@@ -159,6 +162,16 @@ SCHEMAS: dict[str, pa.DataFrameSchema] = {
             "probability": pa.Column(float, checks=[pa.Check.in_range(0, 1)]),
         },
         name="opportunities",
+    ),
+    "products": pa.DataFrameSchema(
+        {
+            "product_id": _col(_S, unique=True),
+            "category": _col(_S),
+            "form": _col(_S, isin=PRODUCT_FORMS),
+            "base_unit": _col(_S),
+            "base_price": _col(int, ge=0),      # minor units per base unit
+        },
+        name="products",
     ),
 }
 

@@ -9,10 +9,11 @@ import pandas as pd
 
 from crmsim.config import Config
 from crmsim.finance.contracts import PaymentTerms
+from crmsim.tables import PRODUCT_FORMS
 
 __all__ = ["FORMS", "EVENTS", "RecognitionRule", "recognise", "load_erp_receivables"]
 
-FORMS = ("physical", "virtual", "service", "project")
+FORMS = PRODUCT_FORMS
 #: The fulfilment events each product form can recognise on.
 EVENTS = {
     "physical": ("order_confirmed", "shipped", "left_warehouse", "signed"),
