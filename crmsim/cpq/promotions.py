@@ -1,0 +1,362 @@
+"""Promotions (FEATURES CPQ): rules that give a benefit on an order, with budgets, stacking and
+cost/ROI accounting. Money in minor units.
+
+Kinds (:class:`Promotion` ``kind``):
+
+- ``threshold``: an order whose eligible spend reaches ``min_spend`` saves ``amount_off`` (once, or
+  once per full ``min_spend`` with ``repeat``) or ``percent_off`` of the eligible spend;
+- ``cumulative``: once a customer's eligible spend within the promotion's window (this order
+  included) reaches ``min_spend``, eligible lines get ``percent_off``;
+- ``item``: eligible lines get ``percent_off`` or ``amount_off`` per unit, from ``min_qty`` units;
+- ``bundle``: every complete set of ``bundle`` (product -> units) costs ``bundle_price`` (or gets
+  ``percent_off``);
+- ``free_goods``: buy ``buy`` get ``get`` free (of ``free_product``, default the same product).
+  ``free_mode="added"``: the ordered units are paid and the free units are added; with
+  ``recursive`` the free units count towards further free units (buy 3 get 1 on 7 units: 2 free,
+  3 recursive). ``free_mode="in_cart"``: the ordered units include the free ones (every
+  ``buy + get`` units, ``get`` are free).
+
+Budgets: a promotion's ``budget`` caps its total cost (discounts at price, free goods at unit
+cost). When the rest of the budget does not cover an order's benefit, ``on_exhaustion`` decides:
+``partial`` gives what is left, ``skip`` gives nothing; either way it is recorded with the reason.
+
+Stacking (:class:`PromotionPolicy`): ``all`` applies every eligible promotion in order of
+``priority`` (then listed order), each on the amount left by the previous ones; ``best`` applies
+only the one with the largest benefit. An ``exclusive`` promotion never combines: it applies alone
+if its benefit beats the combination of the others, else it is left out (recorded).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+import numpy as np
+import pandas as pd
+from pydantic import Field, model_validator
+
+from crmsim.config import Config
+
+__all__ = ["Promotion", "PromotionPolicy", "PromotionEngine", "PromotionResult", "apply_promotions",
+           "free_units", "promotion_roi", "break_even_lift", "SCOPE_FIELDS"]
+
+#: Order-line fields a promotion's scope may name.
+SCOPE_FIELDS = ("product_id", "category", "customer_id", "customer_grade", "region", "channel")
+
+
+class Promotion(Config):
+    promo_id: str
+    kind: Literal["threshold", "cumulative", "item", "bundle", "free_goods"]
+    priority: int = 0
+    exclusive: bool = False
+    valid_from: str | None = None
+    valid_to: str | None = None              # inclusive
+    product_id: tuple[str, ...] = ()
+    category: tuple[str, ...] = ()
+    customer_id: tuple[str, ...] = ()
+    customer_grade: tuple[str, ...] = ()
+    region: tuple[str, ...] = ()
+    channel: tuple[str, ...] = ()
+    min_spend: int = Field(default=0, ge=0)
+    min_qty: float = Field(default=0, ge=0)
+    amount_off: int = Field(default=0, ge=0)
+    percent_off: float = Field(default=0.0, ge=0, le=1)
+    repeat: bool = False
+    bundle: dict[str, int] = {}
+    bundle_price: int | None = Field(default=None, ge=0)
+    buy: int = Field(default=0, ge=0)
+    get: int = Field(default=0, ge=0)
+    free_product: str | None = None
+    free_mode: Literal["added", "in_cart"] = "added"
+    recursive: bool = False
+    budget: int | None = Field(default=None, ge=0)
+    on_exhaustion: Literal["partial", "skip"] = "partial"
+
+    @model_validator(mode="after")
+    def _check(self) -> Promotion:
+        k, p = self.kind, self.promo_id
+        if k in ("threshold", "cumulative") and self.min_spend <= 0:
+            raise ValueError(f"promotion {p}: a {k} promotion needs min_spend > 0")
+        if k in ("threshold", "item") and not (self.amount_off or self.percent_off):
+            raise ValueError(f"promotion {p}: set amount_off or percent_off")
+        if k == "cumulative" and not self.percent_off:
+            raise ValueError(f"promotion {p}: a cumulative promotion needs percent_off")
+        if k == "bundle" and (not self.bundle or (self.bundle_price is None and not self.percent_off)):
+            raise ValueError(f"promotion {p}: a bundle needs `bundle` (product -> units) and bundle_price or percent_off")
+        if k == "bundle" and any(q <= 0 for q in self.bundle.values()):
+            raise ValueError(f"promotion {p}: bundle units must be > 0")
+        if k == "free_goods" and (self.buy < 1 or self.get < 1):
+            raise ValueError(f"promotion {p}: free goods need buy >= 1 and get >= 1")
+        if k == "free_goods" and self.recursive and self.free_mode == "in_cart":
+            raise ValueError(f"promotion {p}: recursive applies to free_mode 'added' only")
+        return self
+
+
+class PromotionPolicy(Config):
+    stacking: Literal["all", "best"] = "all"
+
+
+def free_units(qty: int, buy: int, get: int, *, mode: str = "added", recursive: bool = False) -> int:
+    """Free units for ``qty`` ordered units under buy-``buy``-get-``get``.
+
+    >>> free_units(7, 3, 1), free_units(7, 3, 1, recursive=True), free_units(7, 3, 1, mode="in_cart")
+    (2, 3, 1)
+    """
+    qty = int(qty)
+    if mode == "in_cart":
+        full, rest = divmod(qty, buy + get)
+        return full * get + max(0, rest - buy)
+    free = (qty // buy) * get
+    if not recursive:
+        return free
+    total, pool = free, qty % buy + free
+    while pool >= buy:           # free units qualify again
+        new = (pool // buy) * get
+        total += new
+        pool = pool % buy + new
+    return total
+
+
+def break_even_lift(discount: float, margin: float) -> float:
+    """Volume increase a price cut of ``discount`` needs to keep gross margin at a gross margin
+    share ``margin``: d / (m - d) (Nagle & Holden; REFERENCES.md). 20% off at 40% margin: +100%.
+
+    >>> break_even_lift(0.2, 0.4)
+    1.0
+    """
+    if discount >= margin:
+        return float("inf")
+    return discount / (margin - discount)
+
+
+def promotion_roi(margin, baseline_margin, cost):
+    """ROI of a promotion: (gross margin with it - gross margin without it) / its cost, the
+    margins net of the promotion's own discounts and free goods. Works on numbers or Series.
+
+    >>> promotion_roi(130_000, 100_000, 20_000)
+    1.5
+    """
+    return (margin - baseline_margin) / cost
+
+
+@dataclass
+class PromotionResult:
+    """``lines``: the order lines with ``promo_discount`` (minor units, allocated to the lines) and
+    ``net_amount``, plus one appended line per free good (``promo_id`` set, ``free=True``);
+    ``applied``: one row per promotion given on an order (benefit, free units, cost); ``skipped``:
+    eligible promotions not given, with the reason; ``budgets``: budget, used and left per promotion."""
+
+    lines: pd.DataFrame
+    applied: pd.DataFrame
+    skipped: pd.DataFrame
+    budgets: pd.DataFrame
+
+
+@dataclass
+class PromotionEngine:
+    """Applies promotions order by order, keeping budgets and cumulative spend between orders.
+
+    ``cost`` maps a product to its unit cost (free goods are costed at it; at the line's unit
+    price where unknown)."""
+
+    promotions: list[Promotion]
+    policy: PromotionPolicy = field(default_factory=PromotionPolicy)
+    cost: dict[str, int] = field(default_factory=dict)
+    used: dict[str, int] = field(default_factory=dict)
+    spend: dict[tuple[str, str], int] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        ids = [p.promo_id for p in self.promotions]
+        dup = sorted({i for i in ids if ids.count(i) > 1})
+        if dup:
+            raise ValueError(f"promotions listed twice: {dup}")
+        self._order = sorted(range(len(self.promotions)), key=lambda k: (-self.promotions[k].priority, k))
+        self._window = [(pd.Timestamp(p.valid_from) if p.valid_from else None,
+                         pd.Timestamp(p.valid_to) if p.valid_to else None) for p in self.promotions]
+
+    def left(self, p: Promotion) -> float:
+        return np.inf if p.budget is None else p.budget - self.used.get(p.promo_id, 0)
+
+    def _eligible(self, p: Promotion, lines: pd.DataFrame) -> np.ndarray:
+        ok = np.ones(len(lines), dtype=bool)
+        for f in SCOPE_FIELDS:
+            vals = getattr(p, f)
+            if vals:
+                ok &= lines[f].isin(vals).to_numpy() if f in lines.columns else False
+        return ok
+
+    def _benefit(self, p: Promotion, L: pd.DataFrame, net: np.ndarray, ok: np.ndarray, customer: str):
+        """(discount per line, [(free product, units, unit price)]) before the budget."""
+        disc = np.zeros(len(L))
+        free: list[tuple[str, int, float]] = []
+        qty = L["qty"].to_numpy(dtype=float)
+        spend = float(net[ok].sum())
+        if p.kind == "threshold":
+            if spend >= p.min_spend:
+                total = p.percent_off * spend + p.amount_off * (spend // p.min_spend if p.repeat else 1)
+                disc[ok] = min(total, spend) * net[ok] / spend
+        elif p.kind == "cumulative":
+            before = self.spend.get((p.promo_id, customer), 0)
+            if before + spend >= p.min_spend:
+                disc[ok] = p.percent_off * net[ok]
+        elif p.kind == "item":
+            hit = ok & (qty >= p.min_qty)
+            disc[hit] = np.minimum(net[hit], p.percent_off * net[hit] + p.amount_off * qty[hit])
+        elif p.kind == "bundle":
+            have = L[ok].groupby("product_id")["qty"].sum()
+            sets = min(int(have.get(k, 0) // v) for k, v in p.bundle.items())
+            if sets:
+                in_b = ok & L["product_id"].isin(list(p.bundle)).to_numpy()
+                unit = np.divide(net, qty, out=np.zeros(len(L)), where=qty > 0)
+                list_value = sum(v * sets * float(unit[in_b & (L["product_id"] == k).to_numpy()].max())
+                                 for k, v in p.bundle.items())
+                saving = (list_value - p.bundle_price * sets) if p.bundle_price is not None else p.percent_off * list_value
+                saving = max(0.0, saving)
+                w = np.zeros(len(L))
+                for k, v in p.bundle.items():
+                    m = in_b & (L["product_id"] == k).to_numpy()
+                    w[m] = unit[m] * v * sets * qty[m] / qty[m].sum()
+                disc = saving * w / w.sum() if w.sum() else disc
+        elif p.kind == "free_goods":
+            by_prod = L[ok].groupby("product_id", sort=False)["qty"].sum()
+            for pid, q in by_prod.items():
+                n = free_units(int(q), p.buy, p.get, mode=p.free_mode, recursive=p.recursive)
+                if not n:
+                    continue
+                m = ok & (L["product_id"] == pid).to_numpy()
+                unit = float(net[m].sum() / qty[m].sum()) if qty[m].sum() else 0.0
+                if p.free_mode == "in_cart":  # the free units are in the order: a discount on them
+                    disc[m] += n * unit * qty[m] / qty[m].sum()
+                else:
+                    free.append((p.free_product or pid, n, unit))
+        return np.minimum(disc, net), free
+
+    def apply(self, order: pd.DataFrame, *, order_id=None, customer: str = "", date=None):
+        """Apply the promotions to one order's lines (``product_id, qty, amount`` + scope fields).
+        Returns (discount per line, free-good lines, applied rows, skipped rows)."""
+        L = order.reset_index(drop=True)
+        d = pd.Timestamp(date) if date is not None else None
+        base = L["amount"].to_numpy(dtype=float)
+        cands = []
+        for k in self._order:
+            p = self.promotions[k]
+            lo, hi = self._window[k]
+            if d is not None and ((lo is not None and d < lo) or (hi is not None and d > hi)):
+                continue
+            ok = self._eligible(p, L)
+            if ok.any():
+                cands.append((p, ok))
+        applied, skipped, free_rows = [], [], []
+        disc_total = np.zeros(len(L))
+
+        def run(chosen):
+            net = base.copy()
+            out = []
+            for p, ok in chosen:
+                disc, free = self._benefit(p, L, net, ok, customer)
+                out.append((p, disc, free))
+                net = net - disc
+            return out
+
+        def value(res):
+            return sum(float(dsc.sum()) + sum(n * u for _, n, u in fr) for _, dsc, fr in res)
+
+        plain = [c for c in cands if not c[0].exclusive]
+        excl = [c for c in cands if c[0].exclusive]
+        if self.policy.stacking == "best":
+            options = [run([c]) for c in cands]
+        else:
+            options = [run(plain)] + [run([c]) for c in excl]
+        options = [o for o in options if value(o) > 0]
+        chosen = max(options, key=value) if options else []   # max keeps the first of equals
+        chosen_ids = {p.promo_id for p, _, _ in chosen}
+        gave = {q.promo_id for o in options for q, dsc, fr in o if dsc.sum() > 0 or fr}
+        winners = ", ".join(sorted(chosen_ids))
+        for p, _ in cands:
+            if p.promo_id in gave and p.promo_id not in chosen_ids:
+                why = ("best stacking" if self.policy.stacking == "best"
+                       else "exclusive" if p.exclusive else "an exclusive promotion")
+                skipped.append({"order_id": order_id, "promo_id": p.promo_id,
+                                "reason": f"not combined ({why}): {winners} gave more"})
+        for p, disc, free in chosen:
+            cost_free = sum(n * self.cost.get(pid, u) for pid, n, u in free)
+            benefit = float(disc.sum())
+            want = benefit + cost_free
+            if want <= 0:
+                continue
+            left = self.left(p)
+            scale = 1.0
+            if want > left:
+                if p.on_exhaustion == "skip" or left <= 0:
+                    skipped.append({"order_id": order_id, "promo_id": p.promo_id,
+                                    "reason": f"budget exhausted ({int(max(left, 0))} left of {p.budget}, needs {int(round(want))})"})
+                    continue
+                scale = left / want
+                skipped.append({"order_id": order_id, "promo_id": p.promo_id,
+                                "reason": f"budget partly exhausted: gave {scale:.0%} of the benefit"})
+            disc = np.floor(disc * scale + 0.5)
+            nfree = 0
+            for pid, n, u in free:
+                n = int(np.floor(n * scale))
+                if n:
+                    free_rows.append({"order_id": order_id, "customer_id": customer, "product_id": pid, "qty": n,
+                                      "amount": 0, "promo_id": p.promo_id, "free": True,
+                                      "free_value": int(round(n * u))})
+                    nfree += n
+            cost = int(disc.sum()) + int(round(sum(int(np.floor(n * scale)) * self.cost.get(pid, u) for pid, n, u in free)))
+            self.used[p.promo_id] = self.used.get(p.promo_id, 0) + cost
+            disc_total += disc
+            applied.append({"order_id": order_id, "customer_id": customer, "promo_id": p.promo_id, "kind": p.kind,
+                            "discount": int(disc.sum()), "free_units": nfree, "cost": cost})
+        for p, ok in cands:
+            if p.kind == "cumulative":
+                key = (p.promo_id, customer)
+                self.spend[key] = self.spend.get(key, 0) + int(base[ok].sum())
+        return disc_total.astype(np.int64), free_rows, applied, skipped
+
+    def budgets(self) -> pd.DataFrame:
+        return pd.DataFrame([{"promo_id": p.promo_id, "budget": p.budget, "used": self.used.get(p.promo_id, 0),
+                              "left": None if p.budget is None else p.budget - self.used.get(p.promo_id, 0)}
+                             for p in self.promotions])
+
+
+def apply_promotions(lines: pd.DataFrame, promotions, *, policy: PromotionPolicy | None = None,
+                     cost: dict[str, int] | None = None) -> PromotionResult:
+    """Apply promotions to a table of order lines (``order_id, customer_id, product_id, qty,
+    amount`` + ``date`` and any scope field), order by order in date order (budgets and
+    cumulative spend are first come, first served)."""
+    need = [c for c in ("order_id", "customer_id", "product_id", "qty", "amount") if c not in lines.columns]
+    if need:
+        raise KeyError(f"order lines: missing columns {need}")
+    eng = PromotionEngine(list(promotions), policy or PromotionPolicy(), dict(cost or {}))
+    L = lines.copy()
+    L["promo_discount"] = 0
+    keys = ["date", "order_id"] if "date" in L.columns else ["order_id"]
+    first = L.reset_index().sort_values(keys, kind="stable").drop_duplicates("order_id")
+    groups = L.groupby("order_id", sort=False).indices
+    free_all, applied_all, skipped_all = [], [], []
+    pos = L.columns.get_loc("promo_discount")
+    for _, r in first.iterrows():
+        idx = groups[r["order_id"]]
+        disc, free, applied, skipped = eng.apply(L.iloc[idx], order_id=r["order_id"], customer=r["customer_id"],
+                                                 date=r.get("date"))
+        L.iloc[idx, pos] = disc
+        for f in free:
+            f.update({c: r[c] for c in ("date", *SCOPE_FIELDS[2:]) if c in L.columns and c != "customer_id"})
+        free_all += free
+        applied_all += applied
+        skipped_all += skipped
+    L["net_amount"] = L["amount"] - L["promo_discount"]
+    L["free"] = False
+    if free_all:
+        F = pd.DataFrame(free_all)
+        F["net_amount"] = 0
+        F["promo_discount"] = 0
+        L = pd.concat([L, F], ignore_index=True)
+    return PromotionResult(
+        lines=L,
+        applied=pd.DataFrame(applied_all, columns=["order_id", "customer_id", "promo_id", "kind", "discount",
+                                                   "free_units", "cost"]),
+        skipped=pd.DataFrame(skipped_all, columns=["order_id", "promo_id", "reason"]),
+        budgets=eng.budgets(),
+    )

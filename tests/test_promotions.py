@@ -1,0 +1,116 @@
+import pandas as pd
+import pytest
+
+from crmsim.cpq.promotions import (
+    Promotion,
+    PromotionPolicy,
+    apply_promotions,
+    break_even_lift,
+    free_units,
+    promotion_roi,
+)
+
+
+def order(*items, order_id="o1", customer="c1", date="2025-06-10", **kw):
+    """items: (product, qty, unit price)."""
+    rows = [{"order_id": order_id, "customer_id": customer, "date": pd.Timestamp(date), "product_id": p, "qty": q,
+             "amount": q * u, "category": "pens" if p.startswith("pen") else "paper", **kw} for p, q, u in items]
+    return pd.DataFrame(rows)
+
+
+@pytest.mark.parametrize("qty, buy, get, mode, recursive, free", [
+    (7, 3, 1, "added", False, 2), (7, 3, 1, "added", True, 3), (2, 3, 1, "added", True, 0),
+    (3, 3, 1, "added", False, 1), (9, 3, 1, "added", True, 4), (10, 2, 1, "added", True, 9),
+    (7, 3, 1, "in_cart", False, 1), (8, 3, 1, "in_cart", False, 2), (4, 3, 1, "in_cart", False, 1),
+    (3, 3, 1, "in_cart", False, 0), (5, 2, 2, "in_cart", False, 2), (6, 2, 2, "in_cart", False, 2), (7, 2, 2, "in_cart", False, 3),
+])
+def test_free_goods_recursion(qty, buy, get, mode, recursive, free):
+    assert free_units(qty, buy, get, mode=mode, recursive=recursive) == free
+
+
+def test_free_goods_lines_are_added_and_costed():
+    p = Promotion(promo_id="b3g1", kind="free_goods", product_id=("pen",), buy=3, get=1, recursive=True)
+    r = apply_promotions(order(("pen", 7, 100), ("paper", 2, 500)), [p], cost={"pen": 40})
+    free = r.lines[r.lines["free"]]
+    assert free[["product_id", "qty", "amount", "promo_id"]].values.tolist() == [["pen", 3, 0, "b3g1"]]
+    assert r.applied[["free_units", "cost", "discount"]].values.tolist() == [[3, 120, 0]]
+    assert r.lines["net_amount"].sum() == 700 + 1000
+
+
+@pytest.mark.parametrize("spend_units, repeat, discount", [
+    (9, False, 0), (10, False, 150), (19, False, 150), (20, True, 300), (29, True, 300),
+])
+def test_threshold_boundaries(spend_units, repeat, discount):
+    p = Promotion(promo_id="t", kind="threshold", min_spend=1_000, amount_off=150, repeat=repeat)
+    r = apply_promotions(order(("pen", spend_units, 100)), [p])
+    assert int(r.lines["promo_discount"].sum()) == discount
+
+
+def test_item_bundle_cumulative_and_windows():
+    item = Promotion(promo_id="i", kind="item", category=("pens",), min_qty=5, percent_off=0.1)
+    r = apply_promotions(order(("pen", 5, 100), ("pencil", 4, 50), ("paper", 5, 500)), [item])
+    assert r.lines["promo_discount"].tolist() == [50, 0, 0]
+    bundle = Promotion(promo_id="set", kind="bundle", bundle={"pen": 2, "paper": 1}, bundle_price=600)
+    r = apply_promotions(order(("pen", 5, 100), ("paper", 3, 500)), [bundle])  # 2 sets of 700 -> 600
+    assert r.lines["promo_discount"].sum() == 200 and r.applied["discount"].item() == 200
+    cum = Promotion(promo_id="loyal", kind="cumulative", min_spend=2_000, percent_off=0.05,
+                    valid_from="2025-06-01", valid_to="2025-06-30")
+    orders = pd.concat([order(("paper", 2, 500), order_id="a", date="2025-06-02"),
+                        order(("paper", 2, 500), order_id="b", date="2025-06-10"),   # reaches 2,000 here
+                        order(("paper", 2, 500), order_id="c", date="2025-06-20"),
+                        order(("paper", 2, 500), order_id="d", date="2025-07-01")])  # window over
+    r = apply_promotions(orders, [cum])
+    assert r.lines.groupby("order_id")["promo_discount"].sum().to_dict() == {"a": 0, "b": 50, "c": 50, "d": 0}
+
+
+@pytest.mark.parametrize("on_exhaustion, discounts, reasons", [
+    ("partial", [100, 100, 50, 0], ["budget partly exhausted: gave 50% of the benefit",
+                                    "budget exhausted (0 left of 250, needs 100)"]),
+    ("skip", [100, 100, 0, 0], ["budget exhausted (50 left of 250, needs 100)",
+                                "budget exhausted (50 left of 250, needs 100)"]),
+])
+def test_budget_exhaustion(on_exhaustion, discounts, reasons):
+    p = Promotion(promo_id="p", kind="item", percent_off=0.1, budget=250, on_exhaustion=on_exhaustion)
+    orders = pd.concat([order(("pen", 10, 100), order_id=f"o{k}", date=f"2025-06-1{k}") for k in range(4)])
+    r = apply_promotions(orders, [p])
+    assert r.lines["promo_discount"].tolist() == discounts
+    assert r.skipped["reason"].tolist() == reasons
+    b = r.budgets.iloc[0]
+    assert b["used"] == sum(discounts) and b["used"] <= 250
+
+
+@pytest.mark.parametrize("stacking, exclusive, expected", [
+    ("all", False, {"ten": 100, "five": 45}),        # five applies on what ten left (900)
+    ("best", False, {"ten": 100}),
+    ("all", True, {"ten": 100, "five": 45}),         # exclusive flat 120 < 145 of the combination
+])
+def test_stacking(stacking, exclusive, expected):
+    promos = [Promotion(promo_id="five", kind="item", percent_off=0.05),
+              Promotion(promo_id="ten", kind="item", percent_off=0.10, priority=5),
+              Promotion(promo_id="flat", kind="threshold", min_spend=500, amount_off=120, exclusive=exclusive)]
+    if not exclusive:
+        promos = promos[:2]
+    r = apply_promotions(order(("pen", 10, 100)), promos, policy=PromotionPolicy(stacking=stacking))
+    assert r.applied.set_index("promo_id")["discount"].to_dict() == expected
+    if exclusive:
+        assert r.skipped.set_index("promo_id").loc["flat", "reason"].startswith("not combined (exclusive)")
+
+
+def test_exclusive_wins_when_larger_and_errors():
+    promos = [Promotion(promo_id="five", kind="item", percent_off=0.05),
+              Promotion(promo_id="flat", kind="threshold", min_spend=500, amount_off=300, exclusive=True)]
+    r = apply_promotions(order(("pen", 10, 100)), promos)
+    assert r.applied["promo_id"].tolist() == ["flat"] and r.lines["promo_discount"].sum() == 300
+    with pytest.raises(ValueError, match="needs min_spend > 0"):
+        Promotion(promo_id="x", kind="threshold", amount_off=1)
+    with pytest.raises(ValueError, match="listed twice"):
+        apply_promotions(order(("pen", 1, 1)), [promos[0], promos[0]])
+    with pytest.raises(KeyError, match="missing columns \\['qty'\\]"):
+        apply_promotions(order(("pen", 1, 1)).drop(columns="qty"), promos)
+
+
+def test_roi_and_break_even():
+    assert break_even_lift(0.2, 0.4) == pytest.approx(1.0)   # Nagle & Holden (REFERENCES.md)
+    assert break_even_lift(0.1, 0.3) == pytest.approx(0.5)
+    assert break_even_lift(0.4, 0.4) == float("inf")
+    assert promotion_roi(90, 100, 20) == pytest.approx(-0.5)
