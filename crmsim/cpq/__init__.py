@@ -1,6 +1,9 @@
-"""Configure, price, quote (FEATURES CPQ). So far: the pricing engine (price books as rules with a
-deterministic precedence, stacking, floors and ceilings, saleable scope, unit conversion)."""
+"""Configure, price, quote (FEATURES CPQ): the catalogue, the configurator (multi-level BOMs with
+constraints), price books (a deterministic precedence, stacking, floors, saleable scope),
+promotions with budgets and ROI, rebates, and quotes with versions and approval routing."""
 
+from crmsim.cpq.bom import Configurator, Constraint, Model, Option, OptionGroup
+from crmsim.cpq.catalog import Catalog, Product, load_catalog
 from crmsim.cpq.pricing import (
     CONDITION_FIELDS,
     PriceRule,
@@ -8,5 +11,30 @@ from crmsim.cpq.pricing import (
     price_lines,
     to_base_units,
 )
+from crmsim.cpq.promotions import (
+    Promotion,
+    PromotionEngine,
+    PromotionPolicy,
+    PromotionResult,
+    apply_promotions,
+    break_even_lift,
+    free_units,
+    promotion_roi,
+)
+from crmsim.cpq.quotes import (
+    ApprovalLevel,
+    ApprovalPolicy,
+    Quote,
+    QuoteVersion,
+    required_level,
+    required_level_index,
+)
+from crmsim.cpq.rebates import RebateRule, RebateTier, accrue, compute_rebates, redeem, tier_amount
 
-__all__ = ["CONDITION_FIELDS", "PriceRule", "PricingPolicy", "price_lines", "to_base_units"]
+__all__ = [
+    "ApprovalLevel", "ApprovalPolicy", "CONDITION_FIELDS", "Catalog", "Configurator", "Constraint", "Model",
+    "Option", "OptionGroup", "PriceRule", "PricingPolicy", "Product", "Promotion", "PromotionEngine",
+    "PromotionPolicy", "PromotionResult", "Quote", "QuoteVersion", "RebateRule", "RebateTier", "accrue",
+    "apply_promotions", "break_even_lift", "compute_rebates", "free_units", "load_catalog", "price_lines",
+    "promotion_roi", "redeem", "required_level", "required_level_index", "tier_amount", "to_base_units",
+]

@@ -1,0 +1,220 @@
+"""Quotes (FEATURES CPQ): versions with a diff, approval routing by discount and amount, an audit
+trail, expiry. Money in minor units.
+
+The approval rule is one function, :func:`required_level`, used by :class:`Quote` and by the
+discount simulation (:mod:`crmsim.sim.promo`): the approver needed is the *lowest* level of the
+:class:`ApprovalPolicy` whose authority covers both the quote's discount and its amount; beyond
+every level the quote cannot be approved. The discount is the largest line discount
+(``basis="max_line"``, the strict default) or the discount of the whole quote (``"quote"``).
+
+Examples
+--------
+>>> pol = ApprovalPolicy(levels=(ApprovalLevel(name="rep", max_discount=0.10),
+...                              ApprovalLevel(name="manager", max_discount=0.20, max_amount=5_000_000),
+...                              ApprovalLevel(name="director", max_discount=0.35)))
+>>> required_level(0.10, 100_000, pol), required_level(0.15, 100_000, pol), required_level(0.15, 9_000_000, pol)
+('rep', 'manager', 'director')
+>>> required_level(0.5, 1, pol) is None
+True
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+import numpy as np
+import pandas as pd
+from pydantic import Field, model_validator
+
+from crmsim.config import Config
+
+__all__ = ["ApprovalLevel", "ApprovalPolicy", "required_level", "required_level_index", "Quote", "QuoteVersion"]
+
+
+class ApprovalLevel(Config):
+    name: str
+    max_discount: float = Field(ge=0, le=1)
+    max_amount: int | None = Field(default=None, ge=0)    # None: any amount
+
+
+class ApprovalPolicy(Config):
+    """Levels from the least to the most authority (``rep`` first)."""
+
+    levels: tuple[ApprovalLevel, ...]
+    basis: Literal["max_line", "quote"] = "max_line"
+
+    @model_validator(mode="after")
+    def _check(self) -> ApprovalPolicy:
+        names = [lv.name for lv in self.levels]
+        if not names or len(set(names)) != len(names):
+            raise ValueError(f"approval levels need distinct names, got {names}")
+        d = [lv.max_discount for lv in self.levels]
+        if d != sorted(d):
+            raise ValueError(f"approval levels must not lose authority going up: max_discount {d}")
+        return self
+
+    def rank(self, name: str) -> int:
+        for k, lv in enumerate(self.levels):
+            if lv.name == name:
+                return k
+        raise KeyError(f"unknown approver level '{name}'; levels are {[lv.name for lv in self.levels]}")
+
+
+def required_level_index(discount, amount, policy: ApprovalPolicy) -> np.ndarray:
+    """Vectorised :func:`required_level`: the index of the level needed, -1 beyond every level."""
+    d = np.atleast_1d(np.asarray(discount, dtype=float))
+    a = np.atleast_1d(np.asarray(amount, dtype=float))
+    out = np.full(np.broadcast(d, a).shape, -1, dtype=np.int64)
+    for k in range(len(policy.levels) - 1, -1, -1):   # the lowest covering level wins
+        lv = policy.levels[k]
+        ok = (d <= lv.max_discount + 1e-12) & (a <= (np.inf if lv.max_amount is None else lv.max_amount))
+        out[ok] = k
+    return out
+
+
+def required_level(discount: float, amount: float, policy: ApprovalPolicy) -> str | None:
+    """The lowest level whose authority covers ``discount`` and ``amount`` (None: nobody may)."""
+    k = int(required_level_index(discount, amount, policy)[0])
+    return policy.levels[k].name if k >= 0 else None
+
+
+@dataclass
+class QuoteVersion:
+    version: int
+    lines: pd.DataFrame          # product_id, qty, list_price, unit_price (minor units per unit)
+    created_at: pd.Timestamp
+    valid_until: pd.Timestamp
+    note: str = ""
+
+    @property
+    def list_total(self) -> int:
+        return int((self.lines["qty"] * self.lines["list_price"]).sum())
+
+    @property
+    def total(self) -> int:
+        return int((self.lines["qty"] * self.lines["unit_price"]).sum())
+
+    def discount(self, basis: str) -> float:
+        if basis == "quote":
+            return 1 - self.total / self.list_total if self.list_total else 0.0
+        lp = self.lines["list_price"].to_numpy(dtype=float)
+        up = self.lines["unit_price"].to_numpy(dtype=float)
+        return float(np.max(np.where(lp > 0, 1 - up / np.where(lp > 0, lp, 1), 0.0))) if len(lp) else 0.0
+
+
+@dataclass
+class Quote:
+    """A quote and its history. Every action is appended to ``audit`` (``t, by, action, version,
+    detail``); a refused action is audited too and raises with the reason.
+
+    Status: ``draft`` -> ``pending`` (submitted above the rep's authority) -> ``approved`` /
+    ``rejected``; ``accepted`` by the customer while valid; ``expired`` after ``valid_until``.
+    A revision starts a new version as a draft (earlier approvals do not carry over)."""
+
+    quote_id: str
+    customer_id: str
+    policy: ApprovalPolicy
+    validity_days: int = 30
+    versions: list[QuoteVersion] = field(default_factory=list)
+    audit: list[dict] = field(default_factory=list)
+    status: str = "draft"
+    needed: str | None = None
+
+    _COLS = ("product_id", "qty", "list_price", "unit_price")
+
+    def _log(self, t, by: str, action: str, detail: str = "") -> None:
+        self.audit.append({"t": pd.Timestamp(t), "by": by, "action": action,
+                           "version": self.current.version if self.versions else 0, "detail": detail})
+
+    def _refuse(self, t, by: str, action: str, reason: str):
+        self._log(t, by, f"{action} refused", reason)
+        raise ValueError(f"quote {self.quote_id}: {action} refused: {reason}")
+
+    @property
+    def current(self) -> QuoteVersion:
+        return self.versions[-1]
+
+    def revise(self, lines: pd.DataFrame, t, by: str, note: str = "") -> QuoteVersion:
+        """A new version (the first one creates the quote)."""
+        miss = [c for c in self._COLS if c not in lines.columns]
+        if miss:
+            raise KeyError(f"quote {self.quote_id}: lines miss columns {miss}; expected {list(self._COLS)}")
+        if lines["product_id"].duplicated().any():
+            raise ValueError(f"quote {self.quote_id}: a product appears on two lines: "
+                             f"{lines.loc[lines['product_id'].duplicated(), 'product_id'].tolist()}")
+        if self.status in ("accepted",):
+            self._refuse(t, by, "revise", "the customer accepted this quote")
+        t = pd.Timestamp(t)
+        v = QuoteVersion(len(self.versions) + 1, lines[list(self._COLS)].reset_index(drop=True), t,
+                         t + pd.Timedelta(days=self.validity_days), note)
+        self.versions.append(v)
+        self.status, self.needed = "draft", None
+        self._log(t, by, "created" if v.version == 1 else "revised",
+                  f"total {v.total}, discount {v.discount(self.policy.basis):.1%}" + (f"; {note}" if note else ""))
+        return v
+
+    def diff(self, a: int, b: int) -> pd.DataFrame:
+        """What changed from version ``a`` to ``b``: one row per product added, removed or changed
+        (quantity or price), with the change of the line amount."""
+        va, vb = self.versions[a - 1], self.versions[b - 1]
+        m = va.lines.merge(vb.lines, on="product_id", how="outer", suffixes=(f"_v{a}", f"_v{b}"), indicator=True)
+        m["change"] = np.select([m["_merge"] == "left_only", m["_merge"] == "right_only"], ["removed", "added"], "changed")
+        amt_a = (m[f"qty_v{a}"] * m[f"unit_price_v{a}"]).fillna(0)
+        amt_b = (m[f"qty_v{b}"] * m[f"unit_price_v{b}"]).fillna(0)
+        m["amount_change"] = (amt_b - amt_a).astype(np.int64)
+        same = (m["change"] == "changed") & (m[f"qty_v{a}"] == m[f"qty_v{b}"]) & (m[f"unit_price_v{a}"] == m[f"unit_price_v{b}"])
+        cols = ["product_id", "change", f"qty_v{a}", f"qty_v{b}", f"unit_price_v{a}", f"unit_price_v{b}", "amount_change"]
+        return m.loc[~same, cols].reset_index(drop=True)
+
+    def state(self, t) -> str:
+        """The status at ``t`` (a quote not accepted by ``valid_until`` has expired)."""
+        if self.status not in ("accepted", "rejected") and pd.Timestamp(t) > self.current.valid_until:
+            return "expired"
+        return self.status
+
+    def submit(self, t, by: str) -> str:
+        """Route the current version: approved at once within the rep's own authority (the first
+        level), else pending for the level needed; refused beyond every level."""
+        if self.state(t) == "expired":
+            self._refuse(t, by, "submit", f"version {self.current.version} expired on {self.current.valid_until.date()}")
+        v = self.current
+        d = v.discount(self.policy.basis)
+        need = required_level(d, v.total, self.policy)
+        if need is None:
+            self._refuse(t, by, "submit", f"discount {d:.1%} on {v.total} is beyond every approval level")
+        self.needed = need
+        if self.policy.rank(need) == 0:
+            self.status = "approved"
+            self._log(t, by, "approved", f"within {need} authority (discount {d:.1%})")
+        else:
+            self.status = "pending"
+            self._log(t, by, "submitted", f"needs {need} approval (discount {d:.1%}, total {v.total})")
+        return self.status
+
+    def approve(self, t, by: str, level: str) -> None:
+        if self.status != "pending":
+            self._refuse(t, by, "approve", f"status is {self.state(t)}, not pending")
+        if self.state(t) == "expired":
+            self._refuse(t, by, "approve", "the quote expired")
+        if self.policy.rank(level) < self.policy.rank(self.needed):
+            self._refuse(t, by, "approve", f"{level} may not approve; needs {self.needed} or above")
+        self.status = "approved"
+        self._log(t, by, "approved", f"as {level}")
+
+    def reject(self, t, by: str, reason: str) -> None:
+        if self.status != "pending":
+            self._refuse(t, by, "reject", f"status is {self.state(t)}, not pending")
+        self.status = "rejected"
+        self._log(t, by, "rejected", reason)
+
+    def accept(self, t, by: str) -> None:
+        st = self.state(t)
+        if st != "approved":
+            self._refuse(t, by, "accept", f"status is {st}" + (f" (valid until {self.current.valid_until.date()})"
+                                                               if st == "expired" else ", not approved"))
+        self.status = "accepted"
+        self._log(t, by, "accepted", f"total {self.current.total}")
+
+    def audit_frame(self) -> pd.DataFrame:
+        return pd.DataFrame(self.audit, columns=["t", "by", "action", "version", "detail"])

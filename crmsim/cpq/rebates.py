@@ -1,0 +1,129 @@
+"""Rebates (FEATURES CPQ): money or goods back per order or on the spend accumulated over a period,
+by tiers, accrued into the customer's rebate account (:class:`crmsim.finance.accounts.Ledger`) and
+used on later orders within the usage conditions (:class:`crmsim.finance.accounts.RebateUsage`:
+a share of an order, of one line). Money in minor units.
+
+Tiers: ``whole`` gives the rate of the highest tier reached on the whole spend (the usual "retro"
+rebate); ``marginal`` gives each band of spend its own rate (like tax brackets).
+
+Examples
+--------
+>>> rule = RebateRule(rebate_id="vol", basis="period", period="Q",
+...                   tiers=(RebateTier(min_amount=100_000, rate=0.02), RebateTier(min_amount=500_000, rate=0.04)))
+>>> tier_amount(600_000, rule.tiers, "whole"), tier_amount(600_000, rule.tiers, "marginal")
+(24000, 12000)
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import numpy as np
+import pandas as pd
+from pydantic import Field, model_validator
+
+from crmsim.config import Config
+from crmsim.finance.accounts import Ledger, RebateUsage
+
+__all__ = ["RebateTier", "RebateRule", "tier_amount", "compute_rebates", "accrue", "redeem"]
+
+
+class RebateTier(Config):
+    min_amount: int = Field(ge=0)      # spend from which the tier applies (inclusive)
+    rate: float = Field(ge=0, le=1)
+
+
+class RebateRule(Config):
+    rebate_id: str
+    basis: Literal["order", "period"] = "period"
+    period: Literal["M", "Q", "Y"] = "Q"
+    tiers: tuple[RebateTier, ...]
+    tier_mode: Literal["whole", "marginal"] = "whole"
+    form: Literal["money", "goods"] = "money"
+    goods_product: str | None = None
+    goods_unit_value: int | None = Field(default=None, gt=0)   # minor units per unit of the goods
+    product_id: tuple[str, ...] = ()
+    category: tuple[str, ...] = ()
+    customer_id: tuple[str, ...] = ()
+    customer_grade: tuple[str, ...] = ()
+
+    @model_validator(mode="after")
+    def _check(self) -> RebateRule:
+        if not self.tiers:
+            raise ValueError(f"rebate {self.rebate_id}: needs at least one tier")
+        lows = [t.min_amount for t in self.tiers]
+        if lows != sorted(set(lows)):
+            raise ValueError(f"rebate {self.rebate_id}: tiers need strictly increasing min_amount, got {lows}")
+        if self.form == "goods" and (self.goods_product is None or self.goods_unit_value is None):
+            raise ValueError(f"rebate {self.rebate_id}: a goods rebate needs goods_product and goods_unit_value")
+        return self
+
+
+def tier_amount(spend, tiers, mode: str = "whole"):
+    """The rebate on ``spend`` (a number or an array) under ``tiers``, rounded to minor units."""
+    s = np.asarray(spend, dtype=float)
+    lows = np.array([t.min_amount for t in tiers], dtype=float)
+    rates = np.array([t.rate for t in tiers])
+    if mode == "whole":
+        k = np.searchsorted(lows, s, side="right") - 1
+        out = np.where(k >= 0, s * rates[np.maximum(k, 0)], 0.0)
+    else:
+        highs = np.r_[lows[1:], np.inf]
+        band = np.clip(s[..., None] - lows, 0, highs - lows)
+        out = (band * rates).sum(axis=-1)
+    out = np.floor(out + 0.5).astype(np.int64)
+    return int(out) if out.ndim == 0 else out
+
+
+def compute_rebates(lines: pd.DataFrame, rules) -> pd.DataFrame:
+    """Rebates earned on order lines (``order_id, customer_id, date, product_id, amount`` + scope
+    fields), one row per customer and order (``basis="order"``) or period: ``customer_id,
+    rebate_id, key`` (order id or period), ``spend, rate, amount`` (money value), ``form``,
+    ``goods_product, goods_qty``. Spend below every tier earns nothing and has no row."""
+    need = [c for c in ("order_id", "customer_id", "date", "product_id", "amount") if c not in lines.columns]
+    if need:
+        raise KeyError(f"order lines: missing columns {need}")
+    out = []
+    for r in rules:
+        ok = np.ones(len(lines), dtype=bool)
+        for f in ("product_id", "category", "customer_id", "customer_grade"):
+            vals = getattr(r, f)
+            if vals:
+                if f not in lines.columns:
+                    raise KeyError(f"rebate {r.rebate_id}: conditions on '{f}', which the order lines lack")
+                ok &= lines[f].isin(vals).to_numpy()
+        L = lines[ok]
+        if L.empty:
+            continue
+        key = L["order_id"].astype(str) if r.basis == "order" else pd.to_datetime(L["date"]).dt.to_period(r.period).astype(str)
+        g = L.groupby([L["customer_id"], key.rename("key")])["amount"].sum().reset_index(name="spend")
+        g["amount"] = tier_amount(g["spend"].to_numpy(), r.tiers, r.tier_mode)
+        g = g[g["amount"] > 0].copy()
+        g["rate"] = g["amount"] / g["spend"]
+        g["rebate_id"] = r.rebate_id
+        g["form"] = r.form
+        g["goods_product"] = r.goods_product
+        g["goods_qty"] = (g["amount"] // r.goods_unit_value).astype("int64") if r.form == "goods" else 0
+        out.append(g)
+    cols = ["customer_id", "rebate_id", "key", "spend", "rate", "amount", "form", "goods_product", "goods_qty"]
+    return pd.concat(out, ignore_index=True)[cols] if out else pd.DataFrame(columns=cols)
+
+
+def accrue(rebates: pd.DataFrame, ledger: Ledger, t) -> pd.DataFrame:
+    """Post money rebates to each customer's rebate account; return the goods entitlements
+    (goods are not money and stay a table: customer, product, units, value)."""
+    for r in rebates[rebates["form"] == "money"].itertuples(index=False):
+        res = ledger.post(t, r.customer_id, "rebate", int(r.amount), f"{r.rebate_id}:{r.key}", "rebate accrued")
+        if not res["ok"]:  # cannot happen for a credit to the account, but never lose it silently
+            raise RuntimeError(f"rebate {r.rebate_id} for {r.customer_id}: {res['reason']}")
+    g = rebates[rebates["form"] == "goods"]
+    return g[["customer_id", "rebate_id", "key", "goods_product", "goods_qty", "amount"]].reset_index(drop=True)
+
+
+def redeem(ledger: Ledger, customer_id: str, line_amounts: list[int], usage: RebateUsage, t, ref: str) -> int:
+    """Pay part of an order from the rebate balance, within ``usage``; returns the amount used
+    (posted to the ledger as a debit of the rebate account)."""
+    use = usage.usable(ledger.balance(customer_id, "rebate"), [int(x) for x in line_amounts])
+    if use:
+        ledger.post(t, customer_id, "rebate", -use, ref, "rebate used on order")
+    return use
