@@ -141,7 +141,8 @@ def cmd_run(args) -> int:
     ev = pd.concat([e.assign(variant=v) for v, e in res.events.items()], ignore_index=True)
     ev["variant"] = ev["variant"].astype("category")
     ev.to_parquet(out / "events.parquet", index=False)
-    table_name = {"funnel": "leads", "pool": "customers", "field": "visits", "credit": "receivables"}[sc.model]
+    table_name = {"funnel": "leads", "pool": "customers", "field": "visits", "credit": "receivables",
+                  "promo": "orders"}[sc.model]
     ld = pd.concat([x.assign(variant=v) for v, x in res.tables.items()], ignore_index=True)
     ld.to_parquet(out / f"{table_name}.parquet", index=False)
     write_report(out / "report.html", res, comp)

@@ -177,19 +177,26 @@ class PromotionEngine:
     def left(self, p: Promotion) -> float:
         return np.inf if p.budget is None else p.budget - self.used.get(p.promo_id, 0)
 
-    def _eligible(self, p: Promotion, lines: pd.DataFrame) -> np.ndarray:
-        ok = np.ones(len(lines), dtype=bool)
+    def active(self, date) -> bool:
+        """Whether any promotion's window covers ``date`` (a cheap pre-check)."""
+        d = pd.Timestamp(date)
+        return any((lo is None or d >= lo) and (hi is None or d <= hi) for lo, hi in self._window)
+
+    def _eligible(self, p: Promotion, L: dict) -> np.ndarray:
+        ok = np.ones(len(L["qty"]), dtype=bool)
         for f in SCOPE_FIELDS:
             vals = getattr(p, f)
             if vals:
-                ok &= lines[f].isin(vals).to_numpy() if f in lines.columns else False
+                ok &= np.isin(L[f], vals) if f in L else False
         return ok
 
-    def _benefit(self, p: Promotion, L: pd.DataFrame, net: np.ndarray, ok: np.ndarray, customer: str):
+    def _benefit(self, p: Promotion, L: dict, net: np.ndarray, ok: np.ndarray, customer: str):
         """(discount per line, [(free product, units, unit price)]) before the budget."""
-        disc = np.zeros(len(L))
+        n = len(net)
+        disc = np.zeros(n)
         free: list[tuple[str, int, float]] = []
-        qty = L["qty"].to_numpy(dtype=float)
+        qty = L["qty"]
+        prod = L["product_id"]
         spend = float(net[ok].sum())
         if p.kind == "threshold":
             if spend >= p.min_spend:
@@ -203,40 +210,44 @@ class PromotionEngine:
             hit = ok & (qty >= p.min_qty)
             disc[hit] = np.minimum(net[hit], p.percent_off * net[hit] + p.amount_off * qty[hit])
         elif p.kind == "bundle":
-            have = L[ok].groupby("product_id")["qty"].sum()
-            sets = min(int(have.get(k, 0) // v) for k, v in p.bundle.items())
+            in_b = ok & np.isin(prod, list(p.bundle))
+            sets = min(int(qty[in_b & (prod == k)].sum() // v) for k, v in p.bundle.items())
             if sets:
-                in_b = ok & L["product_id"].isin(list(p.bundle)).to_numpy()
-                unit = np.divide(net, qty, out=np.zeros(len(L)), where=qty > 0)
-                list_value = sum(v * sets * float(unit[in_b & (L["product_id"] == k).to_numpy()].max())
-                                 for k, v in p.bundle.items())
-                saving = (list_value - p.bundle_price * sets) if p.bundle_price is not None else p.percent_off * list_value
-                saving = max(0.0, saving)
-                w = np.zeros(len(L))
+                unit = np.divide(net, qty, out=np.zeros(n), where=qty > 0)
+                w = np.zeros(n)
                 for k, v in p.bundle.items():
-                    m = in_b & (L["product_id"] == k).to_numpy()
+                    m = in_b & (prod == k)
                     w[m] = unit[m] * v * sets * qty[m] / qty[m].sum()
-                disc = saving * w / w.sum() if w.sum() else disc
+                list_value = float(w.sum())
+                saving = (list_value - p.bundle_price * sets) if p.bundle_price is not None else p.percent_off * list_value
+                if saving > 0:
+                    disc = saving * w / list_value
         elif p.kind == "free_goods":
-            by_prod = L[ok].groupby("product_id", sort=False)["qty"].sum()
-            for pid, q in by_prod.items():
-                n = free_units(int(q), p.buy, p.get, mode=p.free_mode, recursive=p.recursive)
-                if not n:
+            for pid in dict.fromkeys(prod[ok].tolist()):
+                m = ok & (prod == pid)
+                q = qty[m].sum()
+                k = free_units(int(q), p.buy, p.get, mode=p.free_mode, recursive=p.recursive)
+                if not k:
                     continue
-                m = ok & (L["product_id"] == pid).to_numpy()
-                unit = float(net[m].sum() / qty[m].sum()) if qty[m].sum() else 0.0
+                unit = float(net[m].sum() / q)
                 if p.free_mode == "in_cart":  # the free units are in the order: a discount on them
-                    disc[m] += n * unit * qty[m] / qty[m].sum()
+                    disc[m] += k * unit * qty[m] / q
                 else:
-                    free.append((p.free_product or pid, n, unit))
+                    free.append((p.free_product or pid, k, unit))
         return np.minimum(disc, net), free
 
-    def apply(self, order: pd.DataFrame, *, order_id=None, customer: str = "", date=None):
-        """Apply the promotions to one order's lines (``product_id, qty, amount`` + scope fields).
-        Returns (discount per line, free-good lines, applied rows, skipped rows)."""
-        L = order.reset_index(drop=True)
+    def apply(self, order, *, order_id=None, customer: str = "", date=None, commit: bool = True):
+        """Apply the promotions to one order's lines (a DataFrame or a dict of arrays:
+        ``product_id, qty, amount`` + scope fields). Returns (discount per line, free-good
+        lines, applied rows, skipped rows). ``commit=False`` prices the order without using
+        budgets or adding to cumulative spend (what a customer sees before ordering)."""
+        if isinstance(order, pd.DataFrame):
+            L = {c: order[c].to_numpy() for c in order.columns}
+        else:
+            L = {c: np.asarray(v) for c, v in order.items()}
+        L["qty"] = L["qty"].astype(float)
         d = pd.Timestamp(date) if date is not None else None
-        base = L["amount"].to_numpy(dtype=float)
+        base = L["amount"].astype(float)
         cands = []
         for k in self._order:
             p = self.promotions[k]
@@ -247,7 +258,7 @@ class PromotionEngine:
             if ok.any():
                 cands.append((p, ok))
         applied, skipped, free_rows = [], [], []
-        disc_total = np.zeros(len(L))
+        disc_total = np.zeros(len(base))
 
         def run(chosen):
             net = base.copy()
@@ -304,11 +315,12 @@ class PromotionEngine:
                                       "free_value": int(round(n * u))})
                     nfree += n
             cost = int(disc.sum()) + int(round(sum(int(np.floor(n * scale)) * self.cost.get(pid, u) for pid, n, u in free)))
-            self.used[p.promo_id] = self.used.get(p.promo_id, 0) + cost
+            if commit:
+                self.used[p.promo_id] = self.used.get(p.promo_id, 0) + cost
             disc_total += disc
             applied.append({"order_id": order_id, "customer_id": customer, "promo_id": p.promo_id, "kind": p.kind,
                             "discount": int(disc.sum()), "free_units": nfree, "cost": cost})
-        for p, ok in cands:
+        for p, ok in cands if commit else ():
             if p.kind == "cumulative":
                 key = (p.promo_id, customer)
                 self.spend[key] = self.spend.get(key, 0) + int(base[ok].sum())

@@ -40,6 +40,7 @@ from crmsim.sim.credit import CreditConfig, simulate_credit
 from crmsim.sim.field import FieldConfig, simulate_field
 from crmsim.sim.funnel import FunnelConfig, simulate_funnel
 from crmsim.sim.pool import PoolConfig, simulate_pool
+from crmsim.sim.promo import PromoConfig, simulate_promo
 
 __all__ = [
     "SCHEMA_VERSION",
@@ -50,6 +51,7 @@ __all__ = [
     "PoolScenario",
     "FieldScenario",
     "CreditScenario",
+    "PromoScenario",
     "MODELS",
     "Variant",
     "ScenarioError",
@@ -63,7 +65,8 @@ __all__ = [
 SCHEMA_VERSION = 1
 #: model name -> (config class of the baseline, simulate(config, seed, horizon, warmup, keep_events))
 MODELS = {"funnel": (FunnelConfig, simulate_funnel), "pool": (PoolConfig, simulate_pool),
-          "field": (FieldConfig, simulate_field), "credit": (CreditConfig, simulate_credit)}
+          "field": (FieldConfig, simulate_field), "credit": (CreditConfig, simulate_credit),
+          "promo": (PromoConfig, simulate_promo)}
 
 
 class ScenarioError(ValueError):
@@ -148,15 +151,21 @@ class CreditScenario(_ScenarioBase):
     baseline: CreditConfig
 
 
-Scenario = FunnelScenario | PoolScenario | FieldScenario | CreditScenario
-_CLASSES = {"funnel": FunnelScenario, "pool": PoolScenario, "field": FieldScenario, "credit": CreditScenario}
+class PromoScenario(_ScenarioBase):
+    model: Literal["promo"]
+    baseline: PromoConfig
+
+
+Scenario = FunnelScenario | PoolScenario | FieldScenario | CreditScenario | PromoScenario
+_CLASSES = {"funnel": FunnelScenario, "pool": PoolScenario, "field": FieldScenario, "credit": CreditScenario,
+            "promo": PromoScenario}
 
 
 @dataclass(frozen=True)
 class Variant:
     name: str
     overrides: dict[str, Any]
-    config: FunnelConfig | PoolConfig | FieldConfig | CreditConfig
+    config: FunnelConfig | PoolConfig | FieldConfig | CreditConfig | PromoConfig
 
 
 def _fmt_errors(err: ValidationError, source: str, prefix: tuple = ()) -> str:

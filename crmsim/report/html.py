@@ -28,6 +28,8 @@ KEY_METRICS = {
               "coverage.B", "coverage.C", "todos_on_time"],
     "credit": ["sales", "lost_sales", "credit_loss", "dso", "avg_exposure", "allowance", "holds",
                "paid_late_share"],
+    "promo": ["gross_margin", "revenue", "units", "promo_cost", "promo_roi", "incremental_units",
+              "avg_discount", "deals_lost_waiting"],
 }
 
 
@@ -90,6 +92,13 @@ def write_report(path: str | Path, result, comparison: pd.DataFrame) -> Path:
             comparison_figure(comparison, ["sales", "credit_loss", "dso"], diff=True),
             series_figure(result.events, "exposure", "Open exposure over the year (replication 0, cents)"),
             series_figure(result.events, "cumulative_loss", "Cumulative credit loss (replication 0, cents)"),
+        ]
+    elif sc.model == "promo":
+        blocks += [
+            tradeoff_figure(comparison, "promo_cost", "gross_margin", size="units",
+                            title="Gross margin against promotion cost (size: units)"),
+            comparison_figure(comparison, ["gross_margin", "incremental_units", "promo_roi"], diff=True),
+            series_figure(result.events, "units", "Units sold per day (replication 0): promotions and dips"),
         ]
     elif sc.model == "field":
         blocks += [

@@ -14,6 +14,7 @@ from crmsim.sim.engine import EventLog, Result, Streams, WorkCalendar, World
 from crmsim.sim.field import FieldConfig, FieldCustomers, FieldReps, FieldResult, simulate_field
 from crmsim.sim.funnel import FunnelConfig, FunnelResult, OutcomeConfig, RepsConfig, simulate_funnel
 from crmsim.sim.pool import PoolConfig, PoolCustomers, PoolReps, PoolResult, simulate_pool
+from crmsim.sim.promo import PromoConfig, PromoProduct, PromoResult, Segment, simulate_promo
 
 __all__ = [
     "Constant",
@@ -36,8 +37,12 @@ __all__ = [
     "PoolCustomers",
     "PoolReps",
     "PoolResult",
+    "PromoConfig",
+    "PromoProduct",
+    "PromoResult",
     "RepsConfig",
     "Result",
+    "Segment",
     "Streams",
     "Triangular",
     "WorkCalendar",
@@ -46,4 +51,5 @@ __all__ = [
     "simulate_field",
     "simulate_funnel",
     "simulate_pool",
+    "simulate_promo",
 ]
