@@ -159,6 +159,9 @@ class Quote:
         (quantity or price), with the change of the line amount."""
         va, vb = self.versions[a - 1], self.versions[b - 1]
         m = va.lines.merge(vb.lines, on="product_id", how="outer", suffixes=(f"_v{a}", f"_v{b}"), indicator=True)
+        for c in ("qty", "unit_price"):   # a missing side stays missing, the others stay whole numbers
+            for v in (a, b):
+                m[f"{c}_v{v}"] = m[f"{c}_v{v}"].astype("Int64") if (m[f"{c}_v{v}"].dropna() % 1 == 0).all() else m[f"{c}_v{v}"]
         m["change"] = np.select([m["_merge"] == "left_only", m["_merge"] == "right_only"], ["removed", "added"], "changed")
         amt_a = (m[f"qty_v{a}"] * m[f"unit_price_v{a}"]).fillna(0)
         amt_b = (m[f"qty_v{b}"] * m[f"unit_price_v{b}"]).fillna(0)
