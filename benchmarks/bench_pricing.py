@@ -50,8 +50,8 @@ def per_line(lines: pd.DataFrame, cat: pd.DataFrame, rules) -> list[float]:
     catg = dict(zip(cat["product_id"], cat["category"]))
     out = []
     for r in lines.itertuples(index=False):
-        best, best_key, disc = base[r.product_id], None, 0.0
-        for rule in rules:
+        best, best_key, disc, disc_key = base[r.product_id], None, 0.0, None
+        for k, rule in enumerate(rules):
             if rule.product_id and r.product_id not in rule.product_id:
                 continue
             if rule.category and catg[r.product_id] not in rule.category:
@@ -60,14 +60,19 @@ def per_line(lines: pd.DataFrame, cat: pd.DataFrame, rules) -> list[float]:
                 continue
             if rule.region and r.region not in rule.region:
                 continue
-            if r.qty < rule.min_qty:
+            if r.qty < rule.min_qty or (rule.max_qty is not None and r.qty >= rule.max_qty):
+                continue
+            if (rule.valid_from and r.date < pd.Timestamp(rule.valid_from)) or \
+                    (rule.valid_to and r.date > pd.Timestamp(rule.valid_to)):
                 continue
             if rule.kind == "price":
                 key = (-rule.specificity, -rule.priority, rule.value)
                 if best_key is None or key < best_key:
                     best, best_key = rule.value, key
-            else:
-                disc = max(disc, rule.value)
+            else:   # "best" stacking: the most precedent discount (first listed among equals)
+                key = (-rule.specificity, -rule.priority, k)
+                if disc_key is None or key < disc_key:
+                    disc, disc_key = rule.value, key
         out.append(best * (1 - disc))
     return out
 
@@ -85,11 +90,13 @@ def main() -> None:
     el = time.perf_counter() - t
     sl = 300
     t = time.perf_counter()
-    per_line(lines.iloc[:sl], cat, rules)
+    ref = per_line(lines.iloc[:sl], cat, rules)
     el2 = time.perf_counter() - t
+    same = (np.floor(np.asarray(ref) + 0.5).astype(np.int64) == out["unit_price"].to_numpy()[:sl]).mean()
     print(f"{a.lines:,} lines x {a.rules:,} rules: {el:.1f} s (target < 5 s), {a.lines / el:,.0f} lines/s; "
           f"per-line rule loop {sl / el2:,.0f} lines/s ({(a.lines / el) / (sl / el2):,.0f}x); "
-          f"{(out['price_rule'].notna()).mean():.0%} of lines priced by a rule")
+          f"{(out['price_rule'].notna()).mean():.0%} of lines priced by a rule; the loop agrees on {same:.0%} "
+          f"of the first {sl} lines")
 
 
 if __name__ == "__main__":

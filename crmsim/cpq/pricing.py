@@ -101,22 +101,40 @@ def _rules_frame(rules) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def _join(L: pd.DataFrame, keys: pd.DataFrame, fields: list[str]) -> tuple[np.ndarray, np.ndarray]:
+def _line_codes(L: pd.DataFrame, f: str, cache: dict) -> tuple[np.ndarray, pd.Index]:
+    """Integer codes of a line field and its distinct values, computed once per field."""
+    if f not in cache:
+        codes, uniq = pd.factorize(L[f])
+        cache[f] = (codes.astype(np.int64), pd.Index(uniq))
+    return cache[f]
+
+
+def _join(L: pd.DataFrame, keys: pd.DataFrame, fields: list[str], cache: dict) -> tuple[np.ndarray, np.ndarray]:
     """Many-to-many equi-join of lines and rule key rows on ``fields``, on integer codes with
-    numpy (sort + searchsorted), returning (line, rule) index pairs."""
+    numpy (sort + searchsorted), returning (line, rule) index pairs. A rule value no line has
+    never matches."""
     lk = np.zeros(len(L), dtype=np.int64)
     kk = np.zeros(len(keys), dtype=np.int64)
+    ok = np.ones(len(keys), dtype=bool)
     for f in fields:
-        codes, uniq = pd.factorize(pd.concat([L[f].astype(str), keys[f].astype(str)], ignore_index=True))
-        lk = lk * (len(uniq) + 1) + codes[: len(L)]
-        kk = kk * (len(uniq) + 1) + codes[len(L):]
+        codes, uniq = _line_codes(L, f, cache)
+        kc = uniq.get_indexer(keys[f].to_numpy())
+        ok &= kc >= 0
+        lk = lk * (len(uniq) + 1) + codes
+        kk = kk * (len(uniq) + 1) + kc
+    kk, rules = kk[ok], keys["rule_idx"].to_numpy(np.int64)[ok]
     o = np.argsort(kk, kind="stable")
-    kk_s, rules = kk[o], keys["rule_idx"].to_numpy(np.int64)[o]
-    lo = np.searchsorted(kk_s, lk, side="left")
-    hi = np.searchsorted(kk_s, lk, side="right")
-    cnt = hi - lo
+    kk_s, rules = kk[o], rules[o]
+    space = int(np.prod([len(_line_codes(L, f, cache)[1]) + 1 for f in fields], dtype=float))
+    if space <= 16 * len(L) + 1_000_000:   # a dense table of the key space: gathers, no binary search
+        cnt_k = np.bincount(kk_s, minlength=space)
+        lo = (np.cumsum(cnt_k) - cnt_k)[lk]
+        cnt = cnt_k[lk]
+    else:
+        lo = np.searchsorted(kk_s, lk, side="left")
+        cnt = np.searchsorted(kk_s, lk, side="right") - lo
     total = int(cnt.sum())
-    li = np.repeat(L["line"].to_numpy(np.int64), cnt)
+    li = np.repeat(np.arange(len(L), dtype=np.int64), cnt)
     start = np.repeat(lo, cnt)
     offs = np.arange(total) - np.repeat(np.cumsum(cnt) - cnt, cnt)
     return li, rules[start + offs]
@@ -129,7 +147,7 @@ def _match(lines: pd.DataFrame, R: pd.DataFrame) -> pd.DataFrame:
     exploded into key rows and joined with the lines on exactly those fields, so every joined
     pair already meets every condition (no line is compared with a rule that cannot apply)."""
     L = lines.reset_index(drop=True)
-    L["line"] = np.arange(len(L))
+    cache: dict = {}
     has = np.column_stack([R[f].map(len).to_numpy() > 0 for f in CONDITION_FIELDS])
     sig = has.astype(np.int64) @ (1 << np.arange(len(CONDITION_FIELDS), dtype=np.int64))
     parts = []
@@ -138,13 +156,13 @@ def _match(lines: pd.DataFrame, R: pd.DataFrame) -> pd.DataFrame:
         if any(f not in L.columns for f in fields):
             continue  # a rule on a field the lines do not carry never matches
         if not fields:
-            parts.append((np.repeat(L["line"].to_numpy(np.int64), len(grp)),
+            parts.append((np.repeat(np.arange(len(L), dtype=np.int64), len(grp)),
                           np.tile(grp["rule_idx"].to_numpy(np.int64), len(L))))
             continue
         keys = grp[["rule_idx", *fields]]
         for f in fields:
             keys = keys.explode(f)
-        parts.append(_join(L, keys, fields))
+        parts.append(_join(L, keys, fields, cache))
     if not parts:
         return np.array([], dtype=np.int64), np.array([], dtype=np.int64)
     li = np.concatenate([p[0] for p in parts])
@@ -174,11 +192,19 @@ def _explanations(win, R, base_price, disc, total, floor_v, ceil_v, stacking) ->
     """One explanation per line, formatted once per distinct combination (rule, discounts,
     floor, ceiling) and then spread to the lines."""
     dcodes, dnames = pd.factorize(pd.Series(disc, dtype=object))
-    key = np.column_stack([win, np.where(win < 0, base_price, 0).astype(np.int64), dcodes,
-                           np.round(total * 1e6).astype(np.int64),
-                           np.nan_to_num(floor_v, nan=-1).astype(np.int64),
-                           np.nan_to_num(ceil_v, nan=-1).astype(np.int64)])
-    ukeys, codes = np.unique(key, axis=0, return_inverse=True)
+    cols = [win, np.where(win < 0, base_price, 0).astype(np.int64), dcodes,
+            np.round(total * 1e6).astype(np.int64),
+            np.nan_to_num(floor_v, nan=-1).astype(np.int64),
+            np.nan_to_num(ceil_v, nan=-1).astype(np.int64)]
+    codes = np.zeros(len(win), dtype=np.int64)
+    n = 1
+    for c in cols:   # combine column by column, re-coding each time so the key never overflows
+        cc, cu = pd.factorize(c)
+        codes, uk = pd.factorize(codes * len(cu) + cc)
+        n = len(uk)
+    first = np.full(n, -1, dtype=np.int64)
+    first[codes[::-1]] = np.arange(len(codes))[::-1]   # a representative line per combination
+    ukeys = np.column_stack([c[first] for c in cols]) if n else np.empty((0, len(cols)), dtype=np.int64)
     uniq = [(w, b, dnames[dc] if dc >= 0 else "", t / 1e6, np.nan if f < 0 else f, np.nan if c < 0 else c)
             for w, b, dc, t, f, c in ukeys]
     rid = R["rule_id"].to_numpy(dtype=object) if len(R) else np.array([], dtype=object)
@@ -194,7 +220,7 @@ def _explanations(win, R, base_price, disc, total, floor_v, ceil_v, stacking) ->
         if c == c:
             s += f"; ceiling {int(c)}"
         texts.append(s)
-    return np.asarray(texts, dtype=object)[codes.ravel()]
+    return np.asarray(texts, dtype=object)[codes]
 
 
 def price_lines(lines: pd.DataFrame, catalog: pd.DataFrame, rules, *, policy: PricingPolicy | None = None,
@@ -208,13 +234,13 @@ def price_lines(lines: pd.DataFrame, catalog: pd.DataFrame, rules, *, policy: Pr
     price and the reason in ``explanation``.
     """
     policy = policy or PricingPolicy()
-    cat = catalog.set_index("product_id")
-    unknown = sorted(set(lines["product_id"]) - set(cat.index))
-    if unknown:
-        raise KeyError(f"order lines name products not in the catalogue: {unknown[:10]}")
+    codes, uniq = pd.factorize(lines["product_id"])
+    pos = pd.Index(catalog["product_id"]).get_indexer(uniq)
+    if (pos < 0).any():
+        raise KeyError(f"order lines name products not in the catalogue: {sorted(uniq[pos < 0])[:10]}")
     L = lines.copy()
     for col in ("category", "form", "base_price"):
-        L[col] = L["product_id"].map(cat[col])
+        L[col] = catalog[col].to_numpy()[pos][codes]
     L["base_qty"] = to_base_units(L, units) if (units is not None and "unit" in L.columns) else L["qty"].astype(float)
     rules = list(rules)
     R = _rules_frame(rules)
@@ -286,16 +312,16 @@ def price_lines(lines: pd.DataFrame, catalog: pd.DataFrame, rules, *, policy: Pr
         else:
             disc = np.full(n, "", dtype=object)
         # floors and ceilings of every matching rule
-        fl = pd.Series(R["floor"].to_numpy(dtype=float)[ri]).groupby(li).max().dropna()
-        ce = pd.Series(R["ceiling"].to_numpy(dtype=float)[ri]).groupby(li).min().dropna()
-        lo_i, lo_v = fl.index.to_numpy(), fl.to_numpy()
-        hit = price[lo_i] < lo_v
-        price[lo_i[hit]] = lo_v[hit]
-        floor_v[lo_i[hit]] = lo_v[hit]
-        hi_i, hi_v = ce.index.to_numpy(), ce.to_numpy()
-        hit = price[hi_i] > hi_v
-        price[hi_i[hit]] = hi_v[hit]
-        ceil_v[hi_i[hit]] = hi_v[hit]
+        for col, pick, out_v in (("floor", np.fmax, floor_v), ("ceiling", np.fmin, ceil_v)):
+            rv = R[col].to_numpy(dtype=float)
+            k = ~np.isnan(rv[ri])
+            if not k.any():
+                continue
+            bound = np.full(n, np.nan)
+            pick.at(bound, li[k], rv[ri[k]])
+            hit = (price < bound) if col == "floor" else (price > bound)
+            price[hit] = bound[hit]
+            out_v[hit] = bound[hit]
         disc_col = disc
     else:
         disc_col = np.full(n, "", dtype=object)
