@@ -2,7 +2,16 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from crmsim.cpq.pricing import PriceRule, PricingPolicy, price_lines, to_base_units
+from crmsim.conditions import Condition
+from crmsim.cpq.pricing import (
+    PriceRule,
+    PricingPolicy,
+    SaleableRule,
+    SaleableScope,
+    price_lines,
+    price_one,
+    to_base_units,
+)
 
 CAT = pd.DataFrame({"product_id": ["crm", "bi", "chair"], "category": ["software", "software", "furniture"],
                     "form": ["virtual", "virtual", "physical"], "base_price": [10_000, 20_000, 5_000]})
@@ -76,3 +85,23 @@ def test_unit_conversion_saleable_scope_and_errors():
         price_lines(line(product_id="zz"), CAT, [])
     with pytest.raises(ValueError, match="a discount is a share"):
         PriceRule(rule_id="x", kind="discount", value=5)
+
+
+def test_saleable_scope_as_data_and_single_line_pricing():
+    cat = CAT.assign(licence=["export-ok", "domestic", "export-ok"])     # a product attribute
+    scope = SaleableScope(rules=(
+        SaleableRule(rule_id="grades", when=(Condition(field="customer_grade", op="in", value=["A", "B"]),)),
+        SaleableRule(rule_id="export-licence", effect="deny",
+                     when=(Condition(field="region", op="eq", value="export"),
+                           Condition(field="licence", op="eq", value="domestic"))),
+    ))
+    lines = pd.concat([line(), line(product_id="bi", region="export"), line(product_id="crm", region="export"),
+                       line(customer_grade="C")], ignore_index=True)
+    out = price_lines(lines, cat, RULES, saleable=scope)
+    ex = out["explanation"].tolist()
+    assert ex[1] == "not saleable to this customer (denied by export-licence)"
+    assert ex[2].startswith("rule promo-book")                       # exported, but its licence allows it
+    assert ex[3] == "not saleable to this customer (no allow rule matches)"
+    assert out["unit_price"].notna().tolist() == [True, False, True, False]
+    one = price_one(line().iloc[0].to_dict(), cat, RULES)
+    assert one["unit_price"] == out["unit_price"].iloc[0] and one["price_rule"] == "promo-book"

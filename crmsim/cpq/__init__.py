@@ -8,7 +8,10 @@ from crmsim.cpq.pricing import (
     CONDITION_FIELDS,
     PriceRule,
     PricingPolicy,
+    SaleableRule,
+    SaleableScope,
     price_lines,
+    price_one,
     to_base_units,
 )
 from crmsim.cpq.promotions import (
@@ -33,7 +36,7 @@ from crmsim.cpq.rebates import RebateRule, RebateTier, accrue, compute_rebates, 
 
 __all__ = [
     "ApprovalLevel", "ApprovalPolicy", "CONDITION_FIELDS", "Catalog", "Configurator", "Constraint", "Model",
-    "Option", "OptionGroup", "PriceRule", "PricingPolicy", "Product", "Promotion", "PromotionEngine",
+    "Option", "OptionGroup", "PriceRule", "PricingPolicy", "SaleableRule", "SaleableScope", "price_one", "Product", "Promotion", "PromotionEngine",
     "PromotionPolicy", "PromotionResult", "Quote", "QuoteVersion", "RebateRule", "RebateTier", "accrue",
     "apply_promotions", "break_even_lift", "compute_rebates", "free_units", "load_catalog", "price_lines",
     "promotion_roi", "redeem", "required_level", "required_level_index", "tier_amount", "to_base_units",

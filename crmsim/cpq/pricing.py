@@ -25,9 +25,11 @@ import numpy as np
 import pandas as pd
 from pydantic import Field, model_validator
 
+from crmsim.conditions import Condition, evaluate_all
 from crmsim.config import Config
 
-__all__ = ["PriceRule", "PricingPolicy", "to_base_units", "price_lines", "CONDITION_FIELDS"]
+__all__ = ["PriceRule", "PricingPolicy", "SaleableRule", "SaleableScope", "to_base_units", "price_lines",
+           "price_one", "CONDITION_FIELDS"]
 
 #: Line fields a rule may condition on.
 CONDITION_FIELDS = ("customer_id", "customer_grade", "dealer", "partner", "region", "channel",
@@ -77,6 +79,47 @@ class PricingPolicy(Config):
     stacking: Literal["best", "additive", "compounding"] = "best"
     tie: Literal["lowest_price", "first_listed"] = "lowest_price"
     max_discount: float = Field(default=1.0, ge=0, le=1)
+
+
+class SaleableRule(Config):
+    """Who may buy what: ``allow`` or ``deny`` the lines meeting every condition in ``when``
+    (conditions on any line or catalogue column: customer, grade, dealer, partner, product,
+    category, form, a product attribute...)."""
+
+    rule_id: str
+    effect: Literal["allow", "deny"] = "allow"
+    when: tuple[Condition, ...] = ()
+
+
+class SaleableScope(Config):
+    """A line is saleable when no ``deny`` rule matches it and, if there are ``allow`` rules, at
+    least one of them does.
+
+    >>> scope = SaleableScope(rules=(
+    ...     SaleableRule(rule_id="dealers-hw", when=(Condition(field="category", op="eq", value="hw"),)),
+    ...     SaleableRule(rule_id="no-export", effect="deny", when=(Condition(field="region", op="eq", value="export"),))))
+    >>> ok, why = scope.check(pd.DataFrame({"category": ["hw", "hw", "sw"], "region": ["north", "export", "north"]}))
+    >>> ok.tolist(), why.tolist()
+    ([True, False, False], ['', 'denied by no-export', 'no allow rule matches'])
+    """
+
+    rules: tuple[SaleableRule, ...]
+
+    def check(self, df: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+        """(saleable per row, the reason where not)."""
+        n = len(df)
+        why = np.full(n, "", dtype=object)
+        allows = [r for r in self.rules if r.effect == "allow"]
+        if allows:
+            hit = np.zeros(n, dtype=bool)
+            for r in allows:
+                hit |= evaluate_all(r.when, df).to_numpy()
+            why[~hit] = "no allow rule matches"
+        for r in self.rules:
+            if r.effect == "deny":
+                m = evaluate_all(r.when, df).to_numpy() & (why == "")
+                why[m] = f"denied by {r.rule_id}"
+        return why == "", why
 
 
 def to_base_units(lines: pd.DataFrame, units: pd.DataFrame) -> pd.Series:
@@ -227,7 +270,8 @@ def price_lines(lines: pd.DataFrame, catalog: pd.DataFrame, rules, *, policy: Pr
                 units: pd.DataFrame | None = None, saleable=None) -> pd.DataFrame:
     """Price every order line. ``lines``: ``product_id, qty`` (+ ``unit``, ``date`` and any of
     :data:`CONDITION_FIELDS`); ``catalog``: ``product_id, category, form, base_price`` (cents).
-    ``saleable``: a function (lines with catalog columns) -> boolean Series of lines allowed.
+    ``saleable``: a :class:`SaleableScope` (conditions on line and catalogue columns) or a
+    function (lines with catalogue columns) -> boolean Series of lines allowed.
 
     Returns the lines with ``base_qty``, ``unit_price`` (cents per base unit), ``amount``
     (cents), ``price_rule``, ``discounts`` and ``explanation``; unpriceable lines have a missing
@@ -330,9 +374,20 @@ def price_lines(lines: pd.DataFrame, catalog: pd.DataFrame, rules, *, policy: Pr
     out = L.assign(unit_price=unit_price, amount=np.floor(unit_price * L["base_qty"].to_numpy() + 0.5).astype(np.int64),
                    price_rule=rule_of, discounts=disc_col, explanation=explain)
     if saleable is not None:
-        ok = np.asarray(saleable(L), dtype=bool)
+        extra = [c for c in catalog.columns if c not in L.columns]   # product attributes
+        full = L.assign(**{c: catalog[c].to_numpy()[pos][codes] for c in extra}) if extra else L
+        if isinstance(saleable, SaleableScope):
+            ok, why = saleable.check(full)
+        else:
+            ok = np.asarray(saleable(full), dtype=bool)
+            why = np.full(n, "", dtype=object)
         out.loc[~ok, ["unit_price", "amount"]] = pd.NA
         out["unit_price"] = out["unit_price"].astype("Int64")
         out["amount"] = out["amount"].astype("Int64")
-        out.loc[~ok, "explanation"] = "not saleable to this customer"
+        out.loc[~ok, "explanation"] = ["not saleable to this customer" + (f" ({w})" if w else "") for w in why[~ok]]
     return out
+
+
+def price_one(line: dict, catalog: pd.DataFrame, rules, **kw) -> dict:
+    """Price a single line (a dict of its fields) with the same code as :func:`price_lines`."""
+    return price_lines(pd.DataFrame([line]), catalog, rules, **kw).iloc[0].to_dict()
