@@ -100,6 +100,11 @@ def test_quarterly_rebates_replay_from_the_orders():
 def test_config_errors_name_the_problem():
     with pytest.raises(ValueError, match="segment shares must sum to 1"):
         PromoConfig(segments=(Segment(name="a", share=0.5),))
+    with pytest.raises(ValueError, match="orders have no \\['region'\\]"):
+        PromoConfig(promotions=(Promotion(promo_id="x", kind="item", percent_off=0.1, region=("north",)),))
+    with pytest.raises(ValueError, match="a bundle of \\['premium', 'standard'\\] never completes"):
+        PromoConfig(promotions=(Promotion(promo_id="x", kind="bundle", bundle={"standard": 1, "premium": 1},
+                                          bundle_price=30_000),))
     with pytest.raises(ValueError, match="names product 'gold'"):
         PromoConfig(promotions=(Promotion(promo_id="x", kind="item", percent_off=0.1, product_id=("gold",)),))
 

@@ -4,6 +4,7 @@ promotions with budgets and ROI, rebates, and quotes with versions and approval 
 
 from crmsim.cpq.bom import Configurator, Constraint, Model, Option, OptionGroup
 from crmsim.cpq.catalog import Catalog, Product, load_catalog
+from crmsim.cpq.files import CPQSetup, load_cpq
 from crmsim.cpq.pricing import (
     CONDITION_FIELDS,
     PriceRule,
@@ -35,7 +36,7 @@ from crmsim.cpq.quotes import (
 from crmsim.cpq.rebates import RebateRule, RebateTier, accrue, compute_rebates, redeem, tier_amount
 
 __all__ = [
-    "ApprovalLevel", "ApprovalPolicy", "CONDITION_FIELDS", "Catalog", "Configurator", "Constraint", "Model",
+    "ApprovalLevel", "ApprovalPolicy", "CONDITION_FIELDS", "CPQSetup", "load_cpq", "Catalog", "Configurator", "Constraint", "Model",
     "Option", "OptionGroup", "PriceRule", "PricingPolicy", "SaleableRule", "SaleableScope", "price_one", "Product", "Promotion", "PromotionEngine",
     "PromotionPolicy", "PromotionResult", "Quote", "QuoteVersion", "RebateRule", "RebateTier", "accrue",
     "apply_promotions", "break_even_lift", "compute_rebates", "free_units", "load_catalog", "price_lines",

@@ -130,6 +130,15 @@ class PromoConfig(Config):
             for pid in (*pr.product_id, *pr.bundle, *([pr.free_product] if pr.free_product else [])):
                 if pid not in names:
                     raise ValueError(f"promotion {pr.promo_id} names product '{pid}', not one of {names}")
+            # simulated orders carry product, category and customer only, one product per order:
+            # a promotion that could never apply is an error, not a silent no-op
+            unused = [f for f in ("customer_grade", "region", "channel") if getattr(pr, f)]
+            if unused:
+                raise ValueError(f"promotion {pr.promo_id}: the simulation's orders have no {unused}; "
+                                 f"scope promotions by product_id, category or customer_id")
+            if len(pr.bundle) > 1:
+                raise ValueError(f"promotion {pr.promo_id}: simulated orders hold one product, so a bundle of "
+                                 f"{sorted(pr.bundle)} never completes; use a single-product bundle")
         return self
 
 
