@@ -124,3 +124,21 @@ def test_promotions_scenario_runs_from_the_cli(root, tmp_path):
     orders = pd.read_parquet(out / "orders.parquet")
     assert set(orders["variant"]) == set(s["variant"])
     assert "Gross margin against promotion cost" in (out / "report.html").read_text()
+
+
+def test_break_even_elasticity_leaves_margin_unchanged():
+    """Nagle & Holden (REFERENCES.md): 20% off at a 40% margin needs +100% volume. At the elasticity
+    that gives exactly that lift, (0.8)^e = 2, the promotion neither makes nor loses margin."""
+    from crmsim.cpq.promotions import break_even_lift
+    from crmsim.sim.promo import PromoProduct
+
+    e = np.log(1 + break_even_lift(0.2, 0.4)) / np.log(0.8)
+    seg = (Segment(name="all", share=1.0, elasticity=e, occasions_per_month=3.0),)
+    prod = (PromoProduct(product_id="x", list_price=10_000, unit_cost=6_000),)
+    r = run(segments=seg, products=prod, promotions=ALL_YEAR_20)
+    assert r.metrics["promo_roi"] == pytest.approx(0.0, abs=0.02)
+    steeper = run(segments=(Segment(name="all", share=1.0, elasticity=e - 1, occasions_per_month=3.0),), products=prod,
+                  promotions=ALL_YEAR_20)
+    lift = 0.8 ** (e - 1)          # units x2.5: margin (8,000 - 6,000) x 2.5 vs 4,000; cost 2,000 x 2.5
+    expected = (lift * (8_000 - 6_000) - (10_000 - 6_000)) / (2_000 * lift)
+    assert steeper.metrics["promo_roi"] == pytest.approx(expected, abs=0.02) and expected == pytest.approx(0.2, abs=0.01)
