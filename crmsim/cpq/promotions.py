@@ -171,15 +171,15 @@ class PromotionEngine:
         if dup:
             raise ValueError(f"promotions listed twice: {dup}")
         self._order = sorted(range(len(self.promotions)), key=lambda k: (-self.promotions[k].priority, k))
-        self._window = [(pd.Timestamp(p.valid_from) if p.valid_from else None,
-                         pd.Timestamp(p.valid_to) if p.valid_to else None) for p in self.promotions]
+        day = lambda x: np.datetime64(pd.Timestamp(x), "D") if x else None  # noqa: E731
+        self._window = [(day(p.valid_from), day(p.valid_to)) for p in self.promotions]
 
     def left(self, p: Promotion) -> float:
         return np.inf if p.budget is None else p.budget - self.used.get(p.promo_id, 0)
 
     def active(self, date) -> bool:
         """Whether any promotion's window covers ``date`` (a cheap pre-check)."""
-        d = pd.Timestamp(date)
+        d = np.datetime64(pd.Timestamp(date), "D")
         return any((lo is None or d >= lo) and (hi is None or d <= hi) for lo, hi in self._window)
 
     def _eligible(self, p: Promotion, L: dict) -> np.ndarray:
@@ -246,7 +246,8 @@ class PromotionEngine:
         else:
             L = {c: np.asarray(v) for c, v in order.items()}
         L["qty"] = L["qty"].astype(float)
-        d = pd.Timestamp(date) if date is not None else None
+        d = None if date is None or pd.isna(date) else (
+            date if isinstance(date, np.datetime64) and date.dtype == "datetime64[D]" else np.datetime64(pd.Timestamp(date), "D"))
         base = L["amount"].astype(float)
         cands = []
         for k in self._order:
@@ -341,23 +342,33 @@ def apply_promotions(lines: pd.DataFrame, promotions, *, policy: PromotionPolicy
     if need:
         raise KeyError(f"order lines: missing columns {need}")
     eng = PromotionEngine(list(promotions), policy or PromotionPolicy(), dict(cost or {}))
-    L = lines.copy()
-    L["promo_discount"] = 0
-    keys = ["date", "order_id"] if "date" in L.columns else ["order_id"]
-    first = L.reset_index().sort_values(keys, kind="stable").drop_duplicates("order_id")
-    groups = L.groupby("order_id", sort=False).indices
+    L = lines.reset_index(drop=True)
+    codes, oids = pd.factorize(L["order_id"])
+    n_orders = len(oids)
+    sorter = np.argsort(codes, kind="stable")
+    bounds = np.searchsorted(codes[sorter], np.arange(n_orders + 1))
+    first_row = sorter[bounds[:-1]]
+    has_date = "date" in L.columns
+    days = pd.to_datetime(L["date"]).to_numpy().astype("datetime64[D]") if has_date else None
+    # orders in date order (then order id), budgets and cumulative spend first come, first served
+    order_seq = np.lexsort((oids.astype(str), days[first_row])) if has_date else np.argsort(oids.astype(str), kind="stable")
+    cols = {c: L[c].to_numpy() for c in ("product_id", "qty", "amount", *SCOPE_FIELDS) if c in L.columns}
+    carry = [c for c in ("date", *SCOPE_FIELDS[2:]) if c in L.columns and c != "customer_id"]
+    cust = L["customer_id"].to_numpy()
+    disc_all = np.zeros(len(L), dtype=np.int64)
     free_all, applied_all, skipped_all = [], [], []
-    pos = L.columns.get_loc("promo_discount")
-    for _, r in first.iterrows():
-        idx = groups[r["order_id"]]
-        disc, free, applied, skipped = eng.apply(L.iloc[idx], order_id=r["order_id"], customer=r["customer_id"],
-                                                 date=r.get("date"))
-        L.iloc[idx, pos] = disc
+    for k in order_seq:
+        idx = sorter[bounds[k]:bounds[k + 1]]
+        r0 = first_row[k]
+        disc, free, applied, skipped = eng.apply({c: a[idx] for c, a in cols.items()}, order_id=oids[k],
+                                                 customer=cust[r0], date=days[r0] if has_date else None)
+        disc_all[idx] = disc
         for f in free:
-            f.update({c: r[c] for c in ("date", *SCOPE_FIELDS[2:]) if c in L.columns and c != "customer_id"})
+            f.update({c: L[c].iat[r0] for c in carry})
         free_all += free
         applied_all += applied
         skipped_all += skipped
+    L = L.assign(promo_discount=disc_all)
     L["net_amount"] = L["amount"] - L["promo_discount"]
     L["free"] = False
     if free_all:
