@@ -114,3 +114,36 @@ def test_roi_and_break_even():
     assert break_even_lift(0.1, 0.3) == pytest.approx(0.5)
     assert break_even_lift(0.4, 0.4) == float("inf")
     assert promotion_roi(90, 100, 20) == pytest.approx(-0.5)
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_invariants_on_random_orders(seed):
+    """Nothing lost, no line discounted below zero, no budget overspent, costs add up."""
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
+    n = 400
+    oid = np.sort(rng.integers(0, 120, n))
+    L = pd.DataFrame({"order_id": [f"o{i:03d}" for i in oid], "customer_id": [f"c{i % 15}" for i in oid],
+                      "date": pd.Timestamp("2025-03-01") + pd.to_timedelta(oid // 4, unit="D"),
+                      "product_id": rng.choice(["pen", "pencil", "paper", "ink"], n), "qty": rng.integers(1, 12, n)})
+    L["amount"] = L["qty"] * L["product_id"].map({"pen": 120, "pencil": 40, "paper": 500, "ink": 900})
+    L["category"] = np.where(L["product_id"].isin(["pen", "pencil"]), "pens", "paper")
+    promos = [Promotion(promo_id="t", kind="threshold", min_spend=3_000, amount_off=400, repeat=True, budget=20_000),
+              Promotion(promo_id="i", kind="item", category=("pens",), percent_off=0.15, min_qty=3, priority=2),
+              Promotion(promo_id="b", kind="bundle", bundle={"paper": 2, "ink": 1}, bundle_price=1_500, budget=5_000,
+                        on_exhaustion="skip"),
+              Promotion(promo_id="f", kind="free_goods", product_id=("ink",), buy=2, get=1, recursive=True, budget=30_000),
+              Promotion(promo_id="x", kind="threshold", min_spend=8_000, percent_off=0.2, exclusive=True),
+              Promotion(promo_id="cum", kind="cumulative", min_spend=10_000, percent_off=0.03)]
+    r = apply_promotions(L, promos, policy=PromotionPolicy(stacking=["all", "best"][seed % 2]), cost={"ink": 500})
+    paid = r.lines[~r.lines["free"]]
+    assert len(paid) == n and paid["amount"].sum() == L["amount"].sum()
+    assert (paid["promo_discount"] >= 0).all() and (paid["promo_discount"] <= paid["amount"]).all()
+    b = r.budgets.set_index("promo_id")
+    for pid in ("t", "b", "f"):
+        assert b.loc[pid, "used"] <= b.loc[pid, "budget"]
+    assert r.applied.groupby("promo_id")["cost"].sum().reindex(b.index, fill_value=0).tolist() == b["used"].tolist()
+    assert r.applied["discount"].sum() == paid["promo_discount"].sum()
+    assert r.lines.loc[r.lines["free"], "qty"].sum() == r.applied["free_units"].sum()
+    assert not (r.applied.groupby("order_id")["promo_id"].apply(set).map(lambda s: "x" in s and len(s) > 1)).any()
