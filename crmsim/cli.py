@@ -1,4 +1,4 @@
-"""Command line: ``crmsim run | validate | calibrate | report | results | list``."""
+"""Command line: ``crmsim run | validate | calibrate | price | report | results | list``."""
 
 from __future__ import annotations
 
@@ -277,6 +277,74 @@ def cmd_calibrate(args) -> int:
     return 0
 
 
+def _price_input(path: str):
+    """Order lines from CSV/Parquet with ``qty`` as numbers and ``date`` as dates; errors name
+    the file, column and rows."""
+    import pandas as pd
+
+    from crmsim.tables import read_table
+
+    df = read_table(path, source=path)
+    missing = [c for c in ("product_id", "qty") if c not in df.columns]
+    if missing:
+        raise ValueError(f"{path}: missing columns {missing}; order lines need product_id and qty")
+    qty = pd.to_numeric(df["qty"], errors="coerce")
+    bad = qty.isna() | (qty < 0)
+    if bad.any():
+        raise ValueError(f"{path}: column 'qty' expects numbers >= 0; rows {df.index[bad].tolist()[:10]} have "
+                         f"{df.loc[bad, 'qty'].tolist()[:10]}")
+    df["qty"] = qty
+    if "date" in df.columns:
+        d = pd.to_datetime(df["date"], errors="coerce")
+        bad = d.isna() & df["date"].notna()
+        if bad.any():
+            raise ValueError(f"{path}: column 'date' expects dates; rows {df.index[bad].tolist()[:10]} have "
+                             f"{df.loc[bad, 'date'].tolist()[:10]}")
+        df["date"] = d
+    return df
+
+
+def cmd_price(args) -> int:
+    import pandas as pd
+
+    from crmsim.cpq import apply_promotions, load_cpq, price_lines
+
+    try:
+        setup = load_cpq(args.setup)
+        lines = _price_input(args.lines)
+        priced = price_lines(lines, setup.catalog.frame(), setup.price_rules, policy=setup.pricing,
+                             units=setup.catalog.units() if "unit" in lines.columns else None)
+        out = Path(args.out)
+        out.parent.mkdir(parents=True, exist_ok=True)
+        promos = setup.promotions and not args.no_promotions
+        if promos:
+            need = [c for c in ("order_id", "customer_id") if c not in priced.columns]
+            if need:
+                raise ValueError(f"{args.lines}: promotions need columns {need} (or pass --no-promotions)")
+            ok = priced["amount"].notna().to_numpy()   # lines not saleable keep their reason, no promotion
+            res = apply_promotions(priced[ok].assign(amount=priced.loc[ok, "amount"].astype("int64")),
+                                   setup.promotions, policy=setup.promotion_policy,
+                                   cost={p.product_id: p.cost for p in setup.catalog if p.cost is not None})
+            table = pd.concat([res.lines, priced[~ok]], ignore_index=True)
+            res.applied.to_csv(out.with_suffix(".promotions.csv"), index=False)
+            res.skipped.to_csv(out.with_suffix(".skipped.csv"), index=False)
+        else:
+            table = priced
+        table.to_csv(out, index=False)
+    except (ValueError, KeyError, FileNotFoundError) as e:
+        print(f"error: {e.args[0] if isinstance(e, KeyError) else e}", file=sys.stderr)
+        return 2
+    unpriced = int(priced["unit_price"].isna().sum())
+    print(f"{len(lines):,} lines priced by {len(setup.price_rules)} rules: amount {int(priced['amount'].sum()):,}"
+          + (f"; {unpriced} not saleable" if unpriced else ""))
+    if promos:
+        print(f"promotions: {len(res.applied)} given, discount {int(res.applied['discount'].sum()):,}, "
+              f"{int(res.applied['free_units'].sum())} free units, {len(res.skipped)} not given (see "
+              f"{out.with_suffix('.skipped.csv').name}); net {int(table['net_amount'].sum()):,}")
+    print(f"wrote {out}" + (f", {out.with_suffix('.promotions.csv')}" if promos else ""))
+    return 0
+
+
 def cmd_list(args) -> int:
     import tomllib
 
@@ -337,6 +405,13 @@ def build_parser() -> argparse.ArgumentParser:
                    help="run N replications of the calibrated baseline and compare with the history")
     c.add_argument("--jobs", type=int, default=0)
     c.set_defaults(func=cmd_calibrate)
+    pr = sub.add_parser("price", help="price order lines through a CPQ set-up (price books, promotions)")
+    pr.add_argument("lines", help="order lines (CSV or Parquet): product_id, qty [, unit, date, order_id, "
+                                  "customer_id, customer_grade, region, channel, ...]")
+    pr.add_argument("--setup", required=True, help="CPQ set-up TOML (see data/examples/cpq_setup.toml)")
+    pr.add_argument("--out", required=True, help="priced lines CSV (explanation per line); promotions next to it")
+    pr.add_argument("--no-promotions", action="store_true", help="price books only")
+    pr.set_defaults(func=cmd_price)
     ls = sub.add_parser("list", help="list bundled scenarios with their description")
     ls.add_argument("dir", nargs="?", help="folder to list (default: ./scenarios and the bundled ones)")
     ls.set_defaults(func=cmd_list)

@@ -76,3 +76,28 @@ def test_run_a_pool_scenario(root, tmp_path):
     cust = pd.read_parquet(out / "customers.parquet")
     assert set(cust["variant"]) == set(s["variant"])
     assert "Revenue against customers lost" in (out / "report.html").read_text()
+
+
+def test_price_order_lines_from_the_command_line(root, tmp_path, capsys):
+    lines = tmp_path / "lines.csv"
+    lines.write_text("order_id,customer_id,customer_grade,date,product_id,qty,unit\n"
+                     "o1,ACME,A,2025-05-02,ws,4,piece\no1,ACME,A,2025-05-02,paper,3,box\n"
+                     "o2,Birch,B,2025-05-03,care,2,year\n")
+    out = tmp_path / "priced" / "out.csv"
+    assert main(["price", str(lines), "--setup", str(root / "data/examples/cpq_setup.toml"), "--out", str(out)]) == 0
+    t = pd.read_csv(out)
+    paid = t[~t["free"]]
+    assert paid["product_id"].tolist() == ["ws", "paper", "care"]
+    assert paid["amount"].tolist() == [4 * 79_050, 3 * 2_500 * 2, 24 * 1_000]
+    assert paid["explanation"].iloc[0] == "rule list-ws (list): 85000; -7.0% (key-accounts, compounding)"
+    assert t.loc[t["free"], ["product_id", "qty", "unit"]].values.tolist() == [["paper", 1, "box"]]
+    assert pd.read_csv(out.with_suffix(".promotions.csv"))["promo_id"].tolist() == ["paper-b3g1"]
+    assert "3 lines priced" in capsys.readouterr().out
+    lines.write_text("product_id,qty\nws,4\nws,four\n")
+    assert main(["price", str(lines), "--setup", str(root / "data/examples/cpq_setup.toml"), "--out", str(out)]) == 2
+    assert "lines.csv: column 'qty' expects numbers >= 0; rows [1] have ['four']" in capsys.readouterr().err
+    lines.write_text("product_id,qty\nws,4\n")
+    assert main(["price", str(lines), "--setup", str(root / "data/examples/cpq_setup.toml"), "--out", str(out)]) == 2
+    assert "promotions need columns ['order_id', 'customer_id'] (or pass --no-promotions)" in capsys.readouterr().err
+    assert main(["price", str(lines), "--setup", str(root / "data/examples/cpq_setup.toml"), "--out", str(out),
+                 "--no-promotions"]) == 0

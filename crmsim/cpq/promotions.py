@@ -365,6 +365,9 @@ def apply_promotions(lines: pd.DataFrame, promotions, *, policy: PromotionPolicy
         disc_all[idx] = disc
         for f in free:
             f.update({c: L[c].iat[r0] for c in carry})
+            if "unit" in L.columns:   # free goods come in the unit the product was ordered in
+                same = idx[cols["product_id"][idx] == f["product_id"]]
+                f["unit"] = L["unit"].iat[same[0]] if same.size else None
         free_all += free
         applied_all += applied
         skipped_all += skipped
@@ -375,7 +378,10 @@ def apply_promotions(lines: pd.DataFrame, promotions, *, policy: PromotionPolicy
         F = pd.DataFrame(free_all)
         F["net_amount"] = 0
         F["promo_discount"] = 0
+        ints = [c for c in L.columns if pd.api.types.is_integer_dtype(L[c])]
         L = pd.concat([L, F], ignore_index=True)
+        for c in [*ints, "free_value"]:   # free lines have no price: keep whole numbers whole
+            L[c] = L[c].astype("Int64")
     return PromotionResult(
         lines=L,
         applied=pd.DataFrame(applied_all, columns=["order_id", "customer_id", "promo_id", "kind", "discount",
