@@ -94,3 +94,34 @@ def test_gini_and_config_errors():
     with pytest.raises(ValueError, match="catch-all"):
         PoolConfig(customers={"count": 5}, reps={"count": 1},
                    pools=[{"pool_id": "a", "regions": ["north"]}])
+
+
+def test_several_pools_route_by_region_and_claim_by_team():
+    cfg = PoolConfig(
+        customers=PoolCustomers(count=800, region_shares={"north": 0.5, "south": 0.3, "west": 0.2}),
+        reps=PoolReps(count=6, target_holding=130, teams={"n-team": 3, "s-team": 3}),
+        pools=(Pool(pool_id="north", regions=("north",), teams=("n-team",)),
+               Pool(pool_id="south", regions=("south",), teams=("s-team",), claim=ClaimRules(daily_claim_cap=2)),
+               Pool(pool_id="rest")),                                     # catch-all: anyone may claim
+        policy=ReclaimPolicy(rules=(ReclaimRule(kind="no_followup", limit_days=20),),
+                             exempt_open_opportunity=False, exempt_followup_plan=False))
+    r = simulate_pool(cfg, seed=7, horizon_days=150, warmup_days=10)
+    region = r.customers.set_index("customer_id")["region"]
+    rec, cl = events(r, "reclaim"), events(r, "claim")
+    assert len(rec) > 50 and len(cl) > 50
+    team = {k: "n-team" if k < 3 else "s-team" for k in range(6)}
+    # north customers are only ever claimed by the north team, south ones by the south team
+    cl["region"] = region.loc[cl["c"]].to_numpy()
+    assert (cl.loc[cl["region"] == "north", "rep"].map(team) == "n-team").all()
+    assert (cl.loc[cl["region"] == "south", "rep"].map(team) == "s-team").all()
+    assert set(cl.loc[cl["region"] == "west", "rep"].map(team)) == {"n-team", "s-team"}
+    south = cl[cl["region"] == "south"]
+    assert south.groupby(["t", "rep"]).size().max() <= 2                 # that pool's own daily cap
+    in_pool = r.customers[r.customers["owner_id"].isna()]
+    assert (in_pool["pool_id"] == in_pool["region"].map({"north": "north", "south": "south", "west": "rest"})).all()
+    m = r.metrics
+    assert m["claims.north"] + m["claims.south"] + m["claims.rest"] == m["claims"]
+    with pytest.raises(ValueError, match="names teams \\['x-team'\\] that no rep is in"):
+        PoolConfig(customers={"count": 5}, reps={"count": 2}, pools=[{"pool_id": "a", "teams": ["x-team"]}])
+    with pytest.raises(ValueError, match="teams .* hold 2 reps, but count is 3"):
+        PoolReps(count=3, teams={"a": 1, "b": 1})

@@ -4,8 +4,10 @@ Customers have a latent interest that drifts; a customer nobody has followed up 
 ``loss_grace_days`` may be lost to a competitor (a daily hazard). Reps follow up a fixed number of
 their own customers each working day, chosen by a priority policy; a follow-up raises interest and
 may close a deal. Each night the reclaim policy (:mod:`crmsim.customers.pool`, or the P(alive)
-rule of :mod:`crmsim.customers.activity`) sends customers back to the pool; each working
-afternoon reps below their target claim from the pool under the pool's claim rules.
+rule of :mod:`crmsim.customers.activity`) sends customers back to the pool that takes their region
+(several pools: the first listing the region, else the first catch-all, as
+:func:`crmsim.customers.pool.pool_for` routes); each working afternoon reps below their target
+claim from the pools their team is a member of, under each pool's claim rules.
 
 The world's state is held in columns (numpy); the rules see it as a customer table with the
 columns of the ``customers`` schema. SimPy schedules the daily jobs.
@@ -45,9 +47,13 @@ class PoolCustomers(Config):
     loss_grace_days: int = Field(default=30, ge=0)
     loss_rate_per_year: float = Field(default=0.6, ge=0)
     initial_pool_share: float = Field(default=0.1, ge=0, le=1)
+    #: customers per region (reclaimed customers go to the pool that takes their region)
+    region_shares: dict[str, float] = {"all": 1.0}
 
     @model_validator(mode="after")
     def _grades(self) -> PoolCustomers:
+        if abs(sum(self.region_shares.values()) - 1) > 1e-6 or any(v < 0 for v in self.region_shares.values()):
+            raise ValueError(f"region_shares must be >= 0 and sum to 1, got {self.region_shares}")
         unknown = set(self.grade_shares) - set(GRADES)
         if unknown or abs(sum(self.grade_shares.values()) - 1) > 1e-6 or any(v < 0 for v in self.grade_shares.values()):
             raise ValueError(f"grade_shares must cover grades of {list(GRADES)}, be >= 0 and sum to 1, "
@@ -74,6 +80,20 @@ class PoolReps(Config):
     target_holding: int = Field(default=250, ge=0)
     book_skew: float = Field(default=0.8, ge=0)
     team: str = "t1"
+    #: reps per team (must add up to ``count``); empty: every rep is in ``team``
+    teams: dict[str, int] = {}
+
+    @model_validator(mode="after")
+    def _teams(self) -> PoolReps:
+        if self.teams and sum(self.teams.values()) != self.count:
+            raise ValueError(f"teams {self.teams} hold {sum(self.teams.values())} reps, but count is {self.count}")
+        return self
+
+    def team_of(self) -> list[str]:
+        """The team of each rep, in rep order."""
+        if not self.teams:
+            return [self.team] * self.count
+        return [t for t, k in self.teams.items() for _ in range(k)]
 
 
 class PoolConfig(Config):
@@ -88,10 +108,29 @@ class PoolConfig(Config):
     p_alive: PAliveRule = PAliveRule()
 
     @model_validator(mode="after")
-    def _one_pool(self) -> PoolConfig:
-        if len(self.pools) != 1 or self.pools[0].regions:
-            raise ValueError("the pool simulation has one catch-all pool (no regions) for now")
+    def _pools(self) -> PoolConfig:
+        ids = [p.pool_id for p in self.pools]
+        if not ids or len(set(ids)) != len(ids):
+            raise ValueError(f"pools need distinct pool_ids, got {ids}")
+        self.region_pool()   # every region goes somewhere
+        teams = set(self.reps.team_of())
+        for p in self.pools:
+            unknown = sorted(set(p.teams) - teams)
+            if unknown:
+                raise ValueError(f"pool '{p.pool_id}' names teams {unknown} that no rep is in; teams are {sorted(teams)}")
         return self
+
+    def region_pool(self) -> dict[str, int]:
+        """Region -> index of the pool its reclaimed customers go to (the first pool listing the
+        region, else the first catch-all pool), as :func:`crmsim.customers.pool.pool_for` routes."""
+        out = {}
+        for r in self.customers.region_shares:
+            listed = [k for k, p in enumerate(self.pools) if r in p.regions]
+            catch = [k for k, p in enumerate(self.pools) if not p.regions]
+            if not listed and not catch:
+                raise ValueError(f"no pool takes customers of region '{r}' (add a catch-all pool or list it)")
+            out[r] = (listed or catch)[0]
+        return out
 
 
 class PoolResult(Result):
@@ -134,6 +173,16 @@ class _Book:
         self.value_mult = np.array([c.grade_value[g] for g in grades])[self.grade]
         self.interest = rng.beta(c.interest_alpha, c.interest_beta, n)
         in_pool = rng.random(n) < c.initial_pool_share
+        regions = list(c.region_shares)
+        self.region_names = np.array(regions, dtype=object)
+        self.region = (world.streams.rng("init.region").choice(len(regions), size=n, p=list(c.region_shares.values()))
+                       if len(regions) > 1 else np.zeros(n, dtype=np.int64))
+        route = cfg.region_pool()
+        self.region_pool = np.array([route[r] for r in regions], dtype=np.int64)
+        self.pool = np.where(in_pool, self.region_pool[self.region], -1)
+        self.pool_ids = np.array([p.pool_id for p in cfg.pools], dtype=object)
+        self.rep_team = np.array(cfg.reps.team_of(), dtype=object)
+        self.claims_by_pool = np.zeros(len(cfg.pools), dtype=np.int64)
         share = rng.lognormal(0.0, cfg.reps.book_skew, R)
         self.owner = np.where(in_pool, -1, rng.choice(R, size=n, p=share / share.sum()))
         self.received = np.where(in_pool, np.nan, -rng.integers(0, 365, n).astype(float))
@@ -168,7 +217,9 @@ class _Book:
             "customer_id": idx,
             "owner_id": pd.Series(np.where(own >= 0, self.rep_ids[np.maximum(own, 0)], None), dtype="object"),
             "grade": self.grade_names[self.grade[idx]],
-            "region": "all",
+            "region": self.region_names[self.region[idx]],
+            "pool_id": pd.Series(np.where(self.pool[idx] >= 0, self.pool_ids[np.maximum(self.pool[idx], 0)], None),
+                                 dtype="object"),
             "received_at": self._dates(self.received[idx]),
             "last_followup_at": self._dates(self.last_fu[idx]),
             "last_deal_at": self._dates(self.last_deal[idx]),
@@ -241,6 +292,7 @@ def _nightly(book: _Book, day: float, cfg: PoolConfig, world: World) -> None:
     book.prev_owner[gone] = book.owner[gone]
     world.log.extend(np.full(gone.size, day), "customer", gone, "reclaim", actor=book.owner[gone])
     book.owner[gone] = -1
+    book.pool[gone] = book.region_pool[book.region[gone]]
     book.entered_pool[gone] = day
     book.left_owner[gone] = day
     book.received[gone] = np.nan
@@ -258,53 +310,59 @@ def _activity_summary(book: _Book, idx: np.ndarray, day: float) -> pd.DataFrame:
 
 def _claims(book: _Book, day: float, cfg: PoolConfig, world: World,
             claimed_today: np.ndarray) -> None:
-    """Reps below their target claim from the pool, best grade first, under the claim rules."""
-    pool_idx = np.flatnonzero(book.owner < 0)
-    if pool_idx.size == 0:
+    """Reps below their target claim from the pools they are members of (in pool order), best
+    grade first, under each pool's claim rules."""
+    if not (book.owner < 0).any():
         return
-    rules, reps = cfg.pools[0].claim, cfg.reps
+    reps = cfg.reps
     rng = world.streams.rng(f"claims.{int(day)}")
-    held = np.bincount(book.owner[book.owner >= 0], minlength=book.R)
-    if not rules.cap_counts_closed:
-        held = np.bincount(book.owner[(book.owner >= 0) & ~book.deal_closed], minlength=book.R)
-    taken = np.zeros(book.n, dtype=bool)
-    # reps see grade, not the latent interest or whether a customer is already lost
-    pref = np.lexsort((rng.random(pool_idx.size), book.grade[pool_idx]))
-    candidates = pool_idx[pref]
-    for r in rng.permutation(book.R):
-        want = reps.target_holding - held[r]
-        if want <= 0:
+    for k, pool in enumerate(cfg.pools):
+        rules = pool.claim
+        pool_idx = np.flatnonzero((book.owner < 0) & (book.pool == k))
+        if pool_idx.size == 0:
             continue
-        free = candidates[~taken[candidates]][: 3 * want + 10]
-        if free.size == 0:
-            break
-        cand = {
-            "in_pool": np.ones(free.size, dtype=bool),
-            "member": float(not cfg.pools[0].teams or reps.team in cfg.pools[0].teams),
-            "days_in_pool": day - book.entered_pool[free],
-            "former_owner": book.prev_owner[free] == r,
-            "days_since_left": day - book.left_owner[free],
-            "held": held[r],
-            "claimed_today": claimed_today[r],
-        }
-        ok = free[cfg.pools[0].claim.refusal(cand).isna().to_numpy()]
-        limit = want
-        if rules.daily_claim_cap:
-            limit = min(limit, rules.daily_claim_cap - claimed_today[r])
-        if rules.holding_cap:
-            limit = min(limit, rules.holding_cap - held[r])
-        got = ok[: max(0, int(limit))]
-        taken[got] = True
-        book.owner[got] = r
-        book.received[got] = day
-        book.deals_since_received[got] = 0
-        book.entered_pool[got] = np.nan
-        held[r] += got.size
-        claimed_today[r] += got.size
-        for i in got:
-            book.owners_seen[i].add(int(r))
-        book.claims += got.size
-        world.log.extend(np.full(got.size, day), "customer", got, "claim", actor=r)
+        counted = (book.owner >= 0) & (True if rules.cap_counts_closed else ~book.deal_closed)
+        held = np.bincount(book.owner[counted], minlength=book.R)   # after claims from earlier pools
+        taken = np.zeros(book.n, dtype=bool)
+        # reps see grade, not the latent interest or whether a customer is already lost
+        pref = np.lexsort((rng.random(pool_idx.size), book.grade[pool_idx]))
+        candidates = pool_idx[pref]
+        for r in rng.permutation(book.R):
+            want = reps.target_holding - held[r]
+            if want <= 0:
+                continue
+            free = candidates[~taken[candidates]][: 3 * want + 10]
+            if free.size == 0:
+                break
+            cand = {
+                "in_pool": np.ones(free.size, dtype=bool),
+                "member": float(not pool.teams or book.rep_team[r] in pool.teams),
+                "days_in_pool": day - book.entered_pool[free],
+                "former_owner": book.prev_owner[free] == r,
+                "days_since_left": day - book.left_owner[free],
+                "held": held[r],
+                "claimed_today": claimed_today[r],
+            }
+            ok = free[rules.refusal(cand).isna().to_numpy()]
+            limit = want
+            if rules.daily_claim_cap:
+                limit = min(limit, rules.daily_claim_cap - claimed_today[r])
+            if rules.holding_cap:
+                limit = min(limit, rules.holding_cap - held[r])
+            got = ok[: max(0, int(limit))]
+            taken[got] = True
+            book.owner[got] = r
+            book.pool[got] = -1
+            book.received[got] = day
+            book.deals_since_received[got] = 0
+            book.entered_pool[got] = np.nan
+            held[r] += got.size
+            claimed_today[r] += got.size
+            for i in got:
+                book.owners_seen[i].add(int(r))
+            book.claims += got.size
+            book.claims_by_pool[k] += got.size
+            world.log.extend(np.full(got.size, day), "customer", got, "claim", actor=r)
 
 
 def simulate_pool(cfg: PoolConfig, seed, horizon_days: float, warmup_days: float = 0.0,
@@ -334,7 +392,7 @@ def simulate_pool(cfg: PoolConfig, seed, horizon_days: float, warmup_days: float
         d = float(np.floor(now))
         if d == world.warmup and "start" not in counters:
             counters["start"] = (book.reclaims, book.claims, book.followups_by_rep.copy(),
-                                 book.capacity_by_rep.copy())
+                                 book.capacity_by_rep.copy(), book.claims_by_pool.copy())
         if int(d) % 7 in workdays:
             _work(book, d, cfg, world)
 
@@ -350,7 +408,8 @@ def simulate_pool(cfg: PoolConfig, seed, horizon_days: float, warmup_days: float
     world.run()
     events = world.log.to_frame()
 
-    reclaims0, claims0, fu0, cap0 = counters.get("start", (0, 0, np.zeros(book.R), np.zeros(book.R)))
+    reclaims0, claims0, fu0, cap0, pool0 = counters.get(
+        "start", (0, 0, np.zeros(book.R), np.zeros(book.R), np.zeros(len(cfg.pools))))
     e = events[events["t"] >= world.warmup]
     deals = e[e["event"] == "deal"]
     horizon_day = np.floor(world.horizon - 1e-9)
@@ -372,6 +431,10 @@ def simulate_pool(cfg: PoolConfig, seed, horizon_days: float, warmup_days: float
         "utilisation": float(fu.sum() / cap.sum()) if cap.sum() else np.nan,
         "gini_holding": gini(held),
     }
+    if len(cfg.pools) > 1:   # per pool: what is left in it, and how much was claimed from it
+        for k, pid in enumerate(book.pool_ids):
+            m[f"in_pool_end.{pid}"] = float(((book.owner < 0) & (book.pool == k)).sum())
+            m[f"claims.{pid}"] = float(book.claims_by_pool[k] - pool0[k])
     idx = np.arange(book.n)
     table = book.frame(idx).assign(
         lost=book.lost, deals=book.deals, interest=book.interest,
