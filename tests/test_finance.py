@@ -61,6 +61,27 @@ def test_group_limit_fallback_and_check_points():
     assert r["ok"] and "no credit check" in r["reason"]
 
 
+@pytest.mark.parametrize("customer, amount, ok, source, exposure", [
+    ("s1", 1_000, True, "customer", 4_000),        # s1's own 4,000 limit: 3,000 + 1,000 fits exactly
+    ("s1", 1_001, False, "customer", 4_001),
+    ("s2", 2_000, True, "group holding", 10_000),  # the holding's 10,000: 3,000 + 5,000 + 2,000
+    ("s2", 2_001, False, "group holding", 10_001),
+    ("s2b", 1_500, False, "customer", 1_600),      # its own 1,500 limit binds first
+])
+def test_credit_shared_down_a_multi_level_group(customer, amount, ok, source, exposure):
+    from crmsim.graphs.org import org_tree
+
+    tree = org_tree(pd.DataFrame({"entity_id": ["holding", "s1", "s2", "s2b"],
+                                  "parent_id": [None, "holding", "holding", "s2"]}))
+    limits = {"holding": 10_000, "s1": 4_000, "s2b": 1_500}
+    cust = pd.DataFrame({"customer_id": ["s1", "s2", "s2b"]})
+    rec = pd.DataFrame({"customer_id": ["s1", "s2", "s2b"], "open": [3_000, 4_900, 100]})
+    orders = pd.DataFrame({"customer_id": [], "unbilled": []})
+    r = check_order({"customer_id": customer, "amount": amount}, cust, rec, orders, CreditPolicy(),
+                    group_tree=tree, tree_limits=limits)
+    assert (r["ok"], r["limit_source"], r["exposure"]) == (ok, source, exposure)
+
+
 def test_ageing_buckets_dunning_and_dso():
     rec = pd.DataFrame({"customer_id": ["a", "a", "b", "b"], "open": [100, 200, 300, 400],
                         "due_at": pd.to_datetime(["2025-04-10", "2025-03-20", "2025-01-15", "2024-10-01"])})

@@ -44,12 +44,19 @@ def exposure(customer_id: str, receivables: pd.DataFrame, open_orders: pd.DataFr
 
 
 def check_order(order: dict, customers: pd.DataFrame, receivables: pd.DataFrame, open_orders: pd.DataFrame,
-                policy: CreditPolicy, *, point: CheckPoint = "order", log: list | None = None) -> dict:
+                policy: CreditPolicy, *, point: CheckPoint = "order", log: list | None = None,
+                group_tree=None, tree_limits: dict | pd.Series | None = None) -> dict:
     """Check one order (``order_id, customer_id, amount``) at a check point.
 
     Returns ``ok``, ``limit``, ``limit_source`` (customer / group / default), ``exposure``
     (including this order) and ``reason``. With group limits shared, the exposure and limit are
     the group's. Holds and releases are appended to ``log``.
+
+    With ``group_tree`` (a parent -> child forest from :func:`crmsim.graphs.org.org_tree`) and
+    ``tree_limits`` (limit per entity: a group, a subsidiary, a customer), limits are shared down
+    a multi-level group structure: the order passes only if it fits under the limit of the
+    customer and of every ancestor that has one (:func:`crmsim.graphs.org.available_credit`);
+    ``limit_source`` names the binding entity.
     """
     if point not in policy.check_points:
         return {"ok": True, "reason": f"no credit check at '{point}'", "limit": None, "exposure": None,
@@ -58,6 +65,8 @@ def check_order(order: dict, customers: pd.DataFrame, receivables: pd.DataFrame,
     cid = order["customer_id"]
     if cid not in c.index:
         raise KeyError(f"check_order: unknown customer_id '{cid}'")
+    if group_tree is not None:
+        return _check_in_tree(order, cid, group_tree, tree_limits, receivables, open_orders, policy, point, log)
     own = c.at[cid, "credit_limit"] if "credit_limit" in c.columns else np.nan
     group = c.at[cid, "group_id"] if "group_id" in c.columns else None
     members = [cid]
@@ -71,6 +80,31 @@ def check_order(order: dict, customers: pd.DataFrame, receivables: pd.DataFrame,
     else:
         limit, source = policy.default_limit, "default"
     exp = sum(exposure(m, receivables, open_orders) for m in members) + int(order["amount"])
+    return _decide(order, cid, point, log, exp, limit, source)
+
+
+def _check_in_tree(order, cid, tree, limits, receivables, open_orders, policy, point, log) -> dict:
+    from crmsim.graphs.org import available_credit
+
+    if cid not in tree:
+        raise KeyError(f"check_order: customer_id '{cid}' is not in the group tree")
+    if limits is None:
+        raise ValueError("check_order: group_tree needs tree_limits (limit per entity)")
+    nodes = list(tree.nodes)
+    exp = {n: exposure(n, receivables, open_orders) for n in nodes}
+    amount = int(order["amount"])
+    exp[cid] += amount
+    av = available_credit(tree, limits, exp).loc[cid]
+    b = av["binding"]
+    if b is None or pd.isna(b):   # nobody up the tree has a limit
+        return _decide(order, cid, point, log, exp[cid], policy.default_limit, "default")
+    limit = int(pd.Series(limits, dtype=float)[b])
+    used = int(round(limit - av["headroom"]))      # the binding entity's rolled-up exposure
+    return _decide(order, cid, point, log, used, limit, "customer" if b == cid else f"group {b}")
+
+
+def _decide(order, cid, point, log, exp: int, limit: int, source: str) -> dict:
+    """The credit rule on one exposure and limit, with the hold/release log entry."""
     ok = bool(within_limit(exp, limit))
     result = {"ok": ok, "limit": limit, "limit_source": source, "exposure": exp,
               "reason": None if ok else f"exposure {exp} exceeds the {source} limit {limit} by {exp - limit}"}
