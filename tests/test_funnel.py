@@ -138,3 +138,36 @@ def test_utilisation_matches_offered_load_when_stable():
     )
     m = simulate_funnel(c, seed=4, horizon_days=120, warmup_days=5).metrics
     assert m["utilisation"] == pytest.approx(40 / 72, rel=0.05)
+
+
+def test_sql_follow_up_work_takes_rep_time():
+    """SQL work competes with first contacts: exact busy-hour accounting, and slower contacts."""
+    base = dict(channels={"search": ChannelProfile(volume_per_week=7 * 40, weekday_weights=(1,) * 7,
+                                                   invalid_share=0, duplicate_share=0, intent_alpha=8, intent_beta=2)},
+                scoring={"mql_threshold": 0}, assignment={"policy": "shared_queue"}, recycle={"max_wait_days": 0},
+                outcomes=OutcomeConfig(response=ResponseCurve(kind="none")))
+    cal = {"hours_per_day": 24, "start_hour": 0, "workdays": list(range(7))}
+    off = simulate_funnel(FunnelConfig(**base, reps=RepsConfig(count=4, calendar=cal,
+                                                                contact_hours={"kind": "constant", "value": 0.5})),
+                          seed=2, horizon_days=60)
+    on = simulate_funnel(FunnelConfig(**base, reps=RepsConfig(count=4, calendar=cal,
+                                                               contact_hours={"kind": "constant", "value": 0.5},
+                                                               sql_hours={"kind": "constant", "value": 1.0})),
+                         seed=2, horizon_days=60)
+    ev = on.events[on.events["entity"] == "lead"]
+    contacts = int((ev["event"] == "contacted").sum())
+    sqls = int((ev["event"] == "sql").sum())
+    available = 4 * 24 * 60
+    busy = on.metrics["utilisation"] * available
+    # every contact is 0.5 h and every SQL 1 h of the same reps; only work straddling the horizon is clipped
+    assert contacts * 0.5 + sqls * 1.0 - 4 * 1.5 <= busy <= contacts * 0.5 + sqls * 1.0 + 1e-6
+    assert sqls > 0.6 * contacts                                      # high intent, no response decay
+    # not saturated: the same leads are contacted, each SQL adds 1 h to a lead's 0.5 h
+    assert on.metrics["utilisation"] == pytest.approx(off.metrics["utilisation"] * (0.5 + sqls / contacts) / 0.5,
+                                                      rel=0.02)
+    assert on.metrics["ttfc_mean_h"] > off.metrics["ttfc_mean_h"]
+    zero = simulate_funnel(FunnelConfig(**base, reps=RepsConfig(count=4, calendar=cal,
+                                                                 contact_hours={"kind": "constant", "value": 0.5},
+                                                                 sql_hours={"kind": "constant", "value": 0.0})),
+                           seed=2, horizon_days=60)
+    assert zero.metrics == off.metrics                                # no SQL work: the model without it

@@ -51,13 +51,17 @@ STATES = TERMINAL_STATES + OPEN_STATES
 class RepsConfig(Config):
     """The sales team working MQLs.
 
-    ``calendar.hours_per_day`` is the time a rep gives to first contacts of new leads a day (not
-    the whole working day); ``contact_hours`` is the work one first contact takes, in hours.
+    ``calendar.hours_per_day`` is the time a rep gives to leads a day (not the whole working day);
+    ``contact_hours`` is the work one first contact takes, in hours. ``sql_hours``, when set, is
+    the work a lead qualified as SQL then takes from the same rep at once (discovery call,
+    proposal), in the same hours: follow-up work competes with first contacts. Unset, only first
+    contacts take rep time.
     """
 
     count: int = Field(ge=1)
     calendar: WorkCalendar = WorkCalendar(hours_per_day=4.0, start_hour=9.0)
     contact_hours: Distribution = LogNormal(mean=0.75, cv=0.5)
+    sql_hours: Distribution | None = None
 
 
 class OutcomeConfig(Config):
@@ -150,14 +154,16 @@ def _draw_leads(cfg: FunnelConfig, world: World) -> pd.DataFrame:
             "cycle_d": cfg.outcomes.cycle_days.sample(rng(f"cycle.{ch}"), n),
             "amount": cfg.outcomes.deal_amount.sample(rng(f"amount.{ch}"), n),
             "cost": np.full(n, float(prof.cost_per_lead)),
+            "sql_h": (cfg.reps.sql_hours.sample(rng(f"sqlwork.{ch}"), n) if cfg.reps.sql_hours is not None
+                      else np.zeros(n)),
         })
     cols = {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
     order = np.argsort(cols["t"], kind="stable")
     df = pd.DataFrame({k: v[order] for k, v in cols.items()})
     for k, cats in (("channel", CHANNELS), ("company_size", COMPANY_SIZES), ("job_level", JOB_LEVELS)):
         df[k] = pd.Categorical.from_codes(df[k].to_numpy(), categories=cats)
-    if (df["work_h"] < 0).any() or (df["cycle_d"] < 0).any():
-        raise ValueError("contact_hours and cycle_days must not produce negative values")
+    if (df["work_h"] < 0).any() or (df["cycle_d"] < 0).any() or (df["sql_h"] < 0).any():
+        raise ValueError("contact_hours, sql_hours and cycle_days must not produce negative values")
     return df
 
 
@@ -178,7 +184,8 @@ def _intake(df: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 class _Desk:
     """Queues, reps and their SimPy processes: the only part of the funnel that needs SimPy."""
 
-    def __init__(self, world: World, cfg: FunnelConfig, t: np.ndarray, work_h: np.ndarray):
+    def __init__(self, world: World, cfg: FunnelConfig, t: np.ndarray, work_h: np.ndarray,
+                 leads: pd.DataFrame | None = None):
         self.w, self.env = world, world.env
         self.cal = cfg.reps.calendar
         self.recycle = cfg.recycle
@@ -199,6 +206,15 @@ class _Desk:
         self._end = [np.nan] * N
         self.recycled_at = np.full(N, np.nan)
         self.backlog: list[tuple[float, int]] = []
+        # SQL follow-up work (optional): qualified at contact end by the same rule as the outcomes
+        self.sql_work = cfg.reps.sql_hours is not None and leads is not None
+        self._sql_start = [np.nan] * N
+        self._sql_end = [np.nan] * N
+        if self.sql_work:
+            self.response = cfg.outcomes.response
+            self.intent = leads["intent"].tolist()
+            self.u_sql = leads["u_sql"].tolist()
+            self.sql_h = leads["sql_h"].tolist()
 
     def _wake(self, rep: int | None) -> None:
         if rep is None:  # shared queue: wake the longest-idle rep
@@ -251,7 +267,17 @@ class _Desk:
             self._start[i] = now = env.now
             yield env.timeout(cal.advance(now, self.work_h[i]) - now)
             self._end[i] = env.now
+            if self.sql_work and self._qualifies(i):
+                self._sql_start[i] = env.now
+                yield env.timeout(cal.advance(env.now, self.sql_h[i]) - env.now)
+                self._sql_end[i] = env.now
             self.load[r] -= 1
+
+    def _qualifies(self, i: int) -> bool:
+        """The SQL rule of the outcomes (intent x response at the time to first contact)."""
+        ttfc_h = (self._start[i] - self.t[i]) * 24
+        p = min(1.0, max(0.0, self.intent[i] * float(self.response.multiplier(np.array([ttfc_h]))[0])))
+        return self.u_sql[i] < p
 
     def nightly(self, now: float) -> None:
         """The daily batch job: recycle leads waiting too long, then record the backlog.
@@ -280,6 +306,8 @@ class _Desk:
         self.c_start = np.array(self._start, dtype=float)
         self.c_end = np.array(self._end, dtype=float)
         self.work_h = np.array(self.work_h, dtype=float)
+        self.sql_start = np.array(self._sql_start, dtype=float)
+        self.sql_end = np.array(self._sql_end, dtype=float)
 
     def start(self, mql_idx: np.ndarray) -> None:
         for r in range(self.n):
@@ -325,7 +353,7 @@ def simulate_funnel(cfg: FunnelConfig, seed, horizon_days: float, warmup_days: f
     mql = np.zeros(N, dtype=bool)
     mql[primary] = scored["mql"].to_numpy()
 
-    desk = _Desk(world, cfg, t, df["work_h"].to_numpy())
+    desk = _Desk(world, cfg, t, df["work_h"].to_numpy(), df if cfg.reps.sql_hours is not None else None)
     desk.start(np.flatnonzero(mql))
     world.run()
     desk.finish()
@@ -405,6 +433,12 @@ def _team_metrics(desk: _Desk, world: World, cfg: FunnelConfig) -> dict[str, flo
     busy = float(desk.work_h[inside].sum())
     for i in np.flatnonzero(started & ~inside):  # straddles warm-up or horizon: clip exactly
         busy += cal.hours_between(max(s[i], a), min(e[i], b))
+    if desk.sql_work:   # SQL follow-up work, counted like first contacts
+        ss, se = desk.sql_start, desk.sql_end
+        whole = ~np.isnan(ss) & (ss >= a) & ~np.isnan(se)
+        busy += float(np.asarray(desk.sql_h)[whole].sum())
+        for i in np.flatnonzero(~np.isnan(ss) & ~whole):
+            busy += cal.hours_between(max(ss[i], a), min(b if np.isnan(se[i]) else se[i], b))
     available = desk.n * cal.hours_between(a, b)
     bl = np.array([n for tt, n in desk.backlog if tt >= a], dtype=float)
     return {
