@@ -183,3 +183,26 @@ def test_todos_from_visits_and_account_timeline():
     feed = account_timeline(v, todos)
     assert feed[feed["customer_id"] == "c1"]["kind"].tolist() == ["visit", "todo"]
     assert "restock (due 2025-03-05)" in feed["detail"].tolist()
+
+
+def test_field_simulation_creates_todos_by_rule_from_drawn_forms():
+    from crmsim.conditions import Condition
+    from crmsim.field.checkin import TodoRule
+    from crmsim.sim.field import FieldCustomers, simulate_field
+
+    rules = (TodoRule(title="restock", when=(Condition(field="stock_low", op="eq", value=True),), due_days=3),
+             TodoRule(title="escalate", when=(Condition(field="complaint", op="eq", value=True),
+                                              Condition(field="stock_low", op="eq", value=True)), due_days=1))
+    cust = FieldCustomers(count=200, form_fields={"stock_low": 0.4, "complaint": 0.25}, todo_rules=rules)
+    r = simulate_field(field_cfg(customers=cust), seed=5, horizon_days=42)
+    visits = r.metrics["visits"]
+    m = r.metrics
+    # each visit: restock with P(stock_low) = 0.4, escalate with P(both) = 0.1
+    assert m["todos.restock"] == pytest.approx(0.4 * visits, rel=0.15)
+    assert m["todos.escalate"] == pytest.approx(0.1 * visits, rel=0.3)
+    assert m["todos"] == m["todos.restock"] + m["todos.escalate"]
+    base = simulate_field(field_cfg(customers=FieldCustomers(count=200)), seed=5, horizon_days=42)
+    assert base.metrics["visits"] == visits             # the forms are drawn from their own stream
+    with pytest.raises(ValueError, match="todo rule 'x' reads \\['mood'\\], not among form_fields"):
+        FieldCustomers(count=5, form_fields={"stock_low": 0.5},
+                       todo_rules=(TodoRule(title="x", when=(Condition(field="mood", op="eq", value="bad"),)),))

@@ -4,7 +4,10 @@ Each working day a rep takes the day's planned visits (some cancelled, some ad-h
 orders them (the route planner of :mod:`crmsim.field.routes`, or the plan's order), drives
 (travel time from distance and speed, with noise), waits for a customer's opening time when early,
 spends a drawn time on site, and stops when the day ends: the visits left are missed. A visit
-creates a follow-up to-do with some probability, done at the next visit to that customer.
+creates a follow-up to-do with some probability, done at the next visit to that customer; or,
+with ``todo_rules``, the visit form's yes/no fields are drawn (``form_fields``: the chance each is
+yes) and the :class:`crmsim.field.checkin.TodoRule` s that the form meets create the to-dos, each
+due after its own ``due_days``.
 
 Metrics: plan adherence (planned visits done), coverage by grade (visits done / visits the
 cadence requires), visits per rep-day, travel share of the working time, to-dos done on time.
@@ -14,9 +17,11 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from pydantic import Field
+from pydantic import Field, model_validator
 
+from crmsim.conditions import evaluate_all
 from crmsim.config import Config
+from crmsim.field.checkin import TodoRule
 from crmsim.field.plans import Cadence, plan_visits
 from crmsim.field.routes import distance_matrix, plan_route
 from crmsim.sim.distributions import Distribution, LogNormal
@@ -39,6 +44,30 @@ class FieldCustomers(Config):
     service_minutes: Distribution = LogNormal(mean=25.0, cv=0.4)
     todo_share: float = Field(default=0.3, ge=0, le=1)
     todo_due_days: int = Field(default=14, ge=1)
+    #: yes/no fields of the visit form and the chance each is yes (read by ``todo_rules``)
+    form_fields: dict[str, float] = {}
+    todo_rules: tuple[TodoRule, ...] = ()
+
+    @model_validator(mode="after")
+    def _form(self) -> FieldCustomers:
+        if any(not 0 <= p <= 1 for p in self.form_fields.values()):
+            raise ValueError(f"form_fields are chances in [0, 1], got {self.form_fields}")
+        if len(self.form_fields) > 12:
+            raise ValueError(f"at most 12 form_fields, got {len(self.form_fields)}")
+        for r in self.todo_rules:
+            unknown = sorted({c.field for c in r.when} - set(self.form_fields))
+            if unknown:
+                raise ValueError(f"todo rule '{r.title}' reads {unknown}, not among form_fields {sorted(self.form_fields)}")
+        return self
+
+    def todo_table(self) -> list[list[tuple[str, int]]]:
+        """For every combination of form answers (bit k = field k is yes), the to-dos the rules
+        create: the rules are evaluated once on all combinations, then looked up per visit."""
+        names = list(self.form_fields)
+        combos = np.arange(2 ** len(names))
+        forms = pd.DataFrame({f: (combos >> k & 1).astype(bool) for k, f in enumerate(names)})
+        hits = [evaluate_all(r.when, forms).to_numpy() for r in self.todo_rules]
+        return [[(r.title, r.due_days) for r, h in zip(self.todo_rules, hits) if h[i]] for i in combos]
 
 
 class FieldReps(Config):
@@ -106,10 +135,16 @@ def simulate_field(cfg: FieldConfig, seed, horizon_days: float, warmup_days: flo
     travel_total = np.zeros(len(reps))
     worked_total = np.zeros(len(reps))
     env = world.env
+    rules_on = bool(rc.todo_rules)
+    if rules_on:
+        todo_of = rc.todo_table()
+        p_yes = np.array(list(rc.form_fields.values()))
+        bits = 1 << np.arange(p_yes.size)
 
     def rep_proc(r: int):
         rid = reps["rep_id"].iloc[r]
         rng = world.streams.rng(f"rep.{rid}")
+        form_rng = world.streams.rng(f"form.{rid}")
         home = reps[["lat", "lon"]].to_numpy()[r]
         mine = np.flatnonzero(owner == rid)
         by_day = {d: g for d, g in plan[plan["rep_id"] == rid].groupby("day")}
@@ -162,8 +197,14 @@ def simulate_field(cfg: FieldConfig, seed, horizon_days: float, warmup_days: flo
                 visits.append((rid, c, day, begin, begin + svc, kinds[node - 1]))
                 for t_id in open_todo.pop(c, []):
                     todos[t_id][3] = begin
-                if rng.random() < rc.todo_share:
-                    todos.append([len(todos), c, begin, None, begin + rc.todo_due_days * 1440])
+                if rules_on:   # the form's answers, then the to-do rules they meet
+                    rng.random()   # keeps the rep's stream aligned with the share model (common random numbers)
+                    combo = int(bits[form_rng.random(p_yes.size) < p_yes].sum())
+                    for title, due_days in todo_of[combo]:
+                        todos.append([len(todos), c, begin, None, begin + due_days * 1440, title])
+                        open_todo.setdefault(c, []).append(len(todos) - 1)
+                elif rng.random() < rc.todo_share:
+                    todos.append([len(todos), c, begin, None, begin + rc.todo_due_days * 1440, "follow-up"])
                     open_todo.setdefault(c, []).append(len(todos) - 1)
             back = dist[here, 0] / rr.speed_kmh * 60
             travel_total[r] += back
@@ -196,9 +237,14 @@ def simulate_field(cfg: FieldConfig, seed, horizon_days: float, warmup_days: flo
         n_c = int((grade == g_name).sum())
         req = n_c * span / every
         m[f"coverage.{g_name}"] = float((after["grade"] == g_name).sum() / req) if req else np.nan
-    td = pd.DataFrame(todos, columns=["todo", "c", "created", "done", "due"])
+    td = pd.DataFrame(todos, columns=["todo", "c", "created", "done", "due", "title"])
     due_in = td[td["due"] <= world.horizon * 1440]
     m["todos_on_time"] = float((due_in["done"].notna() & (due_in["done"] <= due_in["due"])).mean()) if len(due_in) else np.nan
+    if rules_on:
+        after_wu = td[td["created"] >= world.warmup * 1440]
+        m["todos"] = float(len(after_wu))
+        for title in dict.fromkeys(r.title for r in rc.todo_rules):
+            m[f"todos.{title}"] = float((after_wu["title"] == title).sum())
     log = world.log
     log.extend(done["start_min"].to_numpy() / 1440, "visit", np.arange(len(done)), "visit",
                value=(done["end_min"] - done["start_min"]).to_numpy())
