@@ -99,10 +99,15 @@ CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 
 
 @pytest.mark.skipif(CHROMIUM is None, reason="Debian's chromium is not installed (.ci/run installs it)")
-def test_report_renders_in_a_headless_browser_without_console_errors(root, tmp_path):
-    out = tmp_path / "fv"
-    assert main(["run", str(root / "scenarios/field_visits.toml"), "--out", str(out), "--quiet",
-                 "--replications", "2", "--set", "baseline.customers.count=300", "--jobs", "1"]) == 0
+@pytest.mark.parametrize("scenario, sets", [
+    ("field_visits", ["baseline.customers.count=300"]),
+    ("promotions", ["baseline.customers=200", "run.horizon_days=91"]),
+])
+def test_report_renders_in_a_headless_browser_without_console_errors(root, tmp_path, scenario, sets):
+    out = tmp_path / scenario
+    args = [x for kv in sets for x in ("--set", kv)]
+    assert main(["run", str(root / f"scenarios/{scenario}.toml"), "--out", str(out), "--quiet",
+                 "--replications", "2", *args, "--jobs", "1"]) == 0
     html = (out / "report.html").read_text()
     n_plots = html.count("Plotly.newPlot(")
     assert n_plots >= 5
