@@ -84,6 +84,15 @@ def test_approval_authority_and_review_delay():
     assert loose["approval_requests"] < 0.3 * tight["approval_requests"]
     assert loose["deal_win_rate"] > tight["deal_win_rate"] > slow["deal_win_rate"]
     assert tight["deals_lost_waiting"] > 0 and loose["avg_discount"] > 0.1
+    # with a warm-up, the approval load counts requests made after it, like the orders
+    w = simulate_promo(PromoConfig(customers=300, segments=seg, approval=policy(0.05), approvers=1), 3, 182, 60)
+    o = w.orders
+    booked = o[(o["kind"] == "deal") & (o["wait_days"] > 0) & (o["day"] >= 60)]
+    ev = w.events
+    asked = ev[(ev["event"] == "approval_requested") & (ev["t"] >= 60)]
+    assert w.metrics["approval_requests"] == len(asked) > 0
+    assert len(booked) <= len(asked)                     # the rest are still waiting at the horizon
+    assert w.metrics["deals_lost_waiting"] == booked["lost"].sum()
 
 
 def test_quarterly_rebates_replay_from_the_orders():

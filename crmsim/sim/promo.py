@@ -184,7 +184,8 @@ def simulate_promo(cfg: PromoConfig, seed, horizon_days: float, warmup_days: flo
 
     def deal(day, c, k, need, ask, r):
         """A negotiated order waiting for approval (a SimPy process)."""
-        st["requests"] += 1
+        counted = day >= world.warmup   # approval load is counted from the warm-up on, like orders
+        st["requests"] += counted
         patience = r.exponential(S[seg[c]].patience_days)
         review = r.exponential(cfg.review_days)
         start = env.now
@@ -197,10 +198,10 @@ def simulate_promo(cfg: PromoConfig, seed, horizon_days: float, warmup_days: flo
                 yield env.timeout(min(review, max(left, 0)))
                 lost = review > left
         wait = env.now - start
-        st["wait_sum"] += wait
+        st["wait_sum"] += wait * counted
         list_amt = need * price[k]
         if lost:
-            st["lost_waiting"] += 1
+            st["lost_waiting"] += counted
             log.record(env.now, "customer", c, "lost_waiting", value=wait)
             book(day, c, k, 0, 0, list_amt, 0.0, need, "", "deal", int(required_level_index(ask, list_amt, cfg.approval)[0]),
                  wait, True)
@@ -241,12 +242,12 @@ def simulate_promo(cfg: PromoConfig, seed, horizon_days: float, warmup_days: flo
                     book(day, c, k, need, 0, need * price[k], float(np.floor(ask * need * price[k] + 0.5)), need, "",
                          "deal", 0, 0.0)
                 elif lvl < 0:
-                    st["countered"] += 1
+                    st["countered"] += day >= world.warmup
                     if u_deal < cfg.counter_accept:
                         book(day, c, k, need, 0, need * price[k], float(np.floor(top * need * price[k] + 0.5)), need,
                              "", "deal", len(cfg.approval.levels) - 1, 0.0)
                     else:
-                        st["counter_lost"] += 1
+                        st["counter_lost"] += day >= world.warmup
                         book(day, c, k, 0, 0, need * price[k], 0.0, need, "", "deal", -1, 0.0, True)
                 else:
                     log.record(now, "customer", c, "approval_requested", value=ask)
@@ -339,6 +340,7 @@ def _metrics(o: pd.DataFrame, price, ucost, cost_of, st, eng: PromotionEngine, c
         "approval_requests": float(st["requests"]),
         "approval_wait_days": st["wait_sum"] / st["requests"] if st["requests"] else 0.0,
         "deals_lost_waiting": float(st["lost_waiting"]),
+        "counter_offers": float(st["countered"]),
         "deal_win_rate": float(sold[deals].mean()) if deals.any() else np.nan,
         "promo_orders": float(promoted.sum()),
     }
