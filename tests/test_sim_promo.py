@@ -151,3 +151,30 @@ def test_break_even_elasticity_leaves_margin_unchanged():
     lift = 0.8 ** (e - 1)          # units x2.5: margin (8,000 - 6,000) x 2.5 vs 4,000; cost 2,000 x 2.5
     expected = (lift * (8_000 - 6_000) - (10_000 - 6_000)) / (2_000 * lift)
     assert steeper.metrics["promo_roi"] == pytest.approx(expected, abs=0.02) and expected == pytest.approx(0.2, abs=0.01)
+
+
+def test_baskets_meet_order_level_promotions():
+    """Orders of several products: a spend threshold is met by the basket, a two-product bundle
+    completes, and both discounts land on the right orders."""
+    from crmsim.sim.promo import PromoProduct
+
+    prods = (PromoProduct(product_id="a", list_price=10_000, unit_cost=6_000, weight=2),
+             PromoProduct(product_id="b", list_price=4_000, unit_cost=2_000),
+             PromoProduct(product_id="c", list_price=1_000, unit_cost=500))
+    seg = (Segment(name="all", share=1.0, elasticity=-1.0, lines_mean=2.5, units_mean=2, occasions_per_month=3),)
+    spend = (Promotion(promo_id="spend", kind="threshold", min_spend=40_000, amount_off=3_000),)
+    r = run(segments=seg, products=prods, promotions=spend, horizon=91)
+    o = r.orders
+    per = o.groupby("order_id").agg(lines=("product", "size"), listed=("list_amount", "sum"), disc=("discount", "sum"))
+    assert (per["lines"] > 1).mean() > 0.5 and per["lines"].max() == 3
+    assert ((per["disc"] > 0) == (per["listed"] >= 40_000)).all() and (per["disc"] > 0).sum() > 20
+    assert (per.loc[per["disc"] > 0, "disc"] == 3_000).all()          # the saving, spread over the lines
+    bundle = (Promotion(promo_id="ab", kind="bundle", bundle={"a": 1, "b": 1}, bundle_price=12_000),)
+    r = run(segments=seg, products=prods, promotions=bundle, horizon=91)
+    o = r.orders.assign(n_a=lambda d: np.where(d["product_id"] == "a", d["units"], 0),
+                        n_b=lambda d: np.where(d["product_id"] == "b", d["units"], 0))
+    per = o.groupby("order_id").agg(a=("n_a", "sum"), b=("n_b", "sum"), disc=("discount", "sum"))
+    sets = np.minimum(per["a"], per["b"])
+    assert (per["disc"] == sets * 2_000).all() and (sets > 0).sum() > 20   # 14,000 -> 12,000 a set
+    with pytest.raises(ValueError, match="a bundle of \\['a', 'b'\\] never completes"):
+        PromoConfig(products=prods, promotions=bundle)                      # the default segments order one product

@@ -139,6 +139,16 @@ def promotion_roi(margin, baseline_margin, cost):
     return (margin - baseline_margin) / cost
 
 
+def _whole_cents(x: np.ndarray) -> np.ndarray:
+    """Round a discount spread over lines to whole minor units without losing a cent: the lines
+    with the largest remainders take the cents left over (largest-remainder rounding)."""
+    low = np.floor(x)
+    short = int(np.floor(x.sum() + 0.5) - low.sum())
+    if short > 0:
+        low[np.argsort(-(x - low), kind="stable")[:short]] += 1
+    return low
+
+
 @dataclass
 class PromotionResult:
     """``lines``: the order lines with ``promo_discount`` (minor units, allocated to the lines) and
@@ -306,7 +316,7 @@ class PromotionEngine:
                 scale = left / want
                 skipped.append({"order_id": order_id, "promo_id": p.promo_id,
                                 "reason": f"budget partly exhausted: gave {scale:.0%} of the benefit"})
-            disc = np.floor(disc * scale + 0.5)
+            disc = _whole_cents(disc * scale)
             nfree = 0
             for pid, n, u in free:
                 n = int(np.floor(n * scale))

@@ -74,6 +74,7 @@ class Segment(Config):
     logit_b: float = Field(default=4.0, gt=0)            # logit: price sensitivity
     occasions_per_month: float = Field(default=2.0, gt=0)
     units_mean: float = Field(default=3.0, ge=1)
+    lines_mean: float = Field(default=1.0, ge=1)         # products per order (1 + Poisson), each with its need
     stockpile: float = Field(default=0.0, ge=0)          # forward-bought share of an occasion's need
     deal_share: float = Field(default=0.0, ge=0, le=1)   # orders negotiated with a rep
     ask_discount: float = Field(default=0.10, gt=0, lt=1)  # mean discount asked in a deal
@@ -130,15 +131,15 @@ class PromoConfig(Config):
             for pid in (*pr.product_id, *pr.bundle, *([pr.free_product] if pr.free_product else [])):
                 if pid not in names:
                     raise ValueError(f"promotion {pr.promo_id} names product '{pid}', not one of {names}")
-            # simulated orders carry product, category and customer only, one product per order:
-            # a promotion that could never apply is an error, not a silent no-op
+            # simulated orders carry product, category and customer only: a promotion that could
+            # never apply is an error, not a silent no-op
             unused = [f for f in ("customer_grade", "region", "channel") if getattr(pr, f)]
             if unused:
                 raise ValueError(f"promotion {pr.promo_id}: the simulation's orders have no {unused}; "
                                  f"scope promotions by product_id, category or customer_id")
-            if len(pr.bundle) > 1:
-                raise ValueError(f"promotion {pr.promo_id}: simulated orders hold one product, so a bundle of "
-                                 f"{sorted(pr.bundle)} never completes; use a single-product bundle")
+            if len(pr.bundle) > 1 and all(sg.lines_mean == 1 for sg in self.segments):
+                raise ValueError(f"promotion {pr.promo_id}: every segment orders one product at a time "
+                                 f"(lines_mean = 1), so a bundle of {sorted(pr.bundle)} never completes")
         return self
 
 
@@ -165,24 +166,27 @@ def simulate_promo(cfg: PromoConfig, seed, horizon_days: float, warmup_days: flo
     pid = np.array([p.product_id for p in prods], dtype=object)
     pcat = np.array([p.category for p in prods], dtype=object)
     cost_of = {p.product_id: p.unit_cost for p in prods}
+    prod_index = {p.product_id: j for j, p in enumerate(prods)}
     eng = PromotionEngine(list(cfg.promotions), cfg.stacking, cost_of)
     cust_id = np.array([f"C{i}" for i in range(n)], dtype=object)
     seg_name = np.array([s.name for s in S], dtype=object)
-    stock = np.zeros(n)
+    P = len(prods)
+    stock = np.zeros((n, P))
     period_spend = np.zeros(n)
     t0 = pd.Timestamp(cfg.start_date)
     approvers = simpy.Resource(env, capacity=cfg.approvers)
     orders: list[tuple] = []
+    next_order = [0]
     st = {"rebate": 0.0, "requests": 0, "lost_waiting": 0, "wait_sum": 0.0, "countered": 0, "counter_lost": 0}
     top = cfg.approval.levels[-1].max_discount
 
-    def book(day, c, k, units, free, list_amt, disc, cf_units, promos, kind, level=-1, wait=np.nan, lost=False):
+    def book(oid, day, c, k, units, free, list_amt, disc, cf_units, promos, kind, level=-1, wait=np.nan, lost=False):
         net = list_amt - disc
-        orders.append((day, c, k, kind, units, free, list_amt, disc, net, cf_units, promos, level, wait, lost))
+        orders.append((oid, day, c, k, kind, units, free, list_amt, disc, net, cf_units, promos, level, wait, lost))
         if not lost and day >= world.warmup:
             period_spend[c] += net
 
-    def deal(day, c, k, need, ask, r):
+    def deal(oid, day, c, ks, needs, ask, r):
         """A negotiated order waiting for approval (a SimPy process)."""
         counted = day >= world.warmup   # approval load is counted from the warm-up on, like orders
         st["requests"] += counted
@@ -199,16 +203,16 @@ def simulate_promo(cfg: PromoConfig, seed, horizon_days: float, warmup_days: flo
                 lost = review > left
         wait = env.now - start
         st["wait_sum"] += wait * counted
-        list_amt = need * price[k]
+        level = int(required_level_index(ask, sum(q * price[k] for k, q in zip(ks, needs)), cfg.approval)[0])
         if lost:
             st["lost_waiting"] += counted
             log.record(env.now, "customer", c, "lost_waiting", value=wait)
-            book(day, c, k, 0, 0, list_amt, 0.0, need, "", "deal", int(required_level_index(ask, list_amt, cfg.approval)[0]),
-                 wait, True)
         else:
             log.record(env.now, "customer", c, "approved", value=ask)
-            book(day, c, k, need, 0, list_amt, float(np.floor(ask * list_amt + 0.5)), need, "", "deal",
-                 int(required_level_index(ask, list_amt, cfg.approval)[0]), wait)
+        for k, q in zip(ks, needs):
+            la = q * price[k]
+            book(oid, day, c, k, 0 if lost else q, 0, la, 0.0 if lost else float(np.floor(ask * la + 0.5)), q, "",
+                 "deal", level, wait, lost)
 
     def pay_rebates(day: int) -> None:
         """The period's volume rebate per customer (whole-tier), then a new period."""
@@ -232,66 +236,94 @@ def simulate_promo(cfg: PromoConfig, seed, horizon_days: float, warmup_days: flo
         units_day = cf_day = 0.0
         for c in who.tolist():
             s = S[seg[c]]
-            k = int(r.choice(len(prods), p=p_w))
+            k = int(r.choice(P, p=p_w))
             need = 1 + int(r.poisson(units_mean[seg[c]] - 1))
             u_buy, u_round, u_deal = r.random(3)
-            if r.random() < s.deal_share:   # a negotiated order: promotions do not apply
+            is_deal = r.random() < s.deal_share
+            ks, needs, u_rounds = [k], [need], [u_round]
+            if s.lines_mean > 1:   # a basket: more products, each with its own need
+                extra = min(P - 1, int(r.poisson(s.lines_mean - 1)))
+                if extra:
+                    others = np.array([j for j in range(P) if j != k])
+                    more = r.choice(others, size=extra, replace=False, p=p_w[others] / p_w[others].sum())
+                    ks += [int(j) for j in more]
+                    needs += [1 + int(x) for x in r.poisson(units_mean[seg[c]] - 1, extra)]
+                    u_rounds += r.random(extra).tolist()
+            oid = next_order[0]
+            next_order[0] += 1
+            if is_deal:   # a negotiated order: promotions do not apply
                 ask = float(np.clip(r.beta(20 * s.ask_discount, 20 * (1 - s.ask_discount)), 0, 0.95))
-                lvl = int(required_level_index(ask, need * price[k], cfg.approval)[0])
-                if lvl == 0:
-                    book(day, c, k, need, 0, need * price[k], float(np.floor(ask * need * price[k] + 0.5)), need, "",
-                         "deal", 0, 0.0)
+                total = sum(q * price[j] for j, q in zip(ks, needs))
+                lvl = int(required_level_index(ask, total, cfg.approval)[0])
+                if lvl == 0 or (lvl < 0 and u_deal < cfg.counter_accept):
+                    give = ask if lvl == 0 else top
+                    if lvl < 0:
+                        st["countered"] += day >= world.warmup
+                    for j, q in zip(ks, needs):
+                        book(oid, day, c, j, q, 0, q * price[j], float(np.floor(give * q * price[j] + 0.5)), q, "",
+                             "deal", lvl if lvl == 0 else len(cfg.approval.levels) - 1, 0.0)
                 elif lvl < 0:
                     st["countered"] += day >= world.warmup
-                    if u_deal < cfg.counter_accept:
-                        book(day, c, k, need, 0, need * price[k], float(np.floor(top * need * price[k] + 0.5)), need,
-                             "", "deal", len(cfg.approval.levels) - 1, 0.0)
-                    else:
-                        st["counter_lost"] += day >= world.warmup
-                        book(day, c, k, 0, 0, need * price[k], 0.0, need, "", "deal", -1, 0.0, True)
+                    st["counter_lost"] += day >= world.warmup
+                    for j, q in zip(ks, needs):
+                        book(oid, day, c, j, 0, 0, q * price[j], 0.0, q, "", "deal", -1, 0.0, True)
                 else:
                     log.record(now, "customer", c, "approval_requested", value=ask)
-                    env.process(deal(day, c, k, need, ask, r))
+                    env.process(deal(oid, day, c, ks, needs, ask, r))
                 continue
+            m = len(ks)
+            ka = np.array(ks)
+            need_a = np.array(needs, dtype=float)
             # the counterfactual: the same occasion with no promotion and no stock
-            if s.demand == "logit":
-                cf = need if u_buy < logit_buy_prob(1.0, s.buy_prob, s.logit_b) else 0
+            buys_cf = s.demand != "logit" or u_buy < logit_buy_prob(1.0, s.buy_prob, s.logit_b)
+            cf = need_a if buys_cf else np.zeros(m)
+            from_stock = np.minimum(stock[c, ka], need_a)
+            stock[c, ka] -= from_stock
+            rest = need_a - from_stock
+            d = np.zeros(m)
+            basket = None
+            if promo_on and rest.sum() > 0:
+                basket = {"product_id": pid[ka], "category": pcat[ka], "customer_id": np.full(m, cust_id[c]),
+                          "qty": rest.copy(), "amount": rest * price[ka]}
+                dsc, free, _, _ = eng.apply(basket, customer=cust_id[c], date=date, commit=False)
+                fv = _attribute_free(free, pid[ka], basket["amount"])
+                d = np.divide(dsc + fv, basket["amount"] + fv, out=np.zeros(m), where=basket["amount"] + fv > 0)
+            if s.demand == "logit":   # one decision for the basket, at its value-weighted price
+                lv = rest * price[ka]
+                d_basket = float((d * lv).sum() / lv.sum()) if lv.sum() else 0.0
+                units = np.where(u_buy < logit_buy_prob(1 - d_basket, s.buy_prob, s.logit_b), rest, 0).astype(int)
             else:
-                cf = need
-            from_stock = min(stock[c], need)
-            stock[c] -= from_stock
-            rest = need - from_stock
-            d, line = 0.0, None
-            if promo_on and rest > 0:
-                line = {"product_id": np.array([pid[k]]), "category": np.array([pcat[k]]),
-                        "customer_id": np.array([cust_id[c]]), "qty": np.array([float(rest)]),
-                        "amount": np.array([rest * price[k]])}
-                dsc, free, _, _ = eng.apply(line, customer=cust_id[c], date=date, commit=False)
-                fv = sum(f["free_value"] for f in free)
-                d = (float(dsc.sum()) + fv) / (rest * price[k] + fv)
-            if s.demand == "logit":
-                units = rest if u_buy < logit_buy_prob(1 - d, s.buy_prob, s.logit_b) else 0
-            else:
-                x = float(elasticity_units(rest, d, s.elasticity))
-                units = int(np.floor(x)) + int(u_round < x - np.floor(x))
-            fwd = int(round(s.stockpile * need)) if d > 0 and units > 0 else 0
-            units += fwd
-            stock[c] += fwd
-            units_day += units
-            cf_day += cf
-            if units == 0:
-                if cf:
-                    book(day, c, k, 0, 0, 0.0, 0.0, cf, "", "online")
-                continue
-            disc, nfree, promos = 0.0, 0, ""
-            if d > 0:
-                line["qty"] = np.array([float(units)])
-                line["amount"] = np.array([units * price[k]])
-                dsc, free, applied, _ = eng.apply(line, order_id=len(orders), customer=cust_id[c], date=date)
-                disc = float(dsc.sum())
-                nfree = sum(f["qty"] for f in free)
-                promos = "+".join(a["promo_id"] for a in applied)
-            book(day, c, k, units, nfree, units * price[k], disc, cf, promos, "online")
+                x = elasticity_units(rest, d, s.elasticity)
+                units = (np.floor(x) + (np.array(u_rounds) < x - np.floor(x))).astype(int)
+            fwd = np.where((d > 0) & (units > 0), np.round(s.stockpile * need_a), 0).astype(int)
+            units = units + fwd
+            stock[c, ka] += fwd
+            units_day += float(units.sum())
+            cf_day += float(cf.sum())
+            disc = np.zeros(m)
+            free_of: dict[int, int] = {}
+            promos = [""] * m
+            if basket is not None and d.any() and units.sum() > 0:
+                keep = units > 0
+                basket = {f: v[keep] for f, v in basket.items()}
+                basket["qty"] = units[keep].astype(float)
+                basket["amount"] = units[keep] * price[ka[keep]]
+                dsc, free, applied, _ = eng.apply(basket, order_id=oid, customer=cust_id[c], date=date)
+                disc[keep] = dsc
+                tag = "+".join(a["promo_id"] for a in applied)
+                for f in free:
+                    j = prod_index[f["product_id"]]
+                    free_of[j] = free_of.get(j, 0) + int(f["qty"])
+                for i in range(m):
+                    if disc[i] > 0 or ka[i] in free_of:
+                        promos[i] = tag
+            for i in range(m):
+                if units[i] == 0 and cf[i] == 0 and ka[i] not in free_of:
+                    continue
+                book(oid, day, c, int(ka[i]), int(units[i]), free_of.pop(int(ka[i]), 0), units[i] * price[ka[i]],
+                     float(disc[i]), float(cf[i]), promos[i], "online")
+            for j, q in free_of.items():   # free goods of a product not in the basket
+                book(oid, day, c, j, 0, q, 0.0, 0.0, 0.0, tag, "online")
         log.record(float(day), "system", 0, "units", value=units_day)
         log.record(float(day), "system", 0, "cf_units", value=cf_day)
 
@@ -299,7 +331,7 @@ def simulate_promo(cfg: PromoConfig, seed, horizon_days: float, warmup_days: flo
     world.run()
     if int(horizon_days) % cfg.rebate_period_days == 0:   # the run ends on a period end: pay it
         pay_rebates(int(horizon_days))
-    cols = ["day", "customer", "product", "kind", "units", "free_units", "list_amount", "discount", "net_amount",
+    cols = ["order_id", "day", "customer", "product", "kind", "units", "free_units", "list_amount", "discount", "net_amount",
             "cf_units", "promotions", "approval_level", "wait_days", "lost"]
     o = pd.DataFrame(orders, columns=cols)
     o["segment"] = seg_name[seg[o["customer"].to_numpy(dtype=int)]] if len(o) else []
@@ -307,6 +339,18 @@ def simulate_promo(cfg: PromoConfig, seed, horizon_days: float, warmup_days: flo
     m = _metrics(o[o["day"] >= world.warmup], price, ucost, cost_of, st, eng, cfg)
     events = log.to_frame()
     return PromoResult(table=o, events=events if keep_events else events.iloc[:0], metrics=m)
+
+
+def _attribute_free(free: list[dict], products: np.ndarray, amount: np.ndarray) -> np.ndarray:
+    """The value of free goods per basket line: to the line of the same product, else pro rata."""
+    fv = np.zeros(len(products))
+    for f in free:
+        same = products == f["product_id"]
+        if same.any():
+            fv[same] += f["free_value"] / same.sum()
+        elif amount.sum():
+            fv += f["free_value"] * amount / amount.sum()
+    return fv
 
 
 def _metrics(o: pd.DataFrame, price, ucost, cost_of, st, eng: PromotionEngine, cfg: PromoConfig) -> dict[str, float]:
@@ -342,7 +386,7 @@ def _metrics(o: pd.DataFrame, price, ucost, cost_of, st, eng: PromotionEngine, c
         "deals_lost_waiting": float(st["lost_waiting"]),
         "counter_offers": float(st["countered"]),
         "deal_win_rate": float(sold[deals].mean()) if deals.any() else np.nan,
-        "promo_orders": float(promoted.sum()),
+        "promo_orders": float(o.loc[promoted, "order_id"].nunique()),
     }
     for r in used.itertuples(index=False):
         if r.budget is not None and not pd.isna(r.budget):
