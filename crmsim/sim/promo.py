@@ -1,8 +1,9 @@
 """Discount and promotion simulation (FEATURES CPQ): what a promotion calendar, a rebate scheme and
 reps' discount authority do to revenue, volume and margin, before they go live.
 
-Customers belong to segments. Each has purchase occasions (Poisson) and, at each one, a need in
-units (1 + Poisson). What they buy depends on the price they see:
+Customers belong to segments. Each has purchase occasions (Poisson); an order holds
+``1 + Poisson(lines_mean - 1)`` distinct products, each with a need in units (1 + Poisson). What
+they buy depends on the price they see:
 
 - ``elasticity`` segments buy ``need x (1 - d)^e`` units at an effective discount ``d``
   (constant elasticity; default e = -2.62, the mean of Bijmolt, van Heerde & Pieters 2005,
@@ -14,9 +15,9 @@ units (1 + Poisson). What they buy depends on the price they see:
 Promotions are :class:`crmsim.cpq.promotions.Promotion` rules applied by the
 :class:`~crmsim.cpq.promotions.PromotionEngine` (budgets run out first come, first served): the
 customer sees the benefit the order would get (a dry run), chooses the units, and the order is
-then booked through the engine. ``stockpile`` customers forward-buy during a promotion (that share
-of an occasion's need again, at the promoted price) and use the stock before buying again, which
-makes the post-promotion dip. A share of orders are negotiated deals: the customer asks for a
+then booked through the engine (thresholds and bundles are met by the whole basket). ``stockpile``
+customers forward-buy a product during a promotion (that share of an occasion's need again, at
+the promoted price) and use that stock before buying it again, which makes the post-promotion dip. A share of orders are negotiated deals: the customer asks for a
 discount; the rule :func:`crmsim.cpq.quotes.required_level_index` says who may grant it. Within
 the rep's authority it is granted at once; above it the request queues for ``approvers`` (a SimPy
 resource) and a review time, and the customer walks away if the wait outlasts their patience;
