@@ -313,7 +313,8 @@ def cmd_price(args) -> int:
         setup = load_cpq(args.setup)
         lines = _price_input(args.lines)
         priced = price_lines(lines, setup.catalog.frame(), setup.price_rules, policy=setup.pricing,
-                             units=setup.catalog.units() if "unit" in lines.columns else None)
+                             units=setup.catalog.units() if "unit" in lines.columns else None,
+                             saleable=setup.saleable)
         out = Path(args.out)
         out.parent.mkdir(parents=True, exist_ok=True)
         promos = setup.promotions and not args.no_promotions
@@ -325,7 +326,7 @@ def cmd_price(args) -> int:
             res = apply_promotions(priced[ok].assign(amount=priced.loc[ok, "amount"].astype("int64")),
                                    setup.promotions, policy=setup.promotion_policy,
                                    cost={p.product_id: p.cost for p in setup.catalog if p.cost is not None})
-            table = pd.concat([res.lines, priced[~ok]], ignore_index=True)
+            table = pd.concat([res.lines, priced[~ok].assign(free=False)], ignore_index=True)
             res.applied.to_csv(out.with_suffix(".promotions.csv"), index=False)
             res.skipped.to_csv(out.with_suffix(".skipped.csv"), index=False)
         else:

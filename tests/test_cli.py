@@ -93,6 +93,12 @@ def test_price_order_lines_from_the_command_line(root, tmp_path, capsys):
     assert t.loc[t["free"], ["product_id", "qty", "unit"]].values.tolist() == [["paper", 1, "box"]]
     assert pd.read_csv(out.with_suffix(".promotions.csv"))["promo_id"].tolist() == ["paper-b3g1"]
     assert "3 lines priced" in capsys.readouterr().out
+    lines.write_text("order_id,customer_id,region,product_id,qty\no1,ACME,export,ws,1\no1,ACME,export,paper,500\n")
+    assert main(["price", str(lines), "--setup", str(root / "data/examples/cpq_setup.toml"), "--out", str(out)]) == 0
+    t = pd.read_csv(out)
+    t = t[~t["free"]].set_index("product_id")
+    assert t.loc["ws", "explanation"] == "not saleable to this customer (denied by no-hardware-export)"
+    assert t.loc["paper", "amount"] == 1_000 and "1 not saleable" in capsys.readouterr().out
     lines.write_text("product_id,qty\nws,4\nws,four\n")
     assert main(["price", str(lines), "--setup", str(root / "data/examples/cpq_setup.toml"), "--out", str(out)]) == 2
     assert "lines.csv: column 'qty' expects numbers >= 0; rows [1] have ['four']" in capsys.readouterr().err

@@ -16,6 +16,7 @@ base_price = 10000
 [[price_rule]]                # crmsim.cpq.PriceRule
 [[promotion]]                 # crmsim.cpq.Promotion
 [[rebate]]                    # crmsim.cpq.RebateRule
+[[saleable]]                  # crmsim.cpq.SaleableRule (allow / deny, when = [conditions])
 [approval]                    # crmsim.cpq.ApprovalPolicy (levels = [...])
 ```
 
@@ -32,7 +33,7 @@ from pydantic import BaseModel, ValidationError
 
 from crmsim.cpq.bom import Configurator, Model
 from crmsim.cpq.catalog import Catalog, Product
-from crmsim.cpq.pricing import PriceRule, PricingPolicy
+from crmsim.cpq.pricing import PriceRule, PricingPolicy, SaleableRule, SaleableScope
 from crmsim.cpq.promotions import Promotion, PromotionPolicy
 from crmsim.cpq.quotes import ApprovalPolicy
 from crmsim.cpq.rebates import RebateRule
@@ -40,7 +41,8 @@ from crmsim.cpq.rebates import RebateRule
 __all__ = ["CPQSetup", "load_cpq"]
 
 _LISTS = {"product": (Product, "product_id"), "model": (Model, "model_id"), "price_rule": (PriceRule, "rule_id"),
-          "promotion": (Promotion, "promo_id"), "rebate": (RebateRule, "rebate_id")}
+          "promotion": (Promotion, "promo_id"), "rebate": (RebateRule, "rebate_id"),
+          "saleable": (SaleableRule, "rule_id")}
 _TABLES = {"pricing": PricingPolicy, "promotions": PromotionPolicy, "approval": ApprovalPolicy}
 
 
@@ -54,6 +56,7 @@ class CPQSetup:
     promotion_policy: PromotionPolicy = field(default_factory=PromotionPolicy)
     rebates: list[RebateRule] = field(default_factory=list)
     approval: ApprovalPolicy | None = None
+    saleable: SaleableScope | None = None
 
 
 def _build(cls: type[BaseModel], data, where: str):
@@ -103,4 +106,5 @@ def load_cpq(path: str | Path) -> CPQSetup:
     return CPQSetup(catalog=catalog, configurator=conf, price_rules=items["price_rule"],
                     pricing=tables.get("pricing", PricingPolicy()), promotions=items["promotion"],
                     promotion_policy=tables.get("promotions", PromotionPolicy()), rebates=items["rebate"],
-                    approval=tables.get("approval"))
+                    approval=tables.get("approval"),
+                    saleable=SaleableScope(rules=tuple(items["saleable"])) if items["saleable"] else None)

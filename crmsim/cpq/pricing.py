@@ -106,19 +106,25 @@ class SaleableScope(Config):
     rules: tuple[SaleableRule, ...]
 
     def check(self, df: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
-        """(saleable per row, the reason where not)."""
+        """(saleable per row, the reason where not). A rule on a column the lines do not carry
+        matches no line (as a price rule would not)."""
         n = len(df)
         why = np.full(n, "", dtype=object)
+
+        def hits(r: SaleableRule) -> np.ndarray:
+            if any(c.field not in df.columns for c in r.when):
+                return np.zeros(n, dtype=bool)
+            return evaluate_all(r.when, df).to_numpy()
+
         allows = [r for r in self.rules if r.effect == "allow"]
         if allows:
             hit = np.zeros(n, dtype=bool)
             for r in allows:
-                hit |= evaluate_all(r.when, df).to_numpy()
+                hit |= hits(r)
             why[~hit] = "no allow rule matches"
         for r in self.rules:
             if r.effect == "deny":
-                m = evaluate_all(r.when, df).to_numpy() & (why == "")
-                why[m] = f"denied by {r.rule_id}"
+                why[hits(r) & (why == "")] = f"denied by {r.rule_id}"
         return why == "", why
 
 
