@@ -97,7 +97,8 @@ def write_report(path: str | Path, result, comparison: pd.DataFrame) -> Path:
         blocks += [
             tradeoff_figure(comparison, "promo_cost", "gross_margin", size="units",
                             title="Gross margin against promotion cost (size: units)"),
-            comparison_figure(comparison, ["gross_margin", "incremental_units", "promo_roi"], diff=True),
+            comparison_figure(comparison, ["gross_margin", "incremental_units", "promo_cost"], diff=True),
+            comparison_figure(comparison, ["promo_roi", "cannibalised_units", "avg_discount"]),   # no ROI without a promotion
             series_figure(result.events, "units", "Units sold per day (replication 0): promotions and dips"),
         ]
     elif sc.model == "field":
