@@ -36,6 +36,7 @@ import pandas as pd
 from pydantic import Field, model_validator
 
 from crmsim.config import Config
+from crmsim.cpq.scope import scope_mask
 
 __all__ = ["Promotion", "PromotionPolicy", "PromotionEngine", "PromotionResult", "apply_promotions",
            "free_units", "promotion_roi", "break_even_lift", "SCOPE_FIELDS"]
@@ -192,14 +193,6 @@ class PromotionEngine:
         d = np.datetime64(pd.Timestamp(date), "D")
         return any((lo is None or d >= lo) and (hi is None or d <= hi) for lo, hi in self._window)
 
-    def _eligible(self, p: Promotion, L: dict) -> np.ndarray:
-        ok = np.ones(len(L["qty"]), dtype=bool)
-        for f in SCOPE_FIELDS:
-            vals = getattr(p, f)
-            if vals:
-                ok &= np.isin(L[f], vals) if f in L else False
-        return ok
-
     def _benefit(self, p: Promotion, L: dict, net: np.ndarray, ok: np.ndarray, customer: str):
         """(discount per line, [(free product, units, unit price)]) before the budget."""
         n = len(net)
@@ -265,7 +258,7 @@ class PromotionEngine:
             lo, hi = self._window[k]
             if d is not None and ((lo is not None and d < lo) or (hi is not None and d > hi)):
                 continue
-            ok = self._eligible(p, L)
+            ok = scope_mask(p, L, SCOPE_FIELDS, len(base))
             if ok.any():
                 cands.append((p, ok))
         applied, skipped, free_rows = [], [], []

@@ -23,6 +23,7 @@ import pandas as pd
 from pydantic import Field, model_validator
 
 from crmsim.config import Config
+from crmsim.cpq.scope import scope_mask
 from crmsim.finance.accounts import Ledger, RebateUsage
 
 __all__ = ["RebateTier", "RebateRule", "tier_amount", "compute_rebates", "accrue", "redeem"]
@@ -85,13 +86,8 @@ def compute_rebates(lines: pd.DataFrame, rules) -> pd.DataFrame:
         raise KeyError(f"order lines: missing columns {need}")
     out = []
     for r in rules:
-        ok = np.ones(len(lines), dtype=bool)
-        for f in ("product_id", "category", "customer_id", "customer_grade"):
-            vals = getattr(r, f)
-            if vals:
-                if f not in lines.columns:
-                    raise KeyError(f"rebate {r.rebate_id}: conditions on '{f}', which the order lines lack")
-                ok &= lines[f].isin(vals).to_numpy()
+        ok = scope_mask(r, lines, ("product_id", "category", "customer_id", "customer_grade"), len(lines),
+                        missing="raise", what=f"rebate {r.rebate_id}")
         L = lines[ok]
         if L.empty:
             continue
