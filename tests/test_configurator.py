@@ -4,7 +4,8 @@ import pandas as pd
 import pytest
 
 from crmsim.cpq.bom import Configurator, Constraint, Model, Option, OptionGroup
-from crmsim.cpq.catalog import Catalog, Product, load_catalog
+from crmsim.cpq.catalog import Catalog, Product
+from crmsim.cpq.files import load_catalog
 
 
 def P(pid, price, **kw):
@@ -64,7 +65,7 @@ def test_catalogue_units_specs_and_tables(tmp_path):
     assert cat2.convert("a", 3, "box") == 30 and cat2.skus("a") == ["a[size=S]", "a[size=L]"]
     f = tmp_path / "cat.toml"
     f.write_text('[[product]]\nproduct_id = "x"\ncategory = "c"\nbase_price = -1\n')
-    with pytest.raises(ValueError, match="cat.toml: product #1 \\(x\\): base_price"):
+    with pytest.raises(ValueError, match="cat.toml: \\[\\[product\\]\\] #1 \\(x\\): base_price"):
         load_catalog(f)
 
 

@@ -3,8 +3,8 @@ constraints), price books (a deterministic precedence, stacking, floors, saleabl
 promotions with budgets and ROI, rebates, and quotes with versions and approval routing."""
 
 from crmsim.cpq.bom import Configurator, Constraint, Model, Option, OptionGroup
-from crmsim.cpq.catalog import Catalog, Product, load_catalog
-from crmsim.cpq.files import CPQSetup, load_cpq
+from crmsim.cpq.catalog import Catalog, Product
+from crmsim.cpq.files import CPQSetup, load_catalog, load_cpq
 from crmsim.cpq.pricing import (
     CONDITION_FIELDS,
     PriceRule,

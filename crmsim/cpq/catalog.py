@@ -4,7 +4,7 @@ edition) and free attributes, a base price and a unit cost. Money in minor units
 
 A :class:`Catalog` is built from :class:`Product` objects, from tables
 (:meth:`Catalog.from_frames`: products, units, specs) or from a TOML file
-(:func:`load_catalog`); every error names the product, field and what was expected. Its
+(:func:`crmsim.cpq.files.load_catalog`); every error names the product, field and what was expected. Its
 :meth:`~Catalog.frame` and :meth:`~Catalog.units` are the ``catalog`` and ``units`` tables that
 :func:`crmsim.cpq.pricing.price_lines` reads.
 
@@ -27,9 +27,7 @@ ValueError: product 'paper': spec 'size' has no value 'A5'; allowed: ['A4', 'A3'
 from __future__ import annotations
 
 import itertools
-import tomllib
 from collections.abc import Iterable
-from pathlib import Path
 from typing import Literal
 
 import pandas as pd
@@ -38,7 +36,12 @@ from pydantic import Field, ValidationError, model_validator
 from crmsim.config import Config
 from crmsim.tables import read_table, validate
 
-__all__ = ["Product", "Catalog", "load_catalog"]
+__all__ = ["Product", "Catalog"]
+
+
+def validation_message(e: ValidationError) -> str:
+    """A pydantic error as ``field: problem; field: problem`` (the caller names file and item)."""
+    return "; ".join(f"{'.'.join(map(str, x['loc'])) or '<item>'}: {x['msg']}" for x in e.errors())
 
 
 class Product(Config):
@@ -193,25 +196,5 @@ class Catalog:
                     attributes={k: v for k, v in r.items() if k not in core and not pd.isna(v)},
                 ))
             except ValidationError as e:
-                msg = "; ".join(f"{'.'.join(map(str, x['loc'])) or 'product'}: {x['msg']}" for x in e.errors())
-                raise ValueError(f"{source}: row {i} (product '{pid}'): {msg}") from None
+                raise ValueError(f"{source}: row {i} (product '{pid}'): {validation_message(e)}") from None
         return cls(out)
-
-
-def load_catalog(path: str | Path) -> Catalog:
-    """A catalogue from a TOML file with one ``[[product]]`` table per product (the fields of
-    :class:`Product`). Errors name the file and the product."""
-    path = Path(path)
-    with open(path, "rb") as fh:
-        data = tomllib.load(fh)
-    extra = sorted(set(data) - {"product"})
-    if extra:
-        raise ValueError(f"{path}: unknown top-level keys {extra}; expected [[product]] tables")
-    out = []
-    for k, d in enumerate(data.get("product", [])):
-        try:
-            out.append(Product(**d))
-        except ValidationError as e:
-            msg = "; ".join(f"{'.'.join(map(str, x['loc']))}: {x['msg']}" for x in e.errors())
-            raise ValueError(f"{path}: product #{k + 1} ({d.get('product_id', '?')}): {msg}") from None
-    return Catalog(out)

@@ -32,13 +32,13 @@ from pathlib import Path
 from pydantic import BaseModel, ValidationError
 
 from crmsim.cpq.bom import Configurator, Model
-from crmsim.cpq.catalog import Catalog, Product
+from crmsim.cpq.catalog import Catalog, Product, validation_message
 from crmsim.cpq.pricing import PriceRule, PricingPolicy, SaleableRule, SaleableScope
 from crmsim.cpq.promotions import Promotion, PromotionPolicy
 from crmsim.cpq.quotes import ApprovalPolicy
 from crmsim.cpq.rebates import RebateRule
 
-__all__ = ["CPQSetup", "load_cpq"]
+__all__ = ["CPQSetup", "load_cpq", "load_catalog"]
 
 _LISTS = {"product": (Product, "product_id"), "model": (Model, "model_id"), "price_rule": (PriceRule, "rule_id"),
           "promotion": (Promotion, "promo_id"), "rebate": (RebateRule, "rebate_id"),
@@ -65,8 +65,7 @@ def _build(cls: type[BaseModel], data, where: str):
     try:
         return cls(**data)
     except ValidationError as e:
-        msg = "; ".join(f"{'.'.join(map(str, x['loc'])) or '<item>'}: {x['msg']}" for x in e.errors())
-        raise ValueError(f"{where}: {msg}") from None
+        raise ValueError(f"{where}: {validation_message(e)}") from None
 
 
 def load_cpq(path: str | Path) -> CPQSetup:
@@ -108,3 +107,9 @@ def load_cpq(path: str | Path) -> CPQSetup:
                     promotion_policy=tables.get("promotions", PromotionPolicy()), rebates=items["rebate"],
                     approval=tables.get("approval"),
                     saleable=SaleableScope(rules=tuple(items["saleable"])) if items["saleable"] else None)
+
+
+def load_catalog(path: str | Path) -> Catalog:
+    """Only the catalogue of a set-up file (its ``[[product]]`` tables; other sections are
+    validated too)."""
+    return load_cpq(path).catalog
