@@ -23,7 +23,7 @@ from pydantic import Field, model_validator
 
 from crmsim.config import Config
 from crmsim.customers.activity import PAliveRule
-from crmsim.customers.pool import Pool, ReclaimPolicy, ReclaimRule
+from crmsim.customers.pool import Pool, ReclaimPolicy, ReclaimRule, pool_for
 from crmsim.sim.distributions import Distribution, LogNormal
 from crmsim.sim.engine import Result, World
 from crmsim.tables import GRADES
@@ -121,15 +121,17 @@ class PoolConfig(Config):
         return self
 
     def region_pool(self) -> dict[str, int]:
-        """Region -> index of the pool its reclaimed customers go to (the first pool listing the
-        region, else the first catch-all pool), as :func:`crmsim.customers.pool.pool_for` routes."""
-        out = {}
+        """Region -> index of the pool its reclaimed customers go to, by the pools' own routing
+        rule (:func:`crmsim.customers.pool.pool_for`)."""
+        index = {p.pool_id: k for k, p in enumerate(self.pools)}
+        out, unrouted = {}, []
         for r in self.customers.region_shares:
-            listed = [k for k, p in enumerate(self.pools) if r in p.regions]
-            catch = [k for k, p in enumerate(self.pools) if not p.regions]
-            if not listed and not catch:
-                raise ValueError(f"no pool takes customers of region '{r}' (add a catch-all pool or list it)")
-            out[r] = (listed or catch)[0]
+            try:
+                out[r] = index[pool_for(pd.DataFrame({"customer_id": [r], "region": [r]}), self.pools).iloc[0]]
+            except ValueError:
+                unrouted.append(r)
+        if unrouted:
+            raise ValueError(f"no pool takes customers of regions {unrouted} (add a catch-all pool or list them)")
         return out
 
 
