@@ -181,6 +181,12 @@ def _intake(df: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return invalid, dup, survivor
 
 
+def _p_sql(intent: np.ndarray, ttfc_h: np.ndarray, response: ResponseCurve) -> np.ndarray:
+    """The chance a contacted lead qualifies: its intent times the response curve at its time to
+    first contact (hours), clipped to [0, 1]."""
+    return np.clip(intent * response.multiplier(np.nan_to_num(ttfc_h)), 0, 1)
+
+
 class _Desk:
     """Queues, reps and their SimPy processes: the only part of the funnel that needs SimPy."""
 
@@ -274,10 +280,9 @@ class _Desk:
             self.load[r] -= 1
 
     def _qualifies(self, i: int) -> bool:
-        """The SQL rule of the outcomes (intent x response at the time to first contact)."""
-        ttfc_h = (self._start[i] - self.t[i]) * 24
-        p = min(1.0, max(0.0, self.intent[i] * float(self.response.multiplier(np.array([ttfc_h]))[0])))
-        return self.u_sql[i] < p
+        """The SQL rule of the outcomes (:func:`_p_sql`), for one lead at its contact end."""
+        ttfc_h = np.array([(self._start[i] - self.t[i]) * 24])
+        return bool(self.u_sql[i] < _p_sql(np.array([self.intent[i]]), ttfc_h, self.response)[0])
 
     def nightly(self, now: float) -> None:
         """The daily batch job: recycle leads waiting too long, then record the backlog.
@@ -361,8 +366,7 @@ def simulate_funnel(cfg: FunnelConfig, seed, horizon_days: float, warmup_days: f
     # Outcomes of finished first contacts, vectorised.
     done = ~np.isnan(desk.c_end)
     ttfc_h = (desk.c_start - t) * 24
-    p_sql = np.clip(df["intent"].to_numpy() * cfg.outcomes.response.multiplier(np.nan_to_num(ttfc_h)), 0, 1)
-    sql = done & (df["u_sql"].to_numpy() < p_sql)
+    sql = done & (df["u_sql"].to_numpy() < _p_sql(df["intent"].to_numpy(), ttfc_h, cfg.outcomes.response))
     opp = sql & (df["u_opp"].to_numpy() < cfg.outcomes.sql_to_opportunity)
     close_t = desk.c_end + df["cycle_d"].to_numpy()
     closed = opp & (close_t <= H)
