@@ -90,10 +90,11 @@ def _check_in_tree(order, cid, tree, limits, receivables, open_orders, policy, p
         raise KeyError(f"check_order: customer_id '{cid}' is not in the group tree")
     if limits is None:
         raise ValueError("check_order: group_tree needs tree_limits (limit per entity)")
-    nodes = list(tree.nodes)
-    exp = {n: exposure(n, receivables, open_orders) for n in nodes}
-    amount = int(order["amount"])
-    exp[cid] += amount
+    # open receivables + unbilled orders per entity, in one pass (what exposure() gives one at a time)
+    exp = (receivables.groupby("customer_id")["open"].sum()
+           .add(open_orders.groupby("customer_id")["unbilled"].sum(), fill_value=0)
+           .reindex(list(tree.nodes), fill_value=0).astype(np.int64))
+    exp[cid] += int(order["amount"])
     av = available_credit(tree, limits, exp).loc[cid]
     b = av["binding"]
     if b is None or pd.isna(b):   # nobody up the tree has a limit

@@ -337,7 +337,7 @@ def simulate_promo(cfg: PromoConfig, seed, horizon_days: float, warmup_days: flo
     o = pd.DataFrame(orders, columns=cols)
     o["segment"] = seg_name[seg[o["customer"].to_numpy(dtype=int)]] if len(o) else []
     o["product_id"] = pid[o["product"].to_numpy(dtype=int)] if len(o) else []
-    m = _metrics(o[o["day"] >= world.warmup], price, ucost, cost_of, st, eng, cfg)
+    m = _metrics(o[o["day"] >= world.warmup], price, ucost, st, eng)
     events = log.to_frame()
     return PromoResult(table=o, events=events if keep_events else events.iloc[:0], metrics=m)
 
@@ -354,7 +354,7 @@ def _attribute_free(free: list[dict], products: np.ndarray, amount: np.ndarray) 
     return fv
 
 
-def _metrics(o: pd.DataFrame, price, ucost, cost_of, st, eng: PromotionEngine, cfg: PromoConfig) -> dict[str, float]:
+def _metrics(o: pd.DataFrame, price, ucost, st, eng: PromotionEngine) -> dict[str, float]:
     k = o["product"].to_numpy(dtype=int)
     sold = ~o["lost"].to_numpy(dtype=bool)
     units = o["units"].to_numpy(dtype=float) * sold
