@@ -310,15 +310,13 @@ class PromotionEngine:
                 skipped.append({"order_id": order_id, "promo_id": p.promo_id,
                                 "reason": f"budget partly exhausted: gave {scale:.0%} of the benefit"})
             disc = _whole_cents(disc * scale)
-            nfree = 0
-            for pid, n, u in free:
-                n = int(np.floor(n * scale))
-                if n:
-                    free_rows.append({"order_id": order_id, "customer_id": customer, "product_id": pid, "qty": n,
-                                      "amount": 0, "promo_id": p.promo_id, "free": True,
-                                      "free_value": int(round(n * u))})
-                    nfree += n
-            cost = int(disc.sum()) + int(round(sum(int(np.floor(n * scale)) * self.cost.get(pid, u) for pid, n, u in free)))
+            given = [(pid, int(np.floor(n * scale)), u) for pid, n, u in free]
+            given = [(pid, n, u) for pid, n, u in given if n]
+            for pid, n, u in given:
+                free_rows.append({"order_id": order_id, "customer_id": customer, "product_id": pid, "qty": n,
+                                  "amount": 0, "promo_id": p.promo_id, "free": True, "free_value": int(round(n * u))})
+            nfree = sum(n for _, n, _ in given)
+            cost = int(disc.sum()) + int(round(sum(n * self.cost.get(pid, u) for pid, n, u in given)))
             if commit:
                 self.used[p.promo_id] = self.used.get(p.promo_id, 0) + cost
             disc_total += disc
