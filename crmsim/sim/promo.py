@@ -178,7 +178,7 @@ def simulate_promo(cfg: PromoConfig, seed, horizon_days: float, warmup_days: flo
     approvers = simpy.Resource(env, capacity=cfg.approvers)
     orders: list[tuple] = []
     next_order = [0]
-    st = {"rebate": 0.0, "requests": 0, "lost_waiting": 0, "wait_sum": 0.0, "countered": 0, "counter_lost": 0}
+    st = {"rebate": 0.0, "requests": 0, "lost_waiting": 0, "wait_sum": 0.0, "countered": 0}
     top = cfg.approval.levels[-1].max_discount
 
     def book(oid, day, c, k, units, free, list_amt, disc, cf_units, promos, kind, level=-1, wait=np.nan, lost=False):
@@ -256,21 +256,18 @@ def simulate_promo(cfg: PromoConfig, seed, horizon_days: float, warmup_days: flo
                 ask = float(np.clip(r.beta(20 * s.ask_discount, 20 * (1 - s.ask_discount)), 0, 0.95))
                 total = sum(q * price[j] for j, q in zip(ks, needs))
                 lvl = int(required_level_index(ask, total, cfg.approval)[0])
-                if lvl == 0 or (lvl < 0 and u_deal < cfg.counter_accept):
-                    give = ask if lvl == 0 else top
-                    if lvl < 0:
-                        st["countered"] += day >= world.warmup
-                    for j, q in zip(ks, needs):
-                        book(oid, day, c, j, q, 0, q * price[j], float(np.floor(give * q * price[j] + 0.5)), q, "",
-                             "deal", lvl if lvl == 0 else len(cfg.approval.levels) - 1, 0.0)
-                elif lvl < 0:
-                    st["countered"] += day >= world.warmup
-                    st["counter_lost"] += day >= world.warmup
-                    for j, q in zip(ks, needs):
-                        book(oid, day, c, j, 0, 0, q * price[j], 0.0, q, "", "deal", -1, 0.0, True)
-                else:
+                if lvl > 0:   # above the rep's authority: wait for an approver
                     log.record(now, "customer", c, "approval_requested", value=ask)
                     env.process(deal(oid, day, c, ks, needs, ask, r))
+                    continue
+                # within the rep's authority, or beyond every level: the rep counters with the top level's maximum
+                st["countered"] += lvl < 0 and day >= world.warmup
+                won = lvl == 0 or u_deal < cfg.counter_accept
+                give = ask if lvl == 0 else top
+                for j, q in zip(ks, needs):
+                    book(oid, day, c, j, q if won else 0, 0, q * price[j],
+                         float(np.floor(give * q * price[j] + 0.5)) if won else 0.0, q, "", "deal",
+                         0 if lvl == 0 else (len(cfg.approval.levels) - 1 if won else -1), 0.0, not won)
                 continue
             m = len(ks)
             ka = np.array(ks)
