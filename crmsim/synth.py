@@ -14,11 +14,12 @@ import pandas as pd
 from pydantic import Field, field_validator
 
 from crmsim.config import Config
-from crmsim.tables import CHANNELS, GRADES
+from crmsim.tables import GRADES
 
 __all__ = [
     "ChannelProfile",
     "DEFAULT_CHANNELS",
+    "SYNTH_CHANNELS",
     "COMPANY_SIZES",
     "JOB_LEVELS",
     "arrival_times",
@@ -61,6 +62,9 @@ class ChannelProfile(Config):
     cost_per_lead : marketing cost per lead, in currency units.
     invalid_share : share failing the intake quality gate (quarantined).
     duplicate_share : share that duplicate an earlier lead (merged).
+    growth_per_year : log-linear trend of the volume: the rate on day t is
+        ``volume_per_week * exp(growth_per_year * t / 365.25)`` (0: no trend), so
+        ``volume_per_week`` is the level at the start of the run.
     """
 
     volume_per_week: float = Field(ge=0)
@@ -71,6 +75,7 @@ class ChannelProfile(Config):
     cost_per_lead: float = Field(default=30.0, ge=0)
     invalid_share: float = Field(default=0.05, ge=0, le=1)
     duplicate_share: float = Field(default=0.08, ge=0, le=1)
+    growth_per_year: float = Field(default=0.0, ge=-5, le=5)
 
     @field_validator("weekday_weights")
     @classmethod
@@ -83,6 +88,11 @@ class ChannelProfile(Config):
     def mean_intent(self) -> float:
         return self.intent_alpha / (self.intent_alpha + self.intent_beta)
 
+
+#: The channel names of crmsim's synthetic worlds (FEATURES L2C-1: ads, search engines, events,
+#: email marketing, service accounts such as a WeChat official account, social communities).
+#: Defaults for synthetic data only: tables, scenarios and calibration take any channel name.
+SYNTH_CHANNELS: tuple[str, ...] = ("ads", "search", "events", "email", "service_account", "social")
 
 #: Illustrative per-channel defaults (assumptions, see module docstring); about 700 leads a week.
 DEFAULT_CHANNELS: dict[str, ChannelProfile] = {
@@ -105,29 +115,44 @@ DEFAULT_CHANNELS: dict[str, ChannelProfile] = {
 }
 
 
+assert tuple(DEFAULT_CHANNELS) == SYNTH_CHANNELS
+
+
 def arrival_times(profile: ChannelProfile, horizon_days: float, seed=None) -> np.ndarray:
     """Sorted arrival times (days from a Monday 00:00) of a Poisson process with a weekday pattern.
 
     The count on day d is Poisson(volume_per_week * w[d % 7] / sum(w)); arrivals are uniform within
-    the day. With equal weights this is a homogeneous Poisson process.
+    the day, scaled by the trend ``exp(growth_per_year * t / 365.25)`` at mid-day. With equal
+    weights and no trend this is a homogeneous Poisson process.
     """
     rng = rng_from(seed)
     n_days = int(np.ceil(horizon_days))
     w = np.asarray(profile.weekday_weights, dtype=float)
     rate = profile.volume_per_week * w / w.sum()
-    counts = rng.poisson(rate[np.arange(n_days) % 7])
+    days = np.arange(n_days)
+    lam = rate[days % 7]
+    if profile.growth_per_year:
+        lam = lam * np.exp(profile.growth_per_year * (days + 0.5) / 365.25)
+    counts = rng.poisson(lam)
     day = np.repeat(np.arange(n_days, dtype=float), counts)
     t = np.sort(day + rng.random(day.size))
     return t[t < horizon_days]
 
 
-def lead_attributes(channel: str, profile: ChannelProfile, n: int, seed=None) -> pd.DataFrame:
+def lead_attributes(channel: str, profile: ChannelProfile, n: int, seed=None,
+                    categories: tuple[str, ...] | None = None) -> pd.DataFrame:
     """Attributes a scoring rule can see, plus the latent ``intent`` it cannot.
+
+    ``channel`` is any name; ``categories`` (default: just ``channel``) are the categories of the
+    ``channel`` column, so that several channels' frames concatenate into one categorical.
 
     ``engagement`` is Poisson with mean ``engagement_mean * intent / mean_intent`` (so it carries a
     signal about intent); ``job_level`` scales intent by decision power.
     """
     rng = rng_from(seed)
+    cats = list(categories) if categories is not None else [channel]
+    if channel not in cats:
+        raise ValueError(f"channel {channel!r} is not among the categories {cats}")
     size = rng.choice(len(COMPANY_SIZES), size=n, p=_SIZE_P)
     level = rng.choice(len(JOB_LEVELS), size=n, p=_LEVEL_P)
     base = rng.beta(profile.intent_alpha, profile.intent_beta, size=n)
@@ -135,7 +160,7 @@ def lead_attributes(channel: str, profile: ChannelProfile, n: int, seed=None) ->
     intent = np.clip(base * _LEVEL_INTENT[level], 0.0, 1.0)
     return pd.DataFrame(
         {
-            "channel": pd.Categorical.from_codes(np.full(n, CHANNELS.index(channel)), CHANNELS),
+            "channel": pd.Categorical.from_codes(np.full(n, cats.index(channel)), cats),
             "company_size": pd.Categorical.from_codes(size, categories=COMPANY_SIZES),
             "job_level": pd.Categorical.from_codes(level, categories=JOB_LEVELS),
             "engagement": engagement.astype(np.int64),

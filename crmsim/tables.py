@@ -13,7 +13,6 @@ import pandas as pd
 import pandera.pandas as pa
 
 __all__ = [
-    "CHANNELS",
     "LEAD_STAGES",
     "ACTIVITY_KINDS",
     "GRADES",
@@ -28,9 +27,6 @@ __all__ = [
     "validate",
 ]
 
-#: Lead channels (FEATURES L2C-1): ads, search engines, events, email marketing, service accounts
-#: (e.g. a WeChat official account) and social communities.
-CHANNELS: tuple[str, ...] = ("ads", "search", "events", "email", "service_account", "social")
 #: Lead lifecycle stages (FEATURES L2C-3).
 LEAD_STAGES: tuple[str, ...] = ("raw", "mql", "sql", "converted", "invalid")
 GRADES: tuple[str, ...] = ("A", "B", "C", "D")
@@ -46,8 +42,11 @@ OPPORTUNITY_STAGES: tuple[str, ...] = (
 PRODUCT_FORMS: tuple[str, ...] = ("physical", "virtual", "service", "project")
 
 
-def _col(dtype, *, nullable=False, isin=None, ge=None, unique=False, required=True) -> pa.Column:
+def _col(dtype, *, nullable=False, isin=None, ge=None, unique=False, required=True,
+         nonempty=False) -> pa.Column:
     checks = []
+    if nonempty:
+        checks.append(pa.Check.str_length(min_value=1, error="a non-empty name"))
     if isin is not None:
         checks.append(pa.Check.isin(list(isin)))
     if ge is not None:
@@ -64,7 +63,7 @@ SCHEMAS: dict[str, pa.DataFrameSchema] = {
         {
             "lead_id": _col(_S, unique=True),
             "created_at": _col(_DT),
-            "channel": _col(_S, isin=CHANNELS),
+            "channel": _col(_S, nonempty=True),  # any name of the user's own
             "name": _col(_S, nullable=True),
             "company": _col(_S, nullable=True),
             "email": _col(_S, nullable=True),

@@ -4,6 +4,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from crmsim.leads.intake import (
+    ANONYMISED,
     IntakeRules,
     SourceMapping,
     intake,
@@ -78,8 +79,63 @@ def test_errors_name_source_and_column(tmp_path):
                                       "Telefon": ["1"]})}, [FAIR])
     with pytest.raises(KeyError, match="no SourceMapping"):
         intake({"other": pd.DataFrame()}, [FAIR])
-    with pytest.raises(ValueError, match="unknown channel"):
-        SourceMapping(source="x", channel="fax", columns={})
+    assert SourceMapping(source="x", channel="Trade fair Hannover", columns={}).channel == "Trade fair Hannover"
+    with pytest.raises(ValueError, match="either channel .* or channel_column"):
+        SourceMapping(source="x", columns={})
+    with pytest.raises(ValueError, match="either channel .* or channel_column"):
+        SourceMapping(source="x", channel="a", channel_column="b", columns={})
+    with pytest.raises(ValueError, match="channel_map needs channel_column"):
+        SourceMapping(source="x", channel="a", channel_map={"x": "y"}, columns={})
+    with pytest.raises(KeyError, match=r"mapped column\(s\) \['Quelle'\]"):
+        intake({"s": pd.DataFrame({"a": [1]})}, [SourceMapping(source="s", channel_column="Quelle", columns={})])
+
+
+def _olist_like():
+    """An anonymised marketing-qualified-lead export as public data sets ship them: no names or
+    contacts, date-only timestamps, the company's own channel labels, blanks and an odd column."""
+    return pd.DataFrame({
+        "mql_id": ["m1", "m2", "m3", "m4", "m5", "m6"],
+        "first_contact_date": ["2018-02-01", "2018-02-01", "2018-02-03", "2018-02-05", "2018-02-05",
+                               "2018-02-06"],
+        "landing_page_id": ["p1", "p2", "p1", "p3", "p1", "p2"],
+        "origin": ["organic_search", "paid_search", "Organic Search", None, "referral", "organic_search"],
+        "stage": ["x", "y", "x", "x", "y", "x"],   # a column named like one of crmsim's
+    })
+
+
+def test_channels_from_a_column_with_a_value_map_and_a_report():
+    m = SourceMapping(source="mql", channel_column="origin", columns={"mql_id": "lead_id",
+                                                                      "first_contact_date": "created_at"},
+                      channel_map={"organic_search": "organic", "Organic Search": "organic",
+                                   "paid_search": "paid"})
+    res = intake({"mql": _olist_like()}, [m], ANONYMISED)
+    acc, quar = res
+    assert len(quar) == 0 and len(acc) == 6          # the default rules would need names and contacts
+    assert acc["channel"].tolist() == ["organic", "paid", "organic", "(blank)", "referral", "organic"]
+    assert acc["landing_page_id"].tolist() == ["p1", "p2", "p1", "p3", "p1", "p2"]   # extras kept
+    assert acc["src_stage"].tolist() == ["x", "y", "x", "x", "y", "x"] and (acc["stage"] == "raw").all()
+    rep = res.report.set_index("value")
+    assert rep.loc["referral", ["rows", "action"]].tolist() == [1, "kept"]
+    assert rep.loc["(blank)", "first_rows"] == [4]
+    assert rep.loc["landing_page_id", "action"] == "kept as extra column"
+    # the same export with unmapped values quarantined: counted, with the reason, nothing lost
+    q = m.model_copy(update={"unmapped_channels": "quarantine"})
+    acc, quar = intake({"mql": _olist_like()}, [SourceMapping.model_validate(q.model_dump())], ANONYMISED)
+    assert len(acc) + len(quar) == 6
+    assert dict(zip(quar["mql_id"], quar["reasons"])) == {"m4": "channel_unmapped", "m5": "channel_unmapped"}
+    # the default rules on an anonymised export quarantine every row, with the reasons named
+    acc, quar = intake({"mql": _olist_like()}, [m])
+    assert len(acc) == 0 and set(quar["reasons"]) == {"missing:name;no_contact"}
+
+
+def test_first_and_last_name_columns_are_joined():
+    df = pd.DataFrame({"Vorname": ["anna", None, "li"], "Nachname": ["berg", "ng", None],
+                       "Mail": ["a@acme.de", "n@acme.de", "l@acme.de"]})
+    m = SourceMapping(source="s", channel="fair", columns={"Vorname": "first_name", "Nachname": "last_name",
+                                                           "Mail": "email"})
+    acc, quar = intake({"s": df}, [m])
+    assert acc["name"].tolist() == ["Anna Berg", "Ng", "Li"] and len(quar) == 0
+    assert "Vorname" not in acc.columns   # mapped columns are not repeated as extras
 
 
 TEXT = st.one_of(st.none(), st.text(max_size=12),

@@ -41,14 +41,18 @@ def test_duplicate_id_names_rows():
 
 def test_bad_values_name_the_offending_row_ids():
     df = synth.leads(3, seed=3)
-    df.loc[[2, 7], "channel"] = "fax"
+    df.loc[[2, 7], "stage"] = "hot"
+    df.loc[4, "channel"] = "Messe Hannover 2025"   # channels are the user's own names
+    df.loc[5, "channel"] = ""                      # ... but not empty
     with pytest.raises(TableError) as e:
         validate("leads", df)
     p = e.value.problems
-    row = p[p["column"] == "channel"].iloc[0]
+    row = p[p["column"] == "stage"].iloc[0]
     assert sorted(row["rows"]) == sorted(df.loc[[2, 7], "lead_id"].tolist())
-    assert row["values"] == ["fax", "fax"]
+    assert row["values"] == ["hot", "hot"]
     assert "isin" in row["expected"]
+    row = p[p["column"] == "channel"].iloc[0]
+    assert row["rows"] == [df.loc[5, "lead_id"]] and "non-empty" in row["expected"]
 
 
 def test_every_schema_has_a_unique_key_first():

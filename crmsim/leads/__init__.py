@@ -12,6 +12,8 @@ from crmsim.leads.dedup import (
     unmerge,
 )
 from crmsim.leads.intake import (
+    ANONYMISED,
+    IntakeResult,
     IntakeRules,
     SourceMapping,
     intake,
@@ -55,6 +57,8 @@ __all__ = [
     "Route",
     "ScoringRule",
     "SourceMapping",
+    "ANONYMISED",
+    "IntakeResult",
     "Survivorship",
     "TagRule",
     "TransitionError",

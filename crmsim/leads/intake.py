@@ -14,17 +14,19 @@ cleaned in ``issues``.
 from __future__ import annotations
 
 import re
+from typing import Literal
 
 import numpy as np
 import pandas as pd
 import phonenumbers
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 
+from crmsim.categories import map_categories
 from crmsim.config import Config, check_known
-from crmsim.tables import CHANNELS, read_table
+from crmsim.tables import read_table
 
-__all__ = ["LEGAL_SUFFIXES", "SourceMapping", "IntakeRules", "normalise_company", "normalise_phone",
-           "intake", "read_source"]
+__all__ = ["LEGAL_SUFFIXES", "ANONYMISED", "SourceMapping", "IntakeRules", "IntakeResult",
+           "normalise_company", "normalise_phone", "intake", "read_source"]
 
 #: Legal-form suffixes stripped from company names (longest first when matching).
 LEGAL_SUFFIXES: tuple[str, ...] = (
@@ -39,6 +41,10 @@ _SUFFIX_RE = re.compile(
 _EMAIL_RE = re.compile(r"^[A-Za-z0-9._%+'-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}$")
 TARGET_COLUMNS = ("lead_id", "created_at", "name", "company", "email", "phone", "city", "campaign",
                   "keywords")
+NAME_PARTS = ("first_name", "last_name")
+#: Columns intake writes itself (an export column of that name is kept as ``src_<name>``).
+OWN_COLUMNS = TARGET_COLUMNS + ("company_norm", "channel", "source", "source_row", "stage", "cost",
+                                "issues")
 
 
 def normalise_company(name) -> str | None:
@@ -84,27 +90,49 @@ class SourceMapping(Config):
     """How one source's export maps onto a leads table.
 
     ``columns`` maps the source's column names to crmsim's (``lead_id``, ``created_at``, ``name``,
-    ``company``, ``email``, ``phone``, ``city``, ``campaign``, ``keywords``); unmapped crmsim
-    columns are left empty. ``default_region`` is the ISO country for phones without a prefix.
+    ``first_name``, ``last_name``, ``company``, ``email``, ``phone``, ``city``, ``campaign``,
+    ``keywords``); unmapped crmsim columns are left empty. ``first_name`` and ``last_name`` are
+    joined into ``name`` when no column maps to ``name``. ``default_region`` is the ISO country
+    for phones without a prefix.
+
+    The channel is either a constant (``channel = "fair"``) or a column of the export
+    (``channel_column = "Lead Source"``), with an optional value map (``channel_map =
+    {"Organic Search" = "organic"}``). Channel names are the user's own: any text. A value the map
+    does not name, or a blank one, is counted in the intake report and either kept under its own
+    name (``unmapped_channels = "keep"``, the default; blanks become ``"(blank)"``) or quarantined
+    (``"quarantine"``, reason ``channel_unmapped``).
+
+    ``keep_extra`` (default on) keeps the export's other columns on the accepted rows under their
+    own names (prefixed ``src_`` where a name is one of crmsim's), so scoring rules and models
+    can use them.
     """
 
     source: str = Field(min_length=1)
-    channel: str
+    channel: str | None = Field(default=None, min_length=1)
+    channel_column: str | None = Field(default=None, min_length=1)
+    channel_map: dict[str, str] = {}
+    unmapped_channels: Literal["keep", "quarantine"] = "keep"
     columns: dict[str, str]
+    keep_extra: bool = True
     default_region: str = "CN"
     cost_per_lead: float = Field(default=0.0, ge=0)
 
-    @field_validator("channel")
-    @classmethod
-    def _channel(cls, v: str) -> str:
-        if v not in CHANNELS:
-            raise ValueError(f"unknown channel {v!r}; channels are {list(CHANNELS)}")
-        return v
+    @model_validator(mode="after")
+    def _one_channel(self) -> SourceMapping:
+        if (self.channel is None) == (self.channel_column is None):
+            raise ValueError(f"source '{self.source}': give either channel (one channel for every "
+                             "row) or channel_column (a column of the export), not both or neither")
+        if self.channel_map and self.channel_column is None:
+            raise ValueError(f"source '{self.source}': channel_map needs channel_column")
+        return self
 
     @field_validator("columns")
     @classmethod
     def _targets(cls, v: dict[str, str]) -> dict[str, str]:
-        check_known(v.values(), TARGET_COLUMNS, "target column(s)")
+        check_known(v.values(), TARGET_COLUMNS + NAME_PARTS, "target column(s)")
+        dup = sorted({t for t in v.values() if list(v.values()).count(t) > 1})
+        if dup:
+            raise ValueError(f"several columns map to {dup}; map one column to each")
         return v
 
 
@@ -127,6 +155,12 @@ class IntakeRules(Config):
                                     "null", "abc", "aaa", "fake", "测试")
 
 
+#: The quality gate for anonymised exports (public data sets, privacy-filtered CRM extracts):
+#: no name and no contact are required, so rows are not quarantined for lacking what the
+#: export never has; formats, blocked domains, fakes and dates are still checked where present.
+ANONYMISED = IntakeRules(required=(), contact_required=False)
+
+
 def _fake_number(national: str) -> bool:
     """One digit repeated, or a run like 12345678 / 87654321, as the whole national number."""
     return len(set(national)) == 1 or national in "1234567890" or national in "9876543210"
@@ -142,25 +176,75 @@ def _clean_text(s: pd.Series) -> pd.Series:
     return t.mask(t == "")
 
 
-def intake(sources: dict, mappings, rules: IntakeRules | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
+class IntakeResult(tuple):
+    """``(accepted, quarantine)``, as a pair that unpacks as before, plus ``report``: what intake
+    did not take as given (channel values the map did not name, blank channels, with their counts,
+    first rows and whether they were kept or quarantined; extra columns kept)."""
+
+    def __new__(cls, accepted: pd.DataFrame, quarantine: pd.DataFrame, report: pd.DataFrame):
+        obj = super().__new__(cls, (accepted, quarantine))
+        obj.report = report
+        return obj
+
+    @property
+    def accepted(self) -> pd.DataFrame:
+        return self[0]
+
+    @property
+    def quarantine(self) -> pd.DataFrame:
+        return self[1]
+
+
+def _join_names(df: pd.DataFrame, raw: pd.DataFrame, m: SourceMapping) -> pd.Series:
+    parts = [_clean_text(raw[k]) for t in NAME_PARTS for k, v in m.columns.items() if v == t]
+    if not parts:
+        return df["name"]
+    joined = parts[0].fillna("")
+    for q in parts[1:]:
+        joined = (joined + " " + q.fillna("")).str.strip()
+    return _clean_text(joined)
+
+
+def intake(sources: dict, mappings, rules: IntakeRules | None = None) -> IntakeResult:
     """Read, map, normalise and validate every source; see the module docstring.
 
     Parameters
     ----------
     sources : source name -> DataFrame or file path.
     mappings : one :class:`SourceMapping` per source.
-    rules : the quality gate (default :class:`IntakeRules`).
+    rules : the quality gate (default :class:`IntakeRules`; :data:`ANONYMISED` for exports
+        without names or contacts).
+
+    Returns
+    -------
+    :class:`IntakeResult`: ``accepted, quarantine = intake(...)``; ``.report`` lists the channel
+    values that were not mapped and the extra columns kept.
+
+    Examples
+    --------
+    >>> export = pd.DataFrame({"origin": ["Organic Search", "paid_search", None],
+    ...                        "first_contact_date": ["2018-02-01", "2018-02-01", "2018-02-02"],
+    ...                        "landing_page_id": ["p1", "p2", "p1"]})
+    >>> m = SourceMapping(source="mql", channel_column="origin",
+    ...                   channel_map={"Organic Search": "organic"},
+    ...                   columns={"first_contact_date": "created_at"})
+    >>> res = intake({"mql": export}, [m], ANONYMISED)
+    >>> res.accepted[["channel", "landing_page_id"]].values.tolist()
+    [['organic', 'p1'], ['paid_search', 'p2'], ['(blank)', 'p1']]
+    >>> res.report[["value", "rows", "action"]].values.tolist()
+    [['paid_search', 1, 'kept'], ['(blank)', 1, 'kept'], ['landing_page_id', 3, 'kept as extra column']]
     """
     rules = IntakeRules() if rules is None else rules
     maps = {m.source: m for m in mappings}
     missing = sorted(set(sources) - set(maps))
     if missing:
         raise KeyError(f"no SourceMapping for source(s) {missing}")
-    acc, quar = [], []
+    acc, quar, reports = [], [], []
     for name, src in sources.items():
         m = maps[name]
         raw = read_source(src, name)
-        absent = sorted(set(m.columns) - set(raw.columns))
+        need = set(m.columns) | ({m.channel_column} if m.channel_column else set())
+        absent = sorted(need - set(raw.columns))
         if absent:
             raise KeyError(f"source '{name}': mapped column(s) {absent} not in the file; "
                            f"its columns are {list(raw.columns)}")
@@ -169,6 +253,8 @@ def intake(sources: dict, mappings, rules: IntakeRules | None = None) -> tuple[p
         for c in TARGET_COLUMNS:
             srcs = [k for k, v in m.columns.items() if v == c]
             df[c] = _clean_text(raw[srcs[0]]) if srcs else pd.Series(pd.NA, index=raw.index, dtype="string")
+        if "name" not in m.columns.values():
+            df["name"] = _join_names(df, raw, m)
         reasons = [[] for _ in range(n)]
         issues = [[] for _ in range(n)]
 
@@ -176,6 +262,13 @@ def intake(sources: dict, mappings, rules: IntakeRules | None = None) -> tuple[p
             for k in np.flatnonzero(np.asarray(mask, dtype=bool)):
                 where[k].append(why)
 
+        if m.channel_column is not None:
+            channel, bad_channel, rep = map_categories(raw[m.channel_column], m.channel_map,
+                                                       unmapped=m.unmapped_channels)
+            flag(bad_channel, "channel_unmapped")
+            reports.append(rep.assign(source=name, column=m.channel_column))
+        else:
+            channel = pd.Series(m.channel, index=raw.index, dtype="str")
         df["name"] = df["name"].str.title() if df["name"].notna().any() else df["name"]
         email = df["email"].str.lower()
         ok_email = email.fillna("").map(lambda e: bool(_EMAIL_RE.match(e))).to_numpy(dtype=bool)
@@ -215,12 +308,21 @@ def intake(sources: dict, mappings, rules: IntakeRules | None = None) -> tuple[p
         df["created_at"] = created
         df["company_norm"] = df["company"].map(normalise_company, na_action="ignore").astype("string")
         df["lead_id"] = df["lead_id"].fillna(pd.Series([f"{name}:{k + 1}" for k in range(n)], index=df.index))
-        df["channel"] = m.channel
+        df["channel"] = channel
         df["source"] = name
         df["source_row"] = np.arange(1, n + 1)
         df["stage"] = "raw"
         df["cost"] = float(m.cost_per_lead)
         df["issues"] = [";".join(i) for i in issues]
+        if m.keep_extra:
+            used = set(m.columns) | ({m.channel_column} if m.channel_column else set())
+            extra = [c for c in raw.columns if c not in used]
+            for c in extra:
+                df[f"src_{c}" if c in OWN_COLUMNS else c] = raw[c]
+            if extra:
+                reports.append(pd.DataFrame({"field": "column", "value": extra, "rows": n,
+                                             "first_rows": [[] for _ in extra], "action": "kept as extra column",
+                                             "source": name, "column": extra}))
         bad = np.array([bool(r) for r in reasons], dtype=bool)
         acc.append(df[~bad])
         q = raw[bad].copy()
@@ -230,4 +332,7 @@ def intake(sources: dict, mappings, rules: IntakeRules | None = None) -> tuple[p
         quar.append(q)
     accepted = pd.concat(acc, ignore_index=True) if acc else pd.DataFrame()
     quarantine = pd.concat(quar, ignore_index=True) if quar else pd.DataFrame()
-    return accepted, quarantine
+    cols = ["source", "column", "field", "value", "rows", "first_rows", "action"]
+    report = (pd.concat([r for r in reports if len(r)], ignore_index=True)[cols]
+              if any(len(r) for r in reports) else pd.DataFrame(columns=cols))
+    return IntakeResult(accepted, quarantine, report)

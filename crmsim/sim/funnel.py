@@ -20,7 +20,7 @@ from itertools import compress
 
 import numpy as np
 import pandas as pd
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 
 from crmsim.config import Config
 from crmsim.leads.assignment import SHARED, AssignmentRule
@@ -37,9 +37,8 @@ from crmsim.synth import (
     arrival_times,
     lead_attributes,
 )
-from crmsim.tables import CHANNELS
 
-__all__ = ["FunnelConfig", "RepsConfig", "OutcomeConfig", "FunnelResult", "STATES", "EXPORT_STATUS", "export_history",
+__all__ = ["FunnelConfig", "RepsConfig", "OutcomeConfig", "ChannelOutcomes", "FunnelResult", "STATES", "EXPORT_STATUS", "export_history",
            "TERMINAL_STATES", "simulate_funnel"]
 
 TERMINAL_STATES = ("quarantined", "merged", "nurture", "recycled", "disqualified",
@@ -64,13 +63,24 @@ class RepsConfig(Config):
     sql_hours: Distribution | None = None
 
 
+class ChannelOutcomes(Config):
+    """One channel's own outcome parameters; each one left unset takes the funnel-wide value of
+    :class:`OutcomeConfig` (a calibrated scenario sets those a channel has enough data for)."""
+
+    sql_to_opportunity: float | None = Field(default=None, ge=0, le=1)
+    win_rate: float | None = Field(default=None, ge=0, le=1)
+    cycle_days: Distribution | None = None
+    deal_amount: Distribution | None = None
+
+
 class OutcomeConfig(Config):
     """What happens after first contact.
 
     ``response`` scales each lead's intent by its time to first contact (default: HBR 2011, see
     :data:`crmsim.leads.lifecycle.HBR_2011_RESPONSE`). ``sql_to_opportunity`` and ``win_rate``
     are probabilities; ``cycle_days`` is the time from SQL to close; ``deal_amount`` the value of
-    a won deal. Defaults are illustrative assumptions, not published figures.
+    a won deal. ``by_channel`` overrides any of the last four for a channel. Defaults are
+    illustrative assumptions, not published figures.
     """
 
     response: ResponseCurve = ResponseCurve()
@@ -78,6 +88,14 @@ class OutcomeConfig(Config):
     win_rate: float = Field(default=0.25, ge=0, le=1)
     cycle_days: Distribution = Gamma(shape=2.0, scale=22.0)
     deal_amount: Distribution = LogNormal(mean=12000.0, cv=0.8)
+    by_channel: dict[str, ChannelOutcomes] = {}
+
+    def for_channel(self, channel: str) -> tuple[float, float, Distribution, Distribution]:
+        """``(sql_to_opportunity, win_rate, cycle_days, deal_amount)`` of one channel."""
+        o = self.by_channel.get(channel, ChannelOutcomes())
+        pick = lambda own, default: default if own is None else own  # noqa: E731
+        return (pick(o.sql_to_opportunity, self.sql_to_opportunity), pick(o.win_rate, self.win_rate),
+                pick(o.cycle_days, self.cycle_days), pick(o.deal_amount, self.deal_amount))
 
 
 class FunnelConfig(Config):
@@ -105,13 +123,21 @@ class FunnelConfig(Config):
 
     @field_validator("channels")
     @classmethod
-    def _known_channels(cls, v: dict[str, ChannelProfile]) -> dict[str, ChannelProfile]:
-        unknown = sorted(set(v) - set(CHANNELS))
-        if unknown:
-            raise ValueError(f"unknown channel(s) {unknown}; channels are {list(CHANNELS)}")
+    def _some_channels(cls, v: dict[str, ChannelProfile]) -> dict[str, ChannelProfile]:
         if not v:
             raise ValueError("at least one channel is needed")
+        blank = [k for k in v if not str(k).strip()]
+        if blank:
+            raise ValueError("a channel name must not be empty")
         return v
+
+    @model_validator(mode="after")
+    def _outcome_channels(self) -> FunnelConfig:
+        unknown = sorted(set(self.outcomes.by_channel) - set(self.channels))
+        if unknown:
+            raise ValueError(f"outcomes.by_channel names channel(s) {unknown} that [channels] does "
+                             f"not declare; channels are {list(self.channels)}")
+        return self
 
 
 class FunnelResult(Result):
@@ -129,14 +155,13 @@ def _draw_leads(cfg: FunnelConfig, world: World) -> pd.DataFrame:
     that keeps its channel profile (common random numbers).
     """
     parts: list[dict[str, np.ndarray]] = []
-    for ch in CHANNELS:
-        if ch not in cfg.channels:
-            continue
-        prof = cfg.channels[ch]
+    names = tuple(cfg.channels)
+    for ch, prof in cfg.channels.items():
         rng = world.streams.rng
+        s2o, win, cycle, amount = cfg.outcomes.for_channel(ch)
         t = arrival_times(prof, world.horizon, rng(f"arrivals.{ch}"))
         n = t.size
-        att = lead_attributes(ch, prof, n, rng(f"attributes.{ch}"))
+        att = lead_attributes(ch, prof, n, rng(f"attributes.{ch}"), categories=names)
         u = rng(f"intake.{ch}").random((2, n))
         v = rng(f"outcomes.{ch}").random((3, n))
         parts.append({
@@ -151,8 +176,9 @@ def _draw_leads(cfg: FunnelConfig, world: World) -> pd.DataFrame:
             "u_pick": rng(f"merge.{ch}").random(n),
             "u_sql": v[0], "u_opp": v[1], "u_win": v[2],
             "work_h": cfg.reps.contact_hours.sample(rng(f"work.{ch}"), n),
-            "cycle_d": cfg.outcomes.cycle_days.sample(rng(f"cycle.{ch}"), n),
-            "amount": cfg.outcomes.deal_amount.sample(rng(f"amount.{ch}"), n),
+            "cycle_d": cycle.sample(rng(f"cycle.{ch}"), n),
+            "amount": amount.sample(rng(f"amount.{ch}"), n),
+            "p_opp": np.full(n, float(s2o)), "p_win": np.full(n, float(win)),
             "cost": np.full(n, float(prof.cost_per_lead)),
             "sql_h": (cfg.reps.sql_hours.sample(rng(f"sqlwork.{ch}"), n) if cfg.reps.sql_hours is not None
                       else np.zeros(n)),
@@ -160,7 +186,7 @@ def _draw_leads(cfg: FunnelConfig, world: World) -> pd.DataFrame:
     cols = {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
     order = np.argsort(cols["t"], kind="stable")
     df = pd.DataFrame({k: v[order] for k, v in cols.items()})
-    for k, cats in (("channel", CHANNELS), ("company_size", COMPANY_SIZES), ("job_level", JOB_LEVELS)):
+    for k, cats in (("channel", names), ("company_size", COMPANY_SIZES), ("job_level", JOB_LEVELS)):
         df[k] = pd.Categorical.from_codes(df[k].to_numpy(), categories=cats)
     if (df["work_h"] < 0).any() or (df["cycle_d"] < 0).any() or (df["sql_h"] < 0).any():
         raise ValueError("contact_hours, sql_hours and cycle_days must not produce negative values")
@@ -367,10 +393,10 @@ def simulate_funnel(cfg: FunnelConfig, seed, horizon_days: float, warmup_days: f
     done = ~np.isnan(desk.c_end)
     ttfc_h = (desk.c_start - t) * 24
     sql = done & (df["u_sql"].to_numpy() < _p_sql(df["intent"].to_numpy(), ttfc_h, cfg.outcomes.response))
-    opp = sql & (df["u_opp"].to_numpy() < cfg.outcomes.sql_to_opportunity)
+    opp = sql & (df["u_opp"].to_numpy() < df["p_opp"].to_numpy())
     close_t = desk.c_end + df["cycle_d"].to_numpy()
     closed = opp & (close_t <= H)
-    won = closed & (df["u_win"].to_numpy() < cfg.outcomes.win_rate)
+    won = closed & (df["u_win"].to_numpy() < df["p_win"].to_numpy())
     lost = closed & ~won
     recycled = ~np.isnan(desk.recycled_at)
     in_contact = ~np.isnan(desk.c_start) & ~done
