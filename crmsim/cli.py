@@ -221,60 +221,119 @@ def cmd_validate(args) -> int:
     return 1 if bad else 0
 
 
-def cmd_calibrate(args) -> int:
-    import tomllib
+def _default_funnel_base() -> Path | None:
+    """The bundled funnel scenario next to the package (a source checkout), if there is one."""
+    p = Path(__file__).resolve().parent.parent / "scenarios" / "funnel.toml"
+    return p if p.is_file() else None
 
+
+def _provenance_text(prov) -> str:
+    lines = []
+    for r in prov.itertuples():
+        v = r.value if not isinstance(r.value, float) else f"{r.value:.4g}"
+        v = str(v) if len(str(v)) <= 40 else str(v)[:37] + "..."
+        ci = f" [{r.ci_low:.4g}, {r.ci_high:.4g}] n={r.n}" if r.ci_low == r.ci_low and r.n else ""
+        note = f"  ({r.note})" if r.note and r.source != "fitted" else ""
+        lines.append(f"  {r.path} = {v}: {r.source}{ci}{note}")
+    return "\n".join(lines)
+
+
+def cmd_calibrate(args) -> int:
     import pandas as pd
 
-    from crmsim.experiments import ScenarioError, dump_resolved, load_scenario, run_experiment
-    from crmsim.experiments.calibrate import (
-        LeadHistoryMapping,
-        calibrate,
-        load_lead_history,
-        validation_table,
-    )
+    from crmsim.experiments import dump_resolved, load_scenario
+    from crmsim.experiments.calibrate import calibrate, split_validation
+    from crmsim.experiments.lead_history import load_lead_history, load_mapping
     from crmsim.experiments.scenario import scenario_from_dict
 
-    try:
-        mapping = LeadHistoryMapping.model_validate(tomllib.loads(Path(args.map).read_text(encoding="utf-8")))
-    except FileNotFoundError:
-        raise ScenarioError(f"{args.map}: no such mapping file") from None
-    except Exception as e:  # pydantic or TOML errors, with the file named
-        raise ScenarioError(f"{args.map}: {e}") from None
-    history = load_lead_history(args.history, mapping)
-    base = load_scenario(args.base)
-    start = pd.Timestamp(args.start) if args.start else history["created_at"].min().normalize()
-    end = pd.Timestamp(args.end) if args.end else history["created_at"].max().normalize() + pd.Timedelta(days=1)
-    cfg, est = calibrate(history, base.baseline, start=start, end=end)
+    mapping = load_mapping(args.map)
+    history = load_lead_history(args.history, mapping, deals=args.deals)
+    print(history.summary())
+    base_path = Path(args.base) if args.base else _default_funnel_base()
+    if base_path is None:
+        from crmsim.errors import InputError
+
+        raise InputError("no base scenario: pass --base FILE (a funnel scenario whose rules and team to keep)")
+    base = load_scenario(base_path)
+    if base.model != "funnel":
+        from crmsim.errors import InputError
+
+        raise InputError(f"{base_path}: model is '{base.model}'; calibrate fits a funnel scenario")
+    h = history.table
+    start = pd.Timestamp(args.start) if args.start else h["created_at"].min().normalize()
+    end = pd.Timestamp(args.end) if args.end else h["created_at"].max().normalize() + pd.Timedelta(days=1)
+    from crmsim.experiments.calibrate import _set_paths
+
+    base_set = _set_paths(base.baseline)
+    cal = calibrate(history, base.baseline, start=start, end=end, base_set=base_set)
     days = float((end - start) / pd.Timedelta(days=1))
     raw = base.model_dump(mode="json", by_alias=True, exclude_none=True)
     raw.update(name=f"{base.name}_calibrated", description=f"{base.description} (calibrated on {args.history})",
-               baseline=cfg.model_dump(mode="json", by_alias=True, exclude_none=True))
+               baseline=cal.config.model_dump(mode="json", by_alias=True, exclude_none=True))
     raw["run"]["horizon_days"] = days
     raw["run"]["warmup_days"] = min(raw["run"]["warmup_days"], days / 4)
-    sc = scenario_from_dict(raw, source=args.out)
     out = Path(args.out)
-    out.write_text(f"# Calibrated by crmsim calibrate on {args.history} ({start.date()}..{end.date()}).\n"
-                   + dump_resolved(sc), encoding="utf-8")
-    est.to_csv(out.with_suffix(".estimates.csv"), index=False)
-    print(est.round(4).to_string(index=False))
-    print(f"wrote {out} and {out.with_suffix('.estimates.csv')}")
-    if args.validate:
-        only = scenario_from_dict({**raw, "sweep": [], "run": {**raw["run"], "replications": args.validate}},
-                                  source=args.out)
-        res = run_experiment(only, jobs=args.jobs or 1)
-        val = validation_table(history, res.summary, start=start, end=end,
-                               warmup_days=only.run.warmup_days)
-        val.to_csv(out.with_suffix(".validation.csv"), index=False)
-        from crmsim.report import render_html
-        from crmsim.report.figures import validation_figure
+    if out.suffix != ".toml":
+        from crmsim.errors import InputError
 
-        out.with_suffix(".validation.html").write_text(
-            render_html(f"crmsim calibrate: {args.history}",
-                        [val.round(3).to_html(index=False), validation_figure(val)]), encoding="utf-8")
-        print("\nsimulated (calibrated baseline) vs historical:")
-        print(val.round(3).to_string(index=False))
+        raise InputError(f"--out {out}: give a scenario file name ending in .toml")
+    sc = scenario_from_dict(raw, source=str(out))
+    stem = out.with_suffix("")
+    files = {"scenario": out, "estimates": Path(f"{stem}.estimates.csv"),
+             "provenance": Path(f"{stem}.provenance.csv"), "exclusions": Path(f"{stem}.exclusions.csv")}
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(f"# Calibrated by crmsim calibrate on {args.history} ({start.date()}..{end.date()}).\n"
+                   f"# Where every parameter came from: {files['provenance'].name}\n" + dump_resolved(sc),
+                   encoding="utf-8")
+    cal.estimates.to_csv(files["estimates"], index=False)
+    cal.provenance.to_csv(files["provenance"], index=False)
+    pd.concat([history.exclusions, history.channels.rename(columns={"value": "reason"}).assign(
+        table="leads")[["table", "reason", "rows", "first_rows"]] if len(history.channels) else None]
+    ).to_csv(files["exclusions"], index=False)
+    print("\nwhere each parameter of the calibrated scenario came from:")
+    print(_provenance_text(cal.provenance))
+    counts = cal.provenance["source"].value_counts()
+    print("  " + ", ".join(f"{k}: {v}" for k, v in counts.items()))
+    for n in cal.notes:
+        print(f"note: {n}")
+    print("wrote " + ", ".join(str(f) for f in files.values()))
+    if args.validate:
+        from tqdm import tqdm
+
+        bar = tqdm(total=args.validate, desc="time-split validation", unit="run", file=sys.stderr,
+                   disable=not sys.stderr.isatty())
+        val = split_validation(history, base.baseline, split=args.split, replications=args.validate,
+                               base_set=base_set, progress=lambda i, n: bar.update(1))
+        bar.close()
+        table = val["table"]
+        vfile = Path(f"{stem}.validation.csv")
+        table.to_csv(vfile, index=False)
+        from crmsim.report import render_html
+        from crmsim.report.figures import split_validation_figure
+
+        title = (f"crmsim calibrate: {args.history}, fitted on {start.date()}..{val['split'].date()}, "
+                 f"checked on {val['split'].date()}..{val['end'].date()}")
+        Path(f"{stem}.validation.html").write_text(
+            render_html(title, [split_validation_figure(table), table.round(3).to_html(index=False)]),
+            encoding="utf-8")
+        print(f"\ntime split: fitted on {start.date()}..{val['split'].date()} only, simulated "
+              f"{val['split'].date()}..{val['end'].date()} ({args.validate} replications) vs the history:")
+        print(_validation_text(table))
+        print(f"wrote {vfile} and {stem}.validation.html")
     return 0
+
+
+def _validation_text(table) -> str:
+    lines = []
+    for r in table.itertuples():
+        if r.historical != r.historical and r.simulated != r.simulated:
+            continue
+        rel = f"{r.rel_error:+.1%}" if r.rel_error == r.rel_error else "-"
+        fmt = (lambda x: f"{x:.3f}") if r.metric == "conversion" else (lambda x: f"{x:,.1f}")
+        lines.append(f"  {'PASS' if r.passed else 'FAIL'} {r.channel} {r.metric}: simulated {fmt(r.simulated)} vs "
+                     f"history {fmt(r.historical)} [{fmt(r.hist_ci_low)}, {fmt(r.hist_ci_high)}] ({rel}; "
+                     f"{r.n_leads} leads)")
+    return "\n".join(lines)
 
 
 def _price_input(path: str):
@@ -366,7 +425,9 @@ def cmd_list(args) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="crmsim", description="Simulate a sales-rule change before you make it.")
+    p = argparse.ArgumentParser(prog="crmsim", description="Simulate a sales-rule change before you make it.",
+                                epilog="Exit codes: 0 ok, 1 some runs failed, 2 bad input or usage.")
+    p.add_argument("--debug", action="store_true", help="show a traceback for input errors")
     sub = p.add_subparsers(dest="cmd", required=True)
     r = sub.add_parser("run", help="run a scenario file and write results")
     r.add_argument("file")
@@ -395,16 +456,25 @@ def build_parser() -> argparse.ArgumentParser:
     v = sub.add_parser("validate", help="check scenario files without running them")
     v.add_argument("files", nargs="+")
     v.set_defaults(func=cmd_validate)
-    c = sub.add_parser("calibrate", help="fit the funnel scenario from a lead history export")
-    c.add_argument("history", help="lead export (CSV or Parquet)")
-    c.add_argument("--map", required=True, help="TOML mapping: [columns] and [statuses]")
-    c.add_argument("--out", required=True, help="scenario file to write")
-    c.add_argument("--base", default="scenarios/funnel.toml", help="scenario whose rules and team to keep")
+    c = sub.add_parser("calibrate", help="fit the funnel scenario from a lead history export",
+                       description="Fit the funnel scenario to your own lead export. Example: crmsim "
+                                   "calibrate mqls.csv --deals closed_deals.csv --map map.toml --out "
+                                   "my_funnel.toml --validate 5")
+    c.add_argument("history", help="lead / MQL export (CSV or Parquet)")
+    c.add_argument("--map", required=True, help="TOML mapping: [columns], [statuses] or default_status, "
+                                                "[channel_map], [deals]")
+    c.add_argument("--deals", help="deals table joined by lead id (or [deals] file in the mapping)")
+    c.add_argument("--out", required=True, help="scenario file to write (.toml); estimates, provenance and "
+                                                "exclusions CSVs are written next to it")
+    c.add_argument("--base", help="funnel scenario whose rules and team to keep (default: the bundled "
+                                  "scenarios/funnel.toml)")
     c.add_argument("--start", help="first day of the history to use (default: first lead)")
     c.add_argument("--end", help="day after the last one to use (default: after the last lead)")
     c.add_argument("--validate", type=int, default=0, metavar="N",
-                   help="run N replications of the calibrated baseline and compare with the history")
-    c.add_argument("--jobs", type=int, default=0)
+                   help="time-split check: fit on the first part only, simulate the rest N times, compare")
+    c.add_argument("--split", type=float, default=2 / 3, help="share of the history to fit on in the "
+                                                               "time split (default 2/3)")
+    c.add_argument("--jobs", type=int, default=0, help="(unused by calibrate; kept for compatibility)")
     c.set_defaults(func=cmd_calibrate)
     pr = sub.add_parser("price", help="price order lines through a CPQ set-up (price books, promotions)")
     pr.add_argument("lines", help="order lines (CSV or Parquet): product_id, qty [, unit, date, order_id, "
@@ -421,11 +491,15 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    from crmsim.errors import CrmsimError
     from crmsim.experiments import ScenarioError
+    from crmsim.tables import TableError
 
     try:
         return args.func(args)
-    except ScenarioError as e:
+    except (ScenarioError, CrmsimError, TableError) as e:
+        if getattr(args, "debug", False):
+            raise
         print(f"error: {e}", file=sys.stderr)
         return 2
 

@@ -30,6 +30,9 @@ __all__ = [
     "with_duplicates",
     "opportunities",
     "messy_export",
+    "ExportChannel",
+    "EXPORT_CHANNELS",
+    "marketing_export",
     "buying_centre",
     "rng_from",
 ]
@@ -488,3 +491,102 @@ def buying_centre(n: int = 12, *, seed=None) -> tuple[pd.DataFrame, pd.DataFrame
     e = e.groupby(["source", "target"], as_index=False).agg(weight=("weight", lambda w: min(1.0, w.sum())),
                                                            kind=("kind", "first"))
     return contacts, e
+
+
+class ExportChannel(Config):
+    """The truth behind one channel of :func:`marketing_export`: leads a week at the export's
+    start, weekday weights (Monday first), growth per year, the share eventually won, days from
+    lead to won (gamma ``ttc_shape``, ``ttc_scale``) and the won amount (lognormal mean and CV)."""
+
+    volume_per_week: float = Field(gt=0)
+    weekday_weights: tuple[float, float, float, float, float, float, float] = (1.2, 1.2, 1.1, 1.1, 1, 0.2, 0.2)
+    growth_per_year: float = 0.0
+    p_won: float = Field(ge=0, le=1)
+    ttc_shape: float = Field(default=1.2, gt=0)
+    ttc_scale: float = Field(default=40.0, gt=0)
+    amount_mean: float = Field(default=5000.0, gt=0)
+    amount_cv: float = Field(default=1.0, gt=0)
+
+
+#: Channel names and truths of a company's own marketing funnel (labels as a web-analytics tool
+#: writes them, one channel with few leads); illustrative, for tests and notebooks.
+EXPORT_CHANNELS: dict[str, ExportChannel] = {
+    "organic_search": ExportChannel(volume_per_week=45, growth_per_year=0.6, p_won=0.12),
+    "paid_search": ExportChannel(volume_per_week=35, growth_per_year=0.8, p_won=0.11, ttc_scale=30),
+    "social": ExportChannel(volume_per_week=30, p_won=0.07),
+    "direct_traffic": ExportChannel(volume_per_week=12, p_won=0.10),
+    "email": ExportChannel(volume_per_week=10, weekday_weights=(2, 1.2, 1, 1, 0.8, 0.1, 0.1), p_won=0.05),
+    "referral": ExportChannel(volume_per_week=6, p_won=0.15, ttc_shape=2.0, ttc_scale=25),
+    "display": ExportChannel(volume_per_week=3, p_won=0.05),
+    "other_publicities": ExportChannel(volume_per_week=1.5, p_won=0.06),
+    "Trade Fair Leipzig": ExportChannel(volume_per_week=0.3, p_won=0.3),
+}
+
+
+def marketing_export(days: int = 364, channels: dict[str, ExportChannel] | None = None, *,
+                     start: str = "2024-06-03", time_of_day: bool = False, blank_share: float = 0.02,
+                     seed=None) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """A marketing-qualified-lead export and its closed-deals table, in the shape public funnel
+    exports have: ``mqls`` (``mql_id, first_contact_date, landing_page_id, origin``; dates only
+    unless ``time_of_day``; some blank origins) and ``deals`` (``mql_id, seller_id, sdr_id,
+    won_date`` with a time, ``business_segment, lead_type, declared_monthly_revenue``) of the leads
+    won before the export date, plus two deals whose lead is not in the export and one lead with
+    two deal rows. Not crmsim's own format: map it with a
+    :class:`~crmsim.experiments.LeadHistoryMapping`.
+
+    Examples
+    --------
+    >>> mqls, deals = marketing_export(28, seed=1)
+    >>> list(mqls.columns), mqls["first_contact_date"].str.len().max()
+    (['mql_id', 'first_contact_date', 'landing_page_id', 'origin'], 10)
+    """
+    rng = rng_from(seed)
+    channels = EXPORT_CHANNELS if channels is None else channels
+    t0 = pd.Timestamp(start)
+    rows, won = [], []
+    day = np.arange(days)
+    for ch, c in channels.items():
+        w = np.asarray(c.weekday_weights, dtype=float)
+        lam = c.volume_per_week * w[(day + t0.dayofweek) % 7] / w.sum() * np.exp(c.growth_per_year * (day + 0.5) / 365.25)
+        n = rng.poisson(lam)
+        t = np.repeat(day.astype(float), n) + rng.random(int(n.sum()))
+        is_won = rng.random(t.size) < c.p_won
+        ttc = rng.gamma(c.ttc_shape, c.ttc_scale, t.size)
+        sigma = np.sqrt(np.log1p(c.amount_cv ** 2))
+        amount = rng.lognormal(np.log(c.amount_mean) - sigma ** 2 / 2, sigma, t.size)
+        for k in range(t.size):
+            rows.append((t[k], ch))
+            if is_won[k] and t[k] + ttc[k] < days:
+                won.append((len(rows) - 1, t[k] + ttc[k], amount[k]))
+    order = np.argsort([r[0] for r in rows], kind="stable")
+    rank = np.empty(len(rows), dtype=np.int64)
+    rank[order] = np.arange(len(rows))
+    ids = np.array([f"{int(x):032x}" for x in rng.integers(0, 2**62, len(rows))])
+    created = t0 + pd.to_timedelta([rows[i][0] for i in order], unit="D")
+    origin = np.array([rows[i][1] for i in order], dtype=object)
+    origin[rng.random(origin.size) < blank_share] = None
+    mqls = pd.DataFrame({
+        "mql_id": ids[order],
+        "first_contact_date": (created.strftime("%Y-%m-%d %H:%M:%S") if time_of_day
+                               else created.strftime("%Y-%m-%d")),
+        "landing_page_id": [f"{x:032x}" for x in rng.integers(0, 2**62, len(rows)) % 500],
+        "origin": origin,
+    })
+    segments = np.array(["health_beauty", "car_accessories", "home_decor", "audio_video_electronics"])
+    deal_rows = [(ids[i], t0 + pd.Timedelta(days=float(tw)), a) for i, tw, a in won]
+    deals = pd.DataFrame({
+        "mql_id": [d[0] for d in deal_rows],
+        "seller_id": [f"{x:032x}" for x in rng.integers(0, 2**62, len(deal_rows))],
+        "sdr_id": [f"sdr{x:02d}" for x in rng.integers(0, 12, len(deal_rows))],
+        "won_date": [d[1].strftime("%Y-%m-%d %H:%M:%S") for d in deal_rows],
+        "business_segment": segments[rng.integers(0, segments.size, len(deal_rows))],
+        "lead_type": np.array(["online_medium", "industry", "offline"])[rng.integers(0, 3, len(deal_rows))],
+        "declared_monthly_revenue": [f"{d[2]:.2f}" for d in deal_rows],
+    })
+    stray = pd.DataFrame({"mql_id": ["f" * 32, "e" * 32], "seller_id": ["x", "y"], "sdr_id": ["sdr01", "sdr02"],
+                          "won_date": [(t0 + pd.Timedelta(days=days // 2)).strftime("%Y-%m-%d %H:%M:%S")] * 2,
+                          "business_segment": ["pet", "pet"], "lead_type": ["offline", "offline"],
+                          "declared_monthly_revenue": ["100.00", "200.00"]})
+    again = deals.head(1).assign(seller_id="second-row")
+    deals = pd.concat([deals, stray, again], ignore_index=True)
+    return mqls, deals

@@ -34,14 +34,10 @@ import pandas as pd
 from pydantic import Field, ValidationError, model_validator
 
 from crmsim.config import Config
+from crmsim.errors import validation_message
 from crmsim.tables import read_table, validate
 
 __all__ = ["Product", "Catalog"]
-
-
-def validation_message(e: ValidationError) -> str:
-    """A pydantic error as ``field: problem; field: problem`` (the caller names file and item)."""
-    return "; ".join(f"{'.'.join(map(str, x['loc'])) or '<item>'}: {x['msg']}" for x in e.errors())
 
 
 class Product(Config):

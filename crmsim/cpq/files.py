@@ -32,11 +32,12 @@ from pathlib import Path
 from pydantic import BaseModel, ValidationError
 
 from crmsim.cpq.bom import Configurator, Model
-from crmsim.cpq.catalog import Catalog, Product, validation_message
+from crmsim.cpq.catalog import Catalog, Product
 from crmsim.cpq.pricing import PriceRule, PricingPolicy, SaleableRule, SaleableScope
 from crmsim.cpq.promotions import Promotion, PromotionPolicy
 from crmsim.cpq.quotes import ApprovalPolicy
 from crmsim.cpq.rebates import RebateRule
+from crmsim.errors import validation_message
 
 __all__ = ["CPQSetup", "load_cpq", "load_catalog"]
 

@@ -1,121 +1,162 @@
-"""Calibrate the funnel scenario from a real lead history, then compare simulated and historical.
+"""Calibrate the funnel scenario on a user's own lead history, and check it on months it did not see.
 
-A lead history is one row per lead (``lead_id, created_at, channel, status, cost,
-first_contact_at, sql_at, opportunity_at, closed_at, amount``), mapped from any CRM export by a
-:class:`LeadHistoryMapping`. :func:`calibrate` fits, per channel, the arrival rate and weekday
-pattern, the invalid and duplicate shares, the cost per lead and the lead intent; globally, the
-MQL threshold, SQL -> opportunity and win rates, the cycle-time distribution and deal sizes. It
-returns the fitted :class:`~crmsim.sim.funnel.FunnelConfig` and a table of every estimate with its
-95% confidence interval and the number of observations behind it.
+:func:`calibrate` fits, per channel (the history's own channel names), what the funnel
+simulation needs, each with a 95% confidence interval and the number of observations:
 
-How each estimate is made (and where it is approximate):
+- volume: daily counts as a Poisson log-linear model with a weekday pattern and a trend
+  (:func:`~crmsim.experiments.fits.fit_volume`); the trend is used only where its interval
+  excludes 0, and ``volume_per_week`` is the level at the date the simulation starts;
+- invalid and duplicate shares (statuses ``invalid`` / ``duplicate``);
+- qualification (SQL | first contact) and from it the lead intent (bisection on the funnel's
+  own scoring and lead attributes), divided by the response-time effect at the observed times to
+  first contact *only when the history has times of day*. With dates only, the time to first
+  contact reads as 0 h, so no response-time effect can be fitted; the calibrated scenario then
+  switches it off (``response.kind = "none"``) and says so;
+- SQL -> opportunity and the win rate, when the export has those stages (else they are 1 and the
+  conversion to won is carried by the qualification, with a note);
+- the cycle time (gamma or lognormal by AIC, fitted on right-truncated durations: a deal is seen
+  only when it closed before the end of the history) and the deal amount (lognormal, or the
+  observed amounts resampled when many are zero);
+- win shares account for leads still open at the end: ``fit_eventual_share`` with the fitted
+  time to close, instead of counting open leads as lost;
+- the MQL threshold of the base scoring rule that reproduces the observed MQL share.
 
-- volume: leads per week (Poisson CI); weekday weights: counts per weekday;
-- invalid share: leads with status ``invalid``; duplicate share: ``duplicate`` among the valid
-  ones (the simulation draws invalid first);
-- win rate, SQL -> opportunity, cycle time: only from *mature* opportunities (opened at least the
-  95th percentile of the cycle time before the end of the history), which removes most of the
-  right-censoring bias of "win rate on closed deals";
-- cycle time: gamma fitted by maximum likelihood (scipy) on days from opportunity to close;
-- deal amount: lognormal with the sample mean and coefficient of variation of won amounts;
-- MQL threshold: the threshold of the baseline scoring rule whose MQL share on leads drawn from
-  the fitted channels matches the observed share (the scoring rule's points are kept);
-- intent: per channel, the mean intent whose MQLs, weighted by the response curve at the observed
-  times to first contact, qualify at the observed rate (bisection on simulated attributes).
+Channels with fewer than :data:`MIN_LEADS` leads share the pooled estimate of all such thin
+channels for their shares and conversion (their own volume is still fitted); per-channel cycle
+time and deal amount need :data:`MIN_DEALS` closed deals, else the all-channel fit is used.
+Nothing is silent: :class:`Calibration` has an ``estimates`` table and a ``provenance`` table
+giving, for every parameter of the calibrated config, whether it was fitted (with its interval
+and n), pooled, not fittable (and why), taken from the base scenario, or a crmsim default.
+
+:func:`split_validation` fits on the first part of the history only (later dates hidden: no
+look-ahead), simulates the held-out part and compares, per channel, leads, conversion to won
+and the median days to close with the history's own 95% intervals.
 """
 
 from __future__ import annotations
 
+import math
+from dataclasses import dataclass, field
+
 import numpy as np
 import pandas as pd
-from pydantic import field_validator
-from scipy import stats
 
-from crmsim.config import Config, check_known
-from crmsim.pipeline.history import canonical_text
-from crmsim.sim.distributions import Gamma, LogNormal
-from crmsim.sim.funnel import FunnelConfig
+from crmsim.errors import InputError
+from crmsim.experiments.fits import (
+    DurationFit,
+    fit_eventual_share,
+    fit_truncated_duration,
+    fit_volume,
+    poisson_rate_ci,
+    proportion_ci,
+)
+from crmsim.experiments.lead_history import (
+    DATE_FIELDS,
+    FIELDS,
+    STATUSES,
+    DealsMapping,
+    LeadHistory,
+    LeadHistoryMapping,
+    granularity,
+    load_lead_history,
+    load_mapping,
+)
+from crmsim.sim.funnel import FunnelConfig, simulate_funnel
 from crmsim.synth import ChannelProfile, lead_attributes, rng_from
-from crmsim.tables import read_table
 
-__all__ = ["LeadHistoryMapping", "STATUSES", "load_lead_history", "calibrate", "historical_metrics",
-           "validation_table"]
+__all__ = ["LeadHistoryMapping", "DealsMapping", "LeadHistory", "STATUSES", "FIELDS", "MIN_LEADS",
+           "MIN_DEALS", "Calibration", "load_lead_history", "load_mapping", "as_of", "calibrate",
+           "cohort_metrics", "split_validation", "historical_metrics", "validation_table"]
 
-FIELDS = ("lead_id", "created_at", "channel", "status", "cost", "first_contact_at", "sql_at",
-          "opportunity_at", "closed_at", "amount")
-#: Lead statuses crmsim understands (map your CRM's labels onto these).
-STATUSES = ("invalid", "duplicate", "nurture", "recycled", "mql", "disqualified", "sql",
-            "opportunity", "won", "lost")
-_DATES = ("created_at", "first_contact_at", "sql_at", "opportunity_at", "closed_at")
-
-
-class LeadHistoryMapping(Config):
-    """Export column -> field, and export status label -> crmsim status."""
-
-    columns: dict[str, str]
-    statuses: dict[str, str] = {s: s for s in STATUSES}
-    dayfirst: bool = False
-
-    @field_validator("columns")
-    @classmethod
-    def _fields(cls, v: dict[str, str]) -> dict[str, str]:
-        check_known(v.values(), FIELDS, "field(s)")
-        for need in ("created_at", "channel", "status"):
-            if need not in v.values():
-                raise ValueError(f"no column is mapped to the required field '{need}'")
-        return v
-
-    @field_validator("statuses")
-    @classmethod
-    def _statuses(cls, v: dict[str, str]) -> dict[str, str]:
-        check_known(v.values(), STATUSES, "status(es)")
-        return v
+#: Below this many leads a channel's shares and conversion are pooled with other thin channels.
+MIN_LEADS = 30
+#: Below this many closed deals a channel's cycle time and deal amount are the all-channel fit.
+MIN_DEALS = 30
+#: A volume trend is fitted only on at least this many days and leads of a channel.
+_MIN_TREND_DAYS = 56
+_MIN_TREND_LEADS = 200
+_REACHED_SQL = ("sql", "opportunity", "won", "lost")
+_REACHED_OPP = ("opportunity", "won", "lost")
+_NOT_MQL = ("invalid", "duplicate", "nurture")
+_DAY = pd.Timedelta(days=1)
+#: The name of the all-channels row in validation tables.
+ALL = "(all channels)"
 
 
-def load_lead_history(src, mapping: LeadHistoryMapping) -> pd.DataFrame:
-    """Read a lead export (CSV, Parquet or DataFrame) into a lead history; unknown status labels
-    raise an error naming them and their rows."""
-    raw = read_table(src, source="lead history")
-    absent = sorted(set(mapping.columns) - set(raw.columns))
-    if absent:
-        raise KeyError(f"lead history: mapped column(s) {absent} not in the export; columns are {list(raw.columns)}")
-    inv = {v: k for k, v in mapping.columns.items()}
-    h = pd.DataFrame({f: raw[inv[f]] if f in inv else pd.NA for f in FIELDS})
-    for f in _DATES:
-        h[f] = pd.to_datetime(h[f], errors="coerce", format="mixed", dayfirst=mapping.dayfirst)
-    for f in ("cost", "amount"):
-        h[f] = pd.to_numeric(h[f], errors="coerce")
-    labels = {canonical_text(k): v for k, v in mapping.statuses.items()}
-    st = h["status"].map(canonical_text)
-    h["status"] = st.map(labels)
-    bad = h["status"].isna()
-    if bad.any():
-        vals = raw.loc[bad.to_numpy(), inv["status"]].astype(str).unique()[:10].tolist()
-        rows = (np.flatnonzero(bad.to_numpy()) + 1).tolist()[:10]
-        raise ValueError(f"lead history: status value(s) {vals} are not mapped (rows {rows}); "
-                         f"add them to [statuses] mapping to one of {list(STATUSES)}")
-    h["channel"] = h["channel"].astype(str)
+def _table(history) -> LeadHistory:
+    if isinstance(history, LeadHistory):
+        return history
+    h = history.copy()
+    for f in FIELDS:
+        if f not in h:
+            h[f] = pd.NaT if f in DATE_FIELDS else np.nan
+    return LeadHistory(table=h, granularity={f: granularity(h[f]) for f in DATE_FIELDS}, n_raw=len(h))
+
+
+def as_of(history, cutoff) -> pd.DataFrame:
+    """The lead history as it stood at ``cutoff``: leads created before it, stage dates on or
+    after it removed, and a won or lost lead that closed later shown at the last stage it had
+    reached (no look-ahead, for fitting on the past and checking on the future).
+
+    >>> h = pd.DataFrame({"created_at": pd.to_datetime(["2025-01-01", "2025-01-02"]),
+    ...                   "status": ["won", "won"], "sql_at": pd.to_datetime(["2025-01-01", None]),
+    ...                   "closed_at": pd.to_datetime(["2025-01-05", "2025-02-01"])})
+    >>> as_of(h, "2025-01-10")["status"].tolist()
+    ['won', 'mql']
+    """
+    h = _table(history).table
+    cut = pd.Timestamp(cutoff)
+    h = h[h["created_at"] < cut].copy()
+    for f in DATE_FIELDS[1:]:
+        if f in h:
+            h.loc[h[f] >= cut, f] = pd.NaT
+    full = _table(history).table.loc[h.index]
+    cut_off = {f: full[f].notna() & h[f].isna() for f in ("sql_at", "opportunity_at", "closed_at")}
+    reached = np.where(h["opportunity_at"].notna(), "opportunity", np.where(h["sql_at"].notna(), "sql", "mql"))
+    late = ((h["status"].isin(["won", "lost"]) & cut_off["closed_at"])
+            | (h["status"].eq("opportunity") & cut_off["opportunity_at"])
+            | (h["status"].eq("sql") & cut_off["sql_at"])).to_numpy()
+    h.loc[late, "status"] = reached[late]
     return h
 
 
-def _poisson_ci(n: int, exposure: float) -> tuple[float, float]:
-    lo = stats.chi2.ppf(0.025, 2 * n) / 2 if n else 0.0
-    hi = stats.chi2.ppf(0.975, 2 * n + 2) / 2
-    return lo / exposure, hi / exposure
+@dataclass
+class Calibration:
+    """What :func:`calibrate` returns: the calibrated ``config``, the ``estimates`` (one row per
+    fitted quantity: ``parameter, channel, value, ci_low, ci_high, n, source, note, path``), the
+    ``provenance`` of every parameter of the config (``path, value, source, ci_low, ci_high, n,
+    note``; sources ``fitted``, ``pooled``, ``not fittable``, ``base scenario``, ``default``),
+    the ``notes`` to show the user and the ``window`` fitted. Unpacks as ``config, estimates``."""
+
+    config: FunnelConfig
+    estimates: pd.DataFrame
+    provenance: pd.DataFrame
+    notes: list[str] = field(default_factory=list)
+    window: tuple = (None, None)
+
+    def __iter__(self):
+        return iter((self.config, self.estimates))
 
 
-def _prop_ci(k: int, n: int) -> tuple[float, float]:
-    if n == 0:
-        return np.nan, np.nan
-    p, z = k / n, 1.96
-    c = (p + z * z / (2 * n)) / (1 + z * z / n)
-    h = z * np.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
-    return c - h, c + h
+class _Estimates:
+    def __init__(self):
+        self.rows: list[dict] = []
+
+    def add(self, parameter, channel, value, ci=(np.nan, np.nan), n=0, *, source="fitted", note="",
+            path=None):
+        self.rows.append({"parameter": parameter, "channel": channel, "value": value,
+                          "ci_low": ci[0], "ci_high": ci[1], "n": int(n), "source": source,
+                          "note": note, "path": path})
+
+    def frame(self) -> pd.DataFrame:
+        return pd.DataFrame(self.rows, columns=["parameter", "channel", "value", "ci_low", "ci_high", "n",
+                                                "source", "note", "path"])
 
 
 def _mql_share(cfg: FunnelConfig, channels: dict[str, ChannelProfile], threshold: float, seed: int) -> float:
     rng = rng_from(seed)
-    att = pd.concat([lead_attributes(c, p, max(200, int(p.volume_per_week * 20)), rng)
+    names = tuple(channels)
+    att = pd.concat([lead_attributes(c, p, max(200, int(p.volume_per_week * 20)), rng, categories=names)
                      for c, p in channels.items()], ignore_index=True)
     rule = type(cfg.scoring).model_validate({**cfg.scoring.model_dump(by_alias=True), "mql_threshold": threshold})
     return float(rule.apply(att)["mql"].mean())
@@ -144,113 +185,538 @@ def _intent_for(cfg: FunnelConfig, ch: str, prof: ChannelProfile, share: float, 
     return (lo + hi) / 2
 
 
-def calibrate(history: pd.DataFrame, base: FunnelConfig, *, start=None, end=None, seed: int = 0
-              ) -> tuple[FunnelConfig, pd.DataFrame]:
+def _days(a: pd.Series, b: pd.Series) -> np.ndarray:
+    return ((b - a) / _DAY).to_numpy(dtype=float)
+
+
+def _durations(g: pd.DataFrame, start_col: str, end: pd.Timestamp, date_only: bool) -> tuple[np.ndarray, np.ndarray]:
+    """Days from ``start_col`` to close of closed deals, and the time each had until ``end``."""
+    c = g[g["closed_at"].notna() & g[start_col].notna() & g["status"].isin(["won", "lost"])]
+    d = _days(c[start_col], c["closed_at"])
+    u = _days(c[start_col], pd.Series(end, index=c.index))
+    ok = d >= 0
+    d, u = d[ok], u[ok]
+    if date_only:  # a same-day close in whole days: half a day
+        d = np.where(d == 0, 0.5, d)
+    else:
+        d = np.maximum(d, 1 / 24)
+    return d, np.maximum(u, d)
+
+
+def _fit_cycle(d, u, est: _Estimates, channel: str, path: str, start_col: str) -> DurationFit | None:
+    if d.size < 5:
+        return None
+    f = fit_truncated_duration(d, u)
+    note = (f"{f.kind} by AIC ({', '.join(f'{k} {v:.1f}' for k, v in f.aic.items())}), from {start_col} to "
+            "close, right-truncated at the end of the history")
+    est.add("cycle_days_mean", channel, f.mean, f.mean_ci, f.n, note=note, path=path)
+    est.add("cycle_days_median", channel, f.median, f.median_ci, f.n, note=note, path=None)
+    return f
+
+
+def _amount(won: pd.DataFrame, est: _Estimates, channel: str, path: str) -> dict | None:
+    a = won["amount"].dropna().to_numpy(dtype=float)
+    if a.size < 5:
+        return None
+    m, sd = float(a.mean()), float(a.std(ddof=1))
+    ci = (m - 1.96 * sd / math.sqrt(a.size), m + 1.96 * sd / math.sqrt(a.size))
+    zero = float((a <= 0).mean())
+    if zero <= 0.05 and m > 0:
+        pos = a[a > 0]
+        est.add("deal_amount_mean", channel, m, ci, a.size,
+                note=f"lognormal with the sample mean and CV of won amounts ({zero:.0%} zero)", path=path)
+        return {"kind": "lognormal", "mean": float(pos.mean()), "cv": float(max(pos.std(ddof=1) / pos.mean(), 1e-6))}
+    vals = np.quantile(a, (np.arange(min(a.size, 1000)) + 0.5) / min(a.size, 1000))
+    est.add("deal_amount_mean", channel, m, ci, a.size,
+            note=f"the observed won amounts resampled ({zero:.0%} are zero: no lognormal fits)", path=path)
+    return {"kind": "empirical", "values": [round(float(v), 2) for v in vals]}
+
+
+def _share(k: int, n: int) -> tuple[float, tuple[float, float]]:
+    return (k / n if n else np.nan), proportion_ci(k, n)
+
+
+def calibrate(history, base: FunnelConfig, *, start=None, end=None, level_at=None, seed: int = 0,
+              base_set: set[str] | None = None, min_leads: int = MIN_LEADS, min_deals: int = MIN_DEALS
+              ) -> Calibration:
     """Fit the funnel's inputs from a lead history; see the module docstring.
 
-    Returns ``(config, estimates)``: the fitted config (rules and team from ``base``) and one row
-    per estimate: ``parameter, channel, value, ci_low, ci_high, n``.
+    Parameters
+    ----------
+    history : a :class:`LeadHistory` (from :func:`load_lead_history`) or a DataFrame with
+        :data:`FIELDS`.
+    base : the scenario baseline whose rules and team are kept.
+    start, end : the window fitted, ``[start, end)`` by creation date (default: the whole
+        history); dates on or after ``end`` are hidden (:func:`as_of`).
+    level_at : the date the simulation starts, where ``volume_per_week`` is stated (default
+        ``end``).
+    base_set : dotted paths set in the base scenario file (for the provenance; default: the
+        fields set on ``base``).
     """
-    h = history.copy()
-    start = pd.Timestamp(start) if start is not None else h["created_at"].min().normalize()
-    end = pd.Timestamp(end) if end is not None else h["created_at"].max().normalize() + pd.Timedelta(days=1)
-    h = h[(h["created_at"] >= start) & (h["created_at"] < end)]
-    weeks = (end - start) / pd.Timedelta(days=7)
-    rows = []
+    lh = _table(history)
+    full = lh.table
+    if full.empty:
+        raise InputError("lead history: no leads to calibrate on")
+    start = pd.Timestamp(start) if start is not None else full["created_at"].min().normalize()
+    end = pd.Timestamp(end) if end is not None else full["created_at"].max().normalize() + _DAY
+    level_at = pd.Timestamp(level_at) if level_at is not None else end
+    h = as_of(lh, end)
+    h = h[h["created_at"] >= start]
+    if len(h) == 0:
+        raise InputError(f"lead history: no lead created in {start.date()}..{end.date()}")
+    est, notes = _Estimates(), []
+    outside = len(full) - len(h)
+    if outside:
+        notes.append(f"{outside} lead(s) created outside {start.date()}..{(end - _DAY).date()} are not used")
+    gran = lh.granularity
+    contact_obs = gran.get("first_contact_at", "absent") != "absent"
+    sql_obs = gran.get("sql_at", "absent") != "absent" or h["status"].isin(["sql", "disqualified"]).any()
+    opp_obs = gran.get("opportunity_at", "absent") != "absent" or h["status"].eq("opportunity").any()
+    date_only = gran.get("created_at") == "date"
+    times = lh.has_times
 
-    def est(param, ch, value, ci, n):
-        rows.append({"parameter": param, "channel": ch, "value": value, "ci_low": ci[0], "ci_high": ci[1], "n": n})
-
-    # opportunity outcomes, from mature opportunities only
-    opp = h[h["opportunity_at"].notna()]
-    closed = opp[opp["closed_at"].notna()]
-    cycle = ((closed["closed_at"] - closed["opportunity_at"]) / pd.Timedelta(days=1)).to_numpy()
-    mature_cut = end - pd.Timedelta(days=float(np.percentile(cycle, 95)) if cycle.size else 0.0)
-    mopp = opp[opp["opportunity_at"] <= mature_cut]
-    mclosed = mopp[mopp["closed_at"].notna()]
-    nwon = int((mclosed["status"] == "won").sum())
-    win = nwon / len(mclosed) if len(mclosed) else base.outcomes.win_rate
-    est("win_rate", "all", win, _prop_ci(nwon, len(mclosed)), len(mclosed))
-    sql = h[h["sql_at"].notna() & (h["sql_at"] <= mature_cut)]
-    k = int(sql["opportunity_at"].notna().sum())
-    s2o = k / len(sql) if len(sql) else base.outcomes.sql_to_opportunity
-    est("sql_to_opportunity", "all", s2o, _prop_ci(k, len(sql)), len(sql))
-    mcycle = ((mclosed["closed_at"] - mclosed["opportunity_at"]) / pd.Timedelta(days=1)).to_numpy()
-    mcycle = mcycle[mcycle > 0]
-    if mcycle.size >= 10:
-        shape, _, scale = stats.gamma.fit(mcycle, floc=0)
-        cyc = Gamma(shape=float(shape), scale=float(scale))
-        se = mcycle.std(ddof=1) / np.sqrt(mcycle.size)
-        est("cycle_days_mean", "all", float(mcycle.mean()), (mcycle.mean() - 1.96 * se, mcycle.mean() + 1.96 * se), mcycle.size)
+    # response-time effect: only from times of day
+    if times:
+        response = base.outcomes.response
+        resp_note = ("taken as given; intent is fitted given the observed times to first contact")
+        resp_source = None
     else:
-        cyc = base.outcomes.cycle_days
-    amounts = h.loc[h["status"] == "won", "amount"].dropna().to_numpy()
-    if amounts.size >= 5:
-        m, sd = amounts.mean(), amounts.std(ddof=1)
-        amount = LogNormal(mean=float(m), cv=float(sd / m))
-        est("deal_amount_mean", "all", float(m), (m - 1.96 * sd / np.sqrt(amounts.size), m + 1.96 * sd / np.sqrt(amounts.size)), amounts.size)
-    else:
-        amount = base.outcomes.deal_amount
+        response = type(base.outcomes.response)(kind="none")
+        why = ("the history has dates without times of day" if date_only or contact_obs
+               else "the history has no first-contact dates")
+        resp_note = (f"not fittable: {why}, so times to first contact read as 0 h; the response-time "
+                     "effect is switched off (kind = none) instead of applying a penalty the data cannot support")
+        resp_source = "not fittable"
+        notes.append("response time: " + resp_note)
 
-    # channels: volume, weekday pattern, shares, cost
-    channels: dict[str, ChannelProfile] = {}
-    for ch, g in h.groupby("channel"):
-        n = len(g)
-        vol = n / weeks
-        est("volume_per_week", ch, vol, tuple(x for x in _poisson_ci(n, weeks)), n)
-        wd = g["created_at"].dt.day_of_week.value_counts().reindex(range(7), fill_value=0).to_numpy(float)
-        weights = tuple(float(x) for x in (wd / wd.mean() if wd.mean() else np.ones(7)))
-        n_inv = int((g["status"] == "invalid").sum())
-        valid = n - n_inv
-        n_dup = int((g["status"] == "duplicate").sum())
-        est("invalid_share", ch, n_inv / n, _prop_ci(n_inv, n), n)
-        est("duplicate_share", ch, n_dup / valid if valid else 0.0, _prop_ci(n_dup, valid), valid)
-        cost = float(g["cost"].mean()) if g["cost"].notna().any() else base.channels.get(ch, ChannelProfile(volume_per_week=1)).cost_per_lead
-        prior = base.channels.get(ch, next(iter(base.channels.values())))
-        channels[ch] = ChannelProfile.model_validate({
-            **prior.model_dump(), "volume_per_week": vol, "weekday_weights": weights,
-            "invalid_share": n_inv / n, "duplicate_share": min(1.0, n_dup / valid) if valid else 0.0,
-            "cost_per_lead": cost})
+    # the stage each cycle starts from, in the export's terms
+    start_col = "sql_at" if gran.get("sql_at", "absent") != "absent" else (
+        "first_contact_at" if contact_obs else "created_at")
+    all_d, all_u = _durations(h, start_col, end, date_only)
+    cyc_all = _fit_cycle(all_d, all_u, est, "all", "outcomes.cycle_days", start_col)
+    won_all = h[h["status"] == "won"]
+    ttc_d, ttc_u = _durations(won_all, "created_at", end, date_only)
+    ttc = fit_truncated_duration(ttc_d, ttc_u) if ttc_d.size >= 5 else None
+    if ttc is not None and start_col != "created_at":
+        est.add("days_to_close_median", "all", ttc.median, ttc.median_ci, ttc.n, path=None,
+                note=f"created to won, {ttc.kind}, right-truncated")
+    amt_all = _amount(won_all, est, "all", "outcomes.deal_amount") if h["amount"].notna().any() else None
+
+    # channels
+    counts = h["channel"].value_counts()
+    thin = [c for c, n in counts.items() if n < min_leads]
+    if thin:
+        notes.append(f"{len(thin)} channel(s) with fewer than {min_leads} leads share pooled shares and "
+                     f"conversion: {sorted(thin)}")
+    groups = {ch: g for ch, g in h.groupby("channel", sort=True)}
+    thin_pool = h[h["channel"].isin(thin)]
+    if len(thin_pool) < min_leads:  # too few even together: the thin channels take the all-channel figures
+        thin_pool = h
+    days = pd.date_range(start, end - _DAY, freq="D")
+    weekday = days.day_of_week.to_numpy()
+    t_years = ((days - level_at) / _DAY).to_numpy(dtype=float) / 365.25
+    all_daily = h["created_at"].dt.normalize().value_counts().reindex(days, fill_value=0).to_numpy()
+    pooled_weights = fit_volume(all_daily, weekday, t_years, trend=False).weekday_weights
+    profiles: dict[str, ChannelProfile] = {}
+    outcomes_by: dict[str, dict] = {}
+    rates: dict[str, dict] = {}
+    for ch, g in groups.items():
+        p = f"channels.{ch}"
+        own = len(g) >= min_leads
+        src = g if own else thin_pool
+        how = "fitted" if own else "pooled"
+        pnote = "" if own else (f"pooled over the {len(thin)} channel(s) with < {min_leads} leads"
+                                if len(thin_pool) < len(h) else f"all channels' figure (< {min_leads} leads)")
+        daily = g["created_at"].dt.normalize().value_counts().reindex(days, fill_value=0).to_numpy()
+        growth = 0.0
+        if len(g) >= _MIN_TREND_LEADS and len(days) >= _MIN_TREND_DAYS:
+            vf = fit_volume(daily, weekday, t_years, trend=True)
+            if vf.growth_ci[0] > 0 or vf.growth_ci[1] < 0:
+                growth = vf.growth_per_year
+                est.add("growth_per_year", ch, vf.growth_per_year, vf.growth_ci, vf.n,
+                        note="log-linear trend of daily leads (Poisson)", path=f"{p}.growth_per_year")
+            else:
+                est.add("growth_per_year", ch, 0.0, vf.growth_ci, vf.n, source="fitted",
+                        note=f"trend {vf.growth_per_year:+.3f}/year not significant: no trend used",
+                        path=f"{p}.growth_per_year")
+                vf = fit_volume(daily, weekday, t_years, trend=False)
+            weights, wsrc, wnote = vf.weekday_weights, "fitted", "Poisson, Monday first"
+        else:
+            vf = fit_volume(daily, weekday, t_years, trend=False)
+            weights, wsrc = pooled_weights, "pooled"
+            if own:
+                weights, wsrc, wnote = vf.weekday_weights, "fitted", "Poisson, Monday first"
+            else:
+                wnote = f"all channels' pattern (this channel has {len(g)} leads)"
+            est.add("growth_per_year", ch, 0.0, (np.nan, np.nan), len(g), source="default",
+                    note=f"no trend fitted on fewer than {_MIN_TREND_LEADS} leads or {_MIN_TREND_DAYS} days",
+                    path=f"{p}.growth_per_year")
+        level = vf.level_per_week if vf.n else 0.0
+        est.add("volume_per_week", ch, level, vf.level_ci if vf.n else poisson_rate_ci(0, len(days) / 7), len(g),
+                note=f"level at {level_at.date()}", path=f"{p}.volume_per_week")
+        est.add("weekday_weights", ch, str([round(w, 3) for w in weights]), n=len(g), source=wsrc, note=wnote,
+                path=f"{p}.weekday_weights")
+        n, n_inv = len(src), int((src["status"] == "invalid").sum())
+        n_dup, valid = int((src["status"] == "duplicate").sum()), n - n_inv
+        inv, inv_ci = _share(n_inv, n)
+        dup, dup_ci = _share(n_dup, valid)
+        est.add("invalid_share", ch, inv, inv_ci, n, source=how, note=pnote, path=f"{p}.invalid_share")
+        est.add("duplicate_share", ch, dup if valid else 0.0, dup_ci, valid, source=how, note=pnote,
+                path=f"{p}.duplicate_share")
+        prior = base.channels.get(ch)
+        prof = {**(prior.model_dump() if prior is not None else ChannelProfile(volume_per_week=1).model_dump()),
+                "volume_per_week": level, "weekday_weights": tuple(weights), "invalid_share": inv,
+                "duplicate_share": min(1.0, dup) if valid else 0.0}
+        prof["growth_per_year"] = growth
+        if g["cost"].notna().any():
+            c = g["cost"].dropna()
+            se = float(c.std(ddof=1) / math.sqrt(c.size)) if c.size > 1 else np.nan
+            est.add("cost_per_lead", ch, float(c.mean()), (c.mean() - 1.96 * se, c.mean() + 1.96 * se), c.size,
+                    path=f"{p}.cost_per_lead")
+            prof["cost_per_lead"] = float(c.mean())
+        profiles[ch] = ChannelProfile.model_validate(prof)
+        rates[ch] = {"src": src, "how": how, "note": pnote, "own": own}
 
     # MQL threshold: match the observed MQL share of primary leads
     primary = h[~h["status"].isin(["invalid", "duplicate"])]
-    mql_obs = float((primary["status"] != "nurture").mean()) if len(primary) else np.nan
+    k_mql = int((~primary["status"].isin(_NOT_MQL)).sum())
+    mql_obs = k_mql / len(primary) if len(primary) else np.nan
     grid = np.arange(0, 101, 5.0)
-    shares = np.array([_mql_share(base, channels, t, seed) for t in grid])
+    shares = np.array([_mql_share(base, profiles, t, seed) for t in grid])
     thr = float(grid[np.argmin(np.abs(shares - mql_obs))]) if np.isfinite(mql_obs) else base.scoring.mql_threshold
-    est("mql_share", "all", mql_obs, _prop_ci(int((primary["status"] != "nurture").sum()), len(primary)), len(primary))
-    est("mql_threshold", "all", thr, (np.nan, np.nan), len(primary))
-    cfg = FunnelConfig.model_validate({**base.model_dump(by_alias=True),
-                                       "channels": {c: p.model_dump() for c, p in channels.items()},
-                                       "scoring": {**base.scoring.model_dump(by_alias=True), "mql_threshold": thr}})
+    est.add("mql_share", "all", mql_obs, proportion_ci(k_mql, len(primary)), len(primary), path=None)
+    est.add("mql_threshold", "all", thr, n=len(primary), path="scoring.mql_threshold",
+            note=f"the base rule's threshold whose MQL share on simulated leads ({shares[grid == thr][0]:.3f}) "
+                 f"is nearest the observed {mql_obs:.3f}")
+    scored = FunnelConfig.model_validate({**base.model_dump(by_alias=True),
+                                          "channels": {c: q.model_dump() for c, q in profiles.items()},
+                                          "outcomes": {**base.outcomes.model_dump(by_alias=True),
+                                                       "response": response.model_dump(by_alias=True),
+                                                       "by_channel": {}},
+                                          "scoring": {**base.scoring.model_dump(by_alias=True), "mql_threshold": thr}})
 
-    # intent per channel: qualified share of contacted MQLs / E[response multiplier]
-    contacted = h[h["first_contact_at"].notna()]
-    for ch, g in contacted.groupby("channel"):
-        ttfc = ((g["first_contact_at"] - g["created_at"]) / pd.Timedelta(hours=1)).clip(lower=0).to_numpy()
-        mult = float(cfg.outcomes.response.multiplier(ttfc).mean())
-        k = int(g["sql_at"].notna().sum())
-        q = k / len(g)
-        prof = cfg.channels[ch]
-        means = [_intent_for(cfg, ch, prof, share, mult, seed) for share in (q, *_prop_ci(k, len(g)))]
+    # conversion per channel
+    def eventual(g: pd.DataFrame, since: str, fit: DurationFit | None) -> tuple[float, tuple, int]:
+        yes = int((g["status"] == "won").sum())
+        no = int(g["status"].isin(["lost", "disqualified"]).sum()) if since != "created_at" else int(
+            g["status"].isin(["lost", "disqualified", "recycled"]).sum())
+        rest = g[~g["status"].isin(["won", "lost", "disqualified", "recycled"])]
+        age = _days(rest[since].fillna(rest["created_at"]), pd.Series(end, index=rest.index))
+        reach = fit.cdf(np.maximum(age, 0)) if fit is not None else np.ones(age.size)
+        p, ci = fit_eventual_share(yes, no, reach)
+        return p, ci, len(g)
+
+    def contacted(g: pd.DataFrame) -> pd.DataFrame:
+        return g[g["first_contact_at"].notna()] if contact_obs else g[~g["status"].isin(_NOT_MQL)]
+
+    s2o_all = win_all = None
+    if sql_obs and opp_obs:
+        sq = h[h["status"].isin(_REACHED_SQL) | h["sql_at"].notna()]
+        k = int((sq["status"].isin(_REACHED_OPP) | sq["opportunity_at"].notna()).sum())
+        s2o_all = _share(k, len(sq))
+        est.add("sql_to_opportunity", "all", s2o_all[0], s2o_all[1], len(sq), path="outcomes.sql_to_opportunity")
+    if sql_obs:
+        base_set_ = h[h["status"].isin(_REACHED_OPP if opp_obs else _REACHED_SQL)
+                      | (h["opportunity_at"].notna() if opp_obs else h["sql_at"].notna())]
+        since = "opportunity_at" if opp_obs else start_col
+        p, ci, n = eventual(base_set_, since, cyc_all)
+        win_all = (p, ci)
+        est.add("win_rate", "all", p, ci, n, path="outcomes.win_rate",
+                note="eventual share won (open deals weighted by the chance they had to close)")
+    mult_note = ""
+    for ch in groups:
+        r = rates[ch]
+        src, how, pnote = r["src"], r["how"], r["note"]
+        con = contacted(src)
+        bc: dict = {}
+        if sql_obs:
+            k = int((con["status"].isin(_REACHED_SQL) | con["sql_at"].notna()).sum())
+            q, qci = _share(k, len(con))
+            qnote = "SQL among contacted MQLs"
+        else:
+            own_won = groups[ch][groups[ch]["status"] == "won"]
+            d_ch, u_ch = _durations(own_won, "created_at", end, date_only)
+            f_ch = fit_truncated_duration(d_ch, u_ch) if r["own"] and d_ch.size >= min_deals else ttc
+            q, qci, _ = eventual(con, "created_at", f_ch)
+            qnote = ("the export has no SQL stage: qualification stands for eventually won (open leads "
+                     "weighted by the chance they had to close, by the "
+                     + ("channel's own" if f_ch is not ttc else "all-channel") + " time to close)")
+        if con.empty:
+            q, qci = 0.0, (0.0, 1.0)
+        est.add("qualified_share_of_contacted", ch, q, qci, len(con), source=how, note=qnote + (
+            f"; {pnote}" if pnote else ""), path=None)
+        if times:
+            cg = con[con["first_contact_at"].notna()]
+            ttfc = _days(cg["created_at"], cg["first_contact_at"]).clip(min=0) * 24
+            mult = float(response.multiplier(ttfc).mean()) if ttfc.size else 1.0
+            mult_note = "divided by the mean response multiplier at the observed times to first contact"
+        else:
+            mult = 1.0
+        prof = scored.channels[ch]
+        means = [_intent_for(scored, ch, prof, s, mult, seed) for s in (q, *qci)]
         conc = prof.intent_alpha + prof.intent_beta
-        channels[ch] = ChannelProfile.model_validate({**prof.model_dump(), "intent_alpha": means[0] * conc,
+        profiles[ch] = ChannelProfile.model_validate({**prof.model_dump(), "intent_alpha": means[0] * conc,
                                                       "intent_beta": (1 - means[0]) * conc})
-        est("qualified_share_of_contacted", ch, q, _prop_ci(k, len(g)), len(g))
-        est("intent_mean", ch, means[0], (means[1], means[2]), len(g))
-    cfg = FunnelConfig.model_validate({
-        **cfg.model_dump(by_alias=True),
-        "channels": {c: p.model_dump() for c, p in channels.items()},
-        "outcomes": {**cfg.outcomes.model_dump(by_alias=True), "win_rate": win, "sql_to_opportunity": s2o,
-                     "cycle_days": cyc.model_dump(by_alias=True), "deal_amount": amount.model_dump(by_alias=True)},
-    })
-    return cfg, pd.DataFrame(rows)
+        est.add("intent_mean", ch, means[0], (means[1], means[2]), len(con), source=how,
+                note=f"mean intent of leads whose MQLs qualify at that share {mult_note}; concentration "
+                     f"alpha + beta = {conc:g} kept from the base profile", path=f"channels.{ch}.intent_alpha")
+        if sql_obs and opp_obs and r["own"]:
+            sq = src[src["status"].isin(_REACHED_SQL) | src["sql_at"].notna()]
+            if len(sq) >= min_leads:
+                k = int((sq["status"].isin(_REACHED_OPP) | sq["opportunity_at"].notna()).sum())
+                v, ci = _share(k, len(sq))
+                est.add("sql_to_opportunity", ch, v, ci, len(sq), path=f"outcomes.by_channel.{ch}.sql_to_opportunity")
+                bc["sql_to_opportunity"] = v
+        if sql_obs and r["own"]:
+            sel = src[src["status"].isin(_REACHED_OPP if opp_obs else _REACHED_SQL)
+                      | (src["opportunity_at"].notna() if opp_obs else src["sql_at"].notna())]
+            if len(sel) >= min_leads:
+                p, ci, n = eventual(sel, "opportunity_at" if opp_obs else start_col, cyc_all)
+                est.add("win_rate", ch, p, ci, n, path=f"outcomes.by_channel.{ch}.win_rate",
+                        note="eventual share won")
+                bc["win_rate"] = p
+        g = groups[ch]
+        d, u = _durations(g, start_col, end, date_only)
+        if d.size >= min_deals:
+            f = _fit_cycle(d, u, est, ch, f"outcomes.by_channel.{ch}.cycle_days", start_col)
+            bc["cycle_days"] = f.config()
+        if g["amount"].notna().any():
+            won = g[g["status"] == "won"]
+            if won["amount"].notna().sum() >= min_deals:
+                bc["deal_amount"] = _amount(won, est, ch, f"outcomes.by_channel.{ch}.deal_amount")
+        if bc:
+            outcomes_by[ch] = bc
+
+    outcomes = {**base.outcomes.model_dump(by_alias=True), "response": response.model_dump(by_alias=True),
+                "by_channel": outcomes_by}
+    if not sql_obs:
+        outcomes["sql_to_opportunity"], outcomes["win_rate"] = 1.0, 1.0
+        why = ("not fittable: the export has no SQL or opportunity stage; set to 1 so that conversion to won "
+               "is the channel's qualification share")
+        est.add("sql_to_opportunity", "all", 1.0, source="not fittable", note=why, path="outcomes.sql_to_opportunity")
+        est.add("win_rate", "all", 1.0, source="not fittable", note=why, path="outcomes.win_rate")
+        notes.append("stages: " + why)
+    else:
+        if s2o_all is not None:
+            outcomes["sql_to_opportunity"] = s2o_all[0]
+        else:
+            outcomes["sql_to_opportunity"] = 1.0
+            est.add("sql_to_opportunity", "all", 1.0, source="not fittable", path="outcomes.sql_to_opportunity",
+                    note="not fittable: the export has no opportunity stage; set to 1 (win rate from SQL)")
+        outcomes["win_rate"] = win_all[0]
+    if cyc_all is not None:
+        outcomes["cycle_days"] = cyc_all.config()
+    if amt_all is not None:
+        outcomes["deal_amount"] = amt_all
+    est.add("response", "all", response.kind, source=resp_source or ("base scenario" if "outcomes.response" in (
+        base_set or set()) else "default"), note=resp_note, path="outcomes.response")
+    cfg = FunnelConfig.model_validate({**scored.model_dump(by_alias=True),
+                                       "channels": {c: q.model_dump() for c, q in profiles.items()},
+                                       "outcomes": outcomes})
+    cfg, team_note = _sized_team(cfg, est)
+    if team_note:
+        notes.append(team_note)
+    if not contact_obs:
+        notes.append("first contact: the export has no first-contact dates; every MQL is taken as contacted")
+    estimates = est.frame()
+    prov = provenance(cfg, estimates, base, base_set)
+    return Calibration(cfg, estimates, prov, notes, (start, end))
 
 
-def historical_metrics(history: pd.DataFrame, *, start, end, warmup_days: float = 0.0) -> dict[str, float]:
+def _sized_team(cfg: FunnelConfig, est: _Estimates) -> tuple[FunnelConfig, str]:
+    """The base team, unless it could not contact the fitted MQL volume (utilisation above 0.85):
+    then the smallest team at 0.7, stated."""
+    share = 1.0  # upper bound: every lead an MQL
+    per_week = sum(p.volume_per_week * math.exp(max(p.growth_per_year, 0.0)) * (1 - p.invalid_share) * share
+                   for p in cfg.channels.values())
+    cal = cfg.reps.calendar
+    per_rep = cal.hours_per_day * len(cal.workdays)
+    hours = cfg.reps.count * per_rep
+    need = per_week * cfg.reps.contact_hours.mean()
+    if need / hours <= 0.85:
+        return cfg, ""
+    count = max(1, math.ceil(need / (0.7 * per_rep)))
+    est.add("reps.count", "all", count, source="fitted", path="reps.count",
+            note=f"the base team of {cfg.reps.count} could not contact {per_week:.0f} leads a week "
+                 f"({need:.0f} h of {hours:.0f} h); sized to 70% utilisation")
+    out = FunnelConfig.model_validate({**cfg.model_dump(by_alias=True),
+                                       "reps": {**cfg.reps.model_dump(by_alias=True), "count": count}})
+    return out, f"team: {count} reps instead of the base {cfg.reps.count}, to contact the history's volume"
+
+
+def _leaves(d, prefix=""):
+    if isinstance(d, dict) and d and not ("kind" in d and prefix.endswith(("cycle_days", "deal_amount",
+                                                                            "contact_hours", "sql_hours",
+                                                                            "response"))):
+        for k, v in d.items():
+            yield from _leaves(v, f"{prefix}.{k}" if prefix else str(k))
+    else:
+        yield prefix, d
+
+
+def _set_paths(model, prefix="") -> set[str]:
+    out = set()
+    for name in getattr(model, "model_fields_set", set()):
+        v = getattr(model, name)
+        alias = type(model).model_fields[name].alias or name
+        p = f"{prefix}.{alias}" if prefix else alias
+        out.add(p)
+        if hasattr(v, "model_fields_set"):
+            out |= _set_paths(v, p)
+        elif isinstance(v, dict):
+            for k, x in v.items():
+                out.add(f"{p}.{k}")
+                out |= _set_paths(x, f"{p}.{k}")
+    return out
+
+
+def provenance(cfg: FunnelConfig, estimates: pd.DataFrame, base: FunnelConfig,
+               base_set: set[str] | None = None) -> pd.DataFrame:
+    """Every parameter of ``cfg`` with where it came from: a fitted (or pooled, or not fittable)
+    estimate, the base scenario (a path set in it), or a crmsim default."""
+    base_set = _set_paths(base) if base_set is None else base_set
+    fitted = {r.path: r for r in estimates.itertuples() if isinstance(r.path, str)}
+    rows = []
+    for path, value in _leaves(cfg.model_dump(mode="json", by_alias=True, exclude_none=True)):
+        r = fitted.get(path)
+        if r is None and path.endswith(".intent_beta"):
+            r = fitted.get(path[: -len("beta")] + "alpha")
+        if r is not None:
+            rows.append({"path": path, "value": value, "source": r.source, "ci_low": r.ci_low,
+                         "ci_high": r.ci_high, "n": r.n, "note": r.note})
+            continue
+        parts = path.split(".")
+        in_base = any(".".join(parts[:k]) in base_set for k in range(len(parts), 0, -1)
+                      if not (parts[0] == "channels" and k < 3))
+        if parts[0] == "channels" and parts[1] not in base.channels:
+            in_base = False
+        note = "not in the export" if parts[0] == "channels" else ""
+        rows.append({"path": path, "value": value, "source": "base scenario" if in_base else "default",
+                     "ci_low": np.nan, "ci_high": np.nan, "n": 0, "note": note})
+    df = pd.DataFrame(rows)
+    df["value"] = df["value"].map(lambda v: v if isinstance(v, str | int | float | bool) else str(v))
+    return df
+
+
+# ----------------------------------------------------------------------------- validation
+
+def cohort_metrics(channel, created, won_at, *, start: float, end: float) -> pd.DataFrame:
+    """Per channel, for leads created in ``[start, end)`` (days): ``leads``, ``won`` (won before
+    ``end``), ``conversion`` (won / leads) and ``days_to_close_median`` (creation to won). One
+    definition for the history and the simulation.
+
+    >>> cohort_metrics(["a", "a", "b"], [0.0, 1.0, 2.0], [5.0, np.nan, 3.0], start=0, end=10)
+    ... # doctest: +NORMALIZE_WHITESPACE
+             leads  won  conversion  days_to_close_median
+    channel
+    a            2    1         0.5                   5.0
+    b            1    1         1.0                   1.0
+    """
+    df = pd.DataFrame({"channel": np.asarray(channel, dtype=object), "created": np.asarray(created, dtype=float),
+                       "won_at": np.asarray(won_at, dtype=float)})
+    df = df[(df["created"] >= start) & (df["created"] < end)]
+    df["won"] = df["won_at"] < end
+    df["days"] = np.where(df["won"], df["won_at"] - df["created"], np.nan)
+    g = df.groupby("channel", sort=True)
+    out = pd.DataFrame({"leads": g.size(), "won": g["won"].sum().astype(int)})
+    out["conversion"] = out["won"] / out["leads"]
+    out["days_to_close_median"] = g["days"].median()
+    return out
+
+
+def _median_ci(x: np.ndarray) -> tuple[float, float]:
+    x = np.sort(x[np.isfinite(x)])
+    n = x.size
+    if n < 3:
+        return np.nan, np.nan
+    h = 1.96 * math.sqrt(n) / 2
+    lo, hi = int(max(0, math.floor(n / 2 - h))), int(min(n - 1, math.ceil(n / 2 + h)))
+    return float(x[lo]), float(x[hi])
+
+
+def split_validation(history, base: FunnelConfig, *, split: float = 2 / 3, replications: int = 5,
+                     seed: int = 0, warmup_days: int = 14, base_set=None, progress=None) -> dict:
+    """Fit on the first ``split`` of the history (by creation date; later dates hidden), simulate
+    the rest from the split (after ``warmup_days`` of simulated run-in) and compare per channel.
+
+    Returns ``{"table", "calibration", "split", "end", "replications"}``; the table has one row per
+    channel and metric (``leads``, ``conversion``, ``days_to_close_median``) with the historical
+    value and its 95% interval, the simulated mean and its 95% interval over replications, the
+    relative error, and ``passed`` (the simulated mean inside the historical interval).
+    """
+    lh = _table(history)
+    h = lh.table
+    first = h["created_at"].min().normalize()
+    end = h["created_at"].max().normalize() + _DAY
+    cut = first + (end - first) * split
+    cut = (cut - pd.Timedelta(days=int(cut.dayofweek))).normalize()  # a Monday: weekday weights line up
+    sim_start = cut - pd.Timedelta(days=warmup_days)
+    if sim_start <= first:
+        raise InputError(f"lead history: {first.date()}..{end.date()} is too short for a time split")
+    cal = calibrate(lh, base, start=first, end=cut, level_at=sim_start, seed=seed, base_set=base_set)
+    horizon = float((end - sim_start) / _DAY)
+    ss = np.random.SeedSequence(seed)
+    sims, totals = [], []
+    for i, s in enumerate(ss.spawn(replications)):
+        r = simulate_funnel(cal.config, s, horizon, float(warmup_days), keep_events=True)
+        ev = r.events
+        won = ev[ev["event"] == "won"].groupby("entity_id")["t"].min()
+        m = cohort_metrics(r.leads["channel"].astype(str), r.leads["created"],
+                           r.leads["lead_id"].map(won), start=float(warmup_days), end=horizon)
+        sims.append(m.assign(rep=i))
+        tot = cohort_metrics(np.full(len(r.leads), ALL), r.leads["created"], r.leads["lead_id"].map(won),
+                             start=float(warmup_days), end=horizon)
+        totals.append(tot.assign(rep=i))
+        if progress:
+            progress(i + 1, replications)
+    sim = pd.concat(sims).reset_index()
+    sim_totals = pd.concat(totals).reset_index()
+    t = h[h["created_at"] >= cut]
+    won_at = np.where(t["status"] == "won", _days(pd.Series(sim_start, index=t.index), t["closed_at"]), np.nan)
+    created = _days(pd.Series(sim_start, index=t.index), t["created_at"])
+    hist = cohort_metrics(t["channel"], created, won_at, start=float(warmup_days), end=horizon)
+    rows = []
+    from crmsim.experiments.stats import mean_ci
+
+    hist_all = cohort_metrics(np.full(len(t), ALL), created, won_at, start=float(warmup_days), end=horizon)
+    keep = (created >= warmup_days) & (created < horizon)
+    for ch in [ALL, *sorted(set(hist.index) | set(sim["channel"]))]:
+        if ch == ALL:
+            s = sim_totals
+            hr = hist_all.loc[ALL] if len(hist_all) else None
+            in_ch = keep
+        else:
+            s = sim[sim["channel"] == ch]
+            hr = hist.loc[ch] if ch in hist.index else None
+            in_ch = keep & (t["channel"] == ch).to_numpy()
+        n = int(hr["leads"]) if hr is not None else 0
+        k = int(hr["won"]) if hr is not None else 0
+        days = (won_at - created)[in_ch]
+        days = days[np.isfinite(days) & (won_at[in_ch] < horizon)]
+        hvals = {"leads": (n, poisson_rate_ci(n, 1.0)), "conversion": (k / n if n else np.nan, proportion_ci(k, n)),
+                 "days_to_close_median": (float(np.median(days)) if days.size else np.nan, _median_ci(days))}
+        for metric, (hv, hci) in hvals.items():
+            vals = s[metric].to_numpy(dtype=float) if len(s) else np.array([np.nan])
+            if metric != "days_to_close_median":
+                vals = np.concatenate([vals, np.zeros(replications - len(vals))]) if len(vals) < replications else vals
+            m, lo, hi = mean_ci(vals)
+            lo, hi = max(lo, 0.0), (min(hi, 1.0) if metric == "conversion" else hi)  # inside the range
+            rel = (m - hv) / hv if hv and np.isfinite(hv) and hv != 0 else np.nan
+            ok = bool(np.isfinite(m) and hci[0] <= m <= hci[1]) if np.all(np.isfinite(hci)) else False
+            rows.append({"channel": ch, "metric": metric, "n_leads": n, "historical": hv, "hist_ci_low": hci[0],
+                         "hist_ci_high": hci[1], "simulated": m, "sim_ci_low": lo, "sim_ci_high": hi,
+                         "rel_error": rel, "passed": ok})
+    return {"table": pd.DataFrame(rows), "calibration": cal, "split": cut, "end": end,
+            "replications": replications}
+
+
+# ------------------------------------------------------------- in-sample comparison (kept)
+
+def historical_metrics(history, *, start, end, warmup_days: float = 0.0) -> dict[str, float]:
     """The funnel metrics of a lead history over [start + warm-up, end), named as the simulation
     names them (``leads``, ``mql``, ``contacted``, ``sql``, ``opportunity``, ``won``, per channel
     ``leads.<channel>``..., ``ttfc_p50_h``, ``revenue``)."""
+    history = _table(history).table
     s = pd.Timestamp(start) + pd.Timedelta(days=warmup_days)
     h = history[(history["created_at"] >= s) & (history["created_at"] < pd.Timestamp(end))]
     flags = {
@@ -272,10 +738,11 @@ def historical_metrics(history: pd.DataFrame, *, start, end, warmup_days: float 
     return m
 
 
-def validation_table(history: pd.DataFrame, summary: pd.DataFrame, *, start, end, warmup_days: float = 0.0,
+def validation_table(history, summary: pd.DataFrame, *, start, end, warmup_days: float = 0.0,
                      metrics: list[str] | None = None) -> pd.DataFrame:
     """Historical metrics next to the simulated ones (mean and 95% CI over replications of the
-    calibrated baseline), with the ratio simulated / historical."""
+    calibrated baseline), with the ratio simulated / historical (an in-sample check; the
+    out-of-sample one is :func:`split_validation`)."""
     from crmsim.experiments.stats import mean_ci
 
     hist = historical_metrics(history, start=start, end=end, warmup_days=warmup_days)

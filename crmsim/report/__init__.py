@@ -5,6 +5,7 @@ from crmsim.report.figures import (
     comparison_figure,
     funnel_figure,
     owners_figure,
+    split_validation_figure,
     tradeoff_figure,
     ttfc_figure,
     validation_figure,
@@ -20,6 +21,7 @@ __all__ = [
     "render_html",
     "tradeoff_figure",
     "ttfc_figure",
+    "split_validation_figure",
     "validation_figure",
     "write_report",
 ]

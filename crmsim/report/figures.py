@@ -9,7 +9,7 @@ import plotly.graph_objects as go
 from crmsim.leads.metrics import funnel_by_channel
 
 __all__ = ["funnel_figure", "ttfc_figure", "comparison_figure", "backlog_figure", "tradeoff_figure",
-           "owners_figure", "validation_figure", "FUNNEL_STAGES"]
+           "owners_figure", "validation_figure", "split_validation_figure", "FUNNEL_STAGES"]
 
 FUNNEL_STAGES = ("leads", "mql", "contacted", "sql", "opportunity", "won")
 
@@ -127,4 +127,27 @@ def validation_figure(val: pd.DataFrame) -> go.Figure:
     fig.add_hline(y=1, line_dash="dot")
     fig.update_layout(title="Calibrated simulation against the history (95% CI over replications)",
                       yaxis_title="simulated / historical")
+    return fig
+
+
+def split_validation_figure(table: pd.DataFrame) -> go.Figure:
+    """The time-split check: per channel and metric (leads, conversion to won, median days to
+    close), the held-out history with its 95% CI next to the simulation fitted on the earlier part
+    (mean and 95% CI over replications); one panel per metric."""
+    from plotly.subplots import make_subplots
+
+    metrics = ["leads", "conversion", "days_to_close_median"]
+    names = {"leads": "leads", "conversion": "conversion to won", "days_to_close_median": "median days to close"}
+    fig = make_subplots(rows=len(metrics), cols=1, subplot_titles=[names[m] for m in metrics],
+                        vertical_spacing=0.08)
+    for k, m in enumerate(metrics, start=1):
+        t = table[table["metric"] == m]
+        for who, col, lo, hi, color in (("history (held out)", "historical", "hist_ci_low", "hist_ci_high", "#636efa"),
+                                        ("simulation", "simulated", "sim_ci_low", "sim_ci_high", "#ef553b")):
+            fig.add_trace(go.Bar(
+                x=t["channel"], y=t[col], name=who, marker_color=color, showlegend=k == 1, legendgroup=who,
+                error_y={"type": "data", "symmetric": False, "array": (t[hi] - t[col]).fillna(0),
+                         "arrayminus": (t[col] - t[lo]).fillna(0)}), row=k, col=1)
+    fig.update_layout(barmode="group", height=300 * len(metrics),
+                      title="Fitted on the earlier months only, checked on the held-out months (95% CIs)")
     return fig

@@ -1,0 +1,36 @@
+"""The errors crmsim raises for input a user can fix, and how they read.
+
+Every public entry point raises a :class:`CrmsimError` (or a subclass) for bad input, with a
+message that names the file or table, the field or column, the rows and what was expected. The
+command line catches :class:`CrmsimError` and prints the message without a traceback (exit code
+2). The classes also derive from ``ValueError``, so code that caught ``ValueError`` still does.
+"""
+
+from __future__ import annotations
+
+__all__ = ["CrmsimError", "InputError", "validation_message"]
+
+
+class CrmsimError(ValueError):
+    """Bad input or usage: the message says what to fix."""
+
+
+class InputError(CrmsimError):
+    """A table, file or mapping the user gave cannot be used as it is (the message names the
+    file, column and rows)."""
+
+
+def validation_message(e) -> str:
+    """A pydantic ``ValidationError`` as ``field: problem; field: problem`` (the caller names the
+    file and item).
+
+    >>> from pydantic import BaseModel
+    >>> class M(BaseModel):
+    ...     n: int
+    >>> try:
+    ...     M(n="x")
+    ... except Exception as err:
+    ...     print(validation_message(err))
+    n: Input should be a valid integer, unable to parse string as an integer
+    """
+    return "; ".join(f"{'.'.join(map(str, x['loc'])) or '<item>'}: {x['msg']}" for x in e.errors())

@@ -1,0 +1,298 @@
+"""Small maximum-likelihood fits used by calibration, each with a 95% confidence interval.
+
+- :func:`proportion_ci`: Wilson interval of k successes in n;
+- :func:`poisson_rate_ci`: exact (chi-square) interval of a Poisson rate;
+- :func:`fit_volume`: daily counts as a Poisson log-linear model with a weekday pattern and an
+  optional trend (Newton-Raphson; Wald intervals from the Fisher information);
+- :func:`fit_truncated_duration`: gamma or lognormal durations observed only when they end before
+  the end of the history (right-truncated: each deal's likelihood is ``f(d) / F(u)``, where ``u``
+  is the time it had to close), chosen by AIC, with delta-method intervals of mean and median;
+- :func:`fit_eventual_share`: the share of cases that *eventually* reach an outcome, when cases
+  still open at the end may yet reach it: ``L = p^won (1-p)^lost prod(1 - p F(age))`` over open
+  cases, with a profile-likelihood interval.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import optimize, stats
+
+__all__ = ["proportion_ci", "poisson_rate_ci", "VolumeFit", "fit_volume", "DurationFit",
+           "fit_truncated_duration", "fit_eventual_share"]
+
+_Z = 1.959963984540054
+_CHI = 3.841458820694124 / 2  # half the chi-square(1) 95% quantile, for profile intervals
+
+
+def proportion_ci(k: int, n: int) -> tuple[float, float]:
+    """Wilson 95% interval of a proportion.
+
+    >>> [round(x, 3) for x in proportion_ci(30, 100)]
+    [0.219, 0.396]
+    """
+    if n <= 0:
+        return math.nan, math.nan
+    p, z = k / n, _Z
+    c = (p + z * z / (2 * n)) / (1 + z * z / n)
+    h = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
+    return (0.0 if k == 0 else max(0.0, c - h)), (1.0 if k == n else min(1.0, c + h))
+
+
+def poisson_rate_ci(n: int, exposure: float) -> tuple[float, float]:
+    """Exact 95% interval of a Poisson rate (n events over ``exposure``).
+
+    >>> [round(float(x), 2) for x in poisson_rate_ci(10, 2.0)]
+    [2.4, 9.2]
+    """
+    lo = stats.chi2.ppf(0.025, 2 * n) / 2 if n else 0.0
+    hi = stats.chi2.ppf(0.975, 2 * n + 2) / 2
+    return lo / exposure, hi / exposure
+
+
+@dataclass(frozen=True)
+class VolumeFit:
+    """Leads per week at ``t = 0`` (the level, summed over the weekdays), the weekday weights
+    (Monday first, mean 1) and the growth per year, each with a 95% interval; ``n`` leads over
+    ``days`` days."""
+
+    level_per_week: float
+    level_ci: tuple[float, float]
+    weekday_weights: tuple[float, ...]
+    growth_per_year: float
+    growth_ci: tuple[float, float]
+    n: int
+    days: int
+
+
+def _poisson_newton(X: np.ndarray, y: np.ndarray, k: int, iters: int = 100) -> tuple[np.ndarray, np.ndarray]:
+    """Newton-Raphson with step halving for a Poisson log-linear model whose first ``k`` columns
+    are indicator columns (started at the log mean) and the rest covariates (started at 0)."""
+    beta = np.zeros(X.shape[1])
+    beta[:k] = np.log(max(y.mean(), 1e-9))
+
+    def ll(b):
+        eta = X @ b
+        return float(y @ eta - np.exp(eta).sum())
+
+    cur = ll(beta)
+    for _ in range(iters):
+        lam = np.exp(X @ beta)
+        info = X.T @ (X * lam[:, None])
+        step = np.linalg.solve(info + 1e-12 * np.eye(len(beta)), X.T @ (y - lam))
+        t = 1.0
+        while t > 1e-6 and ll(beta + t * step) < cur - 1e-12:
+            t /= 2
+        beta = beta + t * step
+        cur = ll(beta)
+        if np.max(np.abs(t * step)) < 1e-10:
+            break
+    lam = np.exp(X @ beta)
+    cov = np.linalg.inv(X.T @ (X * lam[:, None]) + 1e-12 * np.eye(len(beta)))
+    return beta, cov
+
+
+def fit_volume(counts: np.ndarray, weekday: np.ndarray, t_years: np.ndarray, *, trend: bool = True
+               ) -> VolumeFit:
+    """Fit daily counts ``y_d ~ Poisson(exp(b[weekday_d] + g * t_d))``.
+
+    ``t_years`` is each day's time in years from the date the level is stated at (0 there).
+    Weekdays with no leads at all get weight 0. ``trend=False`` fixes ``g = 0``.
+
+    >>> rng = np.random.default_rng(1)
+    >>> d = np.arange(364); wd = d % 7
+    >>> y = rng.poisson(np.where(wd < 5, 20.0, 5.0))
+    >>> f = fit_volume(y, wd, (d - 364) / 365.25, trend=False)
+    >>> round(f.level_per_week), [round(w, 1) for w in f.weekday_weights]
+    (111, [1.3, 1.3, 1.3, 1.3, 1.2, 0.3, 0.3])
+    """
+    y = np.asarray(counts, dtype=float)
+    wd = np.asarray(weekday, dtype=np.int64)
+    t = np.asarray(t_years, dtype=float)
+    n, days = int(y.sum()), int(y.size)
+    seen = np.array([y[wd == k].sum() > 0 for k in range(7)])
+    cols = [np.flatnonzero(seen)]
+    rows = seen[wd]  # days of a weekday without any lead have rate 0 and say nothing about the trend
+    y, wd, t = y[rows], wd[rows], t[rows]
+    X = (wd[:, None] == cols[0][None, :]).astype(float)
+    if trend:
+        X = np.column_stack([X, t])
+    if n == 0:
+        return VolumeFit(0.0, poisson_rate_ci(0, days / 7), tuple([1.0] * 7), 0.0, (0.0, 0.0), 0, days)
+    k = cols[0].size
+    beta, cov = _poisson_newton(X, y, k)
+    rates = np.zeros(7)
+    rates[cols[0]] = np.exp(beta[:k])
+    level = float(rates.sum())
+    grad = np.concatenate([np.exp(beta[:k]) / level, np.zeros(len(beta) - k)])  # d log(level)
+    se = float(np.sqrt(grad @ cov @ grad))
+    level_ci = (level * math.exp(-_Z * se), level * math.exp(_Z * se))
+    weights = tuple(float(x) for x in rates / rates.mean())
+    if trend:
+        g, sg = float(beta[-1]), float(np.sqrt(cov[-1, -1]))
+        gci = (g - _Z * sg, g + _Z * sg)
+    else:
+        g, gci = 0.0, (0.0, 0.0)
+    return VolumeFit(level, level_ci, weights, g, gci, n, days)
+
+
+@dataclass(frozen=True)
+class DurationFit:
+    """A fitted duration distribution: ``kind`` ``gamma`` (``a`` shape, ``b`` scale) or
+    ``lognormal`` (``a`` mu, ``b`` sigma of the log), its mean and median in days with 95%
+    intervals, the AIC of both candidates and ``n`` durations."""
+
+    kind: str
+    a: float
+    b: float
+    mean: float
+    mean_ci: tuple[float, float]
+    median: float
+    median_ci: tuple[float, float]
+    aic: dict
+    n: int
+
+    def dist(self):
+        """The scipy distribution."""
+        if self.kind == "gamma":
+            return stats.gamma(self.a, scale=self.b)
+        return stats.lognorm(self.b, scale=math.exp(self.a))
+
+    def cdf(self, x) -> np.ndarray:
+        return self.dist().cdf(np.asarray(x, dtype=float))
+
+    def config(self) -> dict:
+        """As a crmsim distribution (``Gamma`` or ``LogNormal``) dict."""
+        if self.kind == "gamma":
+            return {"kind": "gamma", "shape": self.a, "scale": self.b}
+        return {"kind": "lognormal", "mean": self.mean, "cv": math.sqrt(math.exp(self.b ** 2) - 1)}
+
+
+def _frozen(kind: str, th: np.ndarray):
+    if kind == "gamma":
+        return stats.gamma(math.exp(th[0]), scale=math.exp(th[1]))
+    return stats.lognorm(math.exp(th[1]), scale=math.exp(th[0]))
+
+
+def _summaries(kind: str, th: np.ndarray) -> tuple[float, float]:
+    if kind == "gamma":
+        a, b = math.exp(th[0]), math.exp(th[1])
+        return a * b, float(stats.gamma.median(a, scale=b))
+    mu, s = th[0], math.exp(th[1])
+    return math.exp(mu + s * s / 2), math.exp(mu)
+
+
+def _hessian(f, x: np.ndarray, h: float = 1e-4) -> np.ndarray:
+    n = x.size
+    H = np.empty((n, n))
+    for i in range(n):
+        for j in range(n):
+            e_i, e_j = np.eye(n)[i] * h, np.eye(n)[j] * h
+            H[i, j] = (f(x + e_i + e_j) - f(x + e_i - e_j) - f(x - e_i + e_j) + f(x - e_i - e_j)) / (4 * h * h)
+    return H
+
+
+def fit_truncated_duration(d: np.ndarray, bound: np.ndarray | None = None) -> DurationFit:
+    """Fit gamma and lognormal to durations ``d`` (> 0), each observed only because it ended
+    within ``bound`` (the time the case had until the end of the history; None: no truncation);
+    return the one with the lower AIC.
+
+    >>> rng = np.random.default_rng(3)
+    >>> d = rng.gamma(2.0, 20.0, 3000); u = rng.uniform(10, 200, 3000); keep = d <= u
+    >>> f = fit_truncated_duration(d[keep], u[keep])
+    >>> f.kind, f.mean_ci[0] < 40 < f.mean_ci[1]
+    ('gamma', True)
+    """
+    d = np.asarray(d, dtype=float)
+    if d.size < 2 or np.any(d <= 0):
+        raise ValueError(f"durations must be > 0 and at least 2 of them (got {d.size})")
+    u = np.full(d.size, np.inf) if bound is None else np.maximum(np.asarray(bound, dtype=float), d)
+    fits = {}
+    for kind in ("gamma", "lognormal"):
+        if kind == "gamma":
+            a0, _, s0 = stats.gamma.fit(d, floc=0)
+            th0 = np.log([a0, s0])
+        else:
+            ld = np.log(d)
+            th0 = np.array([ld.mean(), math.log(max(ld.std(), 1e-3))])
+
+        def nll(th, kind=kind):
+            if np.any(np.abs(th) > 30):
+                return 1e300
+            f = _frozen(kind, th)
+            ll = f.logpdf(d) - np.where(np.isinf(u), 0.0, f.logcdf(np.where(np.isinf(u), 1.0, u)))
+            v = -float(ll.sum())
+            return v if math.isfinite(v) else 1e300
+
+        r = optimize.minimize(nll, th0, method="Nelder-Mead", options={"xatol": 1e-8, "fatol": 1e-8,
+                                                                      "maxiter": 4000})
+        fits[kind] = (r.x, r.fun, nll)
+    aic = {k: 2 * 2 + 2 * v[1] for k, v in fits.items()}
+    kind = min(aic, key=aic.get)
+    th, _, nll = fits[kind]
+    try:
+        cov = np.linalg.inv(_hessian(nll, th))
+        if not np.all(np.isfinite(cov)) or np.any(np.diag(cov) < 0):
+            raise np.linalg.LinAlgError
+    except np.linalg.LinAlgError:
+        cov = np.full((2, 2), np.nan)
+    mean, median = _summaries(kind, th)
+    cis = []
+    for idx in (0, 1):
+        def g(x, idx=idx):
+            return math.log(_summaries(kind, x)[idx])
+        grad = np.array([(g(th + np.eye(2)[i] * 1e-6) - g(th - np.eye(2)[i] * 1e-6)) / 2e-6 for i in range(2)])
+        se = float(np.sqrt(grad @ cov @ grad))
+        v = (mean, median)[idx]
+        cis.append((v * math.exp(-_Z * se), v * math.exp(_Z * se)))
+    if kind == "gamma":
+        a, b = math.exp(th[0]), math.exp(th[1])
+    else:
+        a, b = float(th[0]), math.exp(th[1])
+    return DurationFit(kind, a, b, mean, cis[0], median, cis[1], aic, int(d.size))
+
+
+def fit_eventual_share(n_yes: int, n_no: int, open_reach: np.ndarray) -> tuple[float, tuple[float, float]]:
+    """The share of cases that eventually say yes, when ``n_yes`` did, ``n_no`` surely will not,
+    and open cases had each a chance ``open_reach[i]`` (the CDF of the time to yes at its age) to
+    have said yes by now if they ever will. Profile-likelihood 95% interval.
+
+    With no open cases this is the plain share:
+
+    >>> p, ci = fit_eventual_share(30, 70, np.array([]))
+    >>> round(p, 3), [round(x, 3) for x in ci]
+    (0.3, [0.216, 0.394])
+    >>> p, _ = fit_eventual_share(30, 0, np.full(70, 0.5))   # the open ones had half the time
+    >>> round(p, 3)
+    0.6
+    """
+    F = np.clip(np.asarray(open_reach, dtype=float), 0.0, 1.0)
+    n = n_yes + n_no + F.size
+    if n == 0:
+        return math.nan, (math.nan, math.nan)
+
+    def ll(p):
+        p = min(max(p, 1e-12), 1 - 1e-12)
+        return n_yes * math.log(p) + n_no * math.log(1 - p) + float(np.log1p(-p * F).sum())
+
+    if n_yes == 0:
+        phat = 0.0
+    elif n_no == 0 and np.all(F == 0):
+        phat = 1.0
+    else:
+        r = optimize.minimize_scalar(lambda p: -ll(p), bounds=(1e-12, 1 - 1e-12), method="bounded",
+                                     options={"xatol": 1e-10})
+        phat = float(r.x)
+    top = ll(phat) - _CHI
+
+    def root(a, b):
+        try:
+            return float(optimize.brentq(lambda p: ll(p) - top, a, b, xtol=1e-10))
+        except ValueError:
+            return a if ll(a) >= top else b
+
+    lo = 0.0 if phat <= 1e-12 or ll(1e-12) >= top else root(1e-12, phat)
+    hi = 1.0 if phat >= 1 - 1e-12 or ll(1 - 1e-12) >= top else root(phat, 1 - 1e-12)
+    return phat, (lo, hi)
