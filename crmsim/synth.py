@@ -547,7 +547,7 @@ def marketing_export(days: int = 364, channels: dict[str, ExportChannel] | None 
     day = np.arange(days)
     for ch, c in channels.items():
         w = np.asarray(c.weekday_weights, dtype=float)
-        lam = c.volume_per_week * w[(day + t0.dayofweek) % 7] / w.sum() * np.exp(c.growth_per_year * (day + 0.5) / 365.25)
+        lam = c.volume_per_week * w[(day + t0.day_of_week) % 7] / w.sum() * np.exp(c.growth_per_year * (day + 0.5) / 365.25)
         n = rng.poisson(lam)
         t = np.repeat(day.astype(float), n) + rng.random(int(n.sum()))
         is_won = rng.random(t.size) < c.p_won

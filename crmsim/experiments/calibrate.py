@@ -189,17 +189,23 @@ def _days(a: pd.Series, b: pd.Series) -> np.ndarray:
     return ((b - a) / _DAY).to_numpy(dtype=float)
 
 
-def _durations(g: pd.DataFrame, start_col: str, end: pd.Timestamp, date_only: bool) -> tuple[np.ndarray, np.ndarray]:
-    """Days from ``start_col`` to close of closed deals, and the time each had until ``end``."""
+def _durations(g: pd.DataFrame, start_col: str, end: pd.Timestamp, gran: dict) -> tuple[np.ndarray, np.ndarray]:
+    """Days from ``start_col`` to close of closed deals, and the time each had until ``end``.
+
+    A start given as a date only stands for a time within that day: half a day is taken off a
+    duration to a close with a time of day (both dates only: whole days, a same-day close counts
+    as half a day)."""
     c = g[g["closed_at"].notna() & g[start_col].notna() & g["status"].isin(["won", "lost"])]
     d = _days(c[start_col], c["closed_at"])
     u = _days(c[start_col], pd.Series(end, index=c.index))
     ok = d >= 0
     d, u = d[ok], u[ok]
-    if date_only:  # a same-day close in whole days: half a day
+    start_dates, end_dates = gran.get(start_col) == "date", gran.get("closed_at") == "date"
+    if start_dates and not end_dates:
+        d, u = d - 0.5, u - 0.5
+    if start_dates and end_dates:
         d = np.where(d == 0, 0.5, d)
-    else:
-        d = np.maximum(d, 1 / 24)
+    d = np.maximum(d, 1 / 24)
     return d, np.maximum(u, d)
 
 
@@ -292,10 +298,10 @@ def calibrate(history, base: FunnelConfig, *, start=None, end=None, level_at=Non
     # the stage each cycle starts from, in the export's terms
     start_col = "sql_at" if gran.get("sql_at", "absent") != "absent" else (
         "first_contact_at" if contact_obs else "created_at")
-    all_d, all_u = _durations(h, start_col, end, date_only)
+    all_d, all_u = _durations(h, start_col, end, gran)
     cyc_all = _fit_cycle(all_d, all_u, est, "all", "outcomes.cycle_days", start_col)
     won_all = h[h["status"] == "won"]
-    ttc_d, ttc_u = _durations(won_all, "created_at", end, date_only)
+    ttc_d, ttc_u = _durations(won_all, "created_at", end, gran)
     ttc = fit_truncated_duration(ttc_d, ttc_u) if ttc_d.size >= 5 else None
     if ttc is not None and start_col != "created_at":
         est.add("days_to_close_median", "all", ttc.median, ttc.median_ci, ttc.n, path=None,
@@ -435,7 +441,7 @@ def calibrate(history, base: FunnelConfig, *, start=None, end=None, level_at=Non
             qnote = "SQL among contacted MQLs"
         else:
             own_won = groups[ch][groups[ch]["status"] == "won"]
-            d_ch, u_ch = _durations(own_won, "created_at", end, date_only)
+            d_ch, u_ch = _durations(own_won, "created_at", end, gran)
             f_ch = fit_truncated_duration(d_ch, u_ch) if r["own"] and d_ch.size >= min_deals else ttc
             q, qci, _ = eventual(con, "created_at", f_ch)
             qnote = ("the export has no SQL stage: qualification stands for eventually won (open leads "
@@ -476,7 +482,7 @@ def calibrate(history, base: FunnelConfig, *, start=None, end=None, level_at=Non
                         note="eventual share won")
                 bc["win_rate"] = p
         g = groups[ch]
-        d, u = _durations(g, start_col, end, date_only)
+        d, u = _durations(g, start_col, end, gran)
         if d.size >= min_deals:
             f = _fit_cycle(d, u, est, ch, f"outcomes.by_channel.{ch}.cycle_days", start_col)
             bc["cycle_days"] = f.config()
@@ -488,7 +494,9 @@ def calibrate(history, base: FunnelConfig, *, start=None, end=None, level_at=Non
             outcomes_by[ch] = bc
 
     outcomes = {**base.outcomes.model_dump(by_alias=True), "response": response.model_dump(by_alias=True),
-                "by_channel": outcomes_by}
+                "by_channel": outcomes_by, "cycle_from": "created" if start_col == "created_at" else "contact"}
+    est.add("cycle_from", "all", outcomes["cycle_from"], path="outcomes.cycle_from", source="fitted",
+            note=f"cycle times were measured from {start_col} (the earliest stage after contact in the export)")
     if not sql_obs:
         outcomes["sql_to_opportunity"], outcomes["win_rate"] = 1.0, 1.0
         why = ("not fittable: the export has no SQL or opportunity stage; set to 1 so that conversion to won "
@@ -649,22 +657,25 @@ def split_validation(history, base: FunnelConfig, *, split: float = 2 / 3, repli
     first = h["created_at"].min().normalize()
     end = h["created_at"].max().normalize() + _DAY
     cut = first + (end - first) * split
-    cut = (cut - pd.Timedelta(days=int(cut.dayofweek))).normalize()  # a Monday: weekday weights line up
+    cut = (cut - pd.Timedelta(days=int(cut.day_of_week))).normalize()  # a Monday: weekday weights line up
     sim_start = cut - pd.Timedelta(days=warmup_days)
     if sim_start <= first:
         raise InputError(f"lead history: {first.date()}..{end.date()} is too short for a time split")
     cal = calibrate(lh, base, start=first, end=cut, level_at=sim_start, seed=seed, base_set=base_set)
     horizon = float((end - sim_start) / _DAY)
+    date_only = lh.granularity.get("created_at") == "date"
     ss = np.random.SeedSequence(seed)
     sims, totals = [], []
     for i, s in enumerate(ss.spawn(replications)):
         r = simulate_funnel(cal.config, s, horizon, float(warmup_days), keep_events=True)
         ev = r.events
         won = ev[ev["event"] == "won"].groupby("entity_id")["t"].min()
-        m = cohort_metrics(r.leads["channel"].astype(str), r.leads["created"],
+        # measured as the export measures it: from the creation date when it has no times
+        shown = np.floor(r.leads["created"]) if date_only else r.leads["created"]
+        m = cohort_metrics(r.leads["channel"].astype(str), shown,
                            r.leads["lead_id"].map(won), start=float(warmup_days), end=horizon)
         sims.append(m.assign(rep=i))
-        tot = cohort_metrics(np.full(len(r.leads), ALL), r.leads["created"], r.leads["lead_id"].map(won),
+        tot = cohort_metrics(np.full(len(r.leads), ALL), shown, r.leads["lead_id"].map(won),
                              start=float(warmup_days), end=horizon)
         totals.append(tot.assign(rep=i))
         if progress:

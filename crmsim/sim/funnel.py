@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from collections import deque
 from itertools import compress
+from typing import Literal
 
 import numpy as np
 import pandas as pd
@@ -79,8 +80,11 @@ class OutcomeConfig(Config):
     ``response`` scales each lead's intent by its time to first contact (default: HBR 2011, see
     :data:`crmsim.leads.lifecycle.HBR_2011_RESPONSE`). ``sql_to_opportunity`` and ``win_rate``
     are probabilities; ``cycle_days`` is the time from SQL to close; ``deal_amount`` the value of
-    a won deal. ``by_channel`` overrides any of the last four for a channel. Defaults are
-    illustrative assumptions, not published figures.
+    a won deal. ``by_channel`` overrides any of the last four for a channel. ``cycle_from``
+    says where the cycle time counts from: the end of first contact (``contact``, default) or the
+    lead's creation (``created``: as an export without contact or SQL dates measures it; a deal
+    then closes at the later of contact end and creation + cycle). Defaults are illustrative
+    assumptions, not published figures.
     """
 
     response: ResponseCurve = ResponseCurve()
@@ -89,6 +93,7 @@ class OutcomeConfig(Config):
     cycle_days: Distribution = Gamma(shape=2.0, scale=22.0)
     deal_amount: Distribution = LogNormal(mean=12000.0, cv=0.8)
     by_channel: dict[str, ChannelOutcomes] = {}
+    cycle_from: Literal["contact", "created"] = "contact"
 
     def for_channel(self, channel: str) -> tuple[float, float, Distribution, Distribution]:
         """``(sql_to_opportunity, win_rate, cycle_days, deal_amount)`` of one channel."""
@@ -394,7 +399,8 @@ def simulate_funnel(cfg: FunnelConfig, seed, horizon_days: float, warmup_days: f
     ttfc_h = (desk.c_start - t) * 24
     sql = done & (df["u_sql"].to_numpy() < _p_sql(df["intent"].to_numpy(), ttfc_h, cfg.outcomes.response))
     opp = sql & (df["u_opp"].to_numpy() < df["p_opp"].to_numpy())
-    close_t = desk.c_end + df["cycle_d"].to_numpy()
+    close_t = (desk.c_end + df["cycle_d"].to_numpy() if cfg.outcomes.cycle_from == "contact"
+               else np.fmax(desk.c_end, t + df["cycle_d"].to_numpy()) + np.where(np.isnan(desk.c_end), np.nan, 0.0))
     closed = opp & (close_t <= H)
     won = closed & (df["u_win"].to_numpy() < df["p_win"].to_numpy())
     lost = closed & ~won
