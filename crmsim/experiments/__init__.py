@@ -1,10 +1,15 @@
 """Scenario files, variants x replications, executors and statistics."""
 
 from crmsim.experiments.calibrate import (
+    Calibration,
+    DealsMapping,
+    LeadHistory,
     LeadHistoryMapping,
     calibrate,
     historical_metrics,
     load_lead_history,
+    load_mapping,
+    split_validation,
     validation_table,
 )
 from crmsim.experiments.runner import (
@@ -29,6 +34,11 @@ from crmsim.experiments.store import RunStore, query
 __all__ = [
     "ExperimentResult",
     "LeadHistoryMapping",
+    "DealsMapping",
+    "LeadHistory",
+    "Calibration",
+    "load_mapping",
+    "split_validation",
     "calibrate",
     "historical_metrics",
     "load_lead_history",

@@ -521,7 +521,7 @@ def calibrate(history, base: FunnelConfig, *, start=None, end=None, level_at=Non
     cfg = FunnelConfig.model_validate({**scored.model_dump(by_alias=True),
                                        "channels": {c: q.model_dump() for c, q in profiles.items()},
                                        "outcomes": outcomes})
-    cfg, team_note = _sized_team(cfg, est)
+    cfg, team_note = _sized_team(cfg, est, mql_obs)
     if team_note:
         notes.append(team_note)
     if not contact_obs:
@@ -531,12 +531,12 @@ def calibrate(history, base: FunnelConfig, *, start=None, end=None, level_at=Non
     return Calibration(cfg, estimates, prov, notes, (start, end))
 
 
-def _sized_team(cfg: FunnelConfig, est: _Estimates) -> tuple[FunnelConfig, str]:
-    """The base team, unless it could not contact the fitted MQL volume (utilisation above 0.85):
-    then the smallest team at 0.7, stated."""
-    share = 1.0  # upper bound: every lead an MQL
-    per_week = sum(p.volume_per_week * math.exp(max(p.growth_per_year, 0.0)) * (1 - p.invalid_share) * share
-                   for p in cfg.channels.values())
+def _sized_team(cfg: FunnelConfig, est: _Estimates, mql_share: float) -> tuple[FunnelConfig, str]:
+    """The base team, unless it could not contact the fitted MQL volume a year on (utilisation
+    above 0.85): then the smallest team at 0.7, stated."""
+    share = mql_share if np.isfinite(mql_share) else 1.0
+    per_week = sum(p.volume_per_week * math.exp(max(p.growth_per_year, 0.0)) * (1 - p.invalid_share)
+                   * (1 - p.duplicate_share) * share for p in cfg.channels.values())
     cal = cfg.reps.calendar
     per_rep = cal.hours_per_day * len(cal.workdays)
     hours = cfg.reps.count * per_rep
@@ -545,7 +545,7 @@ def _sized_team(cfg: FunnelConfig, est: _Estimates) -> tuple[FunnelConfig, str]:
         return cfg, ""
     count = max(1, math.ceil(need / (0.7 * per_rep)))
     est.add("reps.count", "all", count, source="fitted", path="reps.count",
-            note=f"the base team of {cfg.reps.count} could not contact {per_week:.0f} leads a week "
+            note=f"the base team of {cfg.reps.count} could not contact {per_week:.0f} MQLs a week "
                  f"({need:.0f} h of {hours:.0f} h); sized to 70% utilisation")
     out = FunnelConfig.model_validate({**cfg.model_dump(by_alias=True),
                                        "reps": {**cfg.reps.model_dump(by_alias=True), "count": count}})
