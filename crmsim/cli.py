@@ -1,4 +1,4 @@
-"""Command line: ``crmsim run | validate | calibrate | price | report | results | list``."""
+"""Command line: ``crmsim run | validate | calibrate | replay | price | report | results | list``."""
 
 from __future__ import annotations
 
@@ -281,7 +281,11 @@ def cmd_calibrate(args) -> int:
     stem = out.with_suffix("")
     files = {"scenario": out, "estimates": Path(f"{stem}.estimates.csv"),
              "provenance": Path(f"{stem}.provenance.csv"), "exclusions": Path(f"{stem}.exclusions.csv")}
-    out.parent.mkdir(parents=True, exist_ok=True)
+    if args.validate:
+        files |= {"validation": Path(f"{stem}.validation.csv"), "report": Path(f"{stem}.validation.html")}
+    from crmsim.outputs import claim_outputs
+
+    claim_outputs(files.values())
     out.write_text(f"# Calibrated by crmsim calibrate on {args.history} ({start.date()}..{end.date()}).\n"
                    f"# Where every parameter came from: {files['provenance'].name}\n" + dump_resolved(sc),
                    encoding="utf-8")
@@ -296,7 +300,7 @@ def cmd_calibrate(args) -> int:
     print("  " + ", ".join(f"{k}: {v}" for k, v in counts.items()))
     for n in cal.notes:
         print(f"note: {n}")
-    print("wrote " + ", ".join(str(f) for f in files.values()))
+    print("wrote " + ", ".join(str(f) for k, f in files.items() if k not in ("validation", "report")))
     if args.validate:
         from tqdm import tqdm
 
@@ -306,7 +310,7 @@ def cmd_calibrate(args) -> int:
                                base_set=base_set, progress=lambda i, n: bar.update(1))
         bar.close()
         table = val["table"]
-        vfile = Path(f"{stem}.validation.csv")
+        vfile = files["validation"]
         table.to_csv(vfile, index=False)
         from crmsim.report import render_html
         from crmsim.report.figures import split_validation_figure
@@ -320,6 +324,47 @@ def cmd_calibrate(args) -> int:
               f"{val['split'].date()}..{val['end'].date()} ({args.validate} replications) vs the history:")
         print(_validation_text(table))
         print(f"wrote {vfile} and {stem}.validation.html")
+    return 0
+
+
+def cmd_replay(args) -> int:
+    import tomllib
+
+    from pydantic import ValidationError
+
+    from crmsim.errors import InputError, validation_message
+    from crmsim.experiments.lead_history import load_lead_history, load_mapping
+    from crmsim.leads.replay import ReplayRules, replay
+    from crmsim.outputs import claim_outputs
+
+    mapping = load_mapping(args.map)
+    history = load_lead_history(args.history, mapping, deals=args.deals)
+    print(history.summary())
+    try:
+        raw = tomllib.loads(Path(args.rules).read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise InputError(f"{args.rules}: no such rules file") from None
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as e:
+        raise InputError(f"{args.rules}: not a valid TOML file: {e}") from None
+    sets = raw.get("rules")
+    if not isinstance(sets, dict) or not sets:
+        raise InputError(f"{args.rules}: needs [rules.<name>] tables, e.g. [rules.proposed.scoring] "
+                         "mql_threshold = 55")
+    rules = {}
+    for name, body in sets.items():
+        try:
+            rules[name] = ReplayRules.model_validate(body)
+        except ValidationError as e:
+            raise InputError(f"{args.rules}: rules.{name}: {validation_message(e)}") from None
+    res = replay(history.table, rules, reps=args.reps, start=args.start, end=args.end)
+    out = Path(args.out)
+    files = claim_outputs([out / "replay_summary.csv", out / "replay_weekly.csv", out / "replay_leads.csv"])
+    res.summary.to_csv(files[0], index=False)
+    res.weekly.to_csv(files[1], index=False)
+    res.leads.to_csv(files[2], index=False)
+    print()
+    print(res.text())
+    print("wrote " + ", ".join(map(str, files)))
     return 0
 
 
@@ -476,6 +521,18 @@ def build_parser() -> argparse.ArgumentParser:
                                                                "time split (default 2/3)")
     c.add_argument("--jobs", type=int, default=0, help="(unused by calibrate; kept for compatibility)")
     c.set_defaults(func=cmd_calibrate)
+    rp = sub.add_parser("replay", help="replay lead rules (MQL threshold, assignment, recycling) on your history",
+                        description="What would a rule have done to the leads you had? Example: crmsim replay "
+                                    "mqls.csv --map map.toml --rules rules.toml --reps 8 --out replay/")
+    rp.add_argument("history", help="lead / MQL export (CSV or Parquet)")
+    rp.add_argument("--map", required=True, help="TOML mapping, as for calibrate")
+    rp.add_argument("--deals", help="deals table joined by lead id (or [deals] file in the mapping)")
+    rp.add_argument("--rules", required=True, help="TOML with [rules.<name>] tables: scoring, assignment, recycle")
+    rp.add_argument("--reps", type=int, required=True, help="number of reps the MQLs are assigned to")
+    rp.add_argument("--start", help="first creation day replayed")
+    rp.add_argument("--end", help="day after the last one replayed")
+    rp.add_argument("--out", required=True, help="folder for replay_summary.csv, replay_weekly.csv, replay_leads.csv")
+    rp.set_defaults(func=cmd_replay)
     pr = sub.add_parser("price", help="price order lines through a CPQ set-up (price books, promotions)")
     pr.add_argument("lines", help="order lines (CSV or Parquet): product_id, qty [, unit, date, order_id, "
                                   "customer_id, customer_grade, region, channel, ...]")

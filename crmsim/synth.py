@@ -537,7 +537,7 @@ def marketing_export(days: int = 364, channels: dict[str, ExportChannel] | None 
     Examples
     --------
     >>> mqls, deals = marketing_export(28, seed=1)
-    >>> list(mqls.columns), mqls["first_contact_date"].str.len().max()
+    >>> list(mqls.columns), int(mqls["first_contact_date"].str.len().max())
     (['mql_id', 'first_contact_date', 'landing_page_id', 'origin'], 10)
     """
     rng = rng_from(seed)

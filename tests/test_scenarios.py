@@ -32,7 +32,9 @@ BAD = [
     ("missing_required", GOOD.replace("horizon_days = 30", ""), "run.horizon_days"),
     ("schema_version", GOOD.replace("schema_version = 1", "schema_version = 2"), "schema_version"),
     ("warmup_after_horizon", GOOD.replace("horizon_days = 30", "horizon_days = 30\nwarmup_days = 40"), "run"),
-    ("unknown_channel", GOOD + 'channels = { fax = { volume_per_week = 5 } }\n', "baseline.channels"),
+    ("empty_channel_name", GOOD + 'channels = { "" = { volume_per_week = 5 } }\n', "baseline.channels"),
+    ("outcomes_of_an_undeclared_channel", GOOD + 'channels = { fax = { volume_per_week = 5 } }\n'
+     'outcomes = { by_channel = { fair = { win_rate = 0.3 } } }\n', "baseline"),
     ("bad_condition_op", GOOD + '[[baseline.scoring.rules]]\npoints = 5\nwhen = [{ field = "channel", op = "like", value = "a" }]\n',
      "baseline.scoring.rules.0.when.0.op"),
     ("bad_policy", GOOD + 'assignment = { policy = "random" }\n', "baseline.assignment.policy"),

@@ -144,7 +144,8 @@ def load_mapping(path) -> LeadHistoryMapping:
 
 @dataclass
 class LeadHistory:
-    """A loaded lead history: ``table`` (one row per lead, :data:`FIELDS`), ``exclusions`` (rows
+    """A loaded lead history: ``table`` (one row per lead, :data:`FIELDS`, then the export's
+    other columns under their own names, ``src_<name>`` where a name is a field), ``exclusions`` (rows
     left out: ``table, reason, rows, first_rows``), ``channels`` (channel values not named by the
     map, and what was done with them), ``granularity`` per date field, ``n_raw`` rows read and
     ``source`` (the file or 'DataFrame')."""
@@ -311,7 +312,11 @@ def load_lead_history(src, mapping: LeadHistoryMapping, deals=None) -> LeadHisto
                          "first_rows": h["_row"].to_numpy()[mask][:5].tolist()})
             h.loc[mask, f] = empty
     h["channel"] = h["channel"].astype(str)
-    h = h.reset_index(drop=True)[list(FIELDS)]
+    used = set(mapping.columns)
+    extra = [c for c in raw.columns if c not in used]
+    for c in extra:   # the export's other columns, for scoring rules and replay
+        h[f"src_{c}" if c in FIELDS or c == "_row" else c] = raw[c].to_numpy()[h["_row"].to_numpy() - 1]
+    h = h.reset_index(drop=True)[[*FIELDS, *[f"src_{c}" if c in FIELDS or c == "_row" else c for c in extra]]]
     gran = {f: granularity(h[f]) for f in DATE_FIELDS}
     return LeadHistory(table=h, exclusions=_exclusions(excl), channels=ch_report, granularity=gran,
                        n_raw=n_raw, source=str(src) if not isinstance(src, pd.DataFrame) else "DataFrame")
