@@ -12,6 +12,14 @@ from crmsim.pipeline.analytics import (
     time_to_close,
     win_rates,
 )
+from crmsim.pipeline.flat import (
+    CutoffWarning,
+    FlatModel,
+    backtest_flat,
+    check_products,
+    fill_amounts,
+    stage_history_from_flat,
+)
 from crmsim.pipeline.forecast import (
     Forecast,
     MarkovModel,
@@ -24,6 +32,12 @@ from crmsim.pipeline.history import HistoryMapping, canonical_text, load_history
 from crmsim.pipeline.opportunities import SalesProcess, Stage, StageError, check_history, stage_at
 
 __all__ = [
+    "CutoffWarning",
+    "FlatModel",
+    "backtest_flat",
+    "check_products",
+    "fill_amounts",
+    "stage_history_from_flat",
     "Forecast",
     "HistoryMapping",
     "MarkovModel",

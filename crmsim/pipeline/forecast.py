@@ -111,6 +111,14 @@ class MarkovModel:
         except np.linalg.LinAlgError:
             B = np.full((len(Q), 2), np.nan)
         win = pd.Series(B[:, 0], index=process.open_stages, name="p_win")
+        never_left = counts.sum(axis=1) == 0
+        if never_left.any():  # no move out of it was seen: its chance is unknown, not zero
+            win[never_left.to_numpy()] = np.nan
+            import warnings
+
+            warnings.warn(f"stage(s) {list(counts.index[never_left])}: no deal left them in the stage history, "
+                          "so their win probability is unknown (NaN); a flat export's deals are better "
+                          "forecast by crmsim.pipeline.flat.FlatModel", UserWarning, stacklevel=2)
         # remaining days to close, measured from each stage entry of deals that closed
         closes = h[h["stage"].isin([process.won, process.lost])].groupby("opportunity_id")["t"].first() \
             if before is None else history[history["stage"].isin([process.won, process.lost]) &
@@ -143,7 +151,9 @@ def backtest(opps: pd.DataFrame, history: pd.DataFrame, cutoffs, *, horizon_days
     """Replay history: at each cut-off, fit the Markov model on what was known then, forecast the
     won amount of the open pipeline closing within ``horizon_days``, and compare with what
     actually closed won in that window. Returns one row per cut-off with ``forecast``,
-    ``actual``, ``error`` (forecast - actual) and ``pct_error``."""
+    ``actual``, ``error`` (forecast - actual) and ``pct_error``. A stage no deal ever left has no
+    fitted win probability: its default from the process is used. For a flat export (one row
+    per deal, no stage history) use :func:`crmsim.pipeline.flat.backtest_flat`."""
     process = process or SalesProcess()
     rows = []
     for c in cutoffs:
@@ -151,6 +161,7 @@ def backtest(opps: pd.DataFrame, history: pd.DataFrame, cutoffs, *, horizon_days
         model = MarkovModel.fit(history, process=process, before=c)
         o = open_at(opps, history, c, process=process)
         p = o["stage_then"].map(model.win_probability)
+        p = p.fillna(o["stage_then"].map(process.probability))  # unknown: the stage's default
         within = {s: model.p_close_within(s, horizon_days) for s in process.open_stages}
         q = o["stage_then"].map(within)
         forecast = float((o["amount"].fillna(0) * p * q).sum())
