@@ -80,12 +80,14 @@ def monte_carlo(opps: pd.DataFrame, *, start, end, process: SalesProcess | None 
 class MarkovModel:
     """An absorbing Markov chain over stages fitted from stage history: transition
     probabilities, mean days in each open stage, the probability of ending won from each stage,
-    and the distribution of the remaining days to close from each stage."""
+    and the distribution of the remaining days to close from each stage (Kaplan-Meier: deals
+    still open at the fit date count as censored, not as never closing or as dropped)."""
 
     transitions: pd.DataFrame      # from stage (rows) -> to stage (cols), probabilities
     mean_days: pd.Series           # mean days spent in each open stage
     win_probability: pd.Series     # P(won | now in stage)
     remaining_days: dict           # stage -> array of observed days from entering it to close
+    remaining_km: dict = None      # stage -> (times, Kaplan-Meier survival) of the days to close
 
     @classmethod
     def fit(cls, history: pd.DataFrame, *, process: SalesProcess | None = None, before=None) -> MarkovModel:
@@ -125,14 +127,43 @@ class MarkovModel:
                                            (pd.to_datetime(history["t"]) <= pd.Timestamp(before))] \
             .groupby("opportunity_id")["t"].first()
         ent = history[history["stage"].isin(process.open_stages)]
-        ent = ent[ent["opportunity_id"].isin(closes.index)]
-        rem = (pd.to_datetime(ent["opportunity_id"].map(closes)) - pd.to_datetime(ent["t"])) / pd.Timedelta(days=1)
-        remaining = {s: rem[ent["stage"] == s].to_numpy() for s in process.open_stages}
-        return cls(P, mean_days, win, remaining)
+        if before is not None:
+            ent = ent[pd.to_datetime(ent["t"]) <= pd.Timestamp(before)]
+        end = pd.Timestamp(before) if before is not None else pd.to_datetime(history["t"]).max()
+        done = ent["opportunity_id"].isin(closes.index).to_numpy()
+        close_t = pd.to_datetime(ent["opportunity_id"].map(closes))
+        rem = ((close_t - pd.to_datetime(ent["t"])) / pd.Timedelta(days=1)).to_numpy(float)
+        cens = ((end - pd.to_datetime(ent["t"])) / pd.Timedelta(days=1)).to_numpy(float)
+        remaining = {s: rem[(ent["stage"] == s).to_numpy() & done] for s in process.open_stages}
+        # deals still open at the end are censored at their time so far (Kaplan-Meier), not dropped
+        km = {s: _kaplan_meier(np.where(done, rem, cens)[(ent["stage"] == s).to_numpy()],
+                               done[(ent["stage"] == s).to_numpy()]) for s in process.open_stages}
+        return cls(P, mean_days, win, remaining, km)
 
     def p_close_within(self, stage: str, days: float) -> float:
-        r = self.remaining_days.get(stage, np.array([]))
-        return float((r <= days).mean()) if r.size else np.nan
+        """P(a deal that entered ``stage`` closes within ``days``), Kaplan-Meier over the deals that
+        entered it (open ones censored)."""
+        t, surv = self.remaining_km.get(stage, (np.array([]), np.array([])))
+        if not t.size:
+            return np.nan
+        k = np.searchsorted(t, days, side="right") - 1
+        return float(1 - (surv[k] if k >= 0 else 1.0))
+
+
+def _kaplan_meier(t: np.ndarray, event: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Distinct event times and the survival just after each (right-censored data)."""
+    t = np.asarray(t, dtype=float)
+    event = np.asarray(event, dtype=bool)
+    ok = np.isfinite(t)
+    t, event = np.maximum(t[ok], 0.0), event[ok]
+    if not t.size:
+        return np.array([]), np.array([])
+    times = np.unique(t[event])
+    if not times.size:
+        return np.array([0.0]), np.array([1.0])
+    at_risk = (t.size - np.searchsorted(np.sort(t), times, side="left")).astype(float)
+    d = np.bincount(np.searchsorted(times, t[event]), minlength=times.size).astype(float)
+    return times, np.cumprod(1 - d / at_risk)
 
 
 def open_at(opps: pd.DataFrame, history: pd.DataFrame, when, *, process: SalesProcess | None = None) -> pd.DataFrame:
