@@ -95,3 +95,22 @@ def test_amounts_from_a_price_list_then_a_stated_fallback():
         "amount in the export": 1, "product price list": 1, "fallback: a stated amount": 2}
     with pytest.raises(ValueError, match="fallback must be"):
         fill_amounts(o, fallback="mode")
+
+
+def test_time_to_close_with_open_deals_censored_is_closer_to_the_truth():
+    from crmsim.pipeline import time_to_close
+
+    # every deal closed by 2030: the true time to close of the deals created in the first year
+    full, _ = synth.opportunities(4000, start="2024-01-01", today="2030-01-01", seed=8)
+    full = full[full["created_at"] < "2025-01-01"]
+    truth = ((full["closed_at"] - full["created_at"]) / pd.Timedelta(days=1)).median()
+    # the same deals as an export on 2025-01-01 shows them: recent ones still open
+    cut = pd.Timestamp("2025-01-01")
+    now = full.copy()
+    late = now["closed_at"] >= cut
+    now.loc[late, "closed_at"] = pd.NaT
+    now.loc[late, "stage"] = "propose"
+    t = time_to_close(now, now=cut).iloc[0]
+    assert t["open"] == int(late.sum()) > 0
+    assert abs(t["km_median_days"] - truth) < abs(t["median_days"] - truth)
+    assert abs(t["km_median_days"] - truth) / truth < 0.10

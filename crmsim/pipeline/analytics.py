@@ -80,8 +80,13 @@ def win_rates(opps: pd.DataFrame, by: str | list[str] | None = None, *,
     return out.reset_index()
 
 
-def time_to_close(opps: pd.DataFrame, by: str | None = None, *, process: SalesProcess | None = None) -> pd.DataFrame:
-    """Days from creation to close of closed deals: median and p90, for won and for all."""
+def time_to_close(opps: pd.DataFrame, by: str | None = None, *, process: SalesProcess | None = None,
+                  now=None) -> pd.DataFrame:
+    """Days from creation to close of closed deals: median and p90, for won and for all.
+
+    With ``now``, also ``km_median_days``: the Kaplan-Meier median over every deal created by
+    then, open deals censored at their age (closed deals alone understate the time to close
+    while many recent deals are still open) and ``open`` (deals censored)."""
     process = process or SalesProcess()
     won, closed = _closed_flags(opps, process)
     d = opps[closed & opps["closed_at"].notna()].copy()
@@ -92,6 +97,20 @@ def time_to_close(opps: pd.DataFrame, by: str | None = None, *, process: SalesPr
         "closed": g.size(), "median_days": g["days"].median(), "p90_days": g["days"].quantile(0.9),
         "won_median_days": g.apply(lambda x: x.loc[x["won"], "days"].median(), include_groups=False),
     })
+    if now is not None:
+        from crmsim.pipeline.flat import km_median
+
+        now = pd.Timestamp(now)
+        a = opps[pd.to_datetime(opps["created_at"]) <= now].copy()
+        ended = closed[a.index] & pd.to_datetime(a["closed_at"]).notna().to_numpy() & \
+            (pd.to_datetime(a["closed_at"]) <= now).to_numpy()
+        a["t"] = np.where(ended, (pd.to_datetime(a["closed_at"]) - pd.to_datetime(a["created_at"])) / pd.Timedelta(days=1),
+                          (now - pd.to_datetime(a["created_at"])) / pd.Timedelta(days=1))
+        a["ended"] = ended
+        ga = a.groupby(by) if by else a.assign(_all="all").groupby("_all")
+        out["km_median_days"] = ga.apply(lambda x: km_median(x["t"].to_numpy(), x["ended"].to_numpy()),
+                                         include_groups=False)
+        out["open"] = ga["ended"].apply(lambda e: int((~e).sum()))
     return out.reset_index()
 
 

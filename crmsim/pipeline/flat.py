@@ -28,7 +28,7 @@ import pandas as pd
 from crmsim.pipeline.history import canonical_text
 from crmsim.pipeline.opportunities import SalesProcess
 
-__all__ = ["FlatModel", "stage_history_from_flat", "fill_amounts", "check_products", "backtest_flat",
+__all__ = ["FlatModel", "kaplan_meier", "km_median", "stage_history_from_flat", "fill_amounts", "check_products", "backtest_flat",
            "CutoffWarning"]
 
 _DAY = pd.Timedelta(days=1)
@@ -112,6 +112,40 @@ class FlatModel:
     def p_won_eventually(self, age) -> np.ndarray:
         """P(won at all | open at ``age``), as far as the observed ages reach."""
         return self.p_won_within(age, np.inf if not self.ages.size else self.ages[-1] + 1)
+
+
+def kaplan_meier(t: np.ndarray, event: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Distinct event times and the survival just after each, from right-censored data
+    (``event`` False: still open at ``t``).
+
+    >>> kaplan_meier(np.array([1.0, 2.0, 2.0, 3.0]), np.array([True, True, False, True]))
+    (array([1., 2., 3.]), array([0.75, 0.5 , 0.  ]))
+    """
+    t = np.asarray(t, dtype=float)
+    event = np.asarray(event, dtype=bool)
+    ok = np.isfinite(t)
+    t, event = np.maximum(t[ok], 0.0), event[ok]
+    if not t.size:
+        return np.array([]), np.array([])
+    times = np.unique(t[event])
+    if not times.size:
+        return np.array([0.0]), np.array([1.0])
+    at_risk = (t.size - np.searchsorted(np.sort(t), times, side="left")).astype(float)
+    d = np.bincount(np.searchsorted(times, t[event]), minlength=times.size).astype(float)
+    return times, np.cumprod(1 - d / at_risk)
+
+
+def km_median(t, event) -> float:
+    """The Kaplan-Meier median (NaN if survival never falls to one half).
+
+    >>> km_median(np.array([1.0, 2.0, 3.0, 10.0]), np.array([True, False, False, False]))
+    nan
+    >>> km_median(np.array([1.0, 2.0, 3.0, 10.0]), np.array([True, True, False, False]))
+    2.0
+    """
+    times, surv = kaplan_meier(t, event)
+    k = np.flatnonzero(surv <= 0.5)
+    return float(times[k[0]]) if k.size else float("nan")
 
 
 def stage_history_from_flat(opps: pd.DataFrame, *, process: SalesProcess | None = None) -> pd.DataFrame:

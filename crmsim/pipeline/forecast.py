@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from crmsim.pipeline.flat import kaplan_meier
 from crmsim.pipeline.opportunities import SalesProcess, stage_at
 
 __all__ = ["weighted_pipeline", "monte_carlo", "Forecast", "MarkovModel", "backtest", "open_at"]
@@ -136,7 +137,7 @@ class MarkovModel:
         cens = ((end - pd.to_datetime(ent["t"])) / pd.Timedelta(days=1)).to_numpy(float)
         remaining = {s: rem[(ent["stage"] == s).to_numpy() & done] for s in process.open_stages}
         # deals still open at the end are censored at their time so far (Kaplan-Meier), not dropped
-        km = {s: _kaplan_meier(np.where(done, rem, cens)[(ent["stage"] == s).to_numpy()],
+        km = {s: kaplan_meier(np.where(done, rem, cens)[(ent["stage"] == s).to_numpy()],
                                done[(ent["stage"] == s).to_numpy()]) for s in process.open_stages}
         return cls(P, mean_days, win, remaining, km)
 
@@ -148,22 +149,6 @@ class MarkovModel:
             return np.nan
         k = np.searchsorted(t, days, side="right") - 1
         return float(1 - (surv[k] if k >= 0 else 1.0))
-
-
-def _kaplan_meier(t: np.ndarray, event: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Distinct event times and the survival just after each (right-censored data)."""
-    t = np.asarray(t, dtype=float)
-    event = np.asarray(event, dtype=bool)
-    ok = np.isfinite(t)
-    t, event = np.maximum(t[ok], 0.0), event[ok]
-    if not t.size:
-        return np.array([]), np.array([])
-    times = np.unique(t[event])
-    if not times.size:
-        return np.array([0.0]), np.array([1.0])
-    at_risk = (t.size - np.searchsorted(np.sort(t), times, side="left")).astype(float)
-    d = np.bincount(np.searchsorted(times, t[event]), minlength=times.size).astype(float)
-    return times, np.cumprod(1 - d / at_risk)
 
 
 def open_at(opps: pd.DataFrame, history: pd.DataFrame, when, *, process: SalesProcess | None = None) -> pd.DataFrame:
