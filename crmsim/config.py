@@ -8,13 +8,13 @@ __all__ = ["Config", "check_known"]
 
 
 class Config(BaseModel):
-    """A frozen pydantic model that rejects unknown keys.
+    """A frozen pydantic model that rejects unknown keys, and inf or NaN in any float.
 
     Every rule (``ScoringRule``, ``RecycleRule`` ...) and every scenario section derives from it,
     so the same object can be built in Python or declared in a TOML scenario file.
     """
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
 def check_known(values, allowed, what: str) -> None:

@@ -61,8 +61,9 @@ from crmsim.experiments.lead_history import (
     load_lead_history,
     load_mapping,
 )
+from crmsim.leads.channels import ChannelProfile, lead_attributes
+from crmsim.rng import rng_from
 from crmsim.sim.funnel import FunnelConfig, simulate_funnel
-from crmsim.synth import ChannelProfile, lead_attributes, rng_from
 
 __all__ = ["LeadHistoryMapping", "DealsMapping", "LeadHistory", "STATUSES", "FIELDS", "MIN_LEADS",
            "MIN_DEALS", "Calibration", "load_lead_history", "load_mapping", "as_of", "calibrate",

@@ -36,6 +36,7 @@ import tomli_w
 from pydantic import Field, ValidationError, field_validator, model_validator
 
 from crmsim.config import Config
+from crmsim.errors import CrmsimError
 from crmsim.sim.credit import CreditConfig, simulate_credit
 from crmsim.sim.field import FieldConfig, simulate_field
 from crmsim.sim.funnel import FunnelConfig, simulate_funnel
@@ -69,7 +70,7 @@ MODELS = {"funnel": (FunnelConfig, simulate_funnel), "pool": (PoolConfig, simula
           "promo": (PromoConfig, simulate_promo)}
 
 
-class ScenarioError(ValueError):
+class ScenarioError(CrmsimError):
     """A scenario file is invalid. The message names the file and every bad key path."""
 
 
@@ -230,6 +231,13 @@ def load_scenario(path: str | Path, overrides: dict[str, Any] | None = None) -> 
         raw = tomllib.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise ScenarioError(f"{source}: no such scenario file") from None
+    except IsADirectoryError:
+        raise ScenarioError(f"{source}: is a folder, not a scenario file") from None
+    except UnicodeDecodeError as e:
+        raise ScenarioError(f"{source}: not a UTF-8 text file (byte {e.start}); a scenario is a TOML text "
+                            "file") from None
+    except OSError as e:
+        raise ScenarioError(f"{source}: cannot be read ({e.strerror})") from None
     except tomllib.TOMLDecodeError as e:
         raise ScenarioError(f"{source}: invalid TOML: {e}") from None
     if overrides:

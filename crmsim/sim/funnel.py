@@ -25,12 +25,7 @@ from pydantic import Field, field_validator, model_validator
 
 from crmsim.config import Config
 from crmsim.leads.assignment import SHARED, AssignmentRule
-from crmsim.leads.lifecycle import RecycleRule, ResponseCurve
-from crmsim.leads.metrics import funnel_metrics
-from crmsim.leads.scoring import ScoringRule
-from crmsim.sim.distributions import Distribution, Gamma, LogNormal
-from crmsim.sim.engine import Result, WorkCalendar, World
-from crmsim.synth import (
+from crmsim.leads.channels import (
     COMPANY_SIZES,
     DEFAULT_CHANNELS,
     JOB_LEVELS,
@@ -38,6 +33,11 @@ from crmsim.synth import (
     arrival_times,
     lead_attributes,
 )
+from crmsim.leads.lifecycle import RecycleRule, ResponseCurve
+from crmsim.leads.metrics import funnel_metrics
+from crmsim.leads.scoring import ScoringRule
+from crmsim.sim.distributions import Distribution, Gamma, LogNormal
+from crmsim.sim.engine import Result, WorkCalendar, World
 
 __all__ = ["FunnelConfig", "RepsConfig", "OutcomeConfig", "ChannelOutcomes", "FunnelResult", "STATES", "EXPORT_STATUS", "export_history",
            "TERMINAL_STATES", "simulate_funnel"]
