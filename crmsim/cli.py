@@ -328,11 +328,9 @@ def cmd_calibrate(args) -> int:
 
 
 def cmd_replay(args) -> int:
-    import tomllib
-
     from pydantic import ValidationError
 
-    from crmsim.errors import InputError, validation_message
+    from crmsim.errors import InputError, read_toml, validation_message
     from crmsim.experiments.lead_history import load_lead_history, load_mapping
     from crmsim.leads.replay import ReplayRules, replay
     from crmsim.outputs import claim_outputs
@@ -340,12 +338,7 @@ def cmd_replay(args) -> int:
     mapping = load_mapping(args.map)
     history = load_lead_history(args.history, mapping, deals=args.deals)
     print(history.summary())
-    try:
-        raw = tomllib.loads(Path(args.rules).read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise InputError(f"{args.rules}: no such rules file") from None
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as e:
-        raise InputError(f"{args.rules}: not a valid TOML file: {e}") from None
+    raw = read_toml(args.rules, "rules file")
     sets = raw.get("rules")
     if not isinstance(sets, dict) or not sets:
         raise InputError(f"{args.rules}: needs [rules.<name>] tables, e.g. [rules.proposed.scoring] "

@@ -8,7 +8,7 @@ command line catches :class:`CrmsimError` and prints the message without a trace
 
 from __future__ import annotations
 
-__all__ = ["CrmsimError", "InputError", "validation_message"]
+__all__ = ["CrmsimError", "InputError", "validation_message", "read_toml"]
 
 
 class CrmsimError(ValueError):
@@ -34,3 +34,30 @@ def validation_message(e) -> str:
     n: Input should be a valid integer, unable to parse string as an integer
     """
     return "; ".join(f"{'.'.join(map(str, x['loc'])) or '<item>'}: {x['msg']}" for x in e.errors())
+
+
+def read_toml(path, what: str = "file", error: type[CrmsimError] = InputError) -> dict:
+    """A TOML file as a dict; a missing file, a folder, a binary or unreadable file and bad TOML
+    are each an ``error`` naming the file (``what`` says what it should have been).
+
+    >>> read_toml("no/such.toml", "mapping file")
+    Traceback (most recent call last):
+    ...
+    crmsim.errors.InputError: no/such.toml: no such mapping file
+    """
+    import tomllib
+    from pathlib import Path
+
+    p = Path(path)
+    try:
+        return tomllib.loads(p.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise error(f"{p}: no such {what}") from None
+    except IsADirectoryError:
+        raise error(f"{p}: is a folder, not a {what}") from None
+    except UnicodeDecodeError as e:
+        raise error(f"{p}: not a UTF-8 text file (byte {e.start}); a {what} is TOML text") from None
+    except OSError as e:
+        raise error(f"{p}: cannot be read ({e.strerror})") from None
+    except tomllib.TOMLDecodeError as e:
+        raise error(f"{p}: invalid TOML: {e}") from None

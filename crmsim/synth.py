@@ -40,6 +40,8 @@ __all__ = [
     "with_duplicates",
     "opportunities",
     "messy_export",
+    "MESSY_EXPORT_COLUMNS",
+    "MESSY_EXPORT_STAGES",
     "ExportChannel",
     "EXPORT_CHANNELS",
     "marketing_export",
@@ -281,6 +283,14 @@ def opportunities(n: int, *, start: str = "2024-01-01", today: str = "2025-06-30
 
 _STAGE_LABELS = {"qualify": "Qualification", "discover": "Needs Analysis", "propose": "Proposal/Price Quote",
                  "negotiate": "Negotiation/Review", "won": "Closed Won", "lost": "Closed Lost"}
+
+
+#: How :func:`messy_export`'s columns and stage labels map onto crmsim's opportunity history
+#: (``HistoryMapping(columns=MESSY_EXPORT_COLUMNS, stages=MESSY_EXPORT_STAGES)``).
+MESSY_EXPORT_COLUMNS = {"Opportunity ID": "opportunity_id", "Created": "created_at", "Close Date": "closed_at",
+                        "Expected Close": "expected_close", "Stage": "stage", "Amount": "amount", "Owner": "owner",
+                        "Lead Source": "channel", "Product": "product", "Account": "account"}
+MESSY_EXPORT_STAGES = {label: stage for stage, label in _STAGE_LABELS.items()}
 
 
 def messy_export(opps: pd.DataFrame, *, seed=None) -> pd.DataFrame:

@@ -12,12 +12,7 @@ from crmsim.pipeline import (
     stage_at,
 )
 
-MAP = HistoryMapping(
-    columns={"Opportunity ID": "opportunity_id", "Created": "created_at", "Close Date": "closed_at",
-             "Expected Close": "expected_close", "Stage": "stage", "Amount": "amount", "Owner": "owner",
-             "Lead Source": "channel", "Product": "product", "Account": "account"},
-    stages={"Qualification": "qualify", "Needs Analysis": "discover", "Proposal/Price Quote": "propose",
-            "Negotiation/Review": "negotiate", "Closed Won": "won", "Closed Lost": "lost"})
+MAP = HistoryMapping(columns=synth.MESSY_EXPORT_COLUMNS, stages=synth.MESSY_EXPORT_STAGES)
 
 
 @pytest.fixture(scope="module")

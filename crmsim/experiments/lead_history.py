@@ -29,7 +29,7 @@ from pydantic import field_validator, model_validator
 
 from crmsim.categories import map_categories
 from crmsim.config import Config, check_known
-from crmsim.errors import InputError, validation_message
+from crmsim.errors import InputError, read_toml, validation_message
 from crmsim.pipeline.history import canonical_text
 from crmsim.tables import read_table
 
@@ -118,19 +118,8 @@ class LeadHistoryMapping(Config):
 def load_mapping(path) -> LeadHistoryMapping:
     """Read a mapping TOML; a relative ``[deals] file`` is resolved against the mapping's folder.
     Errors name the file."""
-    import tomllib
-
     p = Path(path)
-    try:
-        raw = tomllib.loads(p.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise InputError(f"{p}: no such mapping file") from None
-    except IsADirectoryError:
-        raise InputError(f"{p}: is a folder, not a mapping file") from None
-    except UnicodeDecodeError:
-        raise InputError(f"{p}: not a UTF-8 text file") from None
-    except tomllib.TOMLDecodeError as e:
-        raise InputError(f"{p}: not valid TOML: {e}") from None
+    raw = read_toml(p, "mapping file")
     deals = raw.get("deals")
     if isinstance(deals, dict) and deals.get("file") and not Path(deals["file"]).is_absolute():
         raw = {**raw, "deals": {**deals, "file": str(p.parent / deals["file"])}}

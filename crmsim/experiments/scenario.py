@@ -36,7 +36,7 @@ import tomli_w
 from pydantic import Field, ValidationError, field_validator, model_validator
 
 from crmsim.config import Config
-from crmsim.errors import CrmsimError
+from crmsim.errors import CrmsimError, read_toml
 from crmsim.sim.credit import CreditConfig, simulate_credit
 from crmsim.sim.field import FieldConfig, simulate_field
 from crmsim.sim.funnel import FunnelConfig, simulate_funnel
@@ -227,19 +227,7 @@ def load_scenario(path: str | Path, overrides: dict[str, Any] | None = None) -> 
     """Read, override (dotted paths from the file's top, e.g. ``run.replications``) and validate."""
     path = Path(path)
     source = str(path)
-    try:
-        raw = tomllib.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ScenarioError(f"{source}: no such scenario file") from None
-    except IsADirectoryError:
-        raise ScenarioError(f"{source}: is a folder, not a scenario file") from None
-    except UnicodeDecodeError as e:
-        raise ScenarioError(f"{source}: not a UTF-8 text file (byte {e.start}); a scenario is a TOML text "
-                            "file") from None
-    except OSError as e:
-        raise ScenarioError(f"{source}: cannot be read ({e.strerror})") from None
-    except tomllib.TOMLDecodeError as e:
-        raise ScenarioError(f"{source}: invalid TOML: {e}") from None
+    raw = read_toml(path, "scenario file", ScenarioError)
     if overrides:
         # Overrides may name any key of the resolved scenario, defaults included.
         full = scenario_from_dict(raw, source=source, base_dir=path.parent).model_dump(
