@@ -259,108 +259,142 @@ def calibrate(history, base: FunnelConfig, *, start=None, end=None, level_at=Non
         ``end``).
     base_set : dotted paths set in the base scenario file (for the provenance; default: the
         fields set on ``base``).
+    min_leads, min_deals : the thresholds below which a channel's figures are pooled.
     """
-    lh = _table(history)
-    full = lh.table
-    if full.empty:
-        raise InputError("lead history: no leads to calibrate on")
-    start = pd.Timestamp(start) if start is not None else full["created_at"].min().normalize()
-    end = pd.Timestamp(end) if end is not None else full["created_at"].max().normalize() + _DAY
-    level_at = pd.Timestamp(level_at) if level_at is not None else end
-    h = as_of(lh, end)
-    h = h[h["created_at"] >= start]
-    if len(h) == 0:
-        raise InputError(f"lead history: no lead created in {start.date()}..{end.date()}")
-    est, notes = _Estimates(), []
-    outside = len(full) - len(h)
-    if outside:
-        notes.append(f"{outside} lead(s) created outside {start.date()}..{(end - _DAY).date()} are not used")
-    gran = lh.granularity
-    contact_obs = gran.get("first_contact_at", "absent") != "absent"
-    sql_obs = gran.get("sql_at", "absent") != "absent" or h["status"].isin(["sql", "disqualified"]).any()
-    opp_obs = gran.get("opportunity_at", "absent") != "absent" or h["status"].eq("opportunity").any()
-    date_only = gran.get("created_at") == "date"
-    times = lh.has_times
+    f = _Fitter(_table(history), base, start, end, level_at, seed, min_leads, min_deals)
+    f.response()
+    f.durations()
+    for ch in f.groups:
+        f.channel_volume(ch)
+    f.mql_threshold()
+    f.stage_rates()
+    for ch in f.groups:
+        f.channel_conversion(ch)
+    cfg = f.config()
+    cfg, team_note = _sized_team(cfg, f.est, f.mql_obs)
+    f.note(team_note)
+    estimates = f.est.frame()
+    return Calibration(cfg, estimates, provenance(cfg, estimates, base, base_set), f.notes, (f.start, f.end))
 
-    # response-time effect: only from times of day
-    if times:
-        response = base.outcomes.response
-        resp_note = ("taken as given; intent is fitted given the observed times to first contact")
-        resp_source = None
-    else:
-        response = type(base.outcomes.response)(kind="none")
-        why = ("the history has dates without times of day" if date_only or contact_obs
-               else "the history has no first-contact dates")
-        resp_note = (f"not fittable: {why}, so times to first contact read as 0 h; the response-time "
-                     "effect is switched off (kind = none) instead of applying a penalty the data cannot support")
-        resp_source = "not fittable"
-        notes.append("response time: " + resp_note)
 
-    # the stage each cycle starts from, in the export's terms
-    start_col = "sql_at" if gran.get("sql_at", "absent") != "absent" else (
-        "first_contact_at" if contact_obs else "created_at")
-    all_d, all_u = _durations(h, start_col, end, gran)
-    cyc_all = _fit_cycle(all_d, all_u, est, "all", "outcomes.cycle_days", start_col)
-    won_all = h[h["status"] == "won"]
-    ttc_d, ttc_u = _durations(won_all, "created_at", end, gran)
-    ttc = fit_truncated_duration(ttc_d, ttc_u) if ttc_d.size >= 5 else None
-    if ttc is not None and start_col != "created_at":
-        est.add("days_to_close_median", "all", ttc.median, ttc.median_ci, ttc.n, path=None,
-                note=f"created to won, {ttc.kind}, right-truncated")
-    amt_all = _amount(won_all, est, "all", "outcomes.deal_amount") if h["amount"].notna().any() else None
+class _Fitter:
+    """The state one calibration shares between its steps (see :func:`calibrate`)."""
 
-    # channels
-    counts = h["channel"].value_counts()
-    thin = [c for c, n in counts.items() if n < min_leads]
-    if thin:
-        notes.append(f"{len(thin)} channel(s) with fewer than {min_leads} leads share pooled shares and "
-                     f"conversion: {sorted(thin)}")
-    groups = {ch: g for ch, g in h.groupby("channel", sort=True)}
-    thin_pool = h[h["channel"].isin(thin)]
-    if len(thin_pool) < min_leads:  # too few even together: the thin channels take the all-channel figures
-        thin_pool = h
-    days = pd.date_range(start, end - _DAY, freq="D")
-    weekday = days.day_of_week.to_numpy()
-    t_years = ((days - level_at) / _DAY).to_numpy(dtype=float) / 365.25
-    all_daily = h["created_at"].dt.normalize().value_counts().reindex(days, fill_value=0).to_numpy()
-    pooled_weights = fit_volume(all_daily, weekday, t_years, trend=False).weekday_weights
-    profiles: dict[str, ChannelProfile] = {}
-    outcomes_by: dict[str, dict] = {}
-    rates: dict[str, dict] = {}
-    for ch, g in groups.items():
-        p = f"channels.{ch}"
-        own = len(g) >= min_leads
-        src = g if own else thin_pool
-        how = "fitted" if own else "pooled"
-        pnote = "" if own else (f"pooled over the {len(thin)} channel(s) with < {min_leads} leads"
-                                if len(thin_pool) < len(h) else f"all channels' figure (< {min_leads} leads)")
-        daily = g["created_at"].dt.normalize().value_counts().reindex(days, fill_value=0).to_numpy()
-        growth = 0.0
-        if len(g) >= _MIN_TREND_LEADS and len(days) >= _MIN_TREND_DAYS:
-            vf = fit_volume(daily, weekday, t_years, trend=True)
+    def __init__(self, lh: LeadHistory, base: FunnelConfig, start, end, level_at, seed, min_leads, min_deals):
+        full = lh.table
+        if full.empty:
+            raise InputError("lead history: no leads to calibrate on")
+        self.start = pd.Timestamp(start) if start is not None else full["created_at"].min().normalize()
+        self.end = pd.Timestamp(end) if end is not None else full["created_at"].max().normalize() + _DAY
+        self.level_at = pd.Timestamp(level_at) if level_at is not None else self.end
+        h = as_of(lh, self.end)
+        self.h = h = h[h["created_at"] >= self.start]
+        if len(h) == 0:
+            raise InputError(f"lead history: no lead created in {self.start.date()}..{self.end.date()}")
+        self.base, self.seed, self.min_leads, self.min_deals = base, seed, min_leads, min_deals
+        self.est, self.notes = _Estimates(), []
+        if len(full) > len(h):
+            self.note(f"{len(full) - len(h)} lead(s) created outside {self.start.date()}.."
+                      f"{(self.end - _DAY).date()} are not used")
+        g = self.gran = lh.granularity
+        self.contact_obs = g.get("first_contact_at", "absent") != "absent"
+        self.sql_obs = g.get("sql_at", "absent") != "absent" or h["status"].isin(["sql", "disqualified"]).any()
+        self.opp_obs = g.get("opportunity_at", "absent") != "absent" or h["status"].eq("opportunity").any()
+        self.times = lh.has_times
+        # the stage each cycle starts from, in the export's terms
+        self.start_col = "sql_at" if g.get("sql_at", "absent") != "absent" else (
+            "first_contact_at" if self.contact_obs else "created_at")
+        self.groups = {ch: x for ch, x in h.groupby("channel", sort=True)}
+        self.thin = sorted(c for c, x in self.groups.items() if len(x) < min_leads)
+        if self.thin:
+            self.note(f"{len(self.thin)} channel(s) with fewer than {min_leads} leads share pooled shares and "
+                      f"conversion: {self.thin}")
+        pool = h[h["channel"].isin(self.thin)]
+        self.thin_pool = pool if len(pool) >= min_leads else h  # too few even together: all channels
+        self.days = pd.date_range(self.start, self.end - _DAY, freq="D")
+        self.weekday = self.days.day_of_week.to_numpy()
+        self.t_years = ((self.days - self.level_at) / _DAY).to_numpy(dtype=float) / 365.25
+        self.pooled_weights = fit_volume(self._daily(h), self.weekday, self.t_years, trend=False).weekday_weights
+        self.profiles: dict[str, ChannelProfile] = {}
+        self.by_channel: dict[str, dict] = {}
+        self.source: dict[str, tuple] = {}
+        if not self.contact_obs:
+            self.note("first contact: the export has no first-contact dates; every MQL is taken as contacted")
+
+    def note(self, text: str) -> None:
+        if text:
+            self.notes.append(text)
+
+    def _daily(self, g: pd.DataFrame) -> np.ndarray:
+        return g["created_at"].dt.normalize().value_counts().reindex(self.days, fill_value=0).to_numpy()
+
+    def response(self) -> None:
+        """The response-time effect: kept only where the history has times of day."""
+        base = self.base.outcomes.response
+        if self.times:
+            self.resp = base
+            self.resp_note, self.resp_source = ("taken as given; intent is fitted given the observed times to "
+                                                "first contact"), None
+            return
+        self.resp = type(base)(kind="none")
+        why = ("the history has dates without times of day" if self.gran.get("created_at") == "date"
+               or self.contact_obs else "the history has no first-contact dates")
+        self.resp_note = (f"not fittable: {why}, so times to first contact read as 0 h; the response-time "
+                          "effect is switched off (kind = none) instead of applying a penalty the data cannot "
+                          "support")
+        self.resp_source = "not fittable"
+        self.note("response time: " + self.resp_note)
+
+    def durations(self) -> None:
+        """All-channel cycle time, time from creation to won, and deal amount."""
+        h, end, est = self.h, self.end, self.est
+        d, u = _durations(h, self.start_col, end, self.gran)
+        self.cycle_all = _fit_cycle(d, u, est, "all", "outcomes.cycle_days", self.start_col)
+        won = h[h["status"] == "won"]
+        d, u = _durations(won, "created_at", end, self.gran)
+        self.ttc = fit_truncated_duration(d, u) if d.size >= 5 else None
+        if self.ttc is not None and self.start_col != "created_at":
+            est.add("days_to_close_median", "all", self.ttc.median, self.ttc.median_ci, self.ttc.n,
+                    note=f"created to won, {self.ttc.kind}, right-truncated")
+        self.amount_all = _amount(won, est, "all", "outcomes.deal_amount") if h["amount"].notna().any() else None
+
+    def _volume(self, ch: str, g: pd.DataFrame, own: bool):
+        """The volume fit with or without a trend, and the weekday weights to use."""
+        p, est = f"channels.{ch}", self.est
+        daily = self._daily(g)
+        if len(g) >= _MIN_TREND_LEADS and len(self.days) >= _MIN_TREND_DAYS:
+            vf = fit_volume(daily, self.weekday, self.t_years, trend=True)
             if vf.growth_ci[0] > 0 or vf.growth_ci[1] < 0:
-                growth = vf.growth_per_year
                 est.add("growth_per_year", ch, vf.growth_per_year, vf.growth_ci, vf.n,
                         note="log-linear trend of daily leads (Poisson)", path=f"{p}.growth_per_year")
-            else:
-                est.add("growth_per_year", ch, 0.0, vf.growth_ci, vf.n, source="fitted",
-                        note=f"trend {vf.growth_per_year:+.3f}/year not significant: no trend used",
-                        path=f"{p}.growth_per_year")
-                vf = fit_volume(daily, weekday, t_years, trend=False)
-            weights, wsrc, wnote = vf.weekday_weights, "fitted", "Poisson, Monday first"
-        else:
-            vf = fit_volume(daily, weekday, t_years, trend=False)
-            weights, wsrc = pooled_weights, "pooled"
-            if own:
-                weights, wsrc, wnote = vf.weekday_weights, "fitted", "Poisson, Monday first"
-            else:
-                wnote = f"all channels' pattern (this channel has {len(g)} leads)"
-            est.add("growth_per_year", ch, 0.0, (np.nan, np.nan), len(g), source="default",
-                    note=f"no trend fitted on fewer than {_MIN_TREND_LEADS} leads or {_MIN_TREND_DAYS} days",
+                return vf, vf.growth_per_year, vf.weekday_weights, "fitted", "Poisson, Monday first"
+            est.add("growth_per_year", ch, 0.0, vf.growth_ci, vf.n, source="fitted",
+                    note=f"trend {vf.growth_per_year:+.3f}/year not significant: no trend used",
                     path=f"{p}.growth_per_year")
+            vf = fit_volume(daily, self.weekday, self.t_years, trend=False)
+            return vf, 0.0, vf.weekday_weights, "fitted", "Poisson, Monday first"
+        vf = fit_volume(daily, self.weekday, self.t_years, trend=False)
+        est.add("growth_per_year", ch, 0.0, (np.nan, np.nan), len(g), source="default",
+                note=f"no trend fitted on fewer than {_MIN_TREND_LEADS} leads or {_MIN_TREND_DAYS} days",
+                path=f"{p}.growth_per_year")
+        if own:
+            return vf, 0.0, vf.weekday_weights, "fitted", "Poisson, Monday first"
+        return vf, 0.0, self.pooled_weights, "pooled", f"all channels' pattern (this channel has {len(g)} leads)"
+
+    def channel_volume(self, ch: str) -> None:
+        """Volume, weekday pattern, trend, invalid and duplicate shares and cost of a channel."""
+        g, est, p = self.groups[ch], self.est, f"channels.{ch}"
+        own = len(g) >= self.min_leads
+        src = g if own else self.thin_pool
+        how = "fitted" if own else "pooled"
+        pnote = "" if own else (f"pooled over the {len(self.thin)} channel(s) with < {self.min_leads} leads"
+                                if len(self.thin_pool) < len(self.h) else
+                                f"all channels' figure (< {self.min_leads} leads)")
+        self.source[ch] = (src, how, pnote, own)
+        vf, growth, weights, wsrc, wnote = self._volume(ch, g, own)
         level = vf.level_per_week if vf.n else 0.0
-        est.add("volume_per_week", ch, level, vf.level_ci if vf.n else poisson_rate_ci(0, len(days) / 7), len(g),
-                note=f"level at {level_at.date()}", path=f"{p}.volume_per_week")
+        est.add("volume_per_week", ch, level, vf.level_ci if vf.n else poisson_rate_ci(0, len(self.days) / 7),
+                len(g), note=f"level at {self.level_at.date()}", path=f"{p}.volume_per_week")
         est.add("weekday_weights", ch, str([round(w, 3) for w in weights]), n=len(g), source=wsrc, note=wnote,
                 path=f"{p}.weekday_weights")
         n, n_inv = len(src), int((src["status"] == "invalid").sum())
@@ -370,166 +404,160 @@ def calibrate(history, base: FunnelConfig, *, start=None, end=None, level_at=Non
         est.add("invalid_share", ch, inv, inv_ci, n, source=how, note=pnote, path=f"{p}.invalid_share")
         est.add("duplicate_share", ch, dup if valid else 0.0, dup_ci, valid, source=how, note=pnote,
                 path=f"{p}.duplicate_share")
-        prior = base.channels.get(ch)
-        prof = {**(prior.model_dump() if prior is not None else ChannelProfile(volume_per_week=1).model_dump()),
-                "volume_per_week": level, "weekday_weights": tuple(weights), "invalid_share": inv,
-                "duplicate_share": min(1.0, dup) if valid else 0.0}
-        prof["growth_per_year"] = growth
+        prior = self.base.channels.get(ch) or ChannelProfile(volume_per_week=1)
+        prof = {**prior.model_dump(), "volume_per_week": level, "weekday_weights": tuple(weights),
+                "invalid_share": inv, "duplicate_share": min(1.0, dup) if valid else 0.0, "growth_per_year": growth}
         if g["cost"].notna().any():
             c = g["cost"].dropna()
             se = float(c.std(ddof=1) / math.sqrt(c.size)) if c.size > 1 else np.nan
             est.add("cost_per_lead", ch, float(c.mean()), (c.mean() - 1.96 * se, c.mean() + 1.96 * se), c.size,
                     path=f"{p}.cost_per_lead")
             prof["cost_per_lead"] = float(c.mean())
-        profiles[ch] = ChannelProfile.model_validate(prof)
-        rates[ch] = {"src": src, "how": how, "note": pnote, "own": own}
+        self.profiles[ch] = ChannelProfile.model_validate(prof)
 
-    # MQL threshold: match the observed MQL share of primary leads
-    primary = h[~h["status"].isin(["invalid", "duplicate"])]
-    k_mql = int((~primary["status"].isin(_NOT_MQL)).sum())
-    mql_obs = k_mql / len(primary) if len(primary) else np.nan
-    grid = np.arange(0, 101, 5.0)
-    shares = np.array([_mql_share(base, profiles, t, seed) for t in grid])
-    thr = float(grid[np.argmin(np.abs(shares - mql_obs))]) if np.isfinite(mql_obs) else base.scoring.mql_threshold
-    est.add("mql_share", "all", mql_obs, proportion_ci(k_mql, len(primary)), len(primary), path=None)
-    est.add("mql_threshold", "all", thr, n=len(primary), path="scoring.mql_threshold",
-            note=f"the base rule's threshold whose MQL share on simulated leads ({shares[grid == thr][0]:.3f}) "
-                 f"is nearest the observed {mql_obs:.3f}")
-    scored = FunnelConfig.model_validate({**base.model_dump(by_alias=True),
-                                          "channels": {c: q.model_dump() for c, q in profiles.items()},
-                                          "outcomes": {**base.outcomes.model_dump(by_alias=True),
-                                                       "response": response.model_dump(by_alias=True),
-                                                       "by_channel": {}},
-                                          "scoring": {**base.scoring.model_dump(by_alias=True), "mql_threshold": thr}})
+    def mql_threshold(self) -> None:
+        """The base rule's MQL threshold whose share on simulated leads matches the observed one."""
+        base, h = self.base, self.h
+        primary = h[~h["status"].isin(["invalid", "duplicate"])]
+        k = int((~primary["status"].isin(_NOT_MQL)).sum())
+        self.mql_obs = mql = k / len(primary) if len(primary) else np.nan
+        grid = np.arange(0, 101, 5.0)
+        shares = np.array([_mql_share(base, self.profiles, t, self.seed) for t in grid])
+        thr = float(grid[np.argmin(np.abs(shares - mql))]) if np.isfinite(mql) else base.scoring.mql_threshold
+        self.est.add("mql_share", "all", mql, proportion_ci(k, len(primary)), len(primary))
+        self.est.add("mql_threshold", "all", thr, n=len(primary), path="scoring.mql_threshold",
+                     note=f"the base rule's threshold whose MQL share on simulated leads "
+                          f"({shares[grid == thr][0]:.3f}) is nearest the observed {mql:.3f}")
+        self.scored = FunnelConfig.model_validate({
+            **base.model_dump(by_alias=True),
+            "channels": {c: q.model_dump() for c, q in self.profiles.items()},
+            "outcomes": {**base.outcomes.model_dump(by_alias=True), "response": self.resp.model_dump(by_alias=True),
+                         "by_channel": {}},
+            "scoring": {**base.scoring.model_dump(by_alias=True), "mql_threshold": thr}})
 
-    # conversion per channel
-    def eventual(g: pd.DataFrame, since: str, fit: DurationFit | None) -> tuple[float, tuple, int]:
+    def _eventual(self, g: pd.DataFrame, since: str, fit: DurationFit | None) -> tuple[float, tuple, int]:
+        """The share of ``g`` eventually won, open ones weighted by the chance they had to close."""
         yes = int((g["status"] == "won").sum())
-        no = int(g["status"].isin(["lost", "disqualified"]).sum()) if since != "created_at" else int(
-            g["status"].isin(["lost", "disqualified", "recycled"]).sum())
+        no = int(g["status"].isin(["lost", "disqualified"] if since != "created_at"
+                                  else ["lost", "disqualified", "recycled"]).sum())
         rest = g[~g["status"].isin(["won", "lost", "disqualified", "recycled"])]
-        age = _days(rest[since].fillna(rest["created_at"]), pd.Series(end, index=rest.index))
+        age = _days(rest[since].fillna(rest["created_at"]), pd.Series(self.end, index=rest.index))
         reach = fit.cdf(np.maximum(age, 0)) if fit is not None else np.ones(age.size)
         p, ci = fit_eventual_share(yes, no, reach)
         return p, ci, len(g)
 
-    def contacted(g: pd.DataFrame) -> pd.DataFrame:
-        return g[g["first_contact_at"].notna()] if contact_obs else g[~g["status"].isin(_NOT_MQL)]
+    def _reached(self, g: pd.DataFrame, opp: bool) -> pd.DataFrame:
+        """Leads of ``g`` that reached an opportunity (``opp``) or SQL."""
+        if opp:
+            return g[g["status"].isin(_REACHED_OPP) | g["opportunity_at"].notna()]
+        return g[g["status"].isin(_REACHED_SQL) | g["sql_at"].notna()]
 
-    s2o_all = win_all = None
-    if sql_obs and opp_obs:
-        sq = h[h["status"].isin(_REACHED_SQL) | h["sql_at"].notna()]
-        k = int((sq["status"].isin(_REACHED_OPP) | sq["opportunity_at"].notna()).sum())
-        s2o_all = _share(k, len(sq))
-        est.add("sql_to_opportunity", "all", s2o_all[0], s2o_all[1], len(sq), path="outcomes.sql_to_opportunity")
-    if sql_obs:
-        base_set_ = h[h["status"].isin(_REACHED_OPP if opp_obs else _REACHED_SQL)
-                      | (h["opportunity_at"].notna() if opp_obs else h["sql_at"].notna())]
-        since = "opportunity_at" if opp_obs else start_col
-        p, ci, n = eventual(base_set_, since, cyc_all)
-        win_all = (p, ci)
-        est.add("win_rate", "all", p, ci, n, path="outcomes.win_rate",
-                note="eventual share won (open deals weighted by the chance they had to close)")
-    mult_note = ""
-    for ch in groups:
-        r = rates[ch]
-        src, how, pnote = r["src"], r["how"], r["note"]
-        con = contacted(src)
-        bc: dict = {}
-        if sql_obs:
-            k = int((con["status"].isin(_REACHED_SQL) | con["sql_at"].notna()).sum())
-            q, qci = _share(k, len(con))
-            qnote = "SQL among contacted MQLs"
-        else:
-            own_won = groups[ch][groups[ch]["status"] == "won"]
-            d_ch, u_ch = _durations(own_won, "created_at", end, gran)
-            f_ch = fit_truncated_duration(d_ch, u_ch) if r["own"] and d_ch.size >= min_deals else ttc
-            q, qci, _ = eventual(con, "created_at", f_ch)
-            qnote = ("the export has no SQL stage: qualification stands for eventually won (open leads "
-                     "weighted by the chance they had to close, by the "
-                     + ("channel's own" if f_ch is not ttc else "all-channel") + " time to close)")
-        if con.empty:
-            q, qci = 0.0, (0.0, 1.0)
-        est.add("qualified_share_of_contacted", ch, q, qci, len(con), source=how, note=qnote + (
-            f"; {pnote}" if pnote else ""), path=None)
-        if times:
+    def stage_rates(self) -> None:
+        """All-channel SQL -> opportunity and win rate, where the export has those stages."""
+        h, est = self.h, self.est
+        self.s2o_all = self.win_all = None
+        if self.sql_obs and self.opp_obs:
+            sq = self._reached(h, False)
+            self.s2o_all = _share(len(self._reached(sq, True)), len(sq))
+            est.add("sql_to_opportunity", "all", self.s2o_all[0], self.s2o_all[1], len(sq),
+                    path="outcomes.sql_to_opportunity")
+        if self.sql_obs:
+            since = "opportunity_at" if self.opp_obs else self.start_col
+            p, ci, n = self._eventual(self._reached(h, self.opp_obs), since, self.cycle_all)
+            self.win_all = (p, ci)
+            est.add("win_rate", "all", p, ci, n, path="outcomes.win_rate",
+                    note="eventual share won (open deals weighted by the chance they had to close)")
+
+    def _qualification(self, ch: str, con: pd.DataFrame, own: bool) -> tuple[float, tuple, str]:
+        if self.sql_obs:
+            q, qci = _share(len(self._reached(con, False)), len(con))
+            return q, qci, "SQL among contacted MQLs"
+        g = self.groups[ch]
+        d, u = _durations(g[g["status"] == "won"], "created_at", self.end, self.gran)
+        fit = fit_truncated_duration(d, u) if own and d.size >= self.min_deals else self.ttc
+        q, qci, _ = self._eventual(con, "created_at", fit)
+        return q, qci, ("the export has no SQL stage: qualification stands for eventually won (open leads weighted "
+                        "by the chance they had to close, by the " + ("channel's own" if fit is not self.ttc
+                                                                      else "all-channel") + " time to close)")
+
+    def channel_conversion(self, ch: str) -> None:
+        """Qualification and intent of a channel, and its own outcome figures where it has enough."""
+        src, how, pnote, own = self.source[ch]
+        est = self.est
+        con = src[src["first_contact_at"].notna()] if self.contact_obs else src[~src["status"].isin(_NOT_MQL)]
+        q, qci, qnote = self._qualification(ch, con, own) if len(con) else (0.0, (0.0, 1.0), "no contacted lead")
+        est.add("qualified_share_of_contacted", ch, q, qci, len(con), source=how,
+                note=qnote + (f"; {pnote}" if pnote else ""))
+        mult, mult_note = 1.0, ""
+        if self.times:
             cg = con[con["first_contact_at"].notna()]
             ttfc = _days(cg["created_at"], cg["first_contact_at"]).clip(min=0) * 24
-            mult = float(response.multiplier(ttfc).mean()) if ttfc.size else 1.0
+            mult = float(self.resp.multiplier(ttfc).mean()) if ttfc.size else 1.0
             mult_note = "divided by the mean response multiplier at the observed times to first contact"
-        else:
-            mult = 1.0
-        prof = scored.channels[ch]
-        means = [_intent_for(scored, ch, prof, s, mult, seed) for s in (q, *qci)]
+        prof = self.scored.channels[ch]
+        means = [_intent_for(self.scored, ch, prof, x, mult, self.seed) for x in (q, *qci)]
         conc = prof.intent_alpha + prof.intent_beta
-        profiles[ch] = ChannelProfile.model_validate({**prof.model_dump(), "intent_alpha": means[0] * conc,
-                                                      "intent_beta": (1 - means[0]) * conc})
+        self.profiles[ch] = ChannelProfile.model_validate({**prof.model_dump(), "intent_alpha": means[0] * conc,
+                                                           "intent_beta": (1 - means[0]) * conc})
         est.add("intent_mean", ch, means[0], (means[1], means[2]), len(con), source=how,
                 note=f"mean intent of leads whose MQLs qualify at that share {mult_note}; concentration "
                      f"alpha + beta = {conc:g} kept from the base profile", path=f"channels.{ch}.intent_alpha")
-        if sql_obs and opp_obs and r["own"]:
-            sq = src[src["status"].isin(_REACHED_SQL) | src["sql_at"].notna()]
-            if len(sq) >= min_leads:
-                k = int((sq["status"].isin(_REACHED_OPP) | sq["opportunity_at"].notna()).sum())
-                v, ci = _share(k, len(sq))
-                est.add("sql_to_opportunity", ch, v, ci, len(sq), path=f"outcomes.by_channel.{ch}.sql_to_opportunity")
-                bc["sql_to_opportunity"] = v
-        if sql_obs and r["own"]:
-            sel = src[src["status"].isin(_REACHED_OPP if opp_obs else _REACHED_SQL)
-                      | (src["opportunity_at"].notna() if opp_obs else src["sql_at"].notna())]
-            if len(sel) >= min_leads:
-                p, ci, n = eventual(sel, "opportunity_at" if opp_obs else start_col, cyc_all)
-                est.add("win_rate", ch, p, ci, n, path=f"outcomes.by_channel.{ch}.win_rate",
-                        note="eventual share won")
-                bc["win_rate"] = p
-        g = groups[ch]
-        d, u = _durations(g, start_col, end, gran)
-        if d.size >= min_deals:
-            f = _fit_cycle(d, u, est, ch, f"outcomes.by_channel.{ch}.cycle_days", start_col)
-            bc["cycle_days"] = f.config()
-        if g["amount"].notna().any():
-            won = g[g["status"] == "won"]
-            if won["amount"].notna().sum() >= min_deals:
-                bc["deal_amount"] = _amount(won, est, ch, f"outcomes.by_channel.{ch}.deal_amount")
-        if bc:
-            outcomes_by[ch] = bc
+        self.by_channel[ch] = self._own_outcomes(ch, src, own)
 
-    outcomes = {**base.outcomes.model_dump(by_alias=True), "response": response.model_dump(by_alias=True),
-                "by_channel": outcomes_by, "cycle_from": "created" if start_col == "created_at" else "contact"}
-    est.add("cycle_from", "all", outcomes["cycle_from"], path="outcomes.cycle_from", source="fitted",
-            note=f"cycle times were measured from {start_col} (the earliest stage after contact in the export)")
-    if not sql_obs:
-        outcomes["sql_to_opportunity"], outcomes["win_rate"] = 1.0, 1.0
-        why = ("not fittable: the export has no SQL or opportunity stage; set to 1 so that conversion to won "
-               "is the channel's qualification share")
-        est.add("sql_to_opportunity", "all", 1.0, source="not fittable", note=why, path="outcomes.sql_to_opportunity")
-        est.add("win_rate", "all", 1.0, source="not fittable", note=why, path="outcomes.win_rate")
-        notes.append("stages: " + why)
-    else:
-        if s2o_all is not None:
-            outcomes["sql_to_opportunity"] = s2o_all[0]
+    def _own_outcomes(self, ch: str, src: pd.DataFrame, own: bool) -> dict:
+        est, p, bc = self.est, f"outcomes.by_channel.{ch}", {}
+        if self.sql_obs and self.opp_obs and own:
+            sq = self._reached(src, False)
+            if len(sq) >= self.min_leads:
+                v, ci = _share(len(self._reached(sq, True)), len(sq))
+                est.add("sql_to_opportunity", ch, v, ci, len(sq), path=f"{p}.sql_to_opportunity")
+                bc["sql_to_opportunity"] = v
+        if self.sql_obs and own:
+            sel = self._reached(src, self.opp_obs)
+            if len(sel) >= self.min_leads:
+                v, ci, n = self._eventual(sel, "opportunity_at" if self.opp_obs else self.start_col, self.cycle_all)
+                est.add("win_rate", ch, v, ci, n, path=f"{p}.win_rate", note="eventual share won")
+                bc["win_rate"] = v
+        g = self.groups[ch]
+        d, u = _durations(g, self.start_col, self.end, self.gran)
+        if d.size >= self.min_deals:
+            bc["cycle_days"] = _fit_cycle(d, u, est, ch, f"{p}.cycle_days", self.start_col).config()
+        won = g[g["status"] == "won"]
+        if won["amount"].notna().sum() >= self.min_deals:
+            bc["deal_amount"] = _amount(won, est, ch, f"{p}.deal_amount")
+        return bc
+
+    def config(self) -> FunnelConfig:
+        """The calibrated config; the funnel-wide outcomes where the export has no such stage."""
+        est = self.est
+        outcomes = {**self.base.outcomes.model_dump(by_alias=True), "response": self.resp.model_dump(by_alias=True),
+                    "by_channel": {c: v for c, v in self.by_channel.items() if v},
+                    "cycle_from": "created" if self.start_col == "created_at" else "contact"}
+        est.add("cycle_from", "all", outcomes["cycle_from"], path="outcomes.cycle_from",
+                note=f"cycle times were measured from {self.start_col} (the earliest stage after contact in the export)")
+        if not self.sql_obs:
+            outcomes["sql_to_opportunity"], outcomes["win_rate"] = 1.0, 1.0
+            why = ("not fittable: the export has no SQL or opportunity stage; set to 1 so that conversion to won "
+                   "is the channel's qualification share")
+            est.add("sql_to_opportunity", "all", 1.0, source="not fittable", note=why, path="outcomes.sql_to_opportunity")
+            est.add("win_rate", "all", 1.0, source="not fittable", note=why, path="outcomes.win_rate")
+            self.note("stages: " + why)
         else:
-            outcomes["sql_to_opportunity"] = 1.0
-            est.add("sql_to_opportunity", "all", 1.0, source="not fittable", path="outcomes.sql_to_opportunity",
-                    note="not fittable: the export has no opportunity stage; set to 1 (win rate from SQL)")
-        outcomes["win_rate"] = win_all[0]
-    if cyc_all is not None:
-        outcomes["cycle_days"] = cyc_all.config()
-    if amt_all is not None:
-        outcomes["deal_amount"] = amt_all
-    est.add("response", "all", response.kind, source=resp_source or ("base scenario" if "outcomes.response" in (
-        base_set or set()) else "default"), note=resp_note, path="outcomes.response")
-    cfg = FunnelConfig.model_validate({**scored.model_dump(by_alias=True),
-                                       "channels": {c: q.model_dump() for c, q in profiles.items()},
-                                       "outcomes": outcomes})
-    cfg, team_note = _sized_team(cfg, est, mql_obs)
-    if team_note:
-        notes.append(team_note)
-    if not contact_obs:
-        notes.append("first contact: the export has no first-contact dates; every MQL is taken as contacted")
-    estimates = est.frame()
-    prov = provenance(cfg, estimates, base, base_set)
-    return Calibration(cfg, estimates, prov, notes, (start, end))
+            if self.s2o_all is None:
+                est.add("sql_to_opportunity", "all", 1.0, source="not fittable", path="outcomes.sql_to_opportunity",
+                        note="not fittable: the export has no opportunity stage; set to 1 (win rate from SQL)")
+            outcomes["sql_to_opportunity"] = 1.0 if self.s2o_all is None else self.s2o_all[0]
+            outcomes["win_rate"] = self.win_all[0]
+        if self.cycle_all is not None:
+            outcomes["cycle_days"] = self.cycle_all.config()
+        if self.amount_all is not None:
+            outcomes["deal_amount"] = self.amount_all
+        in_base = "outcomes.response" in _set_paths(self.base)
+        est.add("response", "all", self.resp.kind, note=self.resp_note, path="outcomes.response",
+                source=self.resp_source or ("base scenario" if in_base else "default"))
+        return FunnelConfig.model_validate({**self.scored.model_dump(by_alias=True),
+                                            "channels": {c: q.model_dump() for c, q in self.profiles.items()},
+                                            "outcomes": outcomes})
 
 
 def _sized_team(cfg: FunnelConfig, est: _Estimates, mql_share: float) -> tuple[FunnelConfig, str]:
