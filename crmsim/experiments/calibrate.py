@@ -691,63 +691,78 @@ def split_validation(history, base: FunnelConfig, *, split: float = 2 / 3, repli
     if sim_start <= first:
         raise InputError(f"lead history: {first.date()}..{end.date()} is too short for a time split")
     cal = calibrate(lh, base, start=first, end=cut, level_at=sim_start, seed=seed, base_set=base_set)
-    horizon = float((end - sim_start) / _DAY)
-    date_only = lh.granularity.get("created_at") == "date"
-    ss = np.random.SeedSequence(seed)
-    sims, totals = [], []
-    for i, s in enumerate(ss.spawn(replications)):
-        r = simulate_funnel(cal.config, s, horizon, float(warmup_days), keep_events=True)
+    window = (float(warmup_days), float((end - sim_start) / _DAY))
+    sim = _simulated_cohorts(cal.config, seed, replications, window, lh.granularity.get("created_at") == "date",
+                             progress)
+    t = h[h["created_at"] >= cut]
+    zero = pd.Series(sim_start, index=t.index)
+    won_at = np.where(t["status"] == "won", _days(zero, t["closed_at"]), np.nan)
+    table = _compare(_historical_values(t["channel"].to_numpy(), _days(zero, t["created_at"]), won_at, window),
+                     sim, replications)
+    return {"table": table, "calibration": cal, "split": cut, "end": end, "replications": replications}
+
+
+def _with_all(channel, created, won_at, window) -> pd.DataFrame:
+    """:func:`cohort_metrics` per channel and for all channels together (row ``ALL``)."""
+    per = cohort_metrics(channel, created, won_at, start=window[0], end=window[1])
+    tot = cohort_metrics(np.full(len(created), ALL), created, won_at, start=window[0], end=window[1])
+    return pd.concat([tot, per])
+
+
+def _simulated_cohorts(cfg: FunnelConfig, seed, replications: int, window, date_only: bool, progress
+                       ) -> pd.DataFrame:
+    """The cohort metrics of each replication (``rep`` column), measured as the export measures
+    them: from the creation date when the export has no times."""
+    out = []
+    for i, s in enumerate(np.random.SeedSequence(seed).spawn(replications)):
+        r = simulate_funnel(cfg, s, window[1], window[0], keep_events=True)
         ev = r.events
-        won = ev[ev["event"] == "won"].groupby("entity_id")["t"].min()
-        # measured as the export measures it: from the creation date when it has no times
+        won = r.leads["lead_id"].map(ev[ev["event"] == "won"].groupby("entity_id")["t"].min())
         shown = np.floor(r.leads["created"]) if date_only else r.leads["created"]
-        m = cohort_metrics(r.leads["channel"].astype(str), shown,
-                           r.leads["lead_id"].map(won), start=float(warmup_days), end=horizon)
-        sims.append(m.assign(rep=i))
-        tot = cohort_metrics(np.full(len(r.leads), ALL), shown, r.leads["lead_id"].map(won),
-                             start=float(warmup_days), end=horizon)
-        totals.append(tot.assign(rep=i))
+        out.append(_with_all(r.leads["channel"].astype(str), shown, won, window).assign(rep=i))
         if progress:
             progress(i + 1, replications)
-    sim = pd.concat(sims).reset_index()
-    sim_totals = pd.concat(totals).reset_index()
-    t = h[h["created_at"] >= cut]
-    won_at = np.where(t["status"] == "won", _days(pd.Series(sim_start, index=t.index), t["closed_at"]), np.nan)
-    created = _days(pd.Series(sim_start, index=t.index), t["created_at"])
-    hist = cohort_metrics(t["channel"], created, won_at, start=float(warmup_days), end=horizon)
-    rows = []
+    return pd.concat(out).rename_axis("channel").reset_index()
+
+
+def _historical_values(channel, created, won_at, window) -> dict:
+    """Per channel (and ``ALL``): each metric's value and 95% interval in the held-out history."""
+    m = _with_all(channel, created, won_at, window)
+    inside = (created >= window[0]) & (created < window[1])
+    days = np.where(inside & (won_at < window[1]), won_at - created, np.nan)
+    out = {}
+    for ch, r in m.iterrows():
+        n, k = int(r["leads"]), int(r["won"])
+        d = days[np.isfinite(days) & ((channel == ch) | (ch == ALL))]
+        out[ch] = {"leads": (n, poisson_rate_ci(n, 1.0)), "conversion": (k / n if n else np.nan, proportion_ci(k, n)),
+                   "days_to_close_median": (float(np.median(d)) if d.size else np.nan, _median_ci(d))}
+    return out
+
+
+def _compare(hist: dict, sim: pd.DataFrame, replications: int) -> pd.DataFrame:
+    """One row per channel and metric: the history with its interval, the simulation's mean and
+    interval over replications (a replication without the channel counts 0 leads and 0 won),
+    the relative error and whether the simulated mean lies inside the historical interval."""
     from crmsim.experiments.stats import mean_ci
 
-    hist_all = cohort_metrics(np.full(len(t), ALL), created, won_at, start=float(warmup_days), end=horizon)
-    keep = (created >= warmup_days) & (created < horizon)
-    for ch in [ALL, *sorted(set(hist.index) | set(sim["channel"]))]:
-        if ch == ALL:
-            s = sim_totals
-            hr = hist_all.loc[ALL] if len(hist_all) else None
-            in_ch = keep
-        else:
-            s = sim[sim["channel"] == ch]
-            hr = hist.loc[ch] if ch in hist.index else None
-            in_ch = keep & (t["channel"] == ch).to_numpy()
-        n = int(hr["leads"]) if hr is not None else 0
-        k = int(hr["won"]) if hr is not None else 0
-        days = (won_at - created)[in_ch]
-        days = days[np.isfinite(days) & (won_at[in_ch] < horizon)]
-        hvals = {"leads": (n, poisson_rate_ci(n, 1.0)), "conversion": (k / n if n else np.nan, proportion_ci(k, n)),
-                 "days_to_close_median": (float(np.median(days)) if days.size else np.nan, _median_ci(days))}
-        for metric, (hv, hci) in hvals.items():
+    rows = []
+    names = [ALL, *sorted((set(hist) | set(sim["channel"])) - {ALL})]
+    for ch in names:
+        s = sim[sim["channel"] == ch]
+        h = hist.get(ch, {"leads": (0, poisson_rate_ci(0, 1.0)), "conversion": (np.nan, proportion_ci(0, 0)),
+                          "days_to_close_median": (np.nan, (np.nan, np.nan))})
+        for metric, (hv, hci) in h.items():
             vals = s[metric].to_numpy(dtype=float) if len(s) else np.array([np.nan])
-            if metric != "days_to_close_median":
-                vals = np.concatenate([vals, np.zeros(replications - len(vals))]) if len(vals) < replications else vals
+            if metric != "days_to_close_median" and len(vals) < replications:
+                vals = np.concatenate([vals, np.zeros(replications - len(vals))])
             m, lo, hi = mean_ci(vals)
             lo, hi = max(lo, 0.0), (min(hi, 1.0) if metric == "conversion" else hi)  # inside the range
-            rel = (m - hv) / hv if hv and np.isfinite(hv) and hv != 0 else np.nan
+            rel = (m - hv) / hv if hv and np.isfinite(hv) else np.nan
             ok = bool(np.isfinite(m) and hci[0] <= m <= hci[1]) if np.all(np.isfinite(hci)) else False
-            rows.append({"channel": ch, "metric": metric, "n_leads": n, "historical": hv, "hist_ci_low": hci[0],
-                         "hist_ci_high": hci[1], "simulated": m, "sim_ci_low": lo, "sim_ci_high": hi,
-                         "rel_error": rel, "passed": ok})
-    return {"table": pd.DataFrame(rows), "calibration": cal, "split": cut, "end": end,
-            "replications": replications}
+            rows.append({"channel": ch, "metric": metric, "n_leads": h["leads"][0], "historical": hv,
+                         "hist_ci_low": hci[0], "hist_ci_high": hci[1], "simulated": m, "sim_ci_low": lo,
+                         "sim_ci_high": hi, "rel_error": rel, "passed": ok})
+    return pd.DataFrame(rows)
 
 
 # ------------------------------------------------------------- in-sample comparison (kept)

@@ -225,6 +225,38 @@ def _statuses(values: pd.Series, mapping: LeadHistoryMapping, what: str, col: st
     return st
 
 
+def _fields(raw: pd.DataFrame, mapping: LeadHistoryMapping, inv: dict, what: str) -> pd.DataFrame:
+    """The export's mapped columns as :data:`FIELDS` (dates, numbers and statuses read), with the
+    file row of each lead in ``_row``."""
+    n_raw = len(raw)
+    h = pd.DataFrame({"_row": np.arange(1, n_raw + 1)}, index=raw.index)
+    for f in FIELDS:
+        h[f] = raw[inv[f]] if f in inv else pd.Series(pd.NA, index=raw.index, dtype=object)
+    for f in DATE_FIELDS:
+        h[f] = (_dates(raw, inv[f], what, mapping.dayfirst) if f in inv
+                else pd.Series(pd.NaT, index=raw.index, dtype="datetime64[us]"))
+    for f in ("cost", "amount"):
+        h[f] = _numbers(raw, inv[f], what) if f in inv else np.nan
+    h["status"] = (_statuses(raw[inv["status"]], mapping, what, inv["status"]) if "status" in inv
+                   else pd.Series(mapping.default_status, index=raw.index, dtype=object))
+    if "status" in inv and mapping.default_status is not None:
+        h["status"] = h["status"].fillna(mapping.default_status)
+    if "lead_id" in inv:
+        h["lead_id"] = raw[inv["lead_id"]].astype("string").str.strip()
+    else:
+        h["lead_id"] = pd.Series([f"row{k + 1}" for k in range(n_raw)], index=raw.index)
+    return h
+
+
+def _keep_extra(h: pd.DataFrame, raw: pd.DataFrame, mapping: LeadHistoryMapping) -> pd.DataFrame:
+    """:data:`FIELDS`, then the export's other columns (``src_<name>`` where a name is a field)."""
+    extra = [c for c in raw.columns if c not in set(mapping.columns)]
+    names = [f"src_{c}" if c in FIELDS or c == "_row" else c for c in extra]
+    for c, name in zip(extra, names):   # for scoring rules and replay
+        h[name] = raw[c].to_numpy()[h["_row"].to_numpy() - 1]
+    return h.reset_index(drop=True)[[*FIELDS, *names]]
+
+
 def load_lead_history(src, mapping: LeadHistoryMapping, deals=None) -> LeadHistory:
     """Read a lead export (CSV, Parquet or DataFrame), join its deals table (``deals``, or
     ``mapping.deals.file``) and return a :class:`LeadHistory`; see the module docstring.
@@ -251,22 +283,7 @@ def load_lead_history(src, mapping: LeadHistoryMapping, deals=None) -> LeadHisto
     _check_columns(raw, mapping.columns, what)
     inv = {v: k for k, v in mapping.columns.items()}
     n_raw = len(raw)
-    h = pd.DataFrame({"_row": np.arange(1, n_raw + 1)}, index=raw.index)
-    for f in FIELDS:
-        h[f] = raw[inv[f]] if f in inv else pd.Series(pd.NA, index=raw.index, dtype=object)
-    for f in DATE_FIELDS:
-        h[f] = (_dates(raw, inv[f], what, mapping.dayfirst) if f in inv
-                else pd.Series(pd.NaT, index=raw.index, dtype="datetime64[us]"))
-    for f in ("cost", "amount"):
-        h[f] = _numbers(raw, inv[f], what) if f in inv else np.nan
-    h["status"] = (_statuses(raw[inv["status"]], mapping, what, inv["status"]) if "status" in inv
-                   else pd.Series(mapping.default_status, index=raw.index, dtype=object))
-    if "status" in inv and mapping.default_status is not None:
-        h["status"] = h["status"].fillna(mapping.default_status)
-    if "lead_id" in inv:
-        h["lead_id"] = raw[inv["lead_id"]].astype("string").str.strip()
-    else:
-        h["lead_id"] = pd.Series([f"row{k + 1}" for k in range(n_raw)], index=raw.index)
+    h = _fields(raw, mapping, inv, what)
     names, bad_ch, ch_report = map_categories(raw[inv["channel"]], mapping.channel_map,
                                               unmapped=mapping.unmapped_channels)
     h["channel"] = names
@@ -301,11 +318,7 @@ def load_lead_history(src, mapping: LeadHistoryMapping, deals=None) -> LeadHisto
                          "first_rows": h["_row"].to_numpy()[mask][:5].tolist()})
             h.loc[mask, f] = empty
     h["channel"] = h["channel"].astype(str)
-    used = set(mapping.columns)
-    extra = [c for c in raw.columns if c not in used]
-    for c in extra:   # the export's other columns, for scoring rules and replay
-        h[f"src_{c}" if c in FIELDS or c == "_row" else c] = raw[c].to_numpy()[h["_row"].to_numpy() - 1]
-    h = h.reset_index(drop=True)[[*FIELDS, *[f"src_{c}" if c in FIELDS or c == "_row" else c for c in extra]]]
+    h = _keep_extra(h, raw, mapping)
     gran = {f: granularity(h[f]) for f in DATE_FIELDS}
     return LeadHistory(table=h, exclusions=_exclusions(excl), channels=ch_report, granularity=gran,
                        n_raw=n_raw, source=str(src) if not isinstance(src, pd.DataFrame) else "DataFrame")

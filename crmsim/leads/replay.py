@@ -143,8 +143,7 @@ def replay(leads: pd.DataFrame, rules: dict[str, ReplayRules], *, reps, start=No
     summaries, weekly, per_lead = [], [], []
     for name, rs in sets.items():
         if rs is None:
-            score = np.full(len(h), np.nan)
-            mql = recorded
+            score, mql = np.full(len(h), np.nan), recorded
         else:
             scored = rs.scoring.apply(h)
             score, mql = scored["score"].to_numpy(), scored["mql"].to_numpy(dtype=bool)
@@ -154,30 +153,37 @@ def replay(leads: pd.DataFrame, rules: dict[str, ReplayRules], *, reps, start=No
         per_lead.append(pd.DataFrame({"rules": name, "lead_id": h["lead_id"].to_numpy(), "score": score,
                                       "mql": mql, "owner_id": owner, "recycled_at": recycled_at,
                                       "worked_in_history": worked, "won": won}))
-        wk = pd.DataFrame({"week": day[mql].dt.to_period("W-SUN").dt.start_time.to_numpy(),
-                           "owner_id": owner[mql]})
-        counts = wk.dropna().groupby(["week", "owner_id"]).size()
-        full = counts.reindex(pd.MultiIndex.from_product(
-            [sorted(set(wk["week"])), reps["rep_id"].astype(str)], names=["week", "owner_id"]), fill_value=0)
-        weekly.append(full.rename("mql").reset_index().assign(rules=name))
-        known = mql & worked
-        n_won = int(won.sum())
-        precision = won[mql].sum() / known.sum() if known.any() else np.nan
-        recycled = ~pd.isna(recycled_at)
-        summaries.append({
-            "rules": name, "leads": len(h), "mql": int(mql.sum()), "mql_share": float(mql.mean()),
-            "mql_known": int(known.sum()), "mql_not_worked": int((mql & ~worked).sum()),
-            "won_in_mql": int(won[mql].sum()), "won_total": n_won,
-            "precision": float(precision),
-            "recall": float(won[mql].sum() / n_won) if n_won else np.nan,
-            "lift": float(precision / won.mean()) if n_won else np.nan,
-            "load_p50": float(full.median()) if len(full) else 0.0,
-            "load_max": float(full.max()) if len(full) else 0.0,
-            "recycled": int(recycled.sum()),
-            "recycle_unknown": int(not_judged.sum()),
-        })
-    return ReplayResult(pd.DataFrame(summaries), pd.concat(weekly, ignore_index=True)[["rules", "week", "owner_id", "mql"]],
+        load = _weekly_load(day[mql], owner[mql], reps["rep_id"].astype(str))
+        weekly.append(load.rename("mql").reset_index().assign(rules=name))
+        summaries.append(_summary(name, mql, won, worked, load, ~pd.isna(recycled_at), not_judged))
+    return ReplayResult(pd.DataFrame(summaries),
+                        pd.concat(weekly, ignore_index=True)[["rules", "week", "owner_id", "mql"]],
                         pd.concat(per_lead, ignore_index=True))
+
+
+def _weekly_load(day: pd.Series, owner: np.ndarray, rep_ids: pd.Series) -> pd.Series:
+    """MQLs per (week, rep), every rep listed in every week that had MQLs."""
+    wk = pd.DataFrame({"week": day.dt.to_period("W-SUN").dt.start_time.to_numpy(), "owner_id": owner})
+    counts = wk.dropna().groupby(["week", "owner_id"]).size()
+    grid = pd.MultiIndex.from_product([sorted(set(wk["week"])), rep_ids], names=["week", "owner_id"])
+    return counts.reindex(grid, fill_value=0)
+
+
+def _summary(name: str, mql, won, worked, load: pd.Series, recycled, not_judged) -> dict:
+    """One rule set's row of the summary (see :func:`replay`)."""
+    known = mql & worked
+    n_won = int(won.sum())
+    precision = won[mql].sum() / known.sum() if known.any() else np.nan
+    return {
+        "rules": name, "leads": len(mql), "mql": int(mql.sum()), "mql_share": float(mql.mean()),
+        "mql_known": int(known.sum()), "mql_not_worked": int((mql & ~worked).sum()),
+        "won_in_mql": int(won[mql].sum()), "won_total": n_won, "precision": float(precision),
+        "recall": float(won[mql].sum() / n_won) if n_won else np.nan,
+        "lift": float(precision / won.mean()) if n_won else np.nan,
+        "load_p50": float(load.median()) if len(load) else 0.0,
+        "load_max": float(load.max()) if len(load) else 0.0,
+        "recycled": int(recycled.sum()), "recycle_unknown": int(not_judged.sum()),
+    }
 
 
 def _assign_and_recycle(h, mql, contact, day, days, reps, assignment: AssignmentRule, recycle: RecycleRule,
