@@ -51,19 +51,13 @@ def comparison_text(comparison, metrics: list[str]) -> str:
 
 
 def cmd_run(args) -> int:
-    import pandas as pd
-    from tqdm import tqdm
-
     from crmsim.experiments import (
         ScenarioError,
-        dump_resolved,
         fast_mode,
         load_scenario,
         parse_assignments,
-        run_experiment,
         variants,
     )
-    from crmsim.report import KEY_METRICS, write_report
 
     if args.jobs < 0:
         raise ScenarioError(f"--jobs must be >= 0 (0 = one per CPU), got {args.jobs}")
@@ -76,13 +70,28 @@ def cmd_run(args) -> int:
     if fast_mode() and args.replications is None and sc.run.replications > 3:
         print(f"CRMSIM_FAST is set: {sc.run.replications} -> 3 replications", file=sys.stderr)
         sc = load_scenario(args.file, {**overrides, "run.replications": 3})
-    from crmsim.experiments.runner import make_executor
-    from crmsim.experiments.store import RunStore, run_id
+    from crmsim.experiments.store import check_run_folder, run_lock
 
     vs = variants(sc)
     total = len(vs) * sc.run.replications
     jobs = args.jobs or min(os.cpu_count() or 1, total)
     out = Path(args.out) if args.out else Path("results") / sc.name
+    check_run_folder(out)
+    with run_lock(out):
+        return _execute(args, sc, vs, total, jobs, out)
+
+
+def _execute(args, sc, vs, total: int, jobs: int, out: Path) -> int:
+    """Run a scenario's variants into the run folder ``out`` (held by the caller's lock) and write
+    the summary, comparison, frames and report."""
+    import pandas as pd
+    from tqdm import tqdm
+
+    from crmsim.experiments import ScenarioError, dump_resolved, run_experiment
+    from crmsim.experiments.runner import make_executor
+    from crmsim.experiments.store import RunStore, run_id
+    from crmsim.report import KEY_METRICS, write_report
+
     out.mkdir(parents=True, exist_ok=True)
     raw = sc.model_dump(mode="json", by_alias=True, exclude_none=True)
     raw["run"].pop("replications")

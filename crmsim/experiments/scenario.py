@@ -256,6 +256,12 @@ def _baseline_dict(sc: Scenario) -> dict:
     return sc.baseline.model_dump(mode="json", by_alias=True, exclude_none=True)
 
 
+def _same(a: Config, b: Config) -> bool:
+    """Equal configs, compared by their canonical dump (``==`` on models would compare cached
+    numpy arrays, e.g. an empirical distribution's data, and fail)."""
+    return a.model_dump(mode="json", by_alias=True) == b.model_dump(mode="json", by_alias=True)
+
+
 def variants(sc: Scenario, *, source: str = "<scenario>", base_dir: Path | None = None) -> list[Variant]:
     """The baseline, then every grid point of every sweep, each validated."""
     base = _baseline_dict(sc)
@@ -280,7 +286,7 @@ def variants(sc: Scenario, *, source: str = "<scenario>", base_dir: Path | None 
                 raise ScenarioError(
                     f"{source}: sweep[{k}] variant '{name}':\n" + _fmt_errors(e, source, ("baseline",))
                 ) from None
-            if cfg == sc.baseline:  # the grid point *is* the baseline: run it once
+            if _same(cfg, sc.baseline):  # the grid point *is* the baseline: run it once
                 continue
             out.append(Variant(name, ov, cfg))
     return out

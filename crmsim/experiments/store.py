@@ -20,11 +20,63 @@ import hashlib
 import json
 import os
 import tempfile
+from contextlib import contextmanager
 from pathlib import Path
 
 import pandas as pd
 
-__all__ = ["RunStore", "run_id", "variant_key", "query"]
+__all__ = ["RunStore", "run_id", "variant_key", "query", "check_run_folder", "run_lock"]
+
+
+def check_run_folder(out: Path) -> None:
+    """A folder a run may be written into: new, empty, or a crmsim run folder (it has
+    ``run.json``). Anything else is refused (crmsim resets only the subfolders of its own run
+    folders), with an :class:`~crmsim.errors.InputError` naming the folder."""
+    from crmsim.errors import InputError
+
+    out = Path(out)
+    if not out.exists():
+        return
+    if not out.is_dir():
+        raise InputError(f"--out {out}: is a file, not a folder")
+    if (out / "run.json").is_file() or not [f for f in out.iterdir() if f.name != ".crmsim-lock"]:
+        return
+    raise InputError(f"--out {out}: holds files that are not a crmsim run (no run.json); crmsim only "
+                     "resets its own run folders: choose a new or empty folder")
+
+
+@contextmanager
+def run_lock(out: Path):
+    """Hold ``out/.crmsim-lock`` while a run writes there; a second run on the same folder is
+    refused while the first is alive (a lock left by a killed run is taken over)."""
+    from crmsim.errors import InputError
+
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    lock = out / ".crmsim-lock"
+    for _ in range(2):
+        try:
+            fd = os.open(lock, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
+            break
+        except FileExistsError:
+            try:
+                pid = int(lock.read_text().strip() or 0)
+                os.kill(pid, 0)
+            except (ValueError, ProcessLookupError, FileNotFoundError):
+                lock.unlink(missing_ok=True)  # stale: its run is gone
+                continue
+            except PermissionError:
+                pass
+            raise InputError(f"--out {out}: another crmsim run (process {pid}) is writing there; wait for it "
+                             "or choose another folder") from None
+    else:
+        raise InputError(f"--out {out}: cannot take the lock {lock}")
+    try:
+        os.write(fd, str(os.getpid()).encode())
+        os.close(fd)
+        yield
+    finally:
+        lock.unlink(missing_ok=True)
 
 
 def run_id(resolved_toml_without_replications: str) -> str:
@@ -37,7 +89,8 @@ def variant_key(name: str) -> str:
 
 def _atomic_write(path: Path, write) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=path.suffix)
+    # the temporary name never ends like a stored file, so a file left by a killed run is never read
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".partial")
     os.close(fd)
     try:
         write(tmp)
@@ -62,6 +115,8 @@ class RunStore:
                     "use another --out folder, or delete it to start over")
         _atomic_write(meta, lambda p: Path(p).write_text(json.dumps(
             {"scenario": scenario_name, "run_id": rid, "model": model}, indent=1)))
+        for stale in self.root.glob("*/.tmp-*"):  # left by a run killed while writing
+            stale.unlink(missing_ok=True)
 
     def _rep_path(self, variant: str, i: int) -> Path:
         return self.root / "reps" / f"{variant_key(variant)}-{i}.parquet"

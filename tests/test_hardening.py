@@ -1,0 +1,109 @@
+"""Bad input and bad luck: named errors, no file of the user's lost, resume after kill -9."""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+
+from crmsim.cli import main
+from crmsim.experiments import load_scenario, variants
+
+SMALL = """
+schema_version = 1
+name = "hard"
+[run]
+replications = {reps}
+base_seed = 3
+horizon_days = 56
+warmup_days = 7
+[baseline]
+channels.search = {{ volume_per_week = 60 }}
+reps = {{ count = 3 }}
+outcomes = {{ deal_amount = {{ kind = "empirical", csv = "deals.csv", column = "amount" }} }}
+[[sweep]]
+grid = {{ "reps.count" = [2, 3] }}
+"""
+
+
+def _scenario(tmp_path, reps=2):
+    (tmp_path / "deals.csv").write_text("amount\n1000\n2500.5\n400\n")
+    f = tmp_path / "hard.toml"
+    f.write_text(SMALL.format(reps=reps))
+    return f
+
+
+def test_empirical_csv_with_a_sweep_loads_and_runs(tmp_path):
+    f = _scenario(tmp_path)
+    sc = load_scenario(f)
+    assert [v.name for v in variants(sc)][0] == "baseline"
+    assert len(variants(sc)) == 2          # reps.count=3 is the baseline: run once
+    assert main(["run", str(f), "--out", str(tmp_path / "out"), "--quiet"]) == 0
+
+
+def test_out_folder_with_the_users_files_is_refused_and_kept(tmp_path, capsys):
+    f = _scenario(tmp_path)
+    mine = tmp_path / "mine"
+    (mine / "reps").mkdir(parents=True)
+    (mine / "reps" / "notes.txt").write_text("my notes")
+    (mine / "tables").mkdir()
+    assert main(["run", str(f), "--out", str(mine), "--quiet"]) == 2
+    assert "not a crmsim run" in capsys.readouterr().err
+    assert (mine / "reps" / "notes.txt").read_text() == "my notes" and (mine / "tables").is_dir()
+
+
+def test_a_second_run_on_the_same_folder_waits_its_turn(tmp_path, capsys):
+    f = _scenario(tmp_path)
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / ".crmsim-lock").write_text(str(os.getpid()))      # a live run holds it
+    assert main(["run", str(f), "--out", str(out), "--quiet"]) == 2
+    assert "another crmsim run" in capsys.readouterr().err
+    (out / ".crmsim-lock").write_text("999999999")           # its run is gone: taken over
+    assert main(["run", str(f), "--out", str(out), "--quiet"]) == 0
+    assert not (out / ".crmsim-lock").exists()
+
+
+def test_kill_then_resume_gives_the_same_summary(tmp_path):
+    f = _scenario(tmp_path, reps=40)
+    ref = tmp_path / "ref"
+    assert main(["run", str(f), "--out", str(ref), "--quiet", "--jobs", "1", "--replications", "40"]) == 0
+    cmd = [sys.executable, "-m", "crmsim.cli", "run", str(f), "--out", str(tmp_path / "k"), "--quiet", "--jobs", "1",
+           "--replications", "40"]
+    env = dict(os.environ)
+    reps = tmp_path / "k" / "reps"
+    rng = np.random.default_rng(5)
+    points = np.sort(rng.choice(np.arange(3, 78), 5, replace=False))   # five kill points of 80 runs
+    for k in points:
+        p = subprocess.Popen(cmd + ["--resume"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        t0 = time.time()
+        while len(list(reps.glob("*.parquet"))) < k and p.poll() is None and time.time() - t0 < 60:
+            time.sleep(0.005)
+        p.send_signal(signal.SIGKILL)
+        p.wait()
+        assert len(list(reps.glob("*.parquet"))) < 80     # killed mid-run
+    stale = tmp_path / "k" / "reps" / ".tmp-x.parquet"      # a half-written file of an older crmsim
+    stale.parent.mkdir(parents=True, exist_ok=True)
+    stale.write_bytes(b"")
+    done = subprocess.run(cmd + ["--resume"], env=env, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert (tmp_path / "k" / "summary.csv").read_bytes() == (ref / "summary.csv").read_bytes()
+
+
+@pytest.mark.parametrize("text, expect", [
+    ("x\x00\xff\xfe", "not a UTF-8 text file"),
+    (SMALL.format(reps=2).replace("horizon_days = 56", "horizon_days = inf"), "run.horizon_days: Input should be a finite number"),
+    (SMALL.format(reps=2).replace('column = "amount"', 'column = "nope"'), "column 'nope' not in"),
+])
+def test_bad_scenario_files_are_named_errors(tmp_path, capsys, text, expect):
+    (tmp_path / "deals.csv").write_text("amount\n1000\n")
+    f = tmp_path / "bad.toml"
+    f.write_bytes(text.encode("utf-8", "surrogateescape") if "\x00" not in text else b"x\x00\xff\xfe")
+    assert main(["validate", str(f)]) == 1
+    err = capsys.readouterr().err
+    assert expect in err and "Traceback" not in err
+    assert main(["validate", str(tmp_path)]) == 1
+    assert "is a folder" in capsys.readouterr().err
