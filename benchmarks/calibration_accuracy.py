@@ -7,7 +7,7 @@ simulates the rest. Printed: per metric, the mean and mean absolute relative err
 simulation against the held-out history, and the share of seeds within 10%, for all channels
 together and for every channel with >= 300 held-out leads.
 
-    python benchmarks/calibration_accuracy.py [n_seeds]     # about 10 s a seed
+    python benchmarks/calibration_accuracy.py [n_seeds [table.csv]]     # about 10 s a seed
 """
 
 from __future__ import annotations
@@ -43,6 +43,8 @@ def main(n: int) -> None:
         print(f"seed {seed}: conversion {a['conversion']:+.1%}, median days to close "
               f"{a['days_to_close_median']:+.1%}, leads {a['leads']:+.1%}", flush=True)
     df = pd.concat(rows)
+    if len(sys.argv) > 2:
+        df.to_csv(sys.argv[2], index=False)
     for label, sel in (("all channels", df["channel"] == ALL),
                        ("channels with >= 300 held-out leads", (df["channel"] != ALL) & (df["n_leads"] >= 300))):
         print(f"\n{label} ({int(sel.sum() / 3)} channel-seeds):")

@@ -206,9 +206,16 @@ def cmd_report(args) -> int:
 
 
 def cmd_results(args) -> int:
+    import duckdb
+
+    from crmsim.errors import InputError
     from crmsim.experiments.store import query
 
-    df = query(args.sql, root=args.root)
+    try:
+        df = query(args.sql, root=args.root)
+    except duckdb.Error as e:
+        raise InputError(f"results query: {str(e).splitlines()[0]}; the table is 'runs' (scenario, run_id, "
+                         "variant, replication, seed and every metric)") from None
     print(df.to_string(index=False) if len(df) < 200 else df.head(200).to_string(index=False))
     return 0
 

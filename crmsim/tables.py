@@ -284,6 +284,19 @@ def read_table(src, *, source: str | None = None, na_values=("",)) -> pd.DataFra
     p = Path(src)
     if not p.is_file():
         raise FileNotFoundError(f"{source or 'table'}: no such file {p}")
+    from crmsim.errors import InputError
+
     if p.suffix.lower() in (".parquet", ".pq"):
-        return pd.read_parquet(p)
-    return pd.read_csv(p, dtype=str, keep_default_na=False, na_values=list(na_values))
+        try:
+            return pd.read_parquet(p)
+        except Exception as e:  # pyarrow's errors for a file that is not Parquet
+            raise InputError(f"{source or 'table'}: {p} is not a readable Parquet file ({e})") from None
+    try:
+        return pd.read_csv(p, dtype=str, keep_default_na=False, na_values=list(na_values))
+    except pd.errors.ParserError as e:   # e.g. a row with more fields than the header
+        raise InputError(f"{source or 'table'}: {p}: {str(e).strip().replace('Error tokenizing data. C error: ', '')}; "
+                         "every row needs as many fields as the header (quote values with commas)") from None
+    except pd.errors.EmptyDataError:
+        raise InputError(f"{source or 'table'}: {p} is empty (no header row)") from None
+    except UnicodeDecodeError as e:
+        raise InputError(f"{source or 'table'}: {p} is not UTF-8 text (byte {e.start}); save it as UTF-8 CSV") from None

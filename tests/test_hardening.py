@@ -107,3 +107,26 @@ def test_bad_scenario_files_are_named_errors(tmp_path, capsys, text, expect):
     assert expect in err and "Traceback" not in err
     assert main(["validate", str(tmp_path)]) == 1
     assert "is a folder" in capsys.readouterr().err
+
+
+def test_more_cli_mistakes_are_named_errors(tmp_path, capsys):
+    f = _scenario(tmp_path)
+    assert main(["run", str(f), "--out", str(tmp_path / "o"), "--quiet", "--target-ci", "nope=2"]) == 2
+    assert "--target-ci: unknown metric 'nope'" in capsys.readouterr().err
+    assert main(["results", "query", "selec * from runs", "--root", str(tmp_path)]) == 2
+    assert "results query: Parser Error" in capsys.readouterr().err
+    (tmp_path / "afile").write_text("x")
+    assert main(["run", str(f), "--out", str(tmp_path / "afile" / "sub"), "--quiet"]) == 2
+    assert "cannot create the folder" in capsys.readouterr().err
+
+
+def test_a_csv_row_with_more_fields_than_its_header_is_named(tmp_path):
+    from crmsim.errors import InputError
+    from crmsim.tables import read_table
+
+    (tmp_path / "x.csv").write_text("a,b\n1,2\n3,4,5\n")
+    with pytest.raises(InputError, match=r"x.csv: Expected 2 fields in line 3, saw 3; every row needs"):
+        read_table(tmp_path / "x.csv", source="leads")
+    (tmp_path / "e.csv").write_text("")
+    with pytest.raises(InputError, match="is empty"):
+        read_table(tmp_path / "e.csv")

@@ -219,6 +219,12 @@ def run_to_precision(scenario: Scenario, metric: str, half_width: float, *, n0: 
             raw["run"]["replications"] = n
             sc = scenario_from_dict(raw)
             res = run_experiment(sc, store=store, resume=True, **kw)
+            if metric not in res.summary.columns:
+                from crmsim.experiments.scenario import ScenarioError
+
+                known = [c for c in res.summary.columns if c not in ("run_id", "variant", "replication", "seed")]
+                raise ScenarioError(f"--target-ci: unknown metric '{metric}'; the {sc.model} model's metrics "
+                                    f"are {known[:40]}{' ...' if len(known) > 40 else ''}")
             need = max(replications_needed(g[metric], half_width, max_n=max_n)
                        for _, g in res.summary.groupby("variant"))
             if need <= n or n >= max_n:

@@ -52,12 +52,17 @@ def run_lock(out: Path):
     from crmsim.errors import InputError
 
     out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise InputError(f"--out {out}: cannot create the folder ({e.strerror})") from None
     lock = out / ".crmsim-lock"
     for _ in range(2):
         try:
             fd = os.open(lock, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
             break
+        except (PermissionError, IsADirectoryError) as e:
+            raise InputError(f"--out {out}: cannot write there ({e.strerror})") from None
         except FileExistsError:
             try:
                 pid = int(lock.read_text().strip() or 0)
