@@ -66,10 +66,13 @@ def cmd_run(args) -> int:
         overrides["run.replications"] = args.replications
     if args.seed is not None:
         overrides["run.base_seed"] = args.seed
-    sc = load_scenario(args.file, overrides)
+    sc = load_scenario(args.file, overrides, allow_large=args.allow_large)
     if fast_mode() and args.replications is None and sc.run.replications > 3:
         print(f"CRMSIM_FAST is set: {sc.run.replications} -> 3 replications", file=sys.stderr)
-        sc = load_scenario(args.file, {**overrides, "run.replications": 3})
+        sc = load_scenario(args.file, {**overrides, "run.replications": 3}, allow_large=args.allow_large)
+    if args.jobs > (os.cpu_count() or 1):
+        print(f"warning: --jobs {args.jobs} is more than the {os.cpu_count()} CPUs here; runs will share them",
+              file=sys.stderr)
     from crmsim.experiments.store import check_run_folder, run_lock
 
     vs = variants(sc)
@@ -226,7 +229,7 @@ def cmd_validate(args) -> int:
     bad = 0
     for f in args.files:
         try:
-            sc = load_scenario(f)
+            sc = load_scenario(f, allow_large=args.allow_large)
         except ScenarioError as e:
             print(f"INVALID {e}", file=sys.stderr)
             bad += 1
@@ -393,25 +396,27 @@ def _validation_text(table) -> str:
 def _price_input(path: str):
     """Order lines from CSV/Parquet with ``qty`` as numbers and ``date`` as dates; errors name
     the file, column and rows."""
+    import numpy as np
     import pandas as pd
 
+    from crmsim.errors import InputError
     from crmsim.tables import read_table
 
     df = read_table(path, source=path)
     missing = [c for c in ("product_id", "qty") if c not in df.columns]
     if missing:
-        raise ValueError(f"{path}: missing columns {missing}; order lines need product_id and qty")
+        raise InputError(f"{path}: missing columns {missing}; order lines need product_id and qty")
     qty = pd.to_numeric(df["qty"], errors="coerce")
-    bad = qty.isna() | (qty < 0)
+    bad = qty.isna() | (qty < 0) | ~np.isfinite(qty.fillna(0))
     if bad.any():
-        raise ValueError(f"{path}: column 'qty' expects numbers >= 0; rows {df.index[bad].tolist()[:10]} have "
+        raise InputError(f"{path}: column 'qty' expects finite numbers >= 0; rows {df.index[bad].tolist()[:10]} have "
                          f"{df.loc[bad, 'qty'].tolist()[:10]}")
     df["qty"] = qty
     if "date" in df.columns:
         d = pd.to_datetime(df["date"], errors="coerce")
         bad = d.isna() & df["date"].notna()
         if bad.any():
-            raise ValueError(f"{path}: column 'date' expects dates; rows {df.index[bad].tolist()[:10]} have "
+            raise InputError(f"{path}: column 'date' expects dates; rows {df.index[bad].tolist()[:10]} have "
                              f"{df.loc[bad, 'date'].tolist()[:10]}")
         df["date"] = d
     return df
@@ -486,6 +491,8 @@ def build_parser() -> argparse.ArgumentParser:
     r = sub.add_parser("run", help="run a scenario file and write results")
     r.add_argument("file")
     r.add_argument("--out", help="output folder (default results/<scenario name>/)")
+    r.add_argument("--allow-large", action="store_true", help="run a scenario beyond the size limits "
+                   "(2,000 variants, 100,000 runs, 3,660 days)")
     r.add_argument("--replications", type=int, help="override run.replications")
     r.add_argument("--seed", type=int, help="override run.base_seed")
     r.add_argument("--set", action="append", metavar="PATH=VALUE",
@@ -509,6 +516,7 @@ def build_parser() -> argparse.ArgumentParser:
     rs.set_defaults(func=cmd_results)
     v = sub.add_parser("validate", help="check scenario files without running them")
     v.add_argument("files", nargs="+")
+    v.add_argument("--allow-large", action="store_true", help="accept scenarios beyond the size limits")
     v.set_defaults(func=cmd_validate)
     c = sub.add_parser("calibrate", help="fit the funnel scenario from a lead history export",
                        description="Fit the funnel scenario to your own lead export. Example: crmsim "

@@ -101,7 +101,7 @@ def test_price_order_lines_from_the_command_line(root, tmp_path, capsys):
     assert t.loc["paper", "amount"] == 1_000 and "1 not saleable" in capsys.readouterr().out
     lines.write_text("product_id,qty\nws,4\nws,four\n")
     assert main(["price", str(lines), "--setup", str(root / "data/examples/cpq_setup.toml"), "--out", str(out)]) == 2
-    assert "lines.csv: column 'qty' expects numbers >= 0; rows [1] have ['four']" in capsys.readouterr().err
+    assert "lines.csv: column 'qty' expects finite numbers >= 0; rows [1] have ['four']" in capsys.readouterr().err
     lines.write_text("product_id,qty\nws,4\n")
     assert main(["price", str(lines), "--setup", str(root / "data/examples/cpq_setup.toml"), "--out", str(out)]) == 2
     assert "promotions need columns ['order_id', 'customer_id'] (or pass --no-promotions)" in capsys.readouterr().err

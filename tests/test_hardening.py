@@ -130,3 +130,35 @@ def test_a_csv_row_with_more_fields_than_its_header_is_named(tmp_path):
     (tmp_path / "e.csv").write_text("")
     with pytest.raises(InputError, match="is empty"):
         read_table(tmp_path / "e.csv")
+
+
+@pytest.mark.parametrize("make, expect", [
+    (lambda: __import__("crmsim.cpq.pricing", fromlist=["PriceRule"]).PriceRule(
+        rule_id="r1", value=100, valid_from="2025-01-01", valid_to="2025-13-45"), "valid_to '2025-13-45' is not a date"),
+    (lambda: __import__("crmsim.cpq.promotions", fromlist=["Promotion"]).Promotion(
+        promo_id="p1", kind="item", percent_off=0.1, valid_from="2025-03-01", valid_to="2025-02-01"),
+     "valid_to 2025-02-01 is before valid_from 2025-03-01"),
+    (lambda: __import__("crmsim.sim.distributions", fromlist=["Constant"]).Constant(value=-2), "greater than or equal to 0"),
+    (lambda: __import__("crmsim.sim.distributions", fromlist=["Empirical"]).Empirical(values=[1.0, float("nan")]),
+     "finite number"),
+    (lambda: __import__("crmsim.sim.distributions", fromlist=["Empirical"]).Empirical(values=[1.0, -5.0]),
+     "negative or not finite"),
+])
+def test_silently_accepted_values_are_refused(make, expect):
+    with pytest.raises(ValueError, match=expect):
+        make()
+
+
+def test_oversized_scenarios_are_refused_before_they_are_built(tmp_path, capsys):
+    big = tmp_path / "big.toml"
+    grid = ", ".join(str(k) for k in range(1, 1001))
+    big.write_text(f'schema_version = 1\nname = "g"\n[run]\nhorizon_days = 30\n[baseline]\nreps = {{ count = 2 }}\n'
+                   f'[[sweep]]\ngrid = {{ "reps.count" = [{grid}], "recycle.max_wait_days" = [{grid}] }}\n')
+    t0 = time.time()
+    assert main(["validate", str(big)]) == 1
+    assert time.time() - t0 < 5 and "1,000,001 variants exceeds the limit" in capsys.readouterr().err
+    many = tmp_path / "many.toml"
+    many.write_text(SMALL.format(reps=10**9))
+    (tmp_path / "deals.csv").write_text("amount\n1\n")
+    assert main(["validate", str(many)]) == 1
+    assert "--allow-large" in capsys.readouterr().err

@@ -27,6 +27,7 @@ from pydantic import Field, model_validator
 
 from crmsim.conditions import Condition, evaluate_all
 from crmsim.config import Config
+from crmsim.cpq.scope import check_window
 
 __all__ = ["PriceRule", "PricingPolicy", "SaleableRule", "SaleableScope", "to_base_units", "price_lines",
            "price_one", "CONDITION_FIELDS"]
@@ -68,6 +69,7 @@ class PriceRule(Config):
             raise ValueError(f"rule {self.rule_id}: a price must be >= 0, got {self.value}")
         if self.max_qty is not None and self.max_qty <= self.min_qty:
             raise ValueError(f"rule {self.rule_id}: max_qty must be > min_qty")
+        check_window(self.valid_from, self.valid_to, f"rule {self.rule_id}")
         return self
 
     @property

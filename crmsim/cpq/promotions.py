@@ -36,7 +36,7 @@ import pandas as pd
 from pydantic import Field, model_validator
 
 from crmsim.config import Config
-from crmsim.cpq.scope import scope_mask
+from crmsim.cpq.scope import check_window, scope_mask
 
 __all__ = ["Promotion", "PromotionPolicy", "PromotionEngine", "PromotionResult", "apply_promotions",
            "free_units", "promotion_roi", "break_even_lift", "SCOPE_FIELDS"]
@@ -76,6 +76,7 @@ class Promotion(Config):
     @model_validator(mode="after")
     def _check(self) -> Promotion:
         k, p = self.kind, self.promo_id
+        check_window(self.valid_from, self.valid_to, f"promotion {p}")
         if k in ("threshold", "cumulative") and self.min_spend <= 0:
             raise ValueError(f"promotion {p}: a {k} promotion needs min_spend > 0")
         if k in ("threshold", "item") and not (self.amount_off or self.percent_off):

@@ -223,23 +223,56 @@ def parse_assignments(items: list[str] | tuple[str, ...]) -> dict[str, Any]:
     return out
 
 
-def load_scenario(path: str | Path, overrides: dict[str, Any] | None = None) -> Scenario:
-    """Read, override (dotted paths from the file's top, e.g. ``run.replications``) and validate."""
+#: Limits a scenario must stay within unless the caller allows a large run (``--allow-large``).
+LIMITS = {"variants": 2_000, "runs": 100_000, "horizon_days": 3_660.0}
+
+
+def check_size(raw: dict, source: str = "<scenario>", allow_large: bool = False) -> None:
+    """Refuse a scenario whose variant count, run count or horizon exceeds :data:`LIMITS` (counted
+    from the file, before any variant is built), naming the estimate and the flag that allows it."""
+    if allow_large or not isinstance(raw, dict):
+        return
+    n = 1
+    for sw in raw.get("sweep", []) or []:
+        grid = sw.get("grid", {}) if isinstance(sw, dict) else {}
+        k = 1
+        for values in grid.values():
+            k *= len(values) if isinstance(values, list) else 1
+        n += k
+    run = raw.get("run", {}) if isinstance(raw.get("run"), dict) else {}
+    reps = run.get("replications", 10)
+    horizon = run.get("horizon_days", 0)
+    checks = [("variants", n, f"{n:,} variants"),
+              ("runs", n * reps if isinstance(reps, int) else 0, f"{n:,} variants x {reps:,} replications" if
+               isinstance(reps, int) else ""),
+              ("horizon_days", horizon if isinstance(horizon, int | float) else 0, f"horizon_days = {horizon}")]
+    for key, value, what in checks:
+        if value > LIMITS[key] and value != float("inf"):   # inf is the validator's to name
+            raise ScenarioError(f"{source}: {what} exceeds the limit of {LIMITS[key]:,} {key.replace('_', ' ')}; "
+                                "check the file, or pass --allow-large to run it anyway")
+
+
+def load_scenario(path: str | Path, overrides: dict[str, Any] | None = None, *,
+                  allow_large: bool = False) -> Scenario:
+    """Read, override (dotted paths from the file's top, e.g. ``run.replications``) and validate;
+    a scenario beyond :data:`LIMITS` is refused unless ``allow_large``."""
     path = Path(path)
     source = str(path)
     raw = read_toml(path, "scenario file", ScenarioError)
     if overrides:
         # Overrides may name any key of the resolved scenario, defaults included.
-        full = scenario_from_dict(raw, source=source, base_dir=path.parent).model_dump(
+        full = scenario_from_dict(raw, source=source, base_dir=path.parent, allow_large=allow_large).model_dump(
             mode="json", by_alias=True)  # None-valued keys too: they may be set
         for key, value in overrides.items():
             _get_path(full, key, source, "--set")
             _set_path(full, key, value)
         raw = full
-    return scenario_from_dict(raw, source=source, base_dir=path.parent)
+    return scenario_from_dict(raw, source=source, base_dir=path.parent, allow_large=allow_large)
 
 
-def scenario_from_dict(raw: dict, *, source: str = "<scenario>", base_dir: Path | None = None) -> Scenario:
+def scenario_from_dict(raw: dict, *, source: str = "<scenario>", base_dir: Path | None = None,
+                       allow_large: bool = False) -> Scenario:
+    check_size(raw, source, allow_large)
     ctx = {"base_dir": base_dir, "source": source}
     model = raw.get("model", "funnel")
     if model not in _CLASSES:

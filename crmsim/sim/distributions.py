@@ -31,8 +31,11 @@ __all__ = [
 
 
 class Constant(Config):
+    """One value every time. Every distribution in crmsim draws a duration, an amount or a count,
+    so the value must be >= 0."""
+
     kind: Literal["constant"] = "constant"
-    value: float
+    value: float = Field(ge=0)
 
     def sample(self, rng: np.random.Generator, size: int) -> np.ndarray:
         return np.full(size, float(self.value))
@@ -137,6 +140,11 @@ class Empirical(Config):
             data = self.data  # loads and checks
             if data.size == 0:
                 raise ValueError(f"empirical column '{self.column}' in {self.csv} has no values")
+        bad = ~np.isfinite(self.data) | (self.data < 0)
+        if bad.any():
+            where = f"column '{self.column}' in {self.csv}" if self.csv else "values"
+            raise ValueError(f"empirical {where}: {int(bad.sum())} value(s) are negative or not finite "
+                             f"(first {self.data[bad][:3].tolist()}); durations and amounts are >= 0")
         return self
 
     @cached_property
