@@ -162,3 +162,19 @@ def test_oversized_scenarios_are_refused_before_they_are_built(tmp_path, capsys)
     (tmp_path / "deals.csv").write_text("amount\n1\n")
     assert main(["validate", str(many)]) == 1
     assert "--allow-large" in capsys.readouterr().err
+
+
+def test_pool_rules_name_bad_dates_and_flags():
+    from crmsim import synth
+    from crmsim.customers import ReclaimPolicy, ReclaimRule, due_for_reclaim
+    from crmsim.errors import InputError
+
+    c = synth.customers(30, seed=1)
+    pol = ReclaimPolicy(rules=[ReclaimRule(kind="no_followup", limit_days=30)])
+    bad = c.assign(last_followup_at=c["last_followup_at"].astype(str).where(c.index != 3, "31/31/2025"))
+    with pytest.raises(InputError, match=r"column 'last_followup_at' expects dates; rows \[3\]"):
+        due_for_reclaim(bad, pol, "2025-06-30")
+    words = c.assign(locked=np.where(c["locked"], "yes", "no"))
+    assert due_for_reclaim(words, pol, "2025-06-30").equals(due_for_reclaim(c, pol, "2025-06-30"))
+    with pytest.raises(InputError, match=r"column 'locked' expects yes/no"):
+        due_for_reclaim(c.assign(locked="perhaps"), pol, "2025-06-30")

@@ -84,12 +84,46 @@ def _need(customers: pd.DataFrame, cols, why: str) -> None:
                        f"columns are {list(customers.columns)}")
 
 
+def _rows_named(col: pd.Series, bad: np.ndarray) -> str:
+    ids = col.index[bad][:5].tolist()
+    return f"rows {ids}{' ...' if bad.sum() > 5 else ''} ({int(bad.sum())} in all) have {col[bad].astype(str).head(3).tolist()}"
+
+
 def _day_numbers(col: pd.Series) -> np.ndarray:
-    """Whole days since 1970-01-01 of each date (time of day dropped); NaN where missing."""
-    d = pd.to_datetime(col).to_numpy().astype("datetime64[D]")
+    """Whole days since 1970-01-01 of each date (time of day dropped); NaN where missing. A value
+    that is not a date is an error naming the column and rows."""
+    d = pd.to_datetime(col, errors="coerce", format="mixed") if not pd.api.types.is_datetime64_any_dtype(col) else col
+    bad = (d.isna() & col.notna() & (col.astype(str).str.strip() != "")).to_numpy()
+    if bad.any():
+        from crmsim.errors import InputError
+
+        raise InputError(f"customers table: column '{col.name}' expects dates; {_rows_named(col, bad)}")
+    d = pd.to_datetime(d).to_numpy().astype("datetime64[D]")
     out = d.astype(np.int64).astype(float)
     out[np.isnat(d)] = np.nan
     return out
+
+
+_TRUE = {"true", "yes", "y", "1", "x", "t"}
+_FALSE = {"false", "no", "n", "0", "", "f", "nan", "none"}
+
+
+def _flag(col: pd.Series) -> np.ndarray:
+    """A yes/no column (or a count, > 0 meaning yes) as booleans: ``True/False``, ``yes/no``,
+    ``1/0``, numbers; missing is no. Anything else is an error naming the column and rows."""
+    if pd.api.types.is_bool_dtype(col) or pd.api.types.is_numeric_dtype(col):
+        return col.fillna(0).to_numpy(dtype=float) > 0
+    txt = col.astype("string").str.strip().str.lower().fillna("")
+    num = pd.to_numeric(txt, errors="coerce")
+    yes = txt.isin(_TRUE) | (num > 0).fillna(False)
+    no = txt.isin(_FALSE) | (num <= 0).fillna(False)
+    bad = (~yes & ~no).to_numpy(dtype=bool)
+    if bad.any():
+        from crmsim.errors import InputError
+
+        raise InputError(f"customers table: column '{col.name}' expects yes/no (true/false, 1/0) or a count; "
+                         f"{_rows_named(col, bad)}")
+    return yes.to_numpy(dtype=bool)
 
 
 def _days_since(col: pd.Series, today: pd.Timestamp) -> pd.Series:
@@ -231,7 +265,7 @@ class ReclaimPolicy(Config):
             checks.append(("followup_plan_active", "followup_plan"))
         _need(customers, [c for c, _ in checks],
               "the reclaim exemptions (switch an exemption off in ReclaimPolicy if you lack it)")
-        hits = [customers[col].fillna(0).to_numpy(dtype=float) > 0 for col, _ in checks]
+        hits = [_flag(customers[col]) for col, _ in checks]
         return _first_reason(hits, [why for _, why in checks], customers.index)
 
     def evaluate(self, customers: pd.DataFrame, today) -> pd.DataFrame:
