@@ -178,3 +178,18 @@ def test_pool_rules_name_bad_dates_and_flags():
     assert due_for_reclaim(words, pol, "2025-06-30").equals(due_for_reclaim(c, pol, "2025-06-30"))
     with pytest.raises(InputError, match=r"column 'locked' expects yes/no"):
         due_for_reclaim(c.assign(locked="perhaps"), pol, "2025-06-30")
+
+
+def test_a_payment_without_a_customer_is_held_not_lost():
+    import pandas as pd
+
+    from crmsim.finance.writeoff import allocate
+
+    rec = pd.DataFrame({"receivable_id": ["r1"], "customer_id": ["c1"], "amount": np.array([1000], dtype="int64")})
+    pay = pd.DataFrame({"payment_id": ["p1", "p2"], "customer_id": ["c1", None],
+                        "amount": np.array([1200, 500], dtype="int64")})
+    out = allocate(pay, rec)
+    assert out["prepayments"].values.tolist() == [["c1", 200]]
+    assert out["unidentified"][["payment_id", "unallocated"]].values.tolist() == [["p2", 500]]
+    total = out["allocations"]["amount"].sum() + out["prepayments"]["prepayment"].sum() + out["unidentified"]["unallocated"].sum()
+    assert total == pay["amount"].sum()   # every cent accounted for

@@ -95,8 +95,9 @@ def allocate(payments: pd.DataFrame, receivables: pd.DataFrame, *, passes=PASSES
 
     Returns a dict of tables: ``allocations`` (``payment_id, receivable_id, amount, pass``),
     ``receivables`` (with ``allocated`` and ``open``), ``payments`` (with ``allocated`` and
-    ``unallocated``) and ``prepayments`` (per customer: the over-payment credited to the
-    prepayment account).
+    ``unallocated``), ``prepayments`` (per customer: the over-payment credited to the
+    prepayment account) and ``unidentified`` (payments without a customer id, unallocated and
+    held in suspense: listed, not dropped).
     """
     _check(payments, "payments", ("payment_id", "customer_id", "amount"))
     _check(receivables, "receivables", ("receivable_id", "customer_id", "amount"))
@@ -163,9 +164,19 @@ def allocate(payments: pd.DataFrame, receivables: pd.DataFrame, *, passes=PASSES
         "amount": al["amount"].to_numpy(np.int64), "pass": al["pass"].to_numpy(object)})
     rec_out = rec.assign(allocated=r_open0 - r_left, open=r_left)
     pay_out = pay.assign(allocated=pay["amount"].to_numpy() - p_left, unallocated=p_left)
-    prepay = pay_out.groupby("customer_id", as_index=False)["unallocated"].sum().rename(columns={"unallocated": "prepayment"})
-    prepay = prepay[prepay["prepayment"] > 0].reset_index(drop=True)
-    return {"allocations": allocations, "receivables": rec_out, "payments": pay_out, "prepayments": prepay}
+    return {"allocations": allocations, "receivables": rec_out, "payments": pay_out, **_unapplied(pay_out)}
+
+
+def _unapplied(pay: pd.DataFrame) -> dict:
+    """What payments left unallocated: per customer, the ``prepayments``; payments without a
+    customer id, ``unidentified`` (held in suspense until someone says whose they are: never
+    dropped, never credited to a customer)."""
+    known = pay["customer_id"].notna() & (pay["customer_id"].astype("string").str.strip() != "").fillna(False)
+    prepay = (pay[known].groupby("customer_id", as_index=False)["unallocated"].sum()
+              .rename(columns={"unallocated": "prepayment"}))
+    unidentified = pay.loc[~known & (pay["unallocated"] > 0), ["payment_id", "amount", "unallocated"]]
+    return {"prepayments": prepay[prepay["prepayment"] > 0].reset_index(drop=True),
+            "unidentified": unidentified.reset_index(drop=True)}
 
 
 def unallocate(result: dict, payment_ids) -> dict:
@@ -183,6 +194,5 @@ def unallocate(result: dict, payment_ids) -> dict:
     undo = pay["payment_id"].map(gone.groupby("payment_id")["amount"].sum()).fillna(0).astype(np.int64).to_numpy()
     pay["allocated"] = pay["allocated"].to_numpy() - undo
     pay["unallocated"] = pay["unallocated"].to_numpy() + undo
-    prepay = pay.groupby("customer_id", as_index=False)["unallocated"].sum().rename(columns={"unallocated": "prepayment"})
     return {"allocations": al[~al["payment_id"].isin(ids)].reset_index(drop=True), "receivables": rec,
-            "payments": pay, "prepayments": prepay[prepay["prepayment"] > 0].reset_index(drop=True)}
+            "payments": pay, **_unapplied(pay)}
