@@ -153,8 +153,9 @@ def _execute(args, sc, vs, total: int, jobs: int, out: Path) -> int:
     ev = pd.concat([e.assign(variant=v) for v, e in res.events.items()], ignore_index=True)
     ev["variant"] = ev["variant"].astype("category")
     ev.to_parquet(out / "events.parquet", index=False)
-    table_name = {"funnel": "leads", "pool": "customers", "field": "visits", "credit": "receivables",
-                  "promo": "orders"}[sc.model]
+    from crmsim.sim.registry import get_model
+
+    table_name = get_model(sc.model).table
     ld = pd.concat([x.assign(variant=v) for v, x in res.tables.items()], ignore_index=True)
     ld.to_parquet(out / f"{table_name}.parquet", index=False)
     write_report(out / "report.html", res, comp)

@@ -1,5 +1,6 @@
 """Results store, resume, failures, the Dask executor, statistics, and the report in a browser."""
 
+import dataclasses
 import re
 import shutil
 import subprocess
@@ -34,8 +35,8 @@ def test_resume_runs_only_what_is_missing_and_gives_the_same_result(root, tmp_pa
 
 
 def test_a_failing_replication_is_recorded_and_does_not_lose_the_others(root, tmp_path, monkeypatch):
-    from crmsim.experiments import runner
     from crmsim.sim import funnel
+    from crmsim.sim.registry import MODELS, get_model
 
     real = funnel.simulate_funnel
 
@@ -44,14 +45,15 @@ def test_a_failing_replication_is_recorded_and_does_not_lose_the_others(root, tm
             raise RuntimeError("boom in replication 1")
         return real(cfg, seed, *a, **k)
 
-    monkeypatch.setitem(runner.MODELS, "funnel", (funnel.FunnelConfig, flaky))
+    spec = get_model("funnel")
+    monkeypatch.setitem(MODELS, "funnel", dataclasses.replace(spec, simulate=flaky))
     sc = small(root, 3)
     store = RunStore(tmp_path, scenario_name=sc.name, rid="r", model=sc.model)
     res = run_experiment(sc, store=store)
     assert len(res.failures) == 1 and len(res.summary) == 8
     f = store.failures()[0]
     assert f["replication"] == 1 and f["seed"] == "7/1" and "boom in replication 1" in f["traceback"]
-    monkeypatch.setitem(runner.MODELS, "funnel", (funnel.FunnelConfig, real))
+    monkeypatch.setitem(MODELS, "funnel", spec)
     again = run_experiment(sc, store=store, resume=True)
     assert not again.failures and len(again.summary) == 9 and store.failures() == []
 

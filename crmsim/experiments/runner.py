@@ -11,8 +11,9 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from crmsim.experiments.scenario import MODELS, Scenario, variants
+from crmsim.experiments.scenario import Scenario, variants
 from crmsim.experiments.stats import compare
+from crmsim.sim.registry import get_model
 
 __all__ = ["ExperimentResult", "replication_seed", "run_experiment", "fast_mode", "make_executor",
            "run_to_precision"]
@@ -52,7 +53,7 @@ def _run_batch(model: str, cfg, base_seed: int, reps: list[int], horizon: float,
     """Run replications; a replication that raises returns its traceback instead of metrics."""
     import traceback
 
-    simulate = MODELS[model][1]
+    simulate = get_model(model).simulate
     out = []
     for i in reps:
         try:

@@ -33,15 +33,12 @@ from pathlib import Path
 from typing import Any, Literal
 
 import tomli_w
-from pydantic import Field, ValidationError, field_validator, model_validator
+from pydantic import Field, ValidationError, create_model, field_validator, model_validator
 
 from crmsim.config import Config
 from crmsim.errors import CrmsimError, read_toml
-from crmsim.sim.credit import CreditConfig, simulate_credit
-from crmsim.sim.field import FieldConfig, simulate_field
-from crmsim.sim.funnel import FunnelConfig, simulate_funnel
-from crmsim.sim.pool import PoolConfig, simulate_pool
-from crmsim.sim.promo import PromoConfig, simulate_promo
+from crmsim.sim.registry import MODELS as _REGISTRY
+from crmsim.sim.registry import get_model
 
 __all__ = [
     "SCHEMA_VERSION",
@@ -64,10 +61,8 @@ __all__ = [
 ]
 
 SCHEMA_VERSION = 1
-#: model name -> (config class of the baseline, simulate(config, seed, horizon, warmup, keep_events))
-MODELS = {"funnel": (FunnelConfig, simulate_funnel), "pool": (PoolConfig, simulate_pool),
-          "field": (FieldConfig, simulate_field), "credit": (CreditConfig, simulate_credit),
-          "promo": (PromoConfig, simulate_promo)}
+#: model name -> :class:`~crmsim.sim.registry.ModelSpec` (config class, simulate, table, metrics)
+MODELS = _REGISTRY
 
 
 class ScenarioError(CrmsimError):
@@ -132,41 +127,34 @@ class _ScenarioBase(Config):
     sweep: tuple[Sweep, ...] = ()
 
 
-class FunnelScenario(_ScenarioBase):
-    model: Literal["funnel"] = "funnel"
-    baseline: FunnelConfig
+_CLASSES: dict[str, type[_ScenarioBase]] = {}
 
 
-class PoolScenario(_ScenarioBase):
-    model: Literal["pool"]
-    baseline: PoolConfig
+def scenario_class(model: str) -> type[_ScenarioBase]:
+    """The scenario class of a registered model: ``model`` and a ``baseline`` of its config."""
+    spec = get_model(model)
+    cls = _CLASSES.get(model)
+    if cls is None or cls.model_fields["baseline"].annotation is not spec.config:
+        cls = create_model(f"{model.title()}Scenario", __base__=_ScenarioBase,
+                           model=(Literal[model], model), baseline=(spec.config, ...))
+        _CLASSES[model] = cls
+    return cls
 
 
-class FieldScenario(_ScenarioBase):
-    model: Literal["field"]
-    baseline: FieldConfig
-
-
-class CreditScenario(_ScenarioBase):
-    model: Literal["credit"]
-    baseline: CreditConfig
-
-
-class PromoScenario(_ScenarioBase):
-    model: Literal["promo"]
-    baseline: PromoConfig
-
-
-Scenario = FunnelScenario | PoolScenario | FieldScenario | CreditScenario | PromoScenario
-_CLASSES = {"funnel": FunnelScenario, "pool": PoolScenario, "field": FieldScenario, "credit": CreditScenario,
-            "promo": PromoScenario}
+FunnelScenario = scenario_class("funnel")
+PoolScenario = scenario_class("pool")
+FieldScenario = scenario_class("field")
+CreditScenario = scenario_class("credit")
+PromoScenario = scenario_class("promo")
+#: a scenario of any registered model
+Scenario = _ScenarioBase
 
 
 @dataclass(frozen=True)
 class Variant:
     name: str
     overrides: dict[str, Any]
-    config: FunnelConfig | PoolConfig | FieldConfig | CreditConfig | PromoConfig
+    config: Config
 
 
 def _fmt_errors(err: ValidationError, source: str, prefix: tuple = ()) -> str:
@@ -275,10 +263,14 @@ def scenario_from_dict(raw: dict, *, source: str = "<scenario>", base_dir: Path 
     check_size(raw, source, allow_large)
     ctx = {"base_dir": base_dir, "source": source}
     model = raw.get("model", "funnel")
-    if model not in _CLASSES:
-        raise ScenarioError(f"{source}: model: unknown model {model!r}; models are {sorted(_CLASSES)}")
     try:
-        sc = _CLASSES[model].model_validate(raw, context=ctx)
+        cls = scenario_class(model) if isinstance(model, str) else None
+    except KeyError:
+        cls = None
+    if cls is None:
+        raise ScenarioError(f"{source}: model: unknown model {model!r}; models are {sorted(MODELS)}")
+    try:
+        sc = cls.model_validate(raw, context=ctx)
     except ValidationError as e:
         raise ScenarioError(_fmt_errors(e, source)) from None
     variants(sc, source=source, base_dir=base_dir)  # every variant must validate too

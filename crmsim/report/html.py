@@ -3,34 +3,45 @@
 from __future__ import annotations
 
 import html
+import importlib
+from collections.abc import Mapping
 from pathlib import Path
 
 import pandas as pd
 import plotly.graph_objects as go
 
-from crmsim.report.figures import (
-    backlog_figure,
-    comparison_figure,
-    funnel_figure,
-    owners_figure,
-    tradeoff_figure,
-    ttfc_figure,
-)
+from crmsim.report.figures import comparison_figure
+from crmsim.sim.registry import MODELS, get_model
 
-__all__ = ["KEY_METRICS", "write_report", "render_html", "response_figures"]
+__all__ = ["KEY_METRICS", "write_report", "render_html", "response_figures", "model_figures"]
+
+class _KeyMetrics(Mapping):
+    """Model name -> the metrics shown first (from each model's registered spec)."""
+
+    def __getitem__(self, model: str) -> list[str]:
+        return list(get_model(model).key_metrics)
+
+    def __iter__(self):
+        get_model("funnel")
+        return iter(MODELS)
+
+    def __len__(self) -> int:
+        get_model("funnel")
+        return len(MODELS)
+
 
 #: the metrics shown first, per model
-KEY_METRICS = {
-    "funnel": ["won", "revenue", "ttfc_mean_h", "utilisation", "cost_per_won", "recycled"],
-    "pool": ["revenue", "deals", "lost", "reclaims", "owners_3plus", "median_silent_days",
-             "utilisation", "gini_holding"],
-    "field": ["plan_adherence", "travel_share", "visits_per_rep_day", "missed", "coverage.A",
-              "coverage.B", "coverage.C", "todos_on_time"],
-    "credit": ["sales", "lost_sales", "credit_loss", "dso", "avg_exposure", "allowance", "holds",
-               "paid_late_share"],
-    "promo": ["gross_margin", "revenue", "units", "promo_cost", "promo_roi", "incremental_units",
-              "avg_discount", "deals_lost_waiting"],
-}
+KEY_METRICS = _KeyMetrics()
+
+
+def model_figures(result, comparison: pd.DataFrame, keys: list[str], start: float) -> list:
+    """The figures the model's spec names, or, for a model that names none, its first key
+    metrics compared (never another model's figures)."""
+    spec = get_model(result.scenario.model)
+    if spec.figures is None:
+        return [comparison_figure(comparison, keys[:3]), comparison_figure(comparison, keys[:3], diff=True)]
+    module, _, name = spec.figures.partition(":")
+    return getattr(importlib.import_module(module), name)(result, comparison, start)
 
 
 def render_html(title: str, blocks: list[str | go.Figure]) -> str:
@@ -76,46 +87,7 @@ def write_report(path: str | Path, result, comparison: pd.DataFrame) -> Path:
     curves = response_figures(result, keys[:3])
     if curves:
         blocks += ["<h2>Sweep response curves</h2>", *curves]
-    if sc.model == "funnel":
-        blocks += [
-            comparison_figure(comparison, ["won", "ttfc_mean_h", "utilisation"]),
-            comparison_figure(comparison, ["won", "revenue", "ttfc_mean_h"], diff=True),
-            funnel_figure(result.tables["baseline"], result.events["baseline"], start=start,
-                          title="Baseline funnel by channel (replication 0)"),
-            ttfc_figure(result.tables, result.events, start=start),
-            backlog_figure(result.events),
-        ]
-    elif sc.model == "credit":
-        blocks += [
-            tradeoff_figure(comparison, "lost_sales", "credit_loss", size="avg_exposure",
-                            title="Credit losses against sales lost to holds (size: exposure)"),
-            comparison_figure(comparison, ["sales", "credit_loss", "dso"], diff=True),
-            series_figure(result.events, "exposure", "Open exposure over the year (replication 0, cents)"),
-            series_figure(result.events, "cumulative_loss", "Cumulative credit loss (replication 0, cents)"),
-        ]
-    elif sc.model == "promo":
-        blocks += [
-            tradeoff_figure(comparison, "promo_cost", "gross_margin", size="units",
-                            title="Gross margin against promotion cost (size: units)"),
-            comparison_figure(comparison, ["gross_margin", "incremental_units", "promo_cost"], diff=True),
-            comparison_figure(comparison, ["promo_roi", "cannibalised_units", "avg_discount"]),   # no ROI without a promotion
-            series_figure(result.events, "units", "Units sold per day (replication 0): promotions and dips"),
-        ]
-    elif sc.model == "field":
-        blocks += [
-            comparison_figure(comparison, ["plan_adherence", "travel_share", "visits_per_rep_day"]),
-            comparison_figure(comparison, ["coverage.A", "coverage.B", "coverage.C"]),
-            comparison_figure(comparison, ["travel_share", "missed", "todos_on_time"], diff=True),
-        ]
-    else:
-        blocks += [
-            tradeoff_figure(comparison, "lost", "revenue", size="reclaims",
-                            title="Revenue against customers lost (size: reclaims)"),
-            tradeoff_figure(comparison, "owners_3plus", "lost",
-                            title="Customers lost against ownership churn (3+ owners)"),
-            comparison_figure(comparison, ["revenue", "lost", "owners_3plus"], diff=True),
-            owners_figure(result.tables),
-        ]
+    blocks += model_figures(result, comparison, keys, start)
     from crmsim.experiments.scenario import dump_resolved
 
     blocks += ["<h2>Scenario</h2>", f"<pre>{html.escape(dump_resolved(sc))}</pre>"]

@@ -28,6 +28,7 @@ from crmsim.finance.ageing import DEFAULT_BUCKETS, ageing, bucket_labels
 from crmsim.finance.credit import within_limit
 from crmsim.finance.ecl import provision
 from crmsim.sim.engine import Result, World
+from crmsim.sim.registry import ModelSpec, register
 
 __all__ = ["CreditConfig", "CreditResult", "simulate_credit"]
 
@@ -172,3 +173,8 @@ def simulate_credit(cfg: CreditConfig, seed, horizon_days: float, warmup_days: f
         m[f"ageing.{b}"] = float(ag[b].iloc[0])
     events = log.to_frame()
     return CreditResult(table=rc, events=events if keep_events else events.iloc[:0], metrics=m)
+
+
+register(ModelSpec(name="credit", config=CreditConfig, simulate=simulate_credit, table="receivables",
+                   key_metrics=("sales", "lost_sales", "credit_loss", "dso", "avg_exposure", "allowance", "holds", "paid_late_share"),
+                   figures="crmsim.report.models:credit_figures"))

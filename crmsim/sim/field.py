@@ -26,6 +26,7 @@ from crmsim.field.plans import Cadence, plan_visits
 from crmsim.field.routes import distance_matrix, plan_route
 from crmsim.sim.distributions import Distribution, LogNormal
 from crmsim.sim.engine import Result, World
+from crmsim.sim.registry import ModelSpec, register
 
 __all__ = ["FieldConfig", "FieldCustomers", "FieldReps", "FieldResult", "simulate_field", "field_world"]
 
@@ -250,3 +251,8 @@ def simulate_field(cfg: FieldConfig, seed, horizon_days: float, warmup_days: flo
                value=(done["end_min"] - done["start_min"]).to_numpy())
     events = log.to_frame()
     return FieldResult(table=v, events=events if keep_events else events.iloc[:0], metrics=m)
+
+
+register(ModelSpec(name="field", config=FieldConfig, simulate=simulate_field, table="visits",
+                   key_metrics=("plan_adherence", "travel_share", "visits_per_rep_day", "missed", "coverage.A", "coverage.B", "coverage.C", "todos_on_time"),
+                   figures="crmsim.report.models:field_figures"))

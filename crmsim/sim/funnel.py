@@ -38,6 +38,7 @@ from crmsim.leads.metrics import funnel_metrics
 from crmsim.leads.scoring import ScoringRule
 from crmsim.sim.distributions import Distribution, Gamma, LogNormal
 from crmsim.sim.engine import Result, WorkCalendar, World
+from crmsim.sim.registry import ModelSpec, register
 
 __all__ = ["FunnelConfig", "RepsConfig", "OutcomeConfig", "ChannelOutcomes", "FunnelResult", "STATES", "EXPORT_STATUS", "export_history",
            "TERMINAL_STATES", "simulate_funnel"]
@@ -519,3 +520,8 @@ def export_history(result: FunnelResult, *, start: str = "2025-01-06") -> pd.Dat
         "closed_at": (t0 + pd.to_timedelta(leads["lead_id"].map(closed), unit="D")).dt.round("s"),
         "amount": leads["lead_id"].map(won).round(2),
     })
+
+
+register(ModelSpec(name="funnel", config=FunnelConfig, simulate=simulate_funnel, table="leads",
+                   key_metrics=("won", "revenue", "ttfc_mean_h", "utilisation", "cost_per_won", "recycled"),
+                   figures="crmsim.report.models:funnel_figures"))

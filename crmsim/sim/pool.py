@@ -26,6 +26,7 @@ from crmsim.customers.activity import PAliveRule
 from crmsim.customers.pool import Pool, ReclaimPolicy, ReclaimRule, pool_for
 from crmsim.sim.distributions import Distribution, LogNormal
 from crmsim.sim.engine import Result, World
+from crmsim.sim.registry import ModelSpec, register
 from crmsim.tables import GRADES
 
 __all__ = ["PoolConfig", "PoolCustomers", "PoolReps", "PoolResult", "simulate_pool", "gini"]
@@ -442,3 +443,8 @@ def simulate_pool(cfg: PoolConfig, seed, horizon_days: float, warmup_days: float
         lost=book.lost, deals=book.deals, interest=book.interest,
         owners=[len(s) for s in book.owners_seen])
     return PoolResult(table=table, events=events if keep_events else events.iloc[:0], metrics=m)
+
+
+register(ModelSpec(name="pool", config=PoolConfig, simulate=simulate_pool, table="customers",
+                   key_metrics=("revenue", "deals", "lost", "reclaims", "owners_3plus", "median_silent_days", "utilisation", "gini_holding"),
+                   figures="crmsim.report.models:pool_figures"))

@@ -43,6 +43,7 @@ from crmsim.cpq.promotions import Promotion, PromotionEngine, PromotionPolicy
 from crmsim.cpq.quotes import ApprovalLevel, ApprovalPolicy, required_level_index
 from crmsim.cpq.rebates import RebateTier, tier_amount
 from crmsim.sim.engine import Result, World
+from crmsim.sim.registry import ModelSpec, register
 
 __all__ = ["Segment", "PromoProduct", "PromoConfig", "PromoResult", "simulate_promo",
            "elasticity_units", "logit_buy_prob"]
@@ -390,3 +391,8 @@ def _metrics(o: pd.DataFrame, price, ucost, st, eng: PromotionEngine) -> dict[st
         if r.budget is not None and not pd.isna(r.budget):
             m[f"budget_used.{r.promo_id}"] = float(r.used) / float(r.budget) if r.budget else np.nan
     return m
+
+
+register(ModelSpec(name="promo", config=PromoConfig, simulate=simulate_promo, table="orders",
+                   key_metrics=("gross_margin", "revenue", "units", "promo_cost", "promo_roi", "incremental_units", "avg_discount", "deals_lost_waiting"),
+                   figures="crmsim.report.models:promo_figures"))

@@ -1,0 +1,66 @@
+"""The model registry: each simulation registers one :class:`ModelSpec` next to its code, and
+scenarios, the runner, the CLI and the report find everything about a model there. A new model
+is one new module that calls :func:`register`.
+
+    register(ModelSpec(name="toy", config=ToyConfig, simulate=simulate_toy, table="things",
+                       key_metrics=("done", "late")))
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol
+
+from crmsim.config import Config
+from crmsim.sim.engine import Result
+
+__all__ = ["Simulate", "ModelSpec", "MODELS", "register", "get_model"]
+
+
+class Simulate(Protocol):
+    """What every simulation function looks like: one replication of a config."""
+
+    def __call__(self, cfg, seed, horizon_days: float, warmup_days: float = 0.0, *,
+                 keep_events: bool = True) -> Result: ...
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """One simulation model.
+
+    ``name`` is the scenario's ``model``; ``config`` the class of its ``[baseline]``; ``simulate``
+    runs one replication; ``table`` names the entity table a run writes (``leads.parquet``);
+    ``key_metrics`` are shown first (the first one ranks variants when nothing else is said);
+    ``figures``, a ``"module:function"`` path, builds the report's model figures as
+    ``function(result, comparison, start) -> list[Figure]`` (None: the report shows the key
+    metrics only, never another model's figures).
+    """
+
+    name: str
+    config: type[Config]
+    simulate: Simulate
+    table: str
+    key_metrics: tuple[str, ...]
+    figures: str | None = None
+
+
+#: name -> spec of every registered model.
+MODELS: dict[str, ModelSpec] = {}
+
+
+def register(spec: ModelSpec) -> ModelSpec:
+    """Add (or replace) a model."""
+    if not spec.key_metrics:
+        raise ValueError(f"model '{spec.name}': key_metrics must name at least one metric")
+    MODELS[spec.name] = spec
+    return spec
+
+
+def get_model(name: str) -> ModelSpec:
+    """The spec of a model (the bundled ones are registered when ``crmsim.sim`` is imported)."""
+    import crmsim.sim  # noqa: F401  (registers the bundled models)
+
+    try:
+        return MODELS[name]
+    except KeyError:
+        raise KeyError(f"unknown model {name!r}; models are {sorted(MODELS)}") from None
