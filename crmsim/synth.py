@@ -411,13 +411,14 @@ EXPORT_CHANNELS: dict[str, ExportChannel] = {
 
 def marketing_export(days: int = 364, channels: dict[str, ExportChannel] | None = None, *,
                      start: str = "2024-06-03", time_of_day: bool = False, blank_share: float = 0.02,
-                     seed=None) -> tuple[pd.DataFrame, pd.DataFrame]:
+                     follow_days: int = 0, seed=None) -> tuple[pd.DataFrame, pd.DataFrame]:
     """A marketing-qualified-lead export and its closed-deals table, in the shape public funnel
     exports have: ``mqls`` (``mql_id, first_contact_date, landing_page_id, origin``; dates only
     unless ``time_of_day``; some blank origins) and ``deals`` (``mql_id, seller_id, sdr_id,
     won_date`` with a time, ``business_segment, lead_type, declared_monthly_revenue``) of the leads
-    won before the export date, plus two deals whose lead is not in the export and one lead with
-    two deal rows. Not crmsim's own format: map it with a
+    won before the export date (``follow_days`` after the last lead: public exports often list
+    deals won months after their last MQL), plus two deals whose lead is not in the export and one
+    lead with two deal rows. Not crmsim's own format: map it with a
     :class:`~crmsim.experiments.LeadHistoryMapping`.
 
     Examples
@@ -442,7 +443,7 @@ def marketing_export(days: int = 364, channels: dict[str, ExportChannel] | None 
         amount = rng.lognormal(np.log(c.amount_mean) - sigma ** 2 / 2, sigma, t.size)
         for k in range(t.size):
             rows.append((t[k], ch))
-            if is_won[k] and t[k] + ttc[k] < days:
+            if is_won[k] and t[k] + ttc[k] < days + follow_days:
                 won.append((len(rows) - 1, t[k] + ttc[k], amount[k]))
     order = np.argsort([r[0] for r in rows], kind="stable")
     rank = np.empty(len(rows), dtype=np.int64)

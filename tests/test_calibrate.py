@@ -234,3 +234,23 @@ def test_thin_or_odd_values_are_counted_exclusions(tmp_path):
     assert quarantined == int(unmapped[mqls.index != 4].sum())   # row 5 went for its date first
     assert set(h.table["channel"]) == {"organic", "paid"}
     assert len(h.table) + ex.loc[ex["table"] == "leads", "rows"].sum() - 2 == len(mqls)
+
+
+def test_deals_won_after_the_last_lead_are_used_not_hidden():
+    """Public exports list deals won months after their last MQL: the fit uses them (the history
+    is known until its last date) and the time split checks outcomes until then too."""
+    mqls, deals = synth.marketing_export(364, seed=6, follow_days=150)
+    h = load_lead_history(mqls, MQL_MAP, deals=deals)
+    assert h.table["closed_at"].max() > h.table["created_at"].max() + pd.Timedelta(days=100)
+    late = calibrate(h, BASE)
+    cut = calibrate(h, BASE, observed_until=h.table["created_at"].max().normalize() + pd.Timedelta(days=1))
+    e1 = late.estimates.set_index(["parameter", "channel"])
+    e2 = cut.estimates.set_index(["parameter", "channel"])
+    key = ("qualified_share_of_contacted", "organic_search")
+    assert e1.loc[key, "ci_high"] - e1.loc[key, "ci_low"] < e2.loc[key, "ci_high"] - e2.loc[key, "ci_low"]
+    truth = synth.EXPORT_CHANNELS["organic_search"].p_won
+    assert e1.loc[key, "ci_low"] <= truth <= e1.loc[key, "ci_high"]
+    val = split_validation(h, BASE, replications=3, seed=2)
+    assert val["observed"] > val["end"] + pd.Timedelta(days=100)
+    t = val["table"].set_index(["channel", "metric"])
+    assert abs(t.loc[(ALL, "conversion"), "rel_error"]) <= 0.15

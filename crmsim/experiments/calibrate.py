@@ -243,9 +243,9 @@ def _share(k: int, n: int) -> tuple[float, tuple[float, float]]:
     return (k / n if n else np.nan), proportion_ci(k, n)
 
 
-def calibrate(history, base: FunnelConfig, *, start=None, end=None, level_at=None, seed: int = 0,
-              base_set: set[str] | None = None, min_leads: int = MIN_LEADS, min_deals: int = MIN_DEALS
-              ) -> Calibration:
+def calibrate(history, base: FunnelConfig, *, start=None, end=None, observed_until=None, level_at=None,
+              seed: int = 0, base_set: set[str] | None = None, min_leads: int = MIN_LEADS,
+              min_deals: int = MIN_DEALS) -> Calibration:
     """Fit the funnel's inputs from a lead history; see the module docstring.
 
     Parameters
@@ -254,14 +254,18 @@ def calibrate(history, base: FunnelConfig, *, start=None, end=None, level_at=Non
         :data:`FIELDS`.
     base : the scenario baseline whose rules and team are kept.
     start, end : the window fitted, ``[start, end)`` by creation date (default: the whole
-        history); dates on or after ``end`` are hidden (:func:`as_of`).
+        history).
+    observed_until : what is known is what happened before this date: later stage and close
+        dates are hidden (:func:`as_of`). Default: ``end`` when ``end`` is given (no look-ahead),
+        else the day after the last date of any kind in the history (an export's won deals often
+        run months past its last lead).
     level_at : the date the simulation starts, where ``volume_per_week`` is stated (default
         ``end``).
     base_set : dotted paths set in the base scenario file (for the provenance; default: the
         fields set on ``base``).
     min_leads, min_deals : the thresholds below which a channel's figures are pooled.
     """
-    f = _Fitter(_table(history), base, start, end, level_at, seed, min_leads, min_deals)
+    f = _Fitter(_table(history), base, start, end, observed_until, level_at, seed, min_leads, min_deals)
     f.response()
     f.durations()
     for ch in f.groups:
@@ -274,28 +278,36 @@ def calibrate(history, base: FunnelConfig, *, start=None, end=None, level_at=Non
     cfg, team_note = _sized_team(cfg, f.est, f.mql_obs)
     f.note(team_note)
     estimates = f.est.frame()
-    return Calibration(cfg, estimates, provenance(cfg, estimates, base, base_set), f.notes, (f.start, f.end))
+    return Calibration(cfg, estimates, provenance(cfg, estimates, base, base_set), f.notes,
+                       (f.start, f.created_end))
 
 
 class _Fitter:
     """The state one calibration shares between its steps (see :func:`calibrate`)."""
 
-    def __init__(self, lh: LeadHistory, base: FunnelConfig, start, end, level_at, seed, min_leads, min_deals):
+    def __init__(self, lh: LeadHistory, base: FunnelConfig, start, end, observed, level_at, seed, min_leads,
+                 min_deals):
         full = lh.table
         if full.empty:
             raise InputError("lead history: no leads to calibrate on")
         self.start = pd.Timestamp(start) if start is not None else full["created_at"].min().normalize()
-        self.end = pd.Timestamp(end) if end is not None else full["created_at"].max().normalize() + _DAY
-        self.level_at = pd.Timestamp(level_at) if level_at is not None else self.end
+        self.created_end = pd.Timestamp(end) if end is not None else full["created_at"].max().normalize() + _DAY
+        #: what is known is what happened before this date (stage dates after it hidden)
+        self.end = (pd.Timestamp(observed) if observed is not None else
+                    self.created_end if end is not None else _last_date(full) + _DAY)
+        if self.end < self.created_end:
+            raise InputError(f"calibrate: observed_until {self.end.date()} is before the end of the creation "
+                             f"window {self.created_end.date()}")
+        self.level_at = pd.Timestamp(level_at) if level_at is not None else self.created_end
         h = as_of(lh, self.end)
-        self.h = h = h[h["created_at"] >= self.start]
+        self.h = h = h[(h["created_at"] >= self.start) & (h["created_at"] < self.created_end)]
         if len(h) == 0:
-            raise InputError(f"lead history: no lead created in {self.start.date()}..{self.end.date()}")
+            raise InputError(f"lead history: no lead created in {self.start.date()}..{self.created_end.date()}")
         self.base, self.seed, self.min_leads, self.min_deals = base, seed, min_leads, min_deals
         self.est, self.notes = _Estimates(), []
         if len(full) > len(h):
             self.note(f"{len(full) - len(h)} lead(s) created outside {self.start.date()}.."
-                      f"{(self.end - _DAY).date()} are not used")
+                      f"{(self.created_end - _DAY).date()} are not used")
         g = self.gran = lh.granularity
         self.contact_obs = g.get("first_contact_at", "absent") != "absent"
         self.sql_obs = g.get("sql_at", "absent") != "absent" or h["status"].isin(["sql", "disqualified"]).any()
@@ -311,7 +323,7 @@ class _Fitter:
                       f"conversion: {self.thin}")
         pool = h[h["channel"].isin(self.thin)]
         self.thin_pool = pool if len(pool) >= min_leads else h  # too few even together: all channels
-        self.days = pd.date_range(self.start, self.end - _DAY, freq="D")
+        self.days = pd.date_range(self.start, self.created_end - _DAY, freq="D")
         self.weekday = self.days.day_of_week.to_numpy()
         self.t_years = ((self.days - self.level_at) / _DAY).to_numpy(dtype=float) / 365.25
         self.pooled_weights = fit_volume(self._daily(h), self.weekday, self.t_years, trend=False).weekday_weights
@@ -560,6 +572,11 @@ class _Fitter:
                                             "outcomes": outcomes})
 
 
+def _last_date(h: pd.DataFrame) -> pd.Timestamp:
+    """The last date of any kind in a lead history (creation, stages, close), as a day."""
+    return max(h[f].max() for f in DATE_FIELDS if f in h and h[f].notna().any()).normalize()
+
+
 def _sized_team(cfg: FunnelConfig, est: _Estimates, mql_share: float) -> tuple[FunnelConfig, str]:
     """The base team, unless it could not contact the fitted MQL volume a year on (utilisation
     above 0.85): then the smallest team at 0.7, stated."""
@@ -637,10 +654,11 @@ def provenance(cfg: FunnelConfig, estimates: pd.DataFrame, base: FunnelConfig,
 
 # ----------------------------------------------------------------------------- validation
 
-def cohort_metrics(channel, created, won_at, *, start: float, end: float) -> pd.DataFrame:
+def cohort_metrics(channel, created, won_at, *, start: float, end: float, observed: float | None = None
+                   ) -> pd.DataFrame:
     """Per channel, for leads created in ``[start, end)`` (days): ``leads``, ``won`` (won before
-    ``end``), ``conversion`` (won / leads) and ``days_to_close_median`` (creation to won). One
-    definition for the history and the simulation.
+    ``observed``, default ``end``), ``conversion`` (won / leads) and ``days_to_close_median``
+    (creation to won). One definition for the history and the simulation.
 
     >>> cohort_metrics(["a", "a", "b"], [0.0, 1.0, 2.0], [5.0, np.nan, 3.0], start=0, end=10)
     ... # doctest: +NORMALIZE_WHITESPACE
@@ -652,7 +670,7 @@ def cohort_metrics(channel, created, won_at, *, start: float, end: float) -> pd.
     df = pd.DataFrame({"channel": np.asarray(channel, dtype=object), "created": np.asarray(created, dtype=float),
                        "won_at": np.asarray(won_at, dtype=float)})
     df = df[(df["created"] >= start) & (df["created"] < end)]
-    df["won"] = df["won_at"] < end
+    df["won"] = df["won_at"] < (end if observed is None else observed)
     df["days"] = np.where(df["won"], df["won_at"] - df["created"], np.nan)
     g = df.groupby("channel", sort=True)
     out = pd.DataFrame({"leads": g.size(), "won": g["won"].sum().astype(int)})
@@ -674,7 +692,9 @@ def _median_ci(x: np.ndarray) -> tuple[float, float]:
 def split_validation(history, base: FunnelConfig, *, split: float = 2 / 3, replications: int = 5,
                      seed: int = 0, warmup_days: int = 14, base_set=None, progress=None) -> dict:
     """Fit on the first ``split`` of the history (by creation date; later dates hidden), simulate
-    the rest from the split (after ``warmup_days`` of simulated run-in) and compare per channel.
+    the rest from the split (after ``warmup_days`` of simulated run-in) and compare per channel:
+    leads created from the split to the last lead, their outcomes up to the last date the
+    history knows (won deals often run past the last lead).
 
     Returns ``{"table", "calibration", "split", "end", "replications"}``; the table has one row per
     channel and metric (``leads``, ``conversion``, ``days_to_close_median``) with the historical
@@ -684,14 +704,15 @@ def split_validation(history, base: FunnelConfig, *, split: float = 2 / 3, repli
     lh = _table(history)
     h = lh.table
     first = h["created_at"].min().normalize()
-    end = h["created_at"].max().normalize() + _DAY
+    end = h["created_at"].max().normalize() + _DAY        # leads arrive until here
+    observed = _last_date(h) + _DAY                        # outcomes are known until here
     cut = first + (end - first) * split
     cut = (cut - pd.Timedelta(days=int(cut.day_of_week))).normalize()  # a Monday: weekday weights line up
     sim_start = cut - pd.Timedelta(days=warmup_days)
     if sim_start <= first:
         raise InputError(f"lead history: {first.date()}..{end.date()} is too short for a time split")
     cal = calibrate(lh, base, start=first, end=cut, level_at=sim_start, seed=seed, base_set=base_set)
-    window = (float(warmup_days), float((end - sim_start) / _DAY))
+    window = (float(warmup_days), float((end - sim_start) / _DAY), float((observed - sim_start) / _DAY))
     sim = _simulated_cohorts(cal.config, seed, replications, window, lh.granularity.get("created_at") == "date",
                              progress)
     t = h[h["created_at"] >= cut]
@@ -699,13 +720,15 @@ def split_validation(history, base: FunnelConfig, *, split: float = 2 / 3, repli
     won_at = np.where(t["status"] == "won", _days(zero, t["closed_at"]), np.nan)
     table = _compare(_historical_values(t["channel"].to_numpy(), _days(zero, t["created_at"]), won_at, window),
                      sim, replications)
-    return {"table": table, "calibration": cal, "split": cut, "end": end, "replications": replications}
+    return {"table": table, "calibration": cal, "split": cut, "end": end, "observed": observed,
+            "replications": replications}
 
 
 def _with_all(channel, created, won_at, window) -> pd.DataFrame:
     """:func:`cohort_metrics` per channel and for all channels together (row ``ALL``)."""
-    per = cohort_metrics(channel, created, won_at, start=window[0], end=window[1])
-    tot = cohort_metrics(np.full(len(created), ALL), created, won_at, start=window[0], end=window[1])
+    per = cohort_metrics(channel, created, won_at, start=window[0], end=window[1], observed=window[2])
+    tot = cohort_metrics(np.full(len(created), ALL), created, won_at, start=window[0], end=window[1],
+                         observed=window[2])
     return pd.concat([tot, per])
 
 
@@ -715,7 +738,7 @@ def _simulated_cohorts(cfg: FunnelConfig, seed, replications: int, window, date_
     them: from the creation date when the export has no times."""
     out = []
     for i, s in enumerate(np.random.SeedSequence(seed).spawn(replications)):
-        r = simulate_funnel(cfg, s, window[1], window[0], keep_events=True)
+        r = simulate_funnel(cfg, s, window[2], window[0], keep_events=True)
         ev = r.events
         won = r.leads["lead_id"].map(ev[ev["event"] == "won"].groupby("entity_id")["t"].min())
         shown = np.floor(r.leads["created"]) if date_only else r.leads["created"]
@@ -729,7 +752,7 @@ def _historical_values(channel, created, won_at, window) -> dict:
     """Per channel (and ``ALL``): each metric's value and 95% interval in the held-out history."""
     m = _with_all(channel, created, won_at, window)
     inside = (created >= window[0]) & (created < window[1])
-    days = np.where(inside & (won_at < window[1]), won_at - created, np.nan)
+    days = np.where(inside & (won_at < window[2]), won_at - created, np.nan)
     out = {}
     for ch, r in m.iterrows():
         n, k = int(r["leads"]), int(r["won"])
