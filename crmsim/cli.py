@@ -279,13 +279,14 @@ def cmd_calibrate(args) -> int:
         from crmsim.errors import InputError
 
         raise InputError(f"{base_path}: model is '{base.model}'; calibrate fits a funnel scenario")
-    h = history.table
-    start = pd.Timestamp(args.start) if args.start else h["created_at"].min().normalize()
-    end = pd.Timestamp(args.end) if args.end else h["created_at"].max().normalize() + pd.Timedelta(days=1)
     from crmsim.experiments.calibrate import _set_paths
 
     base_set = _set_paths(base.baseline)
-    cal = calibrate(history, base.baseline, start=start, end=end, base_set=base_set)
+    cal = calibrate(history, base.baseline, start=pd.Timestamp(args.start) if args.start else None,
+                    end=pd.Timestamp(args.end) if args.end else None,
+                    observed_until=pd.Timestamp(args.observed_until) if args.observed_until else None,
+                    base_set=base_set)
+    start, end = cal.window
     days = float((end - start) / pd.Timedelta(days=1))
     raw = base.model_dump(mode="json", by_alias=True, exclude_none=True)
     raw.update(name=f"{base.name}_calibrated", description=f"{base.description} (calibrated on {args.history})",
@@ -532,7 +533,9 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--base", help="funnel scenario whose rules and team to keep (default: the bundled "
                                   "scenarios/funnel.toml)")
     c.add_argument("--start", help="first day of the history to use (default: first lead)")
-    c.add_argument("--end", help="day after the last one to use (default: after the last lead)")
+    c.add_argument("--end", help="day after the last creation day to use (default: after the last lead)")
+    c.add_argument("--observed-until", help="outcomes known until this day (default: --end if given, else "
+                                            "the day after the last date of any kind in the history)")
     c.add_argument("--validate", type=int, default=0, metavar="N",
                    help="time-split check: fit on the first part only, simulate the rest N times, compare")
     c.add_argument("--split", type=float, default=2 / 3, help="share of the history to fit on in the "
