@@ -266,3 +266,11 @@ def test_credit_simulation_logs_the_book_over_time():
     assert len(ex) == 60 and (ex["value"] >= 0).all()
     cum = r.events[r.events["event"] == "cumulative_loss"]["value"].to_numpy()
     assert (np.diff(cum) >= 0).all() and cum[-1] == r.metrics["credit_loss"]
+
+
+def test_the_credit_simulation_reports_dso_by_the_finance_rule():
+    from crmsim.finance.ageing import dso
+    from crmsim.sim.credit import CreditConfig, simulate_credit
+
+    m = simulate_credit(CreditConfig(customers=80), 3, 120, 30).metrics
+    assert m["dso"] == dso(m["avg_exposure"], m["sales"], 90)

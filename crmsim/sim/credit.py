@@ -24,7 +24,7 @@ from pydantic import Field, model_validator
 from scipy import stats
 
 from crmsim.config import Config
-from crmsim.finance.ageing import DEFAULT_BUCKETS, ageing, bucket_labels
+from crmsim.finance.ageing import DEFAULT_BUCKETS, ageing, bucket_labels, dso
 from crmsim.finance.credit import within_limit
 from crmsim.finance.ecl import provision
 from crmsim.sim.engine import Result, World
@@ -164,7 +164,7 @@ def simulate_credit(cfg: CreditConfig, seed, horizon_days: float, warmup_days: f
     m = {
         "sales": float(state["sales"]), "lost_sales": float(state["lost_sales"]), "holds": float(state["holds"]),
         "credit_loss": float(state["loss"]), "avg_exposure": avg_exposure,
-        "dso": avg_exposure / (state["sales"] / days) if state["sales"] else np.nan,
+        "dso": dso(avg_exposure, state["sales"], days),   # the finance rule: open / sales x days
         "allowance": allowance, "defaults": float(defaulted.sum()),
         "paid_late_share": float((paid["paid_at"] > paid["due"]).mean()) if len(paid) else np.nan,
         "loss_rate": float(state["loss"] / state["sales"]) if state["sales"] else np.nan,
