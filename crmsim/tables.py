@@ -22,6 +22,7 @@ __all__ = [
     "SCHEMAS",
     "TableError",
     "columns",
+    "extra_columns",
     "read_table",
     "schema",
     "validate",
@@ -300,3 +301,13 @@ def read_table(src, *, source: str | None = None, na_values=("",)) -> pd.DataFra
         raise InputError(f"{source or 'table'}: {p} is empty (no header row)") from None
     except UnicodeDecodeError as e:
         raise InputError(f"{source or 'table'}: {p} is not UTF-8 text (byte {e.start}); save it as UTF-8 CSV") from None
+
+
+def extra_columns(columns, used, reserved) -> list[tuple[str, str]]:
+    """``(export column, name kept under)`` for each column of an export that no mapping used:
+    under its own name, or ``src_<name>`` where crmsim uses that name itself (``reserved``).
+
+    >>> extra_columns(["id", "stage", "page"], used={"id"}, reserved={"stage"})
+    [('stage', 'src_stage'), ('page', 'page')]
+    """
+    return [(c, f"src_{c}" if c in reserved else c) for c in columns if c not in used]

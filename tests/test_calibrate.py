@@ -254,3 +254,9 @@ def test_deals_won_after_the_last_lead_are_used_not_hidden():
     assert val["observed"] > val["end"] + pd.Timedelta(days=100)
     t = val["table"].set_index(["channel", "metric"])
     assert abs(t.loc[(ALL, "conversion"), "rel_error"]) <= 0.15
+
+
+def test_amounts_as_exports_write_them():
+    raw = pd.DataFrame({"c": ["2025-01-01"] * 3, "ch": ["web"] * 3, "a": ["1.234,50 €", "$2,000.00", "12k"]})
+    m = LeadHistoryMapping(columns={"c": "created_at", "ch": "channel", "a": "amount"}, default_status="won")
+    assert load_lead_history(raw, m).table["amount"].tolist() == [1234.5, 2000.0, 12000.0]

@@ -30,8 +30,8 @@ from pydantic import field_validator, model_validator
 from crmsim.categories import map_categories
 from crmsim.config import Config, check_known
 from crmsim.errors import InputError, read_toml, validation_message
-from crmsim.pipeline.history import canonical_text
-from crmsim.tables import read_table
+from crmsim.pipeline.history import canonical_text, parse_amount
+from crmsim.tables import extra_columns, read_table
 
 __all__ = ["FIELDS", "STATUSES", "DATE_FIELDS", "DealsMapping", "LeadHistoryMapping", "LeadHistory",
            "load_lead_history", "load_mapping"]
@@ -198,8 +198,10 @@ def _dates(raw: pd.DataFrame, col: str, what: str, dayfirst: bool) -> pd.Series:
 
 
 def _numbers(raw: pd.DataFrame, col: str, what: str) -> pd.Series:
+    """Amounts as exports write them ("$1,234.50", "1.234,50 €", "12k": the pipeline loader's
+    :func:`~crmsim.pipeline.history.parse_amount`); an unreadable one is an error naming rows."""
     txt = raw[col]
-    x = pd.to_numeric(txt.astype(str).str.replace(r"[,\s$€£¥]", "", regex=True), errors="coerce")
+    x = txt.map(parse_amount).astype(float)
     bad = txt.notna() & (txt.astype(str).str.strip() != "") & x.isna()
     if bad.any():
         raise InputError(f"{what}: column '{col}' expects numbers; rows {_rows(bad.to_numpy())} have "
@@ -250,11 +252,10 @@ def _fields(raw: pd.DataFrame, mapping: LeadHistoryMapping, inv: dict, what: str
 
 def _keep_extra(h: pd.DataFrame, raw: pd.DataFrame, mapping: LeadHistoryMapping) -> pd.DataFrame:
     """:data:`FIELDS`, then the export's other columns (``src_<name>`` where a name is a field)."""
-    extra = [c for c in raw.columns if c not in set(mapping.columns)]
-    names = [f"src_{c}" if c in FIELDS or c == "_row" else c for c in extra]
-    for c, name in zip(extra, names):   # for scoring rules and replay
+    extra = extra_columns(raw.columns, set(mapping.columns), {*FIELDS, "_row"})
+    for c, name in extra:   # for scoring rules and replay
         h[name] = raw[c].to_numpy()[h["_row"].to_numpy() - 1]
-    return h.reset_index(drop=True)[[*FIELDS, *names]]
+    return h.reset_index(drop=True)[[*FIELDS, *(name for _, name in extra)]]
 
 
 def load_lead_history(src, mapping: LeadHistoryMapping, deals=None) -> LeadHistory:

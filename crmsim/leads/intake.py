@@ -23,7 +23,7 @@ from pydantic import Field, field_validator, model_validator
 
 from crmsim.categories import map_categories
 from crmsim.config import Config, check_known
-from crmsim.tables import read_table
+from crmsim.tables import extra_columns, read_table
 
 __all__ = ["LEGAL_SUFFIXES", "ANONYMISED", "SourceMapping", "IntakeRules", "IntakeResult",
            "normalise_company", "normalise_phone", "intake", "read_source"]
@@ -315,14 +315,14 @@ def intake(sources: dict, mappings, rules: IntakeRules | None = None) -> IntakeR
         df["cost"] = float(m.cost_per_lead)
         df["issues"] = [";".join(i) for i in issues]
         if m.keep_extra:
-            used = set(m.columns) | ({m.channel_column} if m.channel_column else set())
-            extra = [c for c in raw.columns if c not in used]
-            for c in extra:
-                df[f"src_{c}" if c in OWN_COLUMNS else c] = raw[c]
+            extra = extra_columns(raw.columns, need, OWN_COLUMNS)
+            for c, kept in extra:
+                df[kept] = raw[c]
             if extra:
-                reports.append(pd.DataFrame({"field": "column", "value": extra, "rows": n,
-                                             "first_rows": [[] for _ in extra], "action": "kept as extra column",
-                                             "source": name, "column": extra}))
+                cols = [c for c, _ in extra]
+                reports.append(pd.DataFrame({"field": "column", "value": cols, "rows": n,
+                                             "first_rows": [[] for _ in cols], "action": "kept as extra column",
+                                             "source": name, "column": cols}))
         bad = np.array([bool(r) for r in reasons], dtype=bool)
         acc.append(df[~bad])
         q = raw[bad].copy()
