@@ -25,6 +25,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from crmsim.pipeline.analytics import _closed_flags
 from crmsim.pipeline.history import canonical_text
 from crmsim.pipeline.opportunities import SalesProcess
 
@@ -39,8 +40,10 @@ class CutoffWarning(UserWarning):
 
 
 def _closed(opps: pd.DataFrame, process: SalesProcess) -> tuple[np.ndarray, np.ndarray]:
-    st = opps["stage"].astype("string")
-    return (st == process.won).fillna(False).to_numpy(bool), (st == process.lost).fillna(False).to_numpy(bool)
+    """(won, lost) per deal, by the analytics' rule for closed deals."""
+    won, closed = _closed_flags(opps.assign(stage=opps["stage"].astype("string").fillna("")), process)
+    won, closed = won.to_numpy(bool), closed.to_numpy(bool)
+    return won, closed & ~won
 
 
 @dataclass(frozen=True)
