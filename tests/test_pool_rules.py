@@ -257,3 +257,127 @@ def test_admin_assign_skips_embargo_and_caps_but_needs_admin():
     assert [None if pd.isna(r) else r for r in res["reason"]] == [None, "not_admin", "not_in_pool"]
     assert after.loc[7, "owner_id"] == "r3"
     assert audit[["customer_id", "action", "to_owner", "actor"]].values.tolist() == [["c7", "assign", "r3", "boss"]]
+
+
+# --- batch claims, claims per calendar day, refusal details, per-rule exemptions (issue 20) ---
+# All-or-nothing follows yudao-cloud / ruoyi-vue-pro CrmCustomerServiceImpl.receiveCustomer: every
+# customer of the request is checked, then `nowCount + newCount > maxCount` refuses the request as
+# a whole (one transaction). r2 holds c6; cap 2 leaves room for 1.
+AON = [Pool(pool_id="north", claim=ClaimRules(holding_cap=2, batch="all_or_nothing"))]
+
+
+@pytest.mark.parametrize("requests, pools, reasons", [
+    # per customer: the first fits, the second reaches the cap
+    ([("c0", "r2"), ("c1", "r2")], [Pool(pool_id="north", claim=ClaimRules(holding_cap=2))], [None, "holding_cap"]),
+    # all or nothing: 1 held + 2 asked > 2 -> the whole request is refused
+    ([("c0", "r2"), ("c1", "r2")], AON, ["batch", "holding_cap"]),
+    # all or nothing, 1 held + 1 asked = 2: granted
+    ([("c0", "r2")], AON, [None]),
+    # all or nothing: one customer not in the pool refuses the others of the request
+    ([("c0", "r2"), ("c6", "r2")], AON, ["batch", "not_in_pool"]),
+    # batches are per rep: r1's request (holding nothing) is not refused with r2's
+    ([("c0", "r2"), ("c1", "r2"), ("c2", "r1"), ("c3", "r1")], AON, ["batch", "holding_cap", None, None]),
+    # an unknown rep's request does not use up another's room, nor a known rep's
+    ([("c0", "nobody"), ("c1", "r2")], [Pool(pool_id="north", claim=ClaimRules(holding_cap=2))], ["unknown_rep", None]),
+])
+def test_batch_claims(requests, pools, reasons):
+    req = pd.DataFrame(requests, columns=["customer_id", "rep_id"])
+    out = claim(pool_table(), REPS, pools, req, TODAY)
+    assert [None if pd.isna(r) else r for r in out.results["reason"]] == reasons
+    assert out.results["ok"].sum() == len(out.audit)
+
+
+def test_batch_id_groups_requests_and_is_refused_whole():
+    req = pd.DataFrame([("c0", "r1", "a"), ("c1", "r1", "b"), ("c2", "r1", "b")],
+                       columns=["customer_id", "rep_id", "batch_id"])
+    pools = [Pool(pool_id="north", claim=ClaimRules(holding_cap=2, batch="all_or_nothing"))]
+    out = claim(pool_table(), REPS, pools, req, TODAY)   # r1 holds 0: batch a (1) fits, batch b (+2 = 3) not
+    assert reasons(out.results) == [None, "batch", "holding_cap"]
+
+
+def test_daily_cap_counts_claims_of_the_calendar_day_from_the_audit_log():
+    pools = [Pool(pool_id="north", claim=ClaimRules(daily_claim_cap=2))]
+    c = pool_table()
+    one = lambda cid: pd.DataFrame({"customer_id": [cid], "rep_id": ["r1"]})  # noqa: E731
+    a = claim(c, REPS, pools, one("c0"), TODAY)
+    b = claim(a.customers, REPS, pools, one("c1"), TODAY + pd.Timedelta(hours=15), audit=a.audit)
+    cc = claim(b.customers, REPS, pools, one("c2"), TODAY, audit=b.audit)
+    assert reasons(b.results) == [None] and reasons(cc.results) == ["daily_cap"]
+    assert cc.claimed_today == {"r1": 2} and len(cc.audit) == 2
+    # the next day the count starts again
+    d = claim(b.customers, REPS, pools, one("c2"), TODAY + pd.Timedelta(days=1), audit=b.audit)
+    assert reasons(d.results) == [None] and d.claimed_today == {"r1": 1}
+
+
+def test_refusals_say_when_the_embargo_and_the_cooldown_end():
+    c = pool_table()    # c7 entered 1 day ago (embargo 3 days); r1 left c0..c5 7 days ago (cooldown 7)
+    c["left_owner_at"] = pd.to_datetime([day(7)] * 6 + [None, day(1)])
+    req = pd.DataFrame([("c7", "r2"), ("c0", "r1")], columns=["customer_id", "rep_id"])
+    res = claim(c, REPS, POOLS, req, TODAY).results
+    assert reasons(res) == ["embargo", "cooldown"]
+    # embargo: claimable once 3 days in the pool, i.e. 2 days from today; cooldown: 7 is not > 7,
+    # 8 is -> 1 day from today
+    assert res["available_from"].tolist() == [TODAY + pd.Timedelta(days=2), TODAY + pd.Timedelta(days=1)]
+    assert "2025-07-02" in res["detail"].iloc[0] and "2025-07-01" in res["detail"].iloc[1]
+    later = claim(c, REPS, POOLS, req, res["available_from"].max()).results
+    assert later["ok"].tolist() == [True, True]
+
+
+def test_claim_clears_the_pool_entry_and_reclaim_sets_it():
+    c = pool_table()
+    out = claim(c, REPS, POOLS, pd.DataFrame({"customer_id": ["c0"], "rep_id": ["r2"]}), TODAY).customers
+    row = out.loc[0]
+    assert row["owner_id"] == "r2" and pd.isna(row["pool_id"]) and pd.isna(row["entered_pool_at"])
+    assert row["previous_owner_id"] == "r1"      # kept: the cooldown reads it
+    p = policy(dict(kind="no_followup", limit_days=30))
+    back, _ = reclaim(out, p, TODAY + pd.Timedelta(days=40), POOLS)
+    assert back.loc[0, "entered_pool_at"] == TODAY + pd.Timedelta(days=40)
+    assert back.loc[0, "previous_owner_id"] == "r2" and back.loc[0, "pool_id"] == "north"
+
+
+def test_interleaved_requests_of_one_customer_first_come_first_served():
+    req = pd.DataFrame([("c0", "r2"), ("c0", "r1"), ("c1", "r1")], columns=["customer_id", "rep_id"])
+    c = pool_table()
+    c["left_owner_at"] = pd.to_datetime([day(20)] * 6 + [None, day(1)])
+    res = claim(c, REPS, [Pool(pool_id="north", claim=ClaimRules(holding_cap=1))], req, TODAY).results
+    # r2 holds c6 already (cap 1): refused; so c0 is still free for r1, who then reaches the cap
+    assert reasons(res) == ["holding_cap", None, "holding_cap"]
+
+
+@pytest.mark.parametrize("row, skip, due", [
+    ({"received": 100, "opportunity": 150}, ("any_opportunity",), False),   # a lost/old opportunity
+    ({"received": 100, "opportunity": 150}, (), True),
+    ({"received": 100, "open_opportunities": 1}, ("any_opportunity",), False),
+    ({"received": 100, "open_opportunities": 1}, ("open_opportunity",), False),
+    ({"received": 100, "opportunity": 150}, ("open_opportunity",), True),
+    ({"received": 100, "deal_closed": True}, ("deal_closed",), False),
+])
+def test_a_rule_can_skip_customers_with_an_opportunity_of_any_status(row, skip, due):
+    c = table([row])
+    p = policy(dict(kind="no_followup", limit_days=30, skip_if=skip), dict(kind="no_deal", limit_days=0))
+    ev = p.evaluate(c, TODAY)
+    assert bool(ev["due"].iloc[0]) is due
+    assert bool(np.isnan(ev["days_until"].iloc[0])) is (not due)
+
+
+def test_skip_if_applies_to_its_rule_only():
+    c = table([{"received": 100, "opportunity": 150}])
+    p = policy(dict(kind="no_followup", limit_days=30, skip_if=("any_opportunity",)),
+               dict(kind="no_deal", limit_days=90))
+    assert due_for_reclaim(c, p, TODAY)["rule"].tolist() == ["no_deal>90d"]
+
+
+def test_days_until_convention_one_means_tomorrow():
+    c = table([{"received": 200, "followup": 30}])          # 30 days silent, limit 30: not yet
+    p = policy(dict(kind="no_followup", limit_days=30))
+    assert days_until_reclaim(c, p, TODAY)["days_until"].iloc[0] == 1
+    assert due_for_reclaim(c, p, TODAY + pd.Timedelta(days=1))["customer_id"].tolist() == ["c0"]
+
+
+def test_claim_names_missing_request_columns_and_repeated_ids():
+    with pytest.raises(KeyError, match="rep_id"):
+        claim(pool_table(), REPS, POOLS, pd.DataFrame({"customer_id": ["c0"]}), TODAY)
+    c = pool_table()
+    c.loc[1, "customer_id"] = "c0"
+    with pytest.raises(ValueError, match="unique"):
+        claim(c, REPS, POOLS, pd.DataFrame({"customer_id": ["c0"], "rep_id": ["r2"]}), TODAY)

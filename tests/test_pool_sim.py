@@ -125,3 +125,120 @@ def test_several_pools_route_by_region_and_claim_by_team():
         PoolConfig(customers={"count": 5}, reps={"count": 2}, pools=[{"pool_id": "a", "teams": ["x-team"]}])
     with pytest.raises(ValueError, match="teams .* hold 2 reps, but count is 3"):
         PoolReps(count=3, teams={"a": 1, "b": 1})
+
+
+# --- the simulation's decisions are the table rules' answers on the same state (issue 15) ---
+from hypothesis import HealthCheck, given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+from crmsim.customers.pool import claim, reclaim  # noqa: E402
+from crmsim.sim import pool as sim_pool  # noqa: E402
+from crmsim.sim.engine import World  # noqa: E402
+
+STATE = ["owner_id", "pool_id", "received_at", "entered_pool_at", "previous_owner_id", "left_owner_at"]
+
+
+def _steps(cfg, seed, days):
+    """Run the pool day by day through the simulation's own jobs, yielding the table before and
+    after each nightly reclaim and each afternoon's claims."""
+    world = World(seed, days)
+    book = sim_pool._Book(cfg, world)
+    everyone = np.arange(book.n)
+    claimed = np.zeros(book.R, dtype=np.int64)
+    for d in range(days):
+        before = book.frame(everyone)
+        sim_pool._nightly(book, float(d), cfg, world)
+        yield "reclaim", d, before, book.frame(everyone), book
+        if d % 7 in cfg.reps.workdays:
+            sim_pool._work(book, float(d), cfg, world)
+            before = book.frame(everyone)
+            n0 = len(world.log)
+            claimed[:] = 0
+            sim_pool._claims(book, float(d), cfg, world, claimed)
+            ev = world.log.to_frame()
+            got = ev.iloc[n0:] if len(ev) == len(world.log) else ev
+            got = got[(got["event"] == "claim") & (got["t"] == d)]
+            yield "claim", d, before, book.frame(everyone), (book, got)
+
+
+def _reps(cfg):
+    return pd.DataFrame({"rep_id": [f"R{i:03d}" for i in range(cfg.reps.count)], "team": cfg.reps.team_of()})
+
+
+def test_simulated_reclaims_and_claims_are_the_table_rules_answers():
+    cfg = PoolConfig(
+        customers=PoolCustomers(count=300, region_shares={"north": 0.6, "south": 0.4}),
+        reps=PoolReps(count=4, target_holding=80, teams={"a": 2, "b": 2}),
+        pools=(Pool(pool_id="north", regions=("north",), teams=("a",),
+                    claim=ClaimRules(holding_cap=75, daily_claim_cap=4, cooldown_days=10, embargo_days=2)),
+               Pool(pool_id="rest", claim=ClaimRules(daily_claim_cap=3, batch="all_or_nothing"))),
+        policy=ReclaimPolicy(rules=(ReclaimRule(kind="no_followup", limit_days=12),
+                                    ReclaimRule(kind="no_deal", limit_days=40, skip_if=("deal_closed",))),
+                             exempt_open_opportunity=False, exempt_followup_plan=False))
+    reps = _reps(cfg)
+    checked = {"reclaim": 0, "claim": 0}
+    for phase, d, before, after, extra in _steps(cfg, seed=5, days=45):
+        today = sim_pool._T0 + pd.Timedelta(days=d)
+        if phase == "reclaim":
+            table, _ = reclaim(before, cfg.policy, today, cfg.pools)
+            checked["reclaim"] += int((before["owner_id"].notna() & after["owner_id"].isna()).sum())
+        else:
+            book, got = extra
+            req = pd.DataFrame({"customer_id": got["entity_id"].to_numpy(),
+                                "rep_id": book.rep_ids[got["actor"].to_numpy().astype(int)]})
+            out = claim(before, reps, cfg.pools, req, today)
+            assert out.results["ok"].all(), out.results[~out.results["ok"]]
+            table = out.customers
+            checked["claim"] += len(req)
+        for col in STATE:
+            a, b = table[col], after[col]
+            same = (a.isna() & b.isna()) | (a.astype(str) == b.astype(str))
+            assert same.all(), (phase, d, col, table.loc[~same, col].head(), b[~same].head())
+    assert checked["reclaim"] > 30 and checked["claim"] > 30, checked
+
+
+def test_a_rep_stops_claiming_where_the_rule_would_refuse():
+    cfg = config(limit=10, claim=ClaimRules(holding_cap=160, daily_claim_cap=5), target_holding=10_000)
+    reps = _reps(cfg)
+    refused = 0
+    for phase, d, before, after, extra in _steps(cfg, seed=8, days=30):
+        if phase != "claim":
+            continue
+        book, got = extra
+        today = sim_pool._T0 + pd.Timedelta(days=d)
+        left = after.loc[after["owner_id"].isna(), "customer_id"].to_numpy()
+        if not len(got) or not len(left):
+            continue
+        # one more customer for each rep who claimed today: the rule refuses it (a cap, cooldown
+        # or embargo), or the rep would have taken it
+        first = claim(before, reps, cfg.pools, pd.DataFrame({
+            "customer_id": got["entity_id"].to_numpy(),
+            "rep_id": book.rep_ids[got["actor"].to_numpy().astype(int)]}), today)
+        for r in np.unique(got["actor"].to_numpy().astype(int)):
+            extra_req = pd.DataFrame({"customer_id": left, "rep_id": book.rep_ids[r]})
+            res = claim(first.customers, reps, cfg.pools, extra_req, today, audit=first.audit).results
+            assert not res["ok"].any(), res[res["ok"]]
+            refused += len(res)
+    assert refused > 0
+
+
+@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(seed=st.integers(0, 10_000), cap=st.integers(20, 120), limit=st.integers(3, 40),
+       daily=st.integers(0, 6), aon=st.booleans())
+def test_customers_are_conserved_and_the_cap_holds_at_every_moment(seed, cap, limit, daily, aon):
+    cfg = config(limit=limit, claim=ClaimRules(holding_cap=cap, daily_claim_cap=daily,
+                                               batch="all_or_nothing" if aon else "per_customer"),
+                 count=5, target_holding=200, book_skew=0.0)
+    n = cfg.customers.count
+    for phase, _d, before, after, _extra in _steps(cfg, seed=seed, days=25):
+        # every customer is either owned or in exactly one pool, before and after every step
+        assert len(after) == n and after["customer_id"].is_unique
+        assert (after["owner_id"].notna() ^ after["pool_id"].notna()).all()
+        if phase == "claim":
+            held_before = before["owner_id"].value_counts()
+            held = after["owner_id"].value_counts()
+            grew = held[held > held_before.reindex(held.index).fillna(0)]
+            assert (grew <= cap).all(), grew          # claims never take a rep past the cap
+            gained = (held - held_before.reindex(held.index).fillna(0))
+            if daily:
+                assert (gained <= daily).all()

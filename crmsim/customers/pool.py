@@ -28,7 +28,7 @@ missing one raises an error naming it.
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Literal, NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -43,6 +43,9 @@ __all__ = [
     "Pool",
     "REFUSALS",
     "AUDIT_COLUMNS",
+    "ON_RECLAIM",
+    "ON_CLAIM",
+    "ClaimOutcome",
     "due_for_reclaim",
     "days_until_reclaim",
     "reclaim",
@@ -69,7 +72,16 @@ REFUSALS: tuple[str, ...] = (
     "cooldown",           # the rep is the former owner and cooldown_days have not passed
     "holding_cap",        # the rep already holds holding_cap customers
     "daily_cap",          # the rep already claimed daily_claim_cap customers today
+    "batch",              # all-or-nothing pool: another customer of the same request was refused
 )
+#: What a reclaim and a claim change on a customer, column by column: the one definition used by
+#: :func:`reclaim`, :func:`claim` / :func:`assign` and the pool simulation. Values: ``"clear"``
+#: (missing), ``"today"``, ``"rep"`` (the new owner), ``"owner"`` (the owner before the change),
+#: ``"pool"`` (the pool the customer goes to, by :func:`pool_for`).
+ON_RECLAIM: dict[str, str] = {"previous_owner_id": "owner", "owner_id": "clear", "pool_id": "pool",
+                              "entered_pool_at": "today", "left_owner_at": "today"}
+ON_CLAIM: dict[str, str] = {"owner_id": "rep", "received_at": "today", "pool_id": "clear",
+                            "entered_pool_at": "clear"}
 AUDIT_COLUMNS = ("t", "customer_id", "action", "from_owner", "to_owner", "actor", "reason")
 
 
@@ -160,6 +172,11 @@ class ReclaimRule(Config):
     kind : ``no_followup``, ``no_opportunity``, ``no_deal`` or ``contract_end``.
     limit_days : the rule fires when the days counted are strictly greater than this; 0 = off.
     by_grade : a limit per customer grade, overriding ``limit_days`` (0 = off for that grade).
+    skip_if : this rule does not fire for customers that have ``any_opportunity`` (an opportunity
+        of any status, open, won or lost: a ``last_opportunity_at`` date or ``open_opportunities``
+        > 0), an ``open_opportunity``, or a ``deal_closed`` (the per-rule-type "customers with an
+        opportunity / a deal do not enter the pool" switches of WukongCRM and CordysCRM); on top of
+        the policy-wide exemptions, which apply to every rule.
 
     Examples
     --------
@@ -174,6 +191,7 @@ class ReclaimRule(Config):
     kind: RuleKind
     limit_days: int = Field(ge=0)
     by_grade: dict[str, int] = {}
+    skip_if: tuple[Literal["any_opportunity", "open_opportunity", "deal_closed"], ...] = ()
 
     @field_validator("by_grade")
     @classmethod
@@ -215,16 +233,38 @@ class ReclaimRule(Config):
         happened = _day_numbers(customers[col]) >= received  # False where either is missing
         return pd.Series(np.where(happened, np.nan, t - received), index=customers.index)
 
+    def skipped(self, customers: pd.DataFrame) -> np.ndarray:
+        """Customers this rule does not apply to, by ``skip_if``."""
+        out = np.zeros(len(customers), dtype=bool)
+        for what in self.skip_if:
+            if what == "any_opportunity":
+                have = [c for c in ("last_opportunity_at", "open_opportunities") if c in customers.columns]
+                if not have:
+                    _need(customers, ["last_opportunity_at"], f"rule '{self.kind}' with skip_if any_opportunity")
+                if "last_opportunity_at" in have:
+                    out |= ~np.isnan(_day_numbers(customers["last_opportunity_at"]))
+                if "open_opportunities" in have:
+                    out |= _flag(customers["open_opportunities"])
+            else:
+                col = "open_opportunities" if what == "open_opportunity" else "deal_closed"
+                _need(customers, [col], f"rule '{self.kind}' with skip_if {what}")
+                out |= _flag(customers[col])
+        return out
+
     def fires(self, customers: pd.DataFrame, today) -> pd.Series:
         lim = self.limits(customers)
         e = self.elapsed(customers, today).to_numpy()
-        return pd.Series((lim > 0) & (np.nan_to_num(e, nan=-np.inf) > lim), index=customers.index)
+        hit = (lim > 0) & (np.nan_to_num(e, nan=-np.inf) > lim) & ~self.skipped(customers)
+        return pd.Series(hit, index=customers.index)
 
     def days_until(self, customers: pd.DataFrame, today) -> pd.Series:
-        """Days until the rule fires (<= 0: due now); NaN where it is off or cannot fire."""
+        """Days until the rule fires, counted from ``today``: 1 = it fires at the first run after
+        today (tomorrow's nightly job), 0 or less = due at today's run (``limit + 1 - elapsed``,
+        since a rule fires when the days counted are strictly greater than the limit). NaN where
+        it is off, cannot fire (e.g. no contract end date) or is skipped (``skip_if``)."""
         lim = self.limits(customers)
         e = self.elapsed(customers, today).to_numpy()
-        out = np.where(lim > 0, lim + 1 - e, np.nan)
+        out = np.where((lim > 0) & ~self.skipped(customers), lim + 1 - e, np.nan)
         return pd.Series(out, index=customers.index)
 
 
@@ -311,6 +351,20 @@ class ClaimRules(Config):
         them are strictly greater than this.
     embargo_days : a customer that entered the pool fewer than this many days ago can't be claimed
         by non-admins.
+    batch : ``"per_customer"`` (each customer of a request is granted or refused on its own, in
+        order, until a cap is reached) or ``"all_or_nothing"`` (a request of several customers is
+        refused as a whole when any of them would be refused, e.g. when it would take the rep past
+        the holding cap: WukongCRM / CordysCRM / yudao-cloud ``receiveCustomer`` behaviour).
+
+    Examples
+    --------
+    >>> rules = ClaimRules(holding_cap=3)
+    >>> cand = {"in_pool": [1, 1, 1], "member": 1, "days_in_pool": 9, "former_owner": 0,
+    ...         "days_since_left": 9}
+    >>> rules.grant(cand, held=1).tolist()
+    [None, None, 'holding_cap']
+    >>> ClaimRules(holding_cap=3, batch="all_or_nothing").grant(cand, held=1).tolist()
+    ['batch', 'batch', 'holding_cap']
     """
 
     holding_cap: int = Field(default=0, ge=0)
@@ -318,6 +372,41 @@ class ClaimRules(Config):
     daily_claim_cap: int = Field(default=0, ge=0)
     cooldown_days: int = Field(default=0, ge=0)
     embargo_days: int = Field(default=0, ge=0)
+    batch: Literal["per_customer", "all_or_nothing"] = "per_customer"
+
+    def grant(self, c: pd.DataFrame | dict, *, held: int = 0, claimed_today: int = 0,
+              admin: bool = False, batch: Literal["per_customer", "all_or_nothing"] | None = None) -> pd.Series:
+        """The refusal reason of each customer of one request by one rep (missing = granted).
+
+        The batch form of :meth:`refusal`: ``c`` lists distinct customers in the order the rep asks
+        for them (the columns of :meth:`refusal` except ``held`` and ``claimed_today``, which are
+        the rep's counts before the request). The caps apply in order: customer *j* is refused
+        ``holding_cap`` once the rep holds ``holding_cap`` with the ones granted before it, and
+        ``daily_cap`` likewise. In an ``all_or_nothing`` pool one refusal refuses every customer of
+        the request (reason ``batch`` for those that would have passed); ``batch`` overrides the
+        pool's setting (e.g. to list what a rep could claim one by one).
+        """
+        n = len(next(iter(c.values()))) if isinstance(c, dict) else len(c)
+        base = dict(c) if isinstance(c, dict) else {k: c[k].to_numpy() for k in c.columns}
+        base["held"], base["claimed_today"] = 0, 0
+        out = self.refusal(base, admin=admin).to_numpy().copy()
+        ok = pd.isna(out)
+        if not admin:
+            before = np.cumsum(ok) - ok     # customers granted before this one, if all were granted
+            caps = []
+            if self.holding_cap:
+                caps.append(("holding_cap", self.holding_cap - held))
+            if self.daily_claim_cap:
+                caps.append(("daily_cap", self.daily_claim_cap - claimed_today))
+            room = min([r for _, r in caps], default=n)
+            granted_before = np.minimum(before, max(room, 0))
+            for name, r in caps:    # the first cap that binds, in the order of REFUSALS
+                hit = ok & pd.isna(out) & (granted_before >= r)
+                out[hit] = name
+        if (batch or self.batch) == "all_or_nothing" and not admin and not pd.isna(out).all():
+            out[pd.isna(out)] = "batch"
+        index = c.index if isinstance(c, pd.DataFrame) else pd.RangeIndex(n)
+        return pd.Series(out, index=index, dtype="object")
 
     def refusal(self, c: pd.DataFrame | dict, *, admin: bool = False) -> pd.Series:
         """First refusal reason per candidate claim (missing = allowed), vectorised.
@@ -443,19 +532,10 @@ def reclaim(customers: pd.DataFrame, policy: ReclaimPolicy, today, pools) -> tup
     today = _day(today)
     due = due_for_reclaim(customers, policy, today)
     out = customers.copy()
-    idx = due.index
-    target = pool_for(customers.loc[idx], pools)
-    for col in ("pool_id", "previous_owner_id"):
-        if col not in out.columns:
-            out[col] = pd.Series(pd.NA, index=out.index, dtype="str")
-    for col in ("entered_pool_at", "left_owner_at"):
-        if col not in out.columns:
-            out[col] = pd.Series(pd.NaT, index=out.index, dtype="datetime64[us]")
-    out.loc[idx, "previous_owner_id"] = customers.loc[idx, "owner_id"]
-    out.loc[idx, "owner_id"] = pd.NA
-    out.loc[idx, "pool_id"] = target
-    out.loc[idx, "entered_pool_at"] = today
-    out.loc[idx, "left_owner_at"] = today
+    rows = customers.index.get_indexer(due.index)
+    target = pool_for(customers.loc[due.index], pools).to_numpy()
+    _apply(out, rows, ON_RECLAIM, {"today": today, "owner": customers["owner_id"].to_numpy()[rows],
+                                   "pool": target})
     audit = _audit([
         {"t": today, "customer_id": cid, "action": "reclaim", "from_owner": own, "to_owner": None,
          "actor": "system", "reason": rule}
@@ -464,91 +544,239 @@ def reclaim(customers: pd.DataFrame, policy: ReclaimPolicy, today, pools) -> tup
     return out, audit
 
 
-def _candidates(customers: pd.DataFrame, reps: pd.DataFrame, pools: tuple[Pool, ...],
-                cust_idx: np.ndarray, rep_ids: list[str], today: pd.Timestamp,
-                held: dict[str, int], claimed_today: dict[str, int]) -> pd.DataFrame:
-    pool_by_id = {p.pool_id: p for p in pools}
-    team = reps.set_index("rep_id")["team"].astype(str).to_dict()
-    sub = customers.iloc[cust_idx]
-    pid = sub["pool_id"].astype("object") if "pool_id" in sub else pd.Series([None] * len(sub))
-    members = []
-    for p, r in zip(pid.tolist(), rep_ids):
-        pool = pool_by_id.get(p) if isinstance(p, str) else None
-        members.append(pool is not None and (not pool.teams or team.get(r) in pool.teams))
-    prev = sub["previous_owner_id"].astype("object").tolist() if "previous_owner_id" in sub else [None] * len(sub)
-    return pd.DataFrame({
-        "in_pool": sub["owner_id"].isna().to_numpy(),
-        "member": members,
-        "days_in_pool": _days_since(sub["entered_pool_at"], today).to_numpy() if "entered_pool_at" in sub else np.nan,
-        "former_owner": [p == r for p, r in zip(prev, rep_ids)],
-        "days_since_left": _days_since(sub["left_owner_at"], today).to_numpy() if "left_owner_at" in sub else np.nan,
-        "held": [held.get(r, 0) for r in rep_ids],
-        "claimed_today": [claimed_today.get(r, 0) for r in rep_ids],
-    })
+class ClaimOutcome(NamedTuple):
+    """What :func:`claim` returns (it also unpacks as a 4-tuple).
+
+    ``customers``: the table after the claims; ``results``: one row per request with ``ok``,
+    ``reason`` (one of :data:`REFUSALS`), ``detail`` (the reason in words, with the date an
+    embargo or a cooldown ends in ``available_from``); ``audit``: the audit log given in plus one
+    row per change; ``claimed_today``: claims per rep on ``today``, this call included.
+    """
+
+    customers: pd.DataFrame
+    results: pd.DataFrame
+    audit: pd.DataFrame
+    claimed_today: dict[str, int]
 
 
-def _held(customers: pd.DataFrame, rules: ClaimRules) -> dict[str, int]:
-    own = customers["owner_id"]
-    if not rules.cap_counts_closed and "deal_closed" in customers.columns:
-        own = own[~customers["deal_closed"].fillna(False).astype(bool)]
-    return own.dropna().astype(str).value_counts().to_dict()
+def _apply(out: pd.DataFrame, rows: np.ndarray, spec: dict[str, str], values: dict[str, object]) -> None:
+    """Set the columns of ``spec`` (:data:`ON_CLAIM` / :data:`ON_RECLAIM`) on ``rows`` (positions)."""
+    for col, what in spec.items():
+        if col not in out.columns:
+            if col == "received_at":
+                continue        # a table without receive dates stays without them
+            dt = col.endswith("_at")
+            out[col] = pd.Series(pd.NaT if dt else pd.NA, index=out.index,
+                                 dtype="datetime64[us]" if dt else "object")
+        v = pd.NaT if (what == "clear" and out[col].dtype.kind == "M") else (
+            pd.NA if what == "clear" else values[what])
+        j = out.columns.get_loc(col)
+        if out[col].dtype.kind == "M" and not isinstance(v, type(pd.NaT)):
+            v = pd.Timestamp(v) if np.ndim(v) == 0 else pd.to_datetime(v)
+        if out[col].dtype.kind not in "MO" and what != "today":
+            out[col] = out[col].astype("object")
+        out.iloc[rows, j] = v
 
 
-def _take(customers, reps, pools, requests, today, claimed_today, *, admin_col: str | None):
+def _claims_on(audit: pd.DataFrame | None, today: pd.Timestamp) -> dict[str, int]:
+    """Claims per rep on the calendar day of ``today`` in an audit log."""
+    if audit is None or not len(audit):
+        return {}
+    missing = [c for c in ("t", "action", "to_owner") if c not in audit.columns]
+    if missing:
+        raise KeyError(f"audit log: column(s) {missing} are missing; an audit log has {list(AUDIT_COLUMNS)}")
+    a = audit[(audit["action"] == "claim") & (pd.to_datetime(audit["t"]).dt.normalize() == today)]
+    return a["to_owner"].astype(str).value_counts().to_dict()
+
+
+def _request_state(customers, reps, pools, requests, today, admin_col):
+    """Per request: the customer's row (-1 unknown), the pool index (-1 none), rep known, and the
+    columns :meth:`ClaimRules.refusal` reads, from the table before any request is applied."""
+    cid = requests["customer_id"].astype(str).to_numpy()
+    rid = requests["rep_id"].astype(str).to_numpy()
+    pos = pd.Index(customers["customer_id"].astype(str))
+    if not pos.is_unique:
+        dup = pos[pos.duplicated()].unique()[:5].tolist()
+        raise ValueError(f"customers table: customer_id must be unique; repeated: {dup}")
+    k = pos.get_indexer(cid)
+    rep_team = reps.set_index(reps["rep_id"].astype(str))["team"].astype(str) if "team" in reps else \
+        pd.Series("", index=reps["rep_id"].astype(str))
+    known_rep = np.isin(rid, rep_team.index.to_numpy())
+    pid = customers["pool_id"].astype("object").to_numpy() if "pool_id" in customers else np.full(len(customers), None)
+    index = {p.pool_id: j for j, p in enumerate(pools)}
+    row = np.maximum(k, 0)
+    pool = np.array([index.get(p, -1) if isinstance(p, str) else -1 for p in pid[row]], dtype=np.int64)
+    pool[k < 0] = -1
+    team = rep_team.reindex(rid).to_numpy()
+    member = np.array([j >= 0 and (not pools[j].teams or t in pools[j].teams) for j, t in zip(pool, team)], dtype=bool)
+    prev = (customers["previous_owner_id"].astype("object").to_numpy()[row] if "previous_owner_id" in customers
+            else np.full(len(rid), None))
+
+    def since(col):
+        return _days_since(customers[col], today).to_numpy()[row] if col in customers else np.full(len(rid), np.nan)
+
+    state = {
+        "in_pool": customers["owner_id"].isna().to_numpy()[row] & (k >= 0),
+        "member": member,
+        "days_in_pool": since("entered_pool_at"),
+        "former_owner": prev.astype(str) == rid,
+        "days_since_left": since("left_owner_at"),
+    }
+    actor = requests[admin_col].astype(str).to_numpy() if admin_col else rid
+    return cid, rid, k, pool, known_rep, actor, state
+
+
+def _detail(reason, rules: ClaimRules, held, claimed, days_in_pool, days_since_left, today):
+    """The refusal in words, and when an embargo or a cooldown ends."""
+    if reason == "embargo":
+        until = today + pd.Timedelta(days=int(rules.embargo_days - days_in_pool))
+        return f"entered the pool {int(days_in_pool)} days ago; embargo {rules.embargo_days} days, claimable from {until.date()}", until
+    if reason == "cooldown":
+        until = today + pd.Timedelta(days=int(rules.cooldown_days + 1 - days_since_left))
+        return (f"left this rep {int(days_since_left)} days ago; cooldown {rules.cooldown_days} days, "
+                f"claimable by them from {until.date()}"), until
+    if reason == "holding_cap":
+        return f"the rep holds {held} customers; holding cap {rules.holding_cap}", pd.NaT
+    if reason == "daily_cap":
+        return f"the rep claimed {claimed} today; daily cap {rules.daily_claim_cap}", pd.NaT
+    words = {"unknown_customer": "no such customer_id", "unknown_rep": "no such rep_id",
+             "not_in_pool": "the customer has an owner (or was taken by an earlier request)",
+             "not_admin": "the actor is not an admin of the customer's pool",
+             "not_member": "the rep's team is outside the pool's member scope",
+             "batch": "refused with its request: another customer of it was refused (all-or-nothing pool)"}
+    return words.get(reason), pd.NaT
+
+
+def _take(customers, reps, pools, requests, today, claimed_today, *, admin_col: str | None,
+          audit_in: pd.DataFrame | None = None):
     pools = _check_pools(pools)
     today = _day(today)
+    need = ["customer_id", "rep_id"] + ([admin_col] if admin_col else [])
+    missing = [c for c in need if c not in requests.columns]
+    if missing:
+        raise KeyError(f"requests table: column(s) {missing} are missing; columns are {list(requests.columns)}")
     out = customers.copy()
-    pos = {cid: k for k, cid in enumerate(out["customer_id"].astype(str))}
-    rep_set = set(reps["rep_id"].astype(str))
-    pool_by_id = {p.pool_id: p for p in pools}
-    claimed = dict(claimed_today or {})
-    results, audit = [], []
-    for _, req in requests.iterrows():
-        cid, rid = str(req["customer_id"]), str(req["rep_id"])
-        actor = str(req[admin_col]) if admin_col else rid
-        reason = None
-        if cid not in pos:
-            reason = "unknown_customer"
-        elif rid not in rep_set:
-            reason = "unknown_rep"
-        else:
-            k = pos[cid]
-            pid = out["pool_id"].iloc[k] if "pool_id" in out.columns else None
-            pool = pool_by_id.get(pid) if isinstance(pid, str) else None
-            rules = pool.claim if pool else ClaimRules()
-            if admin_col and pd.notna(out["owner_id"].iloc[k]):
-                reason = "not_in_pool"
-            elif admin_col and (pool is None or actor not in pool.admins):
-                reason = "not_admin"
-            else:
-                cand = _candidates(out, reps, pools, np.array([k]), [rid], today, _held(out, rules), claimed)
-                r = rules.refusal(cand, admin=admin_col is not None).iloc[0]
-                reason = None if pd.isna(r) else r
-        ok = reason is None
-        results.append({"customer_id": cid, "rep_id": rid, "ok": ok, "reason": reason})
-        if ok:
-            k = pos[cid]
-            out.iloc[k, out.columns.get_loc("owner_id")] = rid
-            if "received_at" in out.columns:
-                out.iloc[k, out.columns.get_loc("received_at")] = today
-            if "pool_id" in out.columns:
-                out.iloc[k, out.columns.get_loc("pool_id")] = pd.NA
-            claimed[rid] = claimed.get(rid, 0) + 1
-            audit.append({"t": today, "customer_id": cid, "action": "assign" if admin_col else "claim",
-                          "from_owner": None, "to_owner": rid, "actor": actor, "reason": None})
-    return out, pd.DataFrame(results), _audit(audit), claimed
+    cid, rid, k, pool, known_rep, actor, st = _request_state(customers, reps, pools, requests, today, admin_col)
+    n = len(cid)
+    claimed = {**_claims_on(audit_in, today), **{str(r): int(v) for r, v in (claimed_today or {}).items()}}
+    closed = _flag(customers["deal_closed"]) if "deal_closed" in customers else np.zeros(len(customers), bool)
+    own = customers["owner_id"].astype("object").where(customers["owner_id"].notna(), None).to_numpy()
+    held_all = pd.Series(own).dropna().astype(str).value_counts().to_dict()
+    held_open = pd.Series(own[~closed]).dropna().astype(str).value_counts().to_dict()
+    reason = np.full(n, None, dtype=object)
+    reason[k < 0] = "unknown_customer"
+    reason[(k >= 0) & ~known_rep] = "unknown_rep"
+    if admin_col:
+        reason[pd.isna(reason) & ~st["in_pool"]] = "not_in_pool"
+        is_admin = np.array([j >= 0 and a in pools[j].admins for j, a in zip(pool, actor)], dtype=bool)
+        reason[pd.isna(reason) & ~is_admin] = "not_admin"
+    rules_of = [pools[j].claim if j >= 0 else ClaimRules() for j in pool]
+    aon = np.array([r.batch == "all_or_nothing" for r in rules_of]) & (admin_col is None)
+    # batches, processed in the order of their first request: an all-or-nothing pool's requests by
+    # one rep (or one batch_id) form one batch; otherwise each request stands alone, and runs of
+    # them by one rep in one pool are decided together (the same answer, vectorised)
+    bkey = np.array([f"b:{b}" for b in requests["batch_id"].astype(str)] if "batch_id" in requests
+                    else [f"r:{r}" for r in rid], dtype=object)
+    # a batch with a request to an all-or-nothing pool is all-or-nothing as a whole (a customer of
+    # it that is in no pool, or unknown, refuses it too)
+    aon = pd.Series(aon).groupby(bkey).transform("any").to_numpy(dtype=bool) if n else aon
+    dup_free = pd.Series(cid[k >= 0]).is_unique
+    one_pool_per_rep = pd.DataFrame({"r": rid, "p": pool}).groupby("r")["p"].nunique().max() <= 1 if n else True
+    if not (dup_free and one_pool_per_rep):
+        bkey = np.where(aon, bkey, np.array([f"i:{i}" for i in range(n)], dtype=object))
+    else:
+        bkey = np.where(aon, bkey, np.array([f"s:{r}:{p}" for r, p in zip(rid, pool)], dtype=object))
+    taken = np.zeros(len(customers), dtype=bool)
+    detail = np.full(n, None, dtype=object)
+    available = np.full(n, pd.NaT, dtype=object)
+    granted = np.zeros(n, dtype=bool)
+    for key in pd.unique(bkey):
+        batch_rows = np.flatnonzero(bkey == key)
+        for j in pd.unique(pool[batch_rows]):
+            grp = batch_rows[pool[batch_rows] == j]
+            rules = rules_of[grp[0]]
+            r = rid[grp[0]]
+            kk = np.maximum(k[grp], 0)
+            first = ~pd.Series(kk).duplicated().to_numpy()
+            cand = {name: v[grp] for name, v in st.items()}
+            pre = ~pd.isna(reason[grp])       # refused before the pool's rules are asked
+            cand["in_pool"] = cand["in_pool"] & ~taken[kk] & first & ~pre
+            held = (held_all if rules.cap_counts_closed else held_open).get(r, 0)
+            ans = rules.grant(cand, held=held, claimed_today=claimed.get(r, 0),
+                              admin=admin_col is not None, batch="per_customer").to_numpy().copy()
+            ans[pre] = reason[grp][pre]
+            reason[grp] = ans
+            ok = pd.isna(ans)
+            g = grp[ok]
+            granted[g] = True
+            taken[k[g]] = True
+            before = np.cumsum(ok) - ok      # granted earlier in this group
+            for m in np.flatnonzero(~ok):
+                i = grp[m]
+                detail[i], available[i] = _detail(reason[i], rules, held + before[m],
+                                                  claimed.get(r, 0) + before[m],
+                                                  st["days_in_pool"][i], st["days_since_left"][i], today)
+            if admin_col is None:
+                claimed[r] = claimed.get(r, 0) + g.size
+            held_all[r] = held_all.get(r, 0) + g.size
+            held_open[r] = held_open.get(r, 0) + int((~closed[k[g]]).sum())
+        if aon[batch_rows[0]] and not pd.isna(reason[batch_rows]).all():     # one refusal refuses the whole batch
+            back = batch_rows[granted[batch_rows]]
+            for i in back:     # undo what this batch was granted
+                claimed[rid[i]] -= 1
+                held_all[rid[i]] -= 1
+                held_open[rid[i]] -= int(not closed[k[i]])
+            granted[back], taken[k[back]] = False, False
+            reason[back] = "batch"
+            reason[batch_rows[pd.isna(reason[batch_rows])]] = "batch"
+            detail[back] = _detail("batch", ClaimRules(), 0, 0, 0, 0, today)[0]
+    rows = k[granted]
+    _apply(out, rows, ON_CLAIM, {"today": today, "rep": rid[granted]})
+    results = pd.DataFrame({"customer_id": cid, "rep_id": rid, "ok": granted,
+                            "reason": pd.Series(reason, dtype="object"),
+                            "detail": pd.Series(detail, dtype="object"),
+                            "available_from": pd.to_datetime(pd.Series(available, dtype="object"))})
+    new = _audit([{"t": today, "customer_id": c, "action": "assign" if admin_col else "claim",
+                   "from_owner": None, "to_owner": r, "actor": a, "reason": None}
+                  for c, r, a in zip(cid[granted], rid[granted], actor[granted])])
+    audit = new if audit_in is None or not len(audit_in) else pd.concat([audit_in, new], ignore_index=True)
+    return ClaimOutcome(out, results, audit, claimed)
 
 
 def claim(customers: pd.DataFrame, reps: pd.DataFrame, pools, requests: pd.DataFrame, today,
-          claimed_today: dict[str, int] | None = None):
-    """Process claim requests (``customer_id``, ``rep_id``) in order.
+          claimed_today: dict[str, int] | None = None, *, audit: pd.DataFrame | None = None) -> ClaimOutcome:
+    """Process claim requests (``customer_id``, ``rep_id``, optional ``batch_id``) in order.
 
-    Returns ``(customers_after, results, audit, claimed_today)``: ``results`` has ``ok`` and the
-    refusal ``reason`` (one of :data:`REFUSALS`) per request; a successful claim sets the owner,
-    ``received_at = today`` and clears ``pool_id``. ``claimed_today`` counts claims per rep today
-    (pass it back in for further requests on the same day).
+    Each customer's pool's :class:`ClaimRules` decide (:meth:`ClaimRules.grant`). In a
+    ``per_customer`` pool every request is granted or refused on its own, in order; in an
+    ``all_or_nothing`` pool the requests of one rep in this call (or of one ``batch_id``) are one
+    batch, granted or refused as a whole. A successful claim sets the owner, ``received_at =
+    today`` and clears ``pool_id`` and ``entered_pool_at`` (:data:`ON_CLAIM`).
+
+    Claims per rep per calendar day are counted from ``audit`` (the audit log of earlier calls,
+    as this function returns it) or from ``claimed_today`` (claims per rep today before this call).
+
+    Returns
+    -------
+    ClaimOutcome
+        ``(customers, results, audit, claimed_today)``; ``results`` has ``ok``, ``reason`` (one of
+        :data:`REFUSALS`), ``detail`` and ``available_from`` per request.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> c = pd.DataFrame({"customer_id": ["c1", "c2"], "owner_id": [None, None],
+    ...                   "pool_id": ["main", "main"]})
+    >>> reps = pd.DataFrame({"rep_id": ["r1"], "team": ["t1"]})
+    >>> pools = [Pool(pool_id="main", claim=ClaimRules(daily_claim_cap=1))]
+    >>> req = pd.DataFrame({"customer_id": ["c1"], "rep_id": ["r1"]})
+    >>> first = claim(c, reps, pools, req, "2025-03-03")
+    >>> again = claim(first.customers, reps, pools, req.assign(customer_id="c2"), "2025-03-03",
+    ...               audit=first.audit)
+    >>> again.results["reason"].tolist(), again.claimed_today
+    (['daily_cap'], {'r1': 1})
     """
-    return _take(customers, reps, pools, requests, today, claimed_today, admin_col=None)
+    return _take(customers, reps, pools, requests, today, claimed_today, admin_col=None, audit_in=audit)
 
 
 def assign(customers: pd.DataFrame, reps: pd.DataFrame, pools, requests: pd.DataFrame, today):

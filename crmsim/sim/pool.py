@@ -23,7 +23,7 @@ from pydantic import Field, model_validator
 
 from crmsim.config import Config
 from crmsim.customers.activity import PAliveRule
-from crmsim.customers.pool import Pool, ReclaimPolicy, ReclaimRule, pool_for
+from crmsim.customers.pool import ON_CLAIM, ON_RECLAIM, Pool, ReclaimPolicy, ReclaimRule, pool_for
 from crmsim.sim.distributions import Distribution, LogNormal
 from crmsim.sim.engine import Result, World
 from crmsim.sim.registry import ModelSpec, register
@@ -206,6 +206,22 @@ class _Book:
         self.claims = 0
         self.rep_ids = np.array([f"R{i:03d}" for i in range(R)])
 
+    #: the book's array behind each column the claim and reclaim changes set, and its missing value
+    _COLUMNS = {"owner_id": ("owner", -1), "previous_owner_id": ("prev_owner", -1), "pool_id": ("pool", -1),
+                "received_at": ("received", np.nan), "entered_pool_at": ("entered_pool", np.nan),
+                "left_owner_at": ("left_owner", np.nan)}
+
+    def change(self, idx: np.ndarray, spec: dict[str, str], values: dict) -> None:
+        """Apply a claim or reclaim (:data:`crmsim.customers.pool.ON_CLAIM` / ``ON_RECLAIM``) to
+        customers ``idx``: the same column changes the table functions make."""
+        for col, what in spec.items():
+            attr, missing = self._COLUMNS[col]
+            getattr(self, attr)[idx] = missing if what == "clear" else values[what]
+
+    def ids(self, codes: np.ndarray, names: np.ndarray) -> pd.Series:
+        """Codes (-1 = missing) as names."""
+        return pd.Series(np.where(codes >= 0, names[np.maximum(codes, 0)], None), dtype="object")
+
     @staticmethod
     def _dates(days: np.ndarray) -> np.ndarray:
         """Day numbers of the run (float, NaN = missing) as datetime64 dates."""
@@ -215,14 +231,15 @@ class _Book:
 
     def frame(self, idx: np.ndarray) -> pd.DataFrame:
         """Rows ``idx`` as a customers table (schema ``customers``, pool columns)."""
-        own = self.owner[idx]
         return pd.DataFrame({
             "customer_id": idx,
-            "owner_id": pd.Series(np.where(own >= 0, self.rep_ids[np.maximum(own, 0)], None), dtype="object"),
+            "owner_id": self.ids(self.owner[idx], self.rep_ids),
             "grade": self.grade_names[self.grade[idx]],
             "region": self.region_names[self.region[idx]],
-            "pool_id": pd.Series(np.where(self.pool[idx] >= 0, self.pool_ids[np.maximum(self.pool[idx], 0)], None),
-                                 dtype="object"),
+            "pool_id": self.ids(self.pool[idx], self.pool_ids),
+            "entered_pool_at": self._dates(self.entered_pool[idx]),
+            "previous_owner_id": self.ids(self.prev_owner[idx], self.rep_ids),
+            "left_owner_at": self._dates(self.left_owner[idx]),
             "received_at": self._dates(self.received[idx]),
             "last_followup_at": self._dates(self.last_fu[idx]),
             "last_deal_at": self._dates(self.last_deal[idx]),
@@ -292,13 +309,9 @@ def _nightly(book: _Book, day: float, cfg: PoolConfig, world: World) -> None:
         exempt = cfg.policy.exempt_reason(view).notna().to_numpy()
         due = cfg.p_alive.fires(summary).to_numpy() & ~exempt
     gone = owned[due]
-    book.prev_owner[gone] = book.owner[gone]
     world.log.extend(np.full(gone.size, day), "customer", gone, "reclaim", actor=book.owner[gone])
-    book.owner[gone] = -1
-    book.pool[gone] = book.region_pool[book.region[gone]]
-    book.entered_pool[gone] = day
-    book.left_owner[gone] = day
-    book.received[gone] = np.nan
+    book.change(gone, ON_RECLAIM, {"today": day, "owner": book.owner[gone],
+                                   "pool": book.region_pool[book.region[gone]]})
     book.reclaims += gone.size
 
 
@@ -346,19 +359,13 @@ def _claims(book: _Book, day: float, cfg: PoolConfig, world: World,
                 "held": held[r],
                 "claimed_today": claimed_today[r],
             }
-            ok = free[rules.refusal(cand).isna().to_numpy()]
-            limit = want
-            if rules.daily_claim_cap:
-                limit = min(limit, rules.daily_claim_cap - claimed_today[r])
-            if rules.holding_cap:
-                limit = min(limit, rules.holding_cap - held[r])
-            got = ok[: max(0, int(limit))]
+            # the rep sees which customers they may claim (one by one) and asks for those they want
+            # (so an all-or-nothing pool never refuses their request)
+            ans = rules.grant(cand, held=int(held[r]), claimed_today=int(claimed_today[r]), batch="per_customer")
+            got = free[ans.isna().to_numpy()][:want]
             taken[got] = True
-            book.owner[got] = r
-            book.pool[got] = -1
-            book.received[got] = day
+            book.change(got, ON_CLAIM, {"today": day, "rep": r})
             book.deals_since_received[got] = 0
-            book.entered_pool[got] = np.nan
             held[r] += got.size
             claimed_today[r] += got.size
             for i in got:
