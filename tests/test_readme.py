@@ -16,3 +16,14 @@ def test_readme_cpq_tour_runs(root):
         os.chdir(cwd)
     assert ns["quote"].status in ("approved", "pending") and ns["quote"].needed is not None
     assert ns["priced"]["explanation"].notna().all() and len(ns["res"].lines) >= len(ns["lines"])
+
+
+def test_readme_reclaim_replay_runs(root):
+    text = (root / "README.md").read_text()
+    block = next(b for b in re.findall(r"```python\n(.*?)```", text, re.S) if "replay_reclaim(" in b)
+    ns: dict = {}
+    exec(compile(block, "README.md", "exec"), ns)
+    s = ns["r"].summary.set_index("policy")
+    assert s.loc["in force", "agreement"] == 1.0           # the history is read right
+    assert s.loc["20 days", "reclaims"] > s.loc["in force", "reclaims"]
+    assert s.loc["20 days", "deals_within_30"] > 0

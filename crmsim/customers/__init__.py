@@ -17,7 +17,10 @@ from crmsim.customers.grading import (
 )
 from crmsim.customers.pool import (
     AUDIT_COLUMNS,
+    ON_CLAIM,
+    ON_RECLAIM,
     REFUSALS,
+    ClaimOutcome,
     ClaimRules,
     Pool,
     ReclaimPolicy,
@@ -30,6 +33,7 @@ from crmsim.customers.pool import (
     reclaim,
 )
 from crmsim.customers.profile import customer_profile
+from crmsim.customers.replay import PoolHistory, ReclaimReplay, pool_history, replay_reclaim
 
 __all__ = [
     "AUDIT_COLUMNS",
@@ -46,6 +50,9 @@ __all__ = [
     "potential_value_matrix",
     "rfm_scores",
     "REFUSALS",
+    "ON_CLAIM",
+    "ON_RECLAIM",
+    "ClaimOutcome",
     "ClaimRules",
     "Pool",
     "ReclaimPolicy",
@@ -56,4 +63,8 @@ __all__ = [
     "due_for_reclaim",
     "pool_for",
     "reclaim",
+    "PoolHistory",
+    "ReclaimReplay",
+    "pool_history",
+    "replay_reclaim",
 ]

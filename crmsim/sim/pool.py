@@ -160,6 +160,8 @@ def gini(x) -> float:
 
 
 _T0 = pd.Timestamp("2025-01-06")  # day 0 of every run: a Monday
+#: the date of day 0 of every pool run (what the run's event days count from)
+HISTORY_START = _T0
 
 
 class _Book:
@@ -189,7 +191,7 @@ class _Book:
         share = rng.lognormal(0.0, cfg.reps.book_skew, R)
         self.owner = np.where(in_pool, -1, rng.choice(R, size=n, p=share / share.sum()))
         self.received = np.where(in_pool, np.nan, -rng.integers(0, 365, n).astype(float))
-        since = rng.integers(0, 45, n).astype(float)
+        since = rng.integers(1, 46, n).astype(float)   # days since the last follow-up before day 0
         self.last_fu = np.where(in_pool, -since - 30, np.maximum(self.received, -since))
         self.last_deal = np.full(n, np.nan)
         self.deals = np.zeros(n, dtype=np.int64)
