@@ -24,6 +24,7 @@ from pydantic import Field, model_validator
 from scipy import stats
 
 from crmsim.config import Config
+from crmsim.sim.distributions import Distribution
 from crmsim.finance.ageing import DEFAULT_BUCKETS, ageing, bucket_labels, dso
 from crmsim.finance.credit import within_limit
 from crmsim.finance.ecl import provision
@@ -32,20 +33,30 @@ from crmsim.sim.registry import ModelSpec, register
 
 __all__ = ["CreditConfig", "CreditResult", "simulate_credit"]
 
+#: the default risk grades (a scenario or a calibration may use its own names)
 GRADES = ("A", "B", "C", "D", "E")
 
 
 class CreditConfig(Config):
-    """A credit book and its policy. Defaults are illustrative assumptions."""
+    """A credit book and its policy. Defaults are illustrative assumptions.
+
+    The risk grades are the keys of ``grade_shares`` (your own grade names, as many as you have);
+    ``late_days_mean`` and ``annual_pd`` need the same keys. ``days_to_pay`` (optional, per grade)
+    replaces terms + an exponential delay by a distribution of the days from invoice to payment,
+    e.g. the empirical one :func:`crmsim.experiments.calibrate_credit` fits (heavy tails kept).
+    ``order_rate_sigma`` spreads order rates across customers (lognormal sigma; 0 = equal).
+    """
 
     customers: int = Field(default=500, ge=1)
     grade_shares: dict[str, float] = {"A": 0.2, "B": 0.3, "C": 0.3, "D": 0.15, "E": 0.05}
     orders_per_month: float = Field(default=2.0, gt=0)
+    order_rate_sigma: float = Field(default=0.5, ge=0)
     order_amount_mean: int = Field(default=500_000, gt=0)      # cents
     order_amount_cv: float = Field(default=0.8, ge=0)
     terms_days: int = Field(default=30, ge=0)
     limit_multiplier: float = Field(default=1.5, gt=0)          # x expected open exposure
     late_days_mean: dict[str, float] = {"A": 2, "B": 6, "C": 14, "D": 28, "E": 50}
+    days_to_pay: dict[str, Distribution] = {}
     annual_pd: dict[str, float] = {"A": 0.003, "B": 0.01, "C": 0.025, "D": 0.06, "E": 0.15}
     rho: float = Field(default=0.15, gt=0, lt=1)
     lgd: float = Field(default=0.6, ge=0, le=1)
@@ -56,12 +67,19 @@ class CreditConfig(Config):
 
     @model_validator(mode="after")
     def _grades(self) -> CreditConfig:
-        for name, d in (("grade_shares", self.grade_shares), ("late_days_mean", self.late_days_mean),
-                        ("annual_pd", self.annual_pd)):
-            if set(d) != set(GRADES):
-                raise ValueError(f"{name} needs the grades {list(GRADES)}, got {sorted(d)}")
-        if abs(sum(self.grade_shares.values()) - 1) > 1e-6:
-            raise ValueError("grade_shares must sum to 1")
+        grades = list(self.grade_shares)
+        if not grades:
+            raise ValueError("grade_shares needs at least one grade")
+        for name, d in (("late_days_mean", self.late_days_mean), ("annual_pd", self.annual_pd)):
+            if set(d) != set(grades):
+                raise ValueError(f"{name} needs the grades of grade_shares {grades}, got {sorted(d)}")
+        unknown = sorted(set(self.days_to_pay) - set(grades))
+        if unknown:
+            raise ValueError(f"days_to_pay names grades {unknown} that grade_shares lacks {grades}")
+        if abs(sum(self.grade_shares.values()) - 1) > 1e-6 or any(v < 0 for v in self.grade_shares.values()):
+            raise ValueError("grade_shares must be >= 0 and sum to 1")
+        if any(not 0 <= v <= 1 for v in self.annual_pd.values()):
+            raise ValueError(f"annual_pd must be within [0, 1], got {self.annual_pd}")
         if set(self.loss_rates) != set(bucket_labels(DEFAULT_BUCKETS)):
             raise ValueError(f"loss_rates needs the buckets {bucket_labels(DEFAULT_BUCKETS)}")
         return self
@@ -79,15 +97,22 @@ def simulate_credit(cfg: CreditConfig, seed, horizon_days: float, warmup_days: f
     world = World(seed, horizon_days, warmup_days)
     rng = world.streams.rng
     n = cfg.customers
-    g = rng("book").choice(len(GRADES), n, p=[cfg.grade_shares[x] for x in GRADES])
-    size = rng("book.size").lognormal(0, 0.5, n)  # some customers buy more than others
+    grades = list(cfg.grade_shares)
+    g = rng("book").choice(len(grades), n, p=[cfg.grade_shares[x] for x in grades])
+    size = rng("book.size").lognormal(0, cfg.order_rate_sigma, n)  # some customers buy more than others
     rate = cfg.orders_per_month / 30.4 * size / size.mean()
-    expected_open = rate * (cfg.terms_days + np.array([cfg.late_days_mean[x] for x in GRADES])[g]) * cfg.order_amount_mean
+    dtp = [cfg.days_to_pay.get(x) for x in grades]
+    # days an invoice stays open, on average, per grade: terms + delay, or the fitted days to pay
+    open_days = np.array([d.mean() if d is not None else cfg.terms_days + cfg.late_days_mean[x]
+                          for x, d in zip(grades, dtp)])
+    expected_open = rate * open_days[g] * cfg.order_amount_mean
     limit = np.round(cfg.limit_multiplier * expected_open).astype(np.int64)
-    late = np.array([cfg.late_days_mean[x] for x in GRADES])[g]
+    late = np.array([cfg.late_days_mean[x] for x in grades])[g]
+    cut = 1.0
     if cfg.dunning_every_days:
-        late = late * (1 - cfg.dunning_effect * min(1.0, 7 / cfg.dunning_every_days))
-    pd_month = 1 - (1 - np.array([cfg.annual_pd[x] for x in GRADES])[g]) ** (1 / 12)
+        cut = 1 - cfg.dunning_effect * min(1.0, 7 / cfg.dunning_every_days)
+        late = late * cut
+    pd_month = 1 - (1 - np.array([cfg.annual_pd[x] for x in grades])[g]) ** (1 / 12)
     thr = stats.norm.ppf(pd_month)
     s2 = np.log1p(cfg.order_amount_cv**2)
     defaulted = np.zeros(n, dtype=bool)
@@ -135,8 +160,14 @@ def simulate_credit(cfg: CreditConfig, seed, horizon_days: float, warmup_days: f
                     state["sales"] += a
                 open_amt[c] += a
                 due = day + cfg.terms_days
-                delay = r.exponential(late[c])
-                heapq.heappush(pay_heap, (due + int(round(delay)), len(recs)))
+                d = dtp[g[c]]
+                if d is None:
+                    pay_day = due + int(round(r.exponential(late[c])))
+                else:   # fitted days from invoice to payment; dunning cuts the days past due
+                    days = float(d.sample(r, 1)[0])
+                    pay_day = day + int(round(days if days <= cfg.terms_days else
+                                              cfg.terms_days + (days - cfg.terms_days) * cut))
+                heapq.heappush(pay_heap, (pay_day, len(recs)))
                 recs.append((c, a, day, due, np.nan))
         if day >= world.warmup:
             state["exposure_sum"] += float(open_amt[~defaulted].sum())
@@ -152,7 +183,7 @@ def simulate_credit(cfg: CreditConfig, seed, horizon_days: float, warmup_days: f
     end = t0 + pd.Timedelta(days=int(horizon_days))
     is_open = rc["paid_at"].isna() & ~defaulted[rc["customer"]]
     rc["customer_id"] = "C" + rc["customer"].astype(str)
-    rc["grade"] = np.array(GRADES)[g[rc["customer"]]]
+    rc["grade"] = np.array(grades, dtype=object)[g[rc["customer"]]]
     rc["due_at"] = t0 + pd.to_timedelta(rc["due"], unit="D")
     rc["open"] = np.where(is_open, rc["amount"], 0).astype(np.int64)
     ag = ageing(rc[is_open], today=end, by=None) if is_open.any() else pd.DataFrame(
