@@ -258,8 +258,95 @@ def _provenance_text(prov) -> str:
     return "\n".join(lines)
 
 
+def cmd_calibrate_credit(args) -> int:
+    """``crmsim calibrate --model credit``: the credit scenario fitted to invoices, payments and
+    customers, with its provenance and, with ``--validate N``, the time-split check."""
+
+    from crmsim.errors import InputError, read_toml
+    from crmsim.experiments import dump_resolved, load_scenario
+    from crmsim.experiments.calibrate import _set_paths
+    from crmsim.experiments.credit_twin import (
+        calibrate_credit,
+        credit_split_validation,
+        load_credit_history,
+    )
+    from crmsim.experiments.scenario import scenario_from_dict
+    from crmsim.outputs import claim_outputs
+    from crmsim.tables import read_table
+
+    if not (args.invoices and args.customers):
+        raise InputError("calibrate --model credit needs --invoices FILE and --customers FILE (and --payments FILE "
+                         "unless the invoices have a paid date)")
+    columns = {}
+    if args.map:
+        m = read_toml(args.map)
+        columns = m.get("columns", {})
+        if not isinstance(columns, dict) or not all(isinstance(v, str) for v in columns.values()):
+            raise InputError(f"{args.map}: [columns] must map crmsim names to export column names (strings)")
+    tables = {k: read_table(getattr(args, k), source=f"{k} table") for k in ("customers", "invoices", "payments")
+              if getattr(args, k)}
+    history = load_credit_history(tables["customers"], tables["invoices"], tables.get("payments"), columns=columns,
+                                  observed_until=args.observed_until)
+    print(history.summary())
+    base_path = Path(args.base) if args.base else Path(__file__).resolve().parent.parent / "scenarios" / "credit_policy.toml"
+    if not base_path.is_file():
+        raise InputError("no base scenario: pass --base FILE (a credit scenario whose policy and sweep to keep)")
+    base = load_scenario(base_path)
+    if base.model != "credit":
+        raise InputError(f"{base_path}: model is '{base.model}'; calibrate --model credit needs a credit scenario")
+    base_set = _set_paths(base.baseline)
+    cal = calibrate_credit(history, base.baseline, start=args.start, end=args.end, base_set=base_set)
+    out = Path(args.out)
+    if out.suffix != ".toml":
+        raise InputError(f"--out {out}: give a scenario file name ending in .toml")
+    stem = out.with_suffix("")
+    files = {"scenario": out, "estimates": Path(f"{stem}.estimates.csv"), "provenance": Path(f"{stem}.provenance.csv"),
+             "exclusions": Path(f"{stem}.exclusions.csv")}
+    if args.validate:
+        files["validation"] = Path(f"{stem}.validation.csv")
+    claim_outputs(files.values())
+    raw = base.model_dump(mode="json", by_alias=True, exclude_none=True)
+    raw.update(name=f"{base.name}_calibrated", description=f"{base.description} (calibrated on {args.invoices})",
+               baseline=cal.config.model_dump(mode="json", by_alias=True, exclude_none=True))
+    sc = scenario_from_dict(raw, source=str(out))
+    start, end = cal.window
+    out.write_text(f"# Calibrated by crmsim calibrate --model credit on {args.invoices} ({start.date()}..{end.date()}).\n"
+                   f"# Where every parameter came from: {files['provenance'].name}\n" + dump_resolved(sc), encoding="utf-8")
+    cal.estimates.to_csv(files["estimates"], index=False)
+    cal.provenance.to_csv(files["provenance"], index=False)
+    history.exclusions.to_csv(files["exclusions"], index=False)
+    print("\nwhere each parameter of the calibrated scenario came from:")
+    print(_provenance_text(cal.provenance))
+    print("  " + ", ".join(f"{k}: {v}" for k, v in cal.provenance["source"].value_counts().items()))
+    for n in cal.notes:
+        print(f"note: {n}")
+    print("wrote " + ", ".join(str(f) for k, f in files.items() if k != "validation"))
+    if args.validate:
+        val = credit_split_validation(history, base.baseline, split=args.split, replications=args.validate)
+        t = val["table"]
+        t.to_csv(files["validation"], index=False)
+        print(f"\ntime split: fitted before {val['split'].date()}, simulated after it ({args.validate} replications):")
+        for r in t.itertuples():
+            verdict = "PASS" if r.within_10pct else ("in range" if r.within_range else "FAIL")
+            print(f"  {r.metric:<20} observed {r.observed:>16,.2f}  simulated {r.simulated:>16,.2f} "
+                  f"[{r.sim_low:,.2f}, {r.sim_high:,.2f}]  {r.error_pct:+6.1f}%  {verdict}")
+        print(f"wrote {files['validation']}")
+    return 0
+
+
 def cmd_calibrate(args) -> int:
     import pandas as pd
+
+    if args.model == "credit":
+        return cmd_calibrate_credit(args)
+    if not args.history:
+        from crmsim.errors import InputError
+
+        raise InputError("calibrate: give the lead / MQL export (or --model credit with --invoices/--customers)")
+    if not args.map:
+        from crmsim.errors import InputError
+
+        raise InputError("calibrate: --map MAPPING.toml is required for the funnel (see data/examples/mql_export_map.toml)")
 
     from crmsim.experiments import dump_resolved, load_scenario
     from crmsim.experiments.calibrate import calibrate, split_validation
@@ -520,13 +607,20 @@ def build_parser() -> argparse.ArgumentParser:
     v.add_argument("files", nargs="+")
     v.add_argument("--allow-large", action="store_true", help="accept scenarios beyond the size limits")
     v.set_defaults(func=cmd_validate)
-    c = sub.add_parser("calibrate", help="fit the funnel scenario from a lead history export",
-                       description="Fit the funnel scenario to your own lead export. Example: crmsim "
-                                   "calibrate mqls.csv --deals closed_deals.csv --map map.toml --out "
-                                   "my_funnel.toml --validate 5")
-    c.add_argument("history", help="lead / MQL export (CSV or Parquet)")
-    c.add_argument("--map", required=True, help="TOML mapping: [columns], [statuses] or default_status, "
-                                                "[channel_map], [deals]")
+    c = sub.add_parser("calibrate", help="fit the funnel (lead export) or credit (receivables) scenario to your data",
+                       description="Fit a scenario to your own exports. Examples: crmsim calibrate mqls.csv --deals "
+                                   "closed_deals.csv --map map.toml --out my_funnel.toml --validate 5;  crmsim "
+                                   "calibrate --model credit --invoices invoices.csv --payments payments.csv "
+                                   "--customers customers.csv --map credit_map.toml --out my_credit.toml --validate 10")
+    c.add_argument("history", nargs="?", help="lead / MQL export (CSV or Parquet), for the funnel")
+    c.add_argument("--model", choices=["funnel", "credit"], default="funnel",
+                   help="which simulation to fit (default funnel); credit reads --invoices, --customers, --payments")
+    c.add_argument("--invoices", help="credit: invoices / receivables (invoice_id, customer_id, amount, issued_at, "
+                                      "due_at [, paid_at])")
+    c.add_argument("--customers", help="credit: customers (customer_id, grade [, credit_limit, defaulted_at])")
+    c.add_argument("--payments", help="credit: payments (invoice_id, paid_at, amount)")
+    c.add_argument("--map", help="TOML mapping: [columns] (crmsim name = export column); for the funnel also "
+                                 "[statuses] or default_status, [channel_map], [deals] (required for the funnel)")
     c.add_argument("--deals", help="deals table joined by lead id (or [deals] file in the mapping)")
     c.add_argument("--out", required=True, help="scenario file to write (.toml); estimates, provenance and "
                                                 "exclusions CSVs are written next to it")

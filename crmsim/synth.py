@@ -48,6 +48,8 @@ __all__ = [
     "buying_centre",
     "pool_export",
     "POOL_EXPORT_COLUMNS",
+    "credit_export",
+    "CREDIT_EXPORT_COLUMNS",
     "rng_from",
 ]
 
@@ -561,3 +563,76 @@ def pool_export(cfg, days: int, *, seed=None, noise: bool = True) -> dict[str, p
                                        np.where(moves["event"].to_numpy() == "claim", "Claimed from pool", "Reclaimed to pool")]),
     })
     return {"accounts": accounts, "activities": activities, "deals": deals, "ownership": own, "truth": res}
+
+
+#: How :func:`credit_export`'s ERP-style columns map to :func:`crmsim.experiments.load_credit_history`'s.
+CREDIT_EXPORT_COLUMNS = {"customer_id": "Customer No", "grade": "Risk Class", "credit_limit": "Credit Limit",
+                         "defaulted_at": "Written Off On", "invoice_id": "Invoice No", "issued_at": "Invoice Date",
+                         "due_at": "Due Date", "amount": "Amount", "paid_at": "Payment Date"}
+
+
+def credit_export(cfg, days: int, *, seed=None, noise: bool = True) -> dict[str, pd.DataFrame]:
+    """``days`` of a credit book as an ERP exports it, from the credit simulation: ``customers``
+    (``Customer No, Name, Risk Class, Credit Limit, Written Off On``; the limits the run used),
+    ``invoices`` (``Invoice No,
+    Customer No, Invoice Date, Due Date, Amount, Currency``; amounts in currency units with
+    thousands separators) and ``payments`` (``Invoice No, Payment Date, Amount``; some invoices
+    paid in two instalments). Dates only. With ``noise``: an invoice of an unknown customer, a
+    credit note (negative amount), a payment dated before its invoice and one for an unknown
+    invoice. Returns the tables and ``truth`` (the simulation's result).
+
+    Examples
+    --------
+    >>> from crmsim.sim.credit import CreditConfig
+    >>> t = credit_export(CreditConfig(customers=40), 60, seed=1)
+    >>> list(t["invoices"].columns)
+    ['Invoice No', 'Customer No', 'Invoice Date', 'Due Date', 'Amount', 'Currency']
+    """
+    from crmsim.sim.credit import credit_book, simulate_credit
+    from crmsim.sim.engine import World
+
+    seed = 0 if seed is None else seed
+    res = simulate_credit(cfg, seed=seed, horizon_days=days)
+    rng = rng_from(np.random.SeedSequence([int(seed), 773]))
+    rc = res.table
+    t0 = np.datetime64("2025-01-06", "D")
+
+    def date(t):
+        t = np.asarray(t, dtype=float)
+        out = (t0 + np.nan_to_num(t).astype("int64").astype("timedelta64[D]")).astype(str).astype(object)
+        out[np.isnan(t)] = ""
+        return out
+
+    def money(cents):
+        return [f"{c / 100:,.2f}" for c in cents]
+
+    ev = res.events[res.events["event"] == "default"]
+    written = np.full(cfg.customers, np.nan)
+    written[ev["entity_id"].to_numpy().astype(int)] = ev["t"].to_numpy()
+    g, _, limit = credit_book(cfg, World(seed, days).streams)     # the run's own grades and limits
+    ids = [f"K{i:05d}" for i in range(cfg.customers)]
+    customers = pd.DataFrame({"Customer No": ids, "Name": [f"Customer {i}" for i in range(cfg.customers)],
+                              "Risk Class": np.array(list(cfg.grade_shares), dtype=object)[g],
+                              "Credit Limit": money(limit), "Written Off On": date(written)})
+    inv_no = [f"INV-{i:07d}" for i in range(len(rc))]
+    invoices = pd.DataFrame({"Invoice No": inv_no, "Customer No": np.array(ids)[rc["customer"].to_numpy()],
+                             "Invoice Date": date(rc["created"]), "Due Date": date(rc["due"]),
+                             "Amount": money(rc["amount"].to_numpy()), "Currency": "EUR"})
+    paid = rc["paid_at"].notna().to_numpy()
+    split = paid & (rng.random(len(rc)) < 0.2)
+    first = np.floor(rc["amount"].to_numpy() * 0.4)
+    p_no = np.concatenate([np.array(inv_no)[paid & ~split], np.array(inv_no)[split], np.array(inv_no)[split]])
+    p_t = np.concatenate([rc["paid_at"].to_numpy()[paid & ~split],
+                          np.maximum(rc["created"].to_numpy()[split], rc["paid_at"].to_numpy()[split] - 10),
+                          rc["paid_at"].to_numpy()[split]])
+    p_a = np.concatenate([rc["amount"].to_numpy()[paid & ~split], first[split], rc["amount"].to_numpy()[split] - first[split]])
+    payments = pd.DataFrame({"Invoice No": p_no, "Payment Date": date(p_t), "Amount": money(p_a)})
+    if noise and len(rc):
+        invoices = pd.concat([invoices, pd.DataFrame({
+            "Invoice No": ["INV-X1", "CN-0001"], "Customer No": ["K99999", ids[0]],
+            "Invoice Date": date([5, 6]), "Due Date": date([35, 36]), "Amount": ["100.00", "-250.00"],
+            "Currency": "EUR"})], ignore_index=True)
+        payments = pd.concat([payments, pd.DataFrame({
+            "Invoice No": [inv_no[-1], "INV-NOPE"], "Payment Date": date([rc["created"].iloc[-1] - 3, 10]),
+            "Amount": ["1.00", "5.00"]})], ignore_index=True)
+    return {"customers": customers, "invoices": invoices, "payments": payments, "truth": res}

@@ -12,6 +12,13 @@ from crmsim.experiments.calibrate import (
     split_validation,
     validation_table,
 )
+from crmsim.experiments.credit_twin import (
+    CreditCalibration,
+    CreditHistory,
+    calibrate_credit,
+    credit_split_validation,
+    load_credit_history,
+)
 from crmsim.experiments.runner import (
     ExperimentResult,
     fast_mode,
@@ -32,6 +39,11 @@ from crmsim.experiments.stats import compare, mean_ci, replications_needed, sele
 from crmsim.experiments.store import RunStore, query
 
 __all__ = [
+    "CreditCalibration",
+    "CreditHistory",
+    "calibrate_credit",
+    "credit_split_validation",
+    "load_credit_history",
     "ExperimentResult",
     "LeadHistoryMapping",
     "DealsMapping",

@@ -24,14 +24,14 @@ from pydantic import Field, model_validator
 from scipy import stats
 
 from crmsim.config import Config
-from crmsim.sim.distributions import Distribution
 from crmsim.finance.ageing import DEFAULT_BUCKETS, ageing, bucket_labels, dso
 from crmsim.finance.credit import within_limit
 from crmsim.finance.ecl import provision
+from crmsim.sim.distributions import Distribution
 from crmsim.sim.engine import Result, World
 from crmsim.sim.registry import ModelSpec, register
 
-__all__ = ["CreditConfig", "CreditResult", "simulate_credit"]
+__all__ = ["CreditConfig", "CreditResult", "simulate_credit", "credit_book"]
 
 #: the default risk grades (a scenario or a calibration may use its own names)
 GRADES = ("A", "B", "C", "D", "E")
@@ -91,6 +91,23 @@ class CreditResult(Result):
         return self.table
 
 
+def credit_book(cfg: CreditConfig, streams) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The book at the start of a run: each customer's grade (index into ``grade_shares``), order
+    rate per day and credit limit (``limit_multiplier`` x the expected open exposure: orders a
+    day x days an invoice stays open x the mean amount), from the run's named random streams."""
+    n = cfg.customers
+    grades = list(cfg.grade_shares)
+    g = streams.rng("book").choice(len(grades), n, p=[cfg.grade_shares[x] for x in grades])
+    size = streams.rng("book.size").lognormal(0, cfg.order_rate_sigma, n)  # some customers buy more than others
+    rate = cfg.orders_per_month / 30.4 * size / size.mean()
+    # days an invoice stays open, on average, per grade: terms + delay, or the fitted days to pay
+    open_days = np.array([cfg.days_to_pay[x].mean() if x in cfg.days_to_pay else cfg.terms_days + cfg.late_days_mean[x]
+                          for x in grades])
+    expected_open = rate * open_days[g] * cfg.order_amount_mean
+    limit = np.round(cfg.limit_multiplier * expected_open).astype(np.int64)
+    return g, rate, limit
+
+
 def simulate_credit(cfg: CreditConfig, seed, horizon_days: float, warmup_days: float = 0.0,
                     *, keep_events: bool = True) -> CreditResult:
     """Simulate the credit book for one replication (see the module docstring)."""
@@ -98,15 +115,8 @@ def simulate_credit(cfg: CreditConfig, seed, horizon_days: float, warmup_days: f
     rng = world.streams.rng
     n = cfg.customers
     grades = list(cfg.grade_shares)
-    g = rng("book").choice(len(grades), n, p=[cfg.grade_shares[x] for x in grades])
-    size = rng("book.size").lognormal(0, cfg.order_rate_sigma, n)  # some customers buy more than others
-    rate = cfg.orders_per_month / 30.4 * size / size.mean()
+    g, rate, limit = credit_book(cfg, world.streams)
     dtp = [cfg.days_to_pay.get(x) for x in grades]
-    # days an invoice stays open, on average, per grade: terms + delay, or the fitted days to pay
-    open_days = np.array([d.mean() if d is not None else cfg.terms_days + cfg.late_days_mean[x]
-                          for x, d in zip(grades, dtp)])
-    expected_open = rate * open_days[g] * cfg.order_amount_mean
-    limit = np.round(cfg.limit_multiplier * expected_open).astype(np.int64)
     late = np.array([cfg.late_days_mean[x] for x in grades])[g]
     cut = 1.0
     if cfg.dunning_every_days:
