@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+import numpy as np
 import pandas as pd
 import pandera.pandas as pa
 
@@ -311,3 +312,38 @@ def extra_columns(columns, used, reserved) -> list[tuple[str, str]]:
     [('stage', 'src_stage'), ('page', 'page')]
     """
     return [(c, f"src_{c}" if c in reserved else c) for c in columns if c not in used]
+
+
+def day_numbers(col: pd.Series, table: str, names: Mapping[str, str] | None = None) -> np.ndarray:
+    """Whole days since 1970-01-01 of each date in an export column (float; NaN where blank).
+
+    ISO dates (``2025-03-01``, with or without a time) are read fast; anything else is tried as a
+    mixed-format date. A value that is not a date is an :class:`~crmsim.errors.InputError` naming
+    the table, the export's own column (``names`` maps crmsim's name to it) and the rows.
+
+    Examples
+    --------
+    >>> day_numbers(pd.Series(["2025-01-02", "", "03/01/2025"], name="d"), "t").tolist()
+    [20090.0, nan, 20148.0]
+    """
+    from crmsim.errors import InputError
+
+    if pd.api.types.is_datetime64_any_dtype(col):
+        d = col
+    else:
+        d = pd.to_datetime(col, errors="coerce", format="ISO8601")
+        retry = d.isna() & col.notna() & (col.astype(str).str.strip() != "")
+        if retry.any():
+            d = d.copy()
+            d[retry] = pd.to_datetime(col[retry], errors="coerce", format="mixed")
+    bad = d.isna() & col.notna() & (col.astype(str).str.strip() != "")
+    if bad.any():
+        name = (names or {}).get(col.name)
+        shown = f"'{name}' (read as {col.name})" if name else f"'{col.name}'"
+        rows = col.index[bad.to_numpy()][:5].tolist()
+        raise InputError(f"{table} table: column {shown} expects dates; rows {rows} ({int(bad.sum())} in all) "
+                         f"have {col[bad].astype(str).head(3).tolist()}")
+    out = pd.to_datetime(d).to_numpy().astype("datetime64[D]")
+    num = out.astype(np.int64).astype(float)
+    num[np.isnat(out)] = np.nan
+    return num

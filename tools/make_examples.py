@@ -1,5 +1,6 @@
-"""Write the example marketing export in data/examples/ (an MQL table and its closed-deals table,
-in the shape of public funnel exports; generated, not real: see crmsim.synth.marketing_export).
+"""Write the example exports in data/examples/: a marketing export (an MQL table and its
+closed-deals table, in the shape of public funnel exports) and an ERP's receivables (customers,
+invoices, payments). Generated, not real: see crmsim.synth.marketing_export / credit_export.
 
     python tools/make_examples.py
 """
@@ -7,6 +8,7 @@ in the shape of public funnel exports; generated, not real: see crmsim.synth.mar
 from pathlib import Path
 
 from crmsim import synth
+from crmsim.sim.credit import CreditConfig
 
 if __name__ == "__main__":
     out = Path(__file__).resolve().parent.parent / "data" / "examples"
@@ -14,3 +16,10 @@ if __name__ == "__main__":
     mqls.to_csv(out / "mql_export.csv", index=False)
     deals.to_csv(out / "closed_deals.csv", index=False)
     print(f"wrote {out / 'mql_export.csv'} ({len(mqls)} rows) and {out / 'closed_deals.csv'} ({len(deals)} rows)")
+    book = synth.credit_export(CreditConfig(customers=400, limit_multiplier=3), 365, seed=3)
+    for k in ("customers", "invoices", "payments"):
+        book[k].to_csv(out / f"erp_{k}.csv", index=False)
+    (out / "erp_map.toml").write_text(
+        "# crmsim calibrate --model credit: crmsim's name = the export's column\n[columns]\n"
+        + "".join(f'{k} = "{v}"\n' for k, v in synth.CREDIT_EXPORT_COLUMNS.items()), encoding="utf-8")
+    print(f"wrote {out}/erp_customers.csv, erp_invoices.csv ({len(book['invoices'])} rows), erp_payments.csv, erp_map.toml")

@@ -54,6 +54,7 @@ import pandas as pd
 
 from crmsim.customers.pool import ReclaimPolicy
 from crmsim.errors import InputError
+from crmsim.tables import day_numbers
 
 __all__ = ["PoolHistory", "ReclaimReplay", "pool_history", "replay_reclaim", "HORIZONS"]
 
@@ -62,20 +63,8 @@ HORIZONS = (30, 90)
 _DAY = np.timedelta64(1, "D")
 
 
-def _days(col: pd.Series, where: str, names: dict[str, str] | None = None) -> np.ndarray:
-    """Whole day numbers (float, NaN = missing); a value that is not a date is a named error
-    (naming the export's own column where ``names`` maps crmsim's name to it)."""
-    d = pd.to_datetime(col, errors="coerce", format="mixed")
-    bad = d.isna() & col.notna() & (col.astype(str).str.strip() != "")
-    if bad.any():
-        rows = col.index[bad.to_numpy()][:5].tolist()
-        shown = f"'{names[col.name]}' (read as {col.name})" if names and col.name in names else f"'{col.name}'"
-        raise InputError(f"{where}: column {shown} expects dates; rows {rows} ({int(bad.sum())} in all) "
-                         f"have {col[bad].astype(str).head(3).tolist()}")
-    out = d.to_numpy().astype("datetime64[D]")
-    num = out.astype(np.int64).astype(float)
-    num[np.isnat(out)] = np.nan
-    return num
+def _days(col: pd.Series, table: str, names: dict[str, str] | None = None) -> np.ndarray:
+    return day_numbers(col, table, names)
 
 
 def _date(x: float | np.ndarray):

@@ -35,6 +35,7 @@ from crmsim.experiments.fits import poisson_rate_ci, proportion_ci
 from crmsim.finance.ageing import dso as dso_rule
 from crmsim.rng import rng_from
 from crmsim.sim.credit import CreditConfig, simulate_credit
+from crmsim.tables import day_numbers
 
 __all__ = ["CreditHistory", "CreditCalibration", "load_credit_history", "calibrate_credit",
            "credit_split_validation", "credit_metrics", "MIN_CUSTOMERS"]
@@ -44,18 +45,8 @@ MIN_CUSTOMERS = 30
 _YEAR = 365.25
 
 
-def _days(col: pd.Series, table: str, names: dict[str, str]) -> np.ndarray:
-    d = pd.to_datetime(col, errors="coerce", format="mixed")
-    bad = d.isna() & col.notna() & (col.astype(str).str.strip() != "")
-    if bad.any():
-        shown = f"'{names.get(col.name, col.name)}'" + (f" (read as {col.name})" if col.name in names else "")
-        rows = col.index[bad.to_numpy()][:5].tolist()
-        raise InputError(f"{table} table: column {shown} expects dates; rows {rows} ({int(bad.sum())} in all) "
-                         f"have {col[bad].astype(str).head(3).tolist()}")
-    out = d.to_numpy().astype("datetime64[D]")
-    num = out.astype(np.int64).astype(float)
-    num[np.isnat(out)] = np.nan
-    return num
+def _days(col: pd.Series, table: str, names: dict[str, str] | None = None) -> np.ndarray:
+    return day_numbers(col, table, names)
 
 
 def _need(df: pd.DataFrame, cols, table: str, names: dict[str, str]) -> None:
