@@ -387,7 +387,11 @@ def calibrate_credit(history: CreditHistory, base: CreditConfig | None = None, *
                annual_pd=annual_pd, days_to_pay=days_to_pay)
     cfg = CreditConfig.model_validate(raw)
     est = pd.DataFrame(rows)
-    prov = _provenance(cfg, est, base_set if base_set is not None else set())
+    if base_set is None:
+        from crmsim.experiments.calibrate import _set_paths
+
+        base_set = _set_paths(base)      # what the base scenario set (the rest are crmsim defaults)
+    prov = _provenance(cfg, est, base_set)
     d0, d1 = np.datetime64(int(t0), "D"), np.datetime64(int(t1) - 1, "D")
     return CreditCalibration(cfg, est, prov, notes, (pd.Timestamp(d0), pd.Timestamp(d1)))
 
