@@ -9,6 +9,8 @@ from crmsim.finance.ageing import (
     bucket_labels,
     dso,
     dunning,
+    late_payments,
+    open_as_of,
 )
 from crmsim.finance.contracts import FrameAgreement, OrderContract, PaymentTerms
 from crmsim.finance.credit import CreditPolicy, check_order, early_warnings, exposure, risk_grade
@@ -24,6 +26,7 @@ from crmsim.finance.orders import (
 )
 from crmsim.finance.portfolio import (
     basel_correlation,
+    expected_loss,
     loss_summary,
     portfolio_loss_mc,
     vasicek_cdf,
@@ -58,11 +61,14 @@ __all__ = [
     "ageing",
     "allocate",
     "basel_correlation",
+    "expected_loss",
     "bucket_labels",
     "check_fulfilment",
     "check_order",
     "dso",
     "dunning",
+    "late_payments",
+    "open_as_of",
     "early_warnings",
     "exposure",
     "load_erp_receivables",

@@ -8,7 +8,8 @@ from pydantic import Field
 
 from crmsim.config import Config
 
-__all__ = ["DEFAULT_BUCKETS", "bucket_labels", "ageing", "dso", "DunningPolicy", "dunning"]
+__all__ = ["DEFAULT_BUCKETS", "bucket_labels", "ageing", "dso", "DunningPolicy", "dunning", "late_payments",
+           "open_as_of"]
 
 #: Days past due: current (not yet due), 1-30, 31-60, 61-90, 91-120, 121+.
 DEFAULT_BUCKETS = (0, 30, 60, 90, 120)
@@ -70,3 +71,71 @@ def dunning(receivables: pd.DataFrame, policy: DunningPolicy, *, today) -> pd.Da
     return receivables.assign(days_past_due=dpd, remind=(dpd < 0) & (dpd >= -policy.remind_days) & (openamt > 0),
                               level=np.where(openamt > 0, level, 0), fee=np.where(openamt > 0, fees, 0),
                               interest=np.where(openamt > 0, interest, 0))
+
+
+def late_payments(invoices: pd.DataFrame, *, by: str | list[str] | None = None, freq: str | None = "M",
+                  today=None) -> pd.DataFrame:
+    """How invoices were paid, per group and month of the due date: ``invoices`` (paid or due
+    by ``today``), ``paid_late_share`` (paid after the due date, of those paid; with its Wilson 95%
+    interval ``late_low`` / ``late_high``), ``mean_days_late`` (of those paid late) and
+    ``open_past_due`` (not paid by ``today`` although due; their days count from the due date).
+
+    ``invoices``: ``due_at``, ``paid_at`` (missing = not paid) and the ``by`` columns; invoices
+    due after ``today`` (default: the latest date in the table) are left out, since nobody can
+    be late on them yet.
+
+    Examples
+    --------
+    >>> inv = pd.DataFrame({"grade": ["A", "A", "B", "B"],
+    ...     "due_at": pd.to_datetime(["2025-01-10", "2025-01-20", "2025-01-15", "2025-01-31"]),
+    ...     "paid_at": pd.to_datetime(["2025-01-09", "2025-01-25", "2025-02-14", None])})
+    >>> late_payments(inv, by="grade", freq=None, today="2025-02-28")[["grade", "paid_late_share", "mean_days_late", "open_past_due"]].values.tolist()
+    [['A', 0.5, 5.0, 0], ['B', 1.0, 30.0, 1]]
+    """
+    from crmsim.experiments.fits import proportion_ci
+
+    due = pd.to_datetime(invoices["due_at"])
+    paid = pd.to_datetime(invoices["paid_at"])
+    today = pd.Timestamp(today) if today is not None else max(due.max(), paid.max())
+    d = invoices.assign(_due=due, _paid=paid)[due <= today]
+    late = (d["_paid"] - d["_due"]).dt.days
+    d = d.assign(_is_paid=d["_paid"].notna() & (d["_paid"] <= today), _late=late.where(late > 0))
+    d = d.assign(_late_flag=d["_is_paid"] & d["_late"].notna(), _open=~d["_is_paid"])
+    keys = ([by] if isinstance(by, str) else list(by or []))
+    if freq:
+        d = d.assign(month=d["_due"].dt.to_period(freq).astype(str))
+        keys = keys + ["month"]
+    g = d.groupby(keys, sort=True) if keys else d.assign(_all="all").groupby("_all")
+    out = g.agg(invoices=("_due", "size"), paid=("_is_paid", "sum"), paid_late=("_late_flag", "sum"),
+                mean_days_late=("_late", "mean"), open_past_due=("_open", "sum")).reset_index()
+    out["paid_late_share"] = out["paid_late"] / out["paid"].where(out["paid"] > 0)
+    ci = [proportion_ci(int(k), int(n)) for k, n in zip(out["paid_late"], out["paid"])]
+    out["late_low"], out["late_high"] = [c[0] for c in ci], [c[1] for c in ci]
+    out["open_past_due"] = out["open_past_due"].astype(int)
+    return out.drop(columns=[c for c in ("_all",) if c in out.columns])
+
+
+def open_as_of(invoices: pd.DataFrame, as_of, *, edges=DEFAULT_BUCKETS) -> pd.DataFrame:
+    """The open receivables as they stood at the end of day ``as_of``: invoices issued by then
+    and not paid by then, with ``days_past_due`` and their ageing ``bucket``.
+
+    ``invoices``: ``issued_at`` (or ``recognised_at``), ``due_at``, ``paid_at`` (missing = not
+    paid) and an amount (``open`` or ``amount``).
+
+    Examples
+    --------
+    >>> inv = pd.DataFrame({"issued_at": pd.to_datetime(["2025-01-01", "2025-02-01", "2025-03-01"]),
+    ...     "due_at": pd.to_datetime(["2025-01-31", "2025-03-03", "2025-03-31"]),
+    ...     "paid_at": pd.to_datetime(["2025-02-10", None, None]), "amount": [100, 200, 300]})
+    >>> open_as_of(inv, "2025-03-15")[["amount", "days_past_due", "bucket"]].values.tolist()
+    [[200, 12, '1-30'], [300, -16, 'current']]
+    """
+    t = pd.Timestamp(as_of)
+    issued_col = "issued_at" if "issued_at" in invoices.columns else "recognised_at"
+    issued = pd.to_datetime(invoices[issued_col])
+    paid = pd.to_datetime(invoices["paid_at"]) if "paid_at" in invoices.columns else pd.Series(pd.NaT, index=invoices.index)
+    out = invoices[(issued <= t) & ~(paid <= t)].copy()
+    dpd = (t - pd.to_datetime(out["due_at"])).dt.days.to_numpy()
+    out["days_past_due"] = dpd
+    out["bucket"] = np.array(bucket_labels(edges), dtype=object)[_bucket(dpd, edges)]
+    return out

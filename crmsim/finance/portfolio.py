@@ -5,9 +5,11 @@ Phi^-1(x) - Phi^-1(PD)) / sqrt(rho))), and the Basel II IRB corporate correlatio
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 from scipy import stats
 
-__all__ = ["vasicek_cdf", "vasicek_quantile", "basel_correlation", "portfolio_loss_mc", "loss_summary"]
+__all__ = ["vasicek_cdf", "vasicek_quantile", "basel_correlation", "portfolio_loss_mc", "loss_summary",
+           "expected_loss"]
 
 
 def vasicek_cdf(x, pd_: float, rho: float):
@@ -68,3 +70,38 @@ def loss_summary(losses: np.ndarray) -> dict[str, float]:
     q95, q99, q999 = np.quantile(losses, [0.95, 0.99, 0.999])
     return {"mean": float(losses.mean()), "q95": float(q95), "q99": float(q99), "q999": float(q999),
             "es99": float(losses[losses >= q99].mean())}
+
+
+def expected_loss(exposures: pd.DataFrame, pd_: dict | float, lgd: dict | float = 0.45, *,
+                  by: str = "grade") -> pd.DataFrame:
+    """Expected loss per customer, PD x LGD x EAD, and the book's total in the last row.
+
+    ``exposures``: ``customer_id``, ``ead`` (exposure at default: the open receivables and
+    drawn credit a default would leave, minor units) and ``by`` (the grade) when ``pd_`` / ``lgd``
+    are given per grade (a dict); a single number applies to every customer. A grade missing from
+    a dict is an error naming it. ``lgd`` defaults to 45%, the Basel II foundation-IRB value for
+    senior unsecured claims on corporates (BCBS 2006, paragraph 287; the Basel III framework,
+    CRE32.6, lowers it to 40% for non-financial corporates).
+
+    Examples
+    --------
+    >>> e = pd.DataFrame({"customer_id": ["a", "b"], "grade": ["A", "B"], "ead": [10_000, 20_000]})
+    >>> expected_loss(e, {"A": 0.01, "B": 0.05}, 0.5)[["customer_id", "el"]].values.tolist()
+    [['a', 50.0], ['b', 500.0], ['book', 550.0]]
+    """
+    out = exposures[[c for c in ("customer_id", by, "ead") if c in exposures.columns]].copy()
+
+    def per(v, name):
+        if isinstance(v, dict):
+            missing = sorted(set(out[by].astype(str)) - set(map(str, v)))
+            if missing:
+                raise KeyError(f"expected_loss: {name} has no value for grade(s) {missing}")
+            return out[by].astype(str).map({str(k): x for k, x in v.items()}).to_numpy(float)
+        return np.full(len(out), float(v))
+
+    out["pd"], out["lgd"] = per(pd_, "pd"), per(lgd, "lgd")
+    out["el"] = out["pd"] * out["lgd"] * out["ead"].to_numpy(float)
+    total = {"customer_id": "book", "ead": float(out["ead"].sum()), "el": float(out["el"].sum()),
+             "pd": float(np.average(out["pd"], weights=out["ead"])) if out["ead"].sum() else np.nan,
+             "lgd": float(np.average(out["lgd"], weights=out["ead"])) if out["ead"].sum() else np.nan}
+    return pd.concat([out, pd.DataFrame([total])], ignore_index=True)
