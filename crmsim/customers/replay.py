@@ -240,7 +240,8 @@ def pool_history(customers: pd.DataFrame, followups: pd.DataFrame, deals: pd.Dat
             excl.append({"table": "ownership", "reason": "spells of one customer overlap (customer left out)",
                          "rows": int(spells["customer_id"].isin(bad_c).sum()), "first": ", ".join(sorted(bad_c)[:5])})
             spells = spells[~spells["customer_id"].isin(bad_c)].reset_index(drop=True)
-    spells = spells[(spells["end"] > t0) & (spells["start"] <= t1)].reset_index(drop=True)
+    # spells the history window can judge: ended at or after its first nightly job
+    spells = spells[(spells["end"] >= t0) & (spells["start"] <= t1)].reset_index(drop=True)
     if "lost_at" not in cust.columns:
         notes.append("customers: no 'lost_at' column; customers lost to competitors cannot be counted (silent_lost is empty)")
     return PoolHistory(customers=cust, spells=spells, followups=fu[["customer_id", "t"]].reset_index(drop=True),

@@ -19,6 +19,7 @@ from crmsim.experiments.credit_twin import (
     credit_split_validation,
     load_credit_history,
 )
+from crmsim.experiments.pool_twin import PoolCalibration, calibrate_pool, pool_split_validation
 from crmsim.experiments.runner import (
     ExperimentResult,
     fast_mode,
@@ -39,6 +40,9 @@ from crmsim.experiments.stats import compare, mean_ci, replications_needed, sele
 from crmsim.experiments.store import RunStore, query
 
 __all__ = [
+    "PoolCalibration",
+    "calibrate_pool",
+    "pool_split_validation",
     "CreditCalibration",
     "CreditHistory",
     "calibrate_credit",

@@ -27,13 +27,15 @@ from crmsim.customers.pool import ON_CLAIM, ON_RECLAIM, Pool, ReclaimPolicy, Rec
 from crmsim.sim.distributions import Distribution, LogNormal
 from crmsim.sim.engine import Result, World
 from crmsim.sim.registry import ModelSpec, register
-from crmsim.tables import GRADES
 
 __all__ = ["PoolConfig", "PoolCustomers", "PoolReps", "PoolResult", "simulate_pool", "gini"]
 
 
 class PoolCustomers(Config):
-    """The customer base. Defaults are illustrative assumptions, not published figures."""
+    """The customer base. Defaults are illustrative assumptions, not published figures.
+
+    The grades are the keys of ``grade_shares``, your own names, listed best first (the order the
+    ``best_grade`` follow-up priority and the claim preference use)."""
 
     count: int = Field(ge=1)
     grade_shares: dict[str, float] = {"A": 0.1, "B": 0.2, "C": 0.4, "D": 0.3}
@@ -55,9 +57,9 @@ class PoolCustomers(Config):
     def _grades(self) -> PoolCustomers:
         if abs(sum(self.region_shares.values()) - 1) > 1e-6 or any(v < 0 for v in self.region_shares.values()):
             raise ValueError(f"region_shares must be >= 0 and sum to 1, got {self.region_shares}")
-        unknown = set(self.grade_shares) - set(GRADES)
-        if unknown or abs(sum(self.grade_shares.values()) - 1) > 1e-6 or any(v < 0 for v in self.grade_shares.values()):
-            raise ValueError(f"grade_shares must cover grades of {list(GRADES)}, be >= 0 and sum to 1, "
+        if (not self.grade_shares or abs(sum(self.grade_shares.values()) - 1) > 1e-6
+                or any(v < 0 for v in self.grade_shares.values())):
+            raise ValueError(f"grade_shares (your grades, best first) must be >= 0 and sum to 1, "
                              f"got {self.grade_shares}")
         if set(self.grade_value) != set(self.grade_shares):
             raise ValueError(f"grade_value needs the grades of grade_shares {sorted(self.grade_shares)}")
