@@ -262,7 +262,7 @@ def cmd_calibrate_credit(args) -> int:
     """``crmsim calibrate --model credit``: the credit scenario fitted to invoices, payments and
     customers, with its provenance and, with ``--validate N``, the time-split check."""
 
-    from crmsim.errors import InputError, read_toml
+    from crmsim.errors import InputError
     from crmsim.experiments import dump_resolved, load_scenario
     from crmsim.experiments.calibrate import _set_paths
     from crmsim.experiments.credit_twin import (
@@ -277,12 +277,7 @@ def cmd_calibrate_credit(args) -> int:
     if not (args.invoices and args.customers):
         raise InputError("calibrate --model credit needs --invoices FILE and --customers FILE (and --payments FILE "
                          "unless the invoices have a paid date)")
-    columns = {}
-    if args.map:
-        m = read_toml(args.map)
-        columns = m.get("columns", {})
-        if not isinstance(columns, dict) or not all(isinstance(v, str) for v in columns.values()):
-            raise InputError(f"{args.map}: [columns] must map crmsim names to export column names (strings)")
+    columns = _read_map_columns(args.map)
     tables = {k: read_table(getattr(args, k), source=f"{k} table") for k in ("customers", "invoices", "payments")
               if getattr(args, k)}
     history = load_credit_history(tables["customers"], tables["invoices"], tables.get("payments"), columns=columns,
@@ -323,15 +318,91 @@ def cmd_calibrate_credit(args) -> int:
     print("wrote " + ", ".join(str(f) for k, f in files.items() if k != "validation"))
     if args.validate:
         val = credit_split_validation(history, base.baseline, split=args.split, replications=args.validate)
-        t = val["table"]
-        t.to_csv(files["validation"], index=False)
-        print(f"\ntime split: fitted before {val['split'].date()}, simulated after it ({args.validate} replications):")
-        for r in t.itertuples():
-            verdict = "PASS" if r.within_10pct else ("in range" if r.within_range else "FAIL")
-            print(f"  {r.metric:<20} observed {r.observed:>16,.2f}  simulated {r.simulated:>16,.2f} "
-                  f"[{r.sim_low:,.2f}, {r.sim_high:,.2f}]  {r.error_pct:+6.1f}%  {verdict}")
-        print(f"wrote {files['validation']}")
+        _print_split(val, files["validation"], args.validate)
     return 0
+
+
+def _read_map_columns(path) -> dict:
+    from crmsim.errors import InputError, read_toml
+
+    if not path:
+        return {}
+    columns = read_toml(path).get("columns", {})
+    if not isinstance(columns, dict) or not all(isinstance(v, str) for v in columns.values()):
+        raise InputError(f"{path}: [columns] must map crmsim names to export column names (strings)")
+    return columns
+
+
+def cmd_calibrate_pool(args) -> int:
+    """``crmsim calibrate --model pool``: the pool scenario fitted to customers, activities, deals
+    and the ownership log, with provenance and, with ``--validate N``, the time-split check."""
+    from crmsim.customers import pool_history
+    from crmsim.errors import InputError
+    from crmsim.experiments import dump_resolved, load_scenario
+    from crmsim.experiments.pool_twin import calibrate_pool, pool_split_validation
+    from crmsim.experiments.scenario import scenario_from_dict
+    from crmsim.outputs import claim_outputs
+    from crmsim.tables import read_table
+
+    if not (args.customers and args.activities and args.deals):
+        raise InputError("calibrate --model pool needs --customers, --activities and --deals (and --ownership, the "
+                         "owner-change log, unless the customers table has owner_id and received_at)")
+    columns = _read_map_columns(args.map)
+    t = {k: read_table(getattr(args, k), source=f"{k} table") for k in ("customers", "activities", "deals", "ownership")
+         if getattr(args, k)}
+    history = pool_history(t["customers"], t["activities"], t["deals"], t.get("ownership"), columns=columns,
+                           start=args.start, end=args.end)
+    print(f"{len(history.customers):,} customers, {len(history.spells):,} ownership spells, "
+          f"{len(history.followups):,} follow-ups, {len(history.deals):,} deals, {history.start.date()}..{history.end.date()}")
+    for r in history.exclusions.itertuples():
+        print(f"  excluded from {r.table}: {r.rows} row(s), {r.reason} (first: {r.first})")
+    base_path = Path(args.base) if args.base else Path(__file__).resolve().parent.parent / "scenarios" / "pool_reclamation.toml"
+    if not base_path.is_file():
+        raise InputError("no base scenario: pass --base FILE (a pool scenario whose rules and sweep to keep)")
+    base = load_scenario(base_path)
+    if base.model != "pool":
+        raise InputError(f"{base_path}: model is '{base.model}'; calibrate --model pool needs a pool scenario")
+    cal = calibrate_pool(history, base.baseline)
+    out = Path(args.out)
+    if out.suffix != ".toml":
+        raise InputError(f"--out {out}: give a scenario file name ending in .toml")
+    stem = out.with_suffix("")
+    files = {"scenario": out, "estimates": Path(f"{stem}.estimates.csv"), "provenance": Path(f"{stem}.provenance.csv"),
+             "exclusions": Path(f"{stem}.exclusions.csv")}
+    if args.validate:
+        files["validation"] = Path(f"{stem}.validation.csv")
+    claim_outputs(files.values())
+    raw = base.model_dump(mode="json", by_alias=True, exclude_none=True)
+    raw.update(name=f"{base.name}_calibrated", description=f"{base.description} (calibrated on {args.customers})",
+               baseline=cal.config.model_dump(mode="json", by_alias=True, exclude_none=True))
+    sc = scenario_from_dict(raw, source=str(out))
+    start, end = cal.window
+    out.write_text(f"# Calibrated by crmsim calibrate --model pool ({start.date()}..{end.date()}).\n"
+                   f"# Where every parameter came from: {files['provenance'].name}\n" + dump_resolved(sc), encoding="utf-8")
+    cal.estimates.to_csv(files["estimates"], index=False)
+    cal.provenance.to_csv(files["provenance"], index=False)
+    history.exclusions.to_csv(files["exclusions"], index=False)
+    print("\nwhere each parameter of the calibrated scenario came from:")
+    print(_provenance_text(cal.provenance))
+    print("  " + ", ".join(f"{k}: {v}" for k, v in cal.provenance["source"].value_counts().items()))
+    for n in cal.notes:
+        print(f"note: {n}")
+    print("wrote " + ", ".join(str(f) for k, f in files.items() if k != "validation"))
+    if args.validate:
+        val = pool_split_validation(history, base.baseline, split=args.split, replications=args.validate)
+        _print_split(val, files["validation"], args.validate)
+    return 0
+
+
+def _print_split(val: dict, path: Path, n: int) -> None:
+    t = val["table"]
+    t.to_csv(path, index=False)
+    print(f"\ntime split: fitted before {val['split'].date()}, simulated after it ({n} replications):")
+    for r in t.itertuples():
+        verdict = "PASS" if r.within_10pct else ("in range" if r.within_range else "FAIL")
+        print(f"  {r.metric:<20} observed {r.observed:>16,.2f}  simulated {r.simulated:>16,.2f} "
+              f"[{r.sim_low:,.2f}, {r.sim_high:,.2f}]  {r.error_pct:+6.1f}%  {verdict}")
+    print(f"wrote {path}")
 
 
 def cmd_calibrate(args) -> int:
@@ -339,10 +410,12 @@ def cmd_calibrate(args) -> int:
 
     if args.model == "credit":
         return cmd_calibrate_credit(args)
+    if args.model == "pool":
+        return cmd_calibrate_pool(args)
     if not args.history:
         from crmsim.errors import InputError
 
-        raise InputError("calibrate: give the lead / MQL export (or --model credit with --invoices/--customers)")
+        raise InputError("calibrate: give the lead / MQL export (or --model credit / --model pool with their tables)")
     if not args.map:
         from crmsim.errors import InputError
 
@@ -613,15 +686,20 @@ def build_parser() -> argparse.ArgumentParser:
                                    "calibrate --model credit --invoices invoices.csv --payments payments.csv "
                                    "--customers customers.csv --map credit_map.toml --out my_credit.toml --validate 10")
     c.add_argument("history", nargs="?", help="lead / MQL export (CSV or Parquet), for the funnel")
-    c.add_argument("--model", choices=["funnel", "credit"], default="funnel",
-                   help="which simulation to fit (default funnel); credit reads --invoices, --customers, --payments")
+    c.add_argument("--model", choices=["funnel", "credit", "pool"], default="funnel",
+                   help="which simulation to fit (default funnel); credit reads --invoices, --customers, --payments; "
+                        "pool reads --customers, --activities, --deals, --ownership")
+    c.add_argument("--activities", help="pool: follow-ups (customer_id, followup_at)")
+    c.add_argument("--ownership", help="pool: owner-change log (customer_id, changed_at, owner_id [, action]) or "
+                                       "intervals (customer_id, owner_id, owned_from, owned_to)")
     c.add_argument("--invoices", help="credit: invoices / receivables (invoice_id, customer_id, amount, issued_at, "
                                       "due_at [, paid_at])")
     c.add_argument("--customers", help="credit: customers (customer_id, grade [, credit_limit, defaulted_at])")
     c.add_argument("--payments", help="credit: payments (invoice_id, paid_at, amount)")
     c.add_argument("--map", help="TOML mapping: [columns] (crmsim name = export column); for the funnel also "
                                  "[statuses] or default_status, [channel_map], [deals] (required for the funnel)")
-    c.add_argument("--deals", help="deals table joined by lead id (or [deals] file in the mapping)")
+    c.add_argument("--deals", help="funnel: deals table joined by lead id (or [deals] file in the mapping); "
+                                   "pool: deals (customer_id, deal_at [, amount, won])")
     c.add_argument("--out", required=True, help="scenario file to write (.toml); estimates, provenance and "
                                                 "exclusions CSVs are written next to it")
     c.add_argument("--base", help="funnel scenario whose rules and team to keep (default: the bundled "

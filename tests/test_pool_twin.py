@@ -62,3 +62,23 @@ def test_thin_or_bad_history_is_named(export):
     cal = calibrate_pool(no_lost, BASE)
     assert any("lost_at" in n for n in cal.notes)
     assert cal.config.customers.loss_rate_per_year == BASE.customers.loss_rate_per_year
+
+
+def test_calibrate_command_on_the_bundled_crm_export(tmp_path, root):
+    import subprocess
+    import sys
+
+    ex = root / "data" / "examples"
+    cmd = [sys.executable, "-m", "crmsim.cli", "calibrate", "--model", "pool", "--customers", str(ex / "crm_accounts.csv"),
+           "--activities", str(ex / "crm_activities.csv"), "--deals", str(ex / "crm_deals.csv"),
+           "--ownership", str(ex / "crm_ownership.csv"), "--map", str(ex / "crm_map.toml"), "--start", "2025-01-06",
+           "--out", str(tmp_path / "mine.toml")]
+    r = subprocess.run(cmd, capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    assert "excluded from followups" in r.stdout and "where each parameter" in r.stdout
+    from crmsim.experiments import load_scenario
+    sc = load_scenario(tmp_path / "mine.toml")
+    assert sc.model == "pool" and sc.baseline.customers.count == 1200 and sc.baseline.reps.count == 5
+    bad = subprocess.run(cmd[:6] + ["--customers", str(ex / "crm_accounts.csv"), "--out", str(tmp_path / "x.toml")],
+                         capture_output=True, text=True)
+    assert bad.returncode == 2 and "--activities" in bad.stderr and "Traceback" not in bad.stderr

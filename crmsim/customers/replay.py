@@ -135,7 +135,7 @@ def pool_history(customers: pd.DataFrame, followups: pd.DataFrame, deals: pd.Dat
     deals and ownership rows of customer ids not in the customers table, rows without a date,
     lost deals, ownership spells that overlap another spell of the same customer (the customer is
     left out: who owned it is ambiguous). ``start`` / ``end`` default to the first and last date
-    in the tables.
+    in the tables (``start``: the first follow-up, since ownership logs reach further back).
 
     Examples
     --------
@@ -197,7 +197,17 @@ def pool_history(customers: pd.DataFrame, followups: pd.DataFrame, deals: pd.Dat
     alld = pd.concat([d for d in dates if len(d)], ignore_index=True).dropna() if any(len(d) for d in dates) else pd.Series([], dtype=float)
     if start is None and not len(alld) or end is None and not len(alld):
         raise InputError("the history has no dated follow-ups, deals or ownership changes; give start and end")
-    t0 = _days(pd.Series([start]), "start", columns)[0] if start is not None else float(alld.min())
+    if start is not None:
+        t0 = _days(pd.Series([start]), "start", columns)[0]
+    elif len(fu):
+        # ownership logs reach back to when accounts were first assigned; the history that can be
+        # replayed starts when follow-ups are recorded
+        t0 = float(fu["t"].min())
+        if len(alld) and alld.min() < t0:
+            notes.append(f"the history starts at the first follow-up, {_date(t0).date()} (earlier ownership "
+                         "changes set who owned what then); pass start= if the activity export begins later")
+    else:
+        t0 = float(alld.min())
     t1 = _days(pd.Series([end]), "end", columns)[0] if end is not None else float(alld.max())
     if t1 < t0:
         raise InputError(f"end {_date(t1).date()} is before start {_date(t0).date()}")
