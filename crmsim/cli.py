@@ -258,20 +258,67 @@ def _provenance_text(prov) -> str:
     return "\n".join(lines)
 
 
+def _base_scenario(args, model: str, bundled: str):
+    """The ``--base`` scenario (default: the bundled one) whose rules the calibration keeps."""
+    from crmsim.errors import InputError
+    from crmsim.experiments import load_scenario
+
+    path = Path(args.base) if args.base else Path(__file__).resolve().parent.parent / "scenarios" / bundled
+    if not path.is_file():
+        raise InputError(f"no base scenario: pass --base FILE (a {model} scenario whose rules and sweep to keep)")
+    base = load_scenario(path)
+    if base.model != model:
+        raise InputError(f"{path}: model is '{base.model}'; calibrate --model {model} needs a {model} scenario")
+    return base
+
+
+def _write_calibration(base, cal, exclusions, args, model: str, source: str) -> dict:
+    """Write a calibrated scenario and its estimates, provenance and exclusions next to ``--out``
+    (never over a file crmsim did not write), and print where every parameter came from."""
+    from crmsim.errors import InputError
+    from crmsim.experiments import dump_resolved
+    from crmsim.experiments.scenario import scenario_from_dict
+    from crmsim.outputs import claim_outputs
+
+    out = Path(args.out)
+    if out.suffix != ".toml":
+        raise InputError(f"--out {out}: give a scenario file name ending in .toml")
+    stem = out.with_suffix("")
+    files = {"scenario": out, "estimates": Path(f"{stem}.estimates.csv"), "provenance": Path(f"{stem}.provenance.csv"),
+             "exclusions": Path(f"{stem}.exclusions.csv")}
+    if args.validate:
+        files["validation"] = Path(f"{stem}.validation.csv")
+    claim_outputs(files.values())
+    raw = base.model_dump(mode="json", by_alias=True, exclude_none=True)
+    raw.update(name=f"{base.name}_calibrated", description=f"{base.description} (calibrated on {source})",
+               baseline=cal.config.model_dump(mode="json", by_alias=True, exclude_none=True))
+    sc = scenario_from_dict(raw, source=str(out))
+    start, end = cal.window
+    out.write_text(f"# Calibrated by crmsim calibrate --model {model} on {source} ({start.date()}..{end.date()}).\n"
+                   f"# Where every parameter came from: {files['provenance'].name}\n" + dump_resolved(sc), encoding="utf-8")
+    cal.estimates.to_csv(files["estimates"], index=False)
+    cal.provenance.to_csv(files["provenance"], index=False)
+    exclusions.to_csv(files["exclusions"], index=False)
+    print("\nwhere each parameter of the calibrated scenario came from:")
+    print(_provenance_text(cal.provenance))
+    print("  " + ", ".join(f"{k}: {v}" for k, v in cal.provenance["source"].value_counts().items()))
+    for n in cal.notes:
+        print(f"note: {n}")
+    print("wrote " + ", ".join(str(f) for k, f in files.items() if k != "validation"))
+    return files
+
+
 def cmd_calibrate_credit(args) -> int:
     """``crmsim calibrate --model credit``: the credit scenario fitted to invoices, payments and
     customers, with its provenance and, with ``--validate N``, the time-split check."""
 
     from crmsim.errors import InputError
-    from crmsim.experiments import dump_resolved, load_scenario
     from crmsim.experiments.calibrate import _set_paths
     from crmsim.experiments.credit_twin import (
         calibrate_credit,
         credit_split_validation,
         load_credit_history,
     )
-    from crmsim.experiments.scenario import scenario_from_dict
-    from crmsim.outputs import claim_outputs
     from crmsim.tables import read_table
 
     if not (args.invoices and args.customers):
@@ -283,39 +330,10 @@ def cmd_calibrate_credit(args) -> int:
     history = load_credit_history(tables["customers"], tables["invoices"], tables.get("payments"), columns=columns,
                                   observed_until=args.observed_until)
     print(history.summary())
-    base_path = Path(args.base) if args.base else Path(__file__).resolve().parent.parent / "scenarios" / "credit_policy.toml"
-    if not base_path.is_file():
-        raise InputError("no base scenario: pass --base FILE (a credit scenario whose policy and sweep to keep)")
-    base = load_scenario(base_path)
-    if base.model != "credit":
-        raise InputError(f"{base_path}: model is '{base.model}'; calibrate --model credit needs a credit scenario")
+    base = _base_scenario(args, "credit", "credit_policy.toml")
     base_set = _set_paths(base.baseline)
     cal = calibrate_credit(history, base.baseline, start=args.start, end=args.end, base_set=base_set)
-    out = Path(args.out)
-    if out.suffix != ".toml":
-        raise InputError(f"--out {out}: give a scenario file name ending in .toml")
-    stem = out.with_suffix("")
-    files = {"scenario": out, "estimates": Path(f"{stem}.estimates.csv"), "provenance": Path(f"{stem}.provenance.csv"),
-             "exclusions": Path(f"{stem}.exclusions.csv")}
-    if args.validate:
-        files["validation"] = Path(f"{stem}.validation.csv")
-    claim_outputs(files.values())
-    raw = base.model_dump(mode="json", by_alias=True, exclude_none=True)
-    raw.update(name=f"{base.name}_calibrated", description=f"{base.description} (calibrated on {args.invoices})",
-               baseline=cal.config.model_dump(mode="json", by_alias=True, exclude_none=True))
-    sc = scenario_from_dict(raw, source=str(out))
-    start, end = cal.window
-    out.write_text(f"# Calibrated by crmsim calibrate --model credit on {args.invoices} ({start.date()}..{end.date()}).\n"
-                   f"# Where every parameter came from: {files['provenance'].name}\n" + dump_resolved(sc), encoding="utf-8")
-    cal.estimates.to_csv(files["estimates"], index=False)
-    cal.provenance.to_csv(files["provenance"], index=False)
-    history.exclusions.to_csv(files["exclusions"], index=False)
-    print("\nwhere each parameter of the calibrated scenario came from:")
-    print(_provenance_text(cal.provenance))
-    print("  " + ", ".join(f"{k}: {v}" for k, v in cal.provenance["source"].value_counts().items()))
-    for n in cal.notes:
-        print(f"note: {n}")
-    print("wrote " + ", ".join(str(f) for k, f in files.items() if k != "validation"))
+    files = _write_calibration(base, cal, history.exclusions, args, "credit", args.invoices)
     if args.validate:
         val = credit_split_validation(history, base.baseline, split=args.split, replications=args.validate)
         _print_split(val, files["validation"], args.validate)
@@ -338,10 +356,7 @@ def cmd_calibrate_pool(args) -> int:
     and the ownership log, with provenance and, with ``--validate N``, the time-split check."""
     from crmsim.customers import pool_history
     from crmsim.errors import InputError
-    from crmsim.experiments import dump_resolved, load_scenario
     from crmsim.experiments.pool_twin import calibrate_pool, pool_split_validation
-    from crmsim.experiments.scenario import scenario_from_dict
-    from crmsim.outputs import claim_outputs
     from crmsim.tables import read_table
 
     if not (args.customers and args.activities and args.deals):
@@ -356,38 +371,9 @@ def cmd_calibrate_pool(args) -> int:
           f"{len(history.followups):,} follow-ups, {len(history.deals):,} deals, {history.start.date()}..{history.end.date()}")
     for r in history.exclusions.itertuples():
         print(f"  excluded from {r.table}: {r.rows} row(s), {r.reason} (first: {r.first})")
-    base_path = Path(args.base) if args.base else Path(__file__).resolve().parent.parent / "scenarios" / "pool_reclamation.toml"
-    if not base_path.is_file():
-        raise InputError("no base scenario: pass --base FILE (a pool scenario whose rules and sweep to keep)")
-    base = load_scenario(base_path)
-    if base.model != "pool":
-        raise InputError(f"{base_path}: model is '{base.model}'; calibrate --model pool needs a pool scenario")
+    base = _base_scenario(args, "pool", "pool_reclamation.toml")
     cal = calibrate_pool(history, base.baseline)
-    out = Path(args.out)
-    if out.suffix != ".toml":
-        raise InputError(f"--out {out}: give a scenario file name ending in .toml")
-    stem = out.with_suffix("")
-    files = {"scenario": out, "estimates": Path(f"{stem}.estimates.csv"), "provenance": Path(f"{stem}.provenance.csv"),
-             "exclusions": Path(f"{stem}.exclusions.csv")}
-    if args.validate:
-        files["validation"] = Path(f"{stem}.validation.csv")
-    claim_outputs(files.values())
-    raw = base.model_dump(mode="json", by_alias=True, exclude_none=True)
-    raw.update(name=f"{base.name}_calibrated", description=f"{base.description} (calibrated on {args.customers})",
-               baseline=cal.config.model_dump(mode="json", by_alias=True, exclude_none=True))
-    sc = scenario_from_dict(raw, source=str(out))
-    start, end = cal.window
-    out.write_text(f"# Calibrated by crmsim calibrate --model pool ({start.date()}..{end.date()}).\n"
-                   f"# Where every parameter came from: {files['provenance'].name}\n" + dump_resolved(sc), encoding="utf-8")
-    cal.estimates.to_csv(files["estimates"], index=False)
-    cal.provenance.to_csv(files["provenance"], index=False)
-    history.exclusions.to_csv(files["exclusions"], index=False)
-    print("\nwhere each parameter of the calibrated scenario came from:")
-    print(_provenance_text(cal.provenance))
-    print("  " + ", ".join(f"{k}: {v}" for k, v in cal.provenance["source"].value_counts().items()))
-    for n in cal.notes:
-        print(f"note: {n}")
-    print("wrote " + ", ".join(str(f) for k, f in files.items() if k != "validation"))
+    files = _write_calibration(base, cal, history.exclusions, args, "pool", args.customers)
     if args.validate:
         val = pool_split_validation(history, base.baseline, split=args.split, replications=args.validate)
         _print_split(val, files["validation"], args.validate)
@@ -694,7 +680,8 @@ def build_parser() -> argparse.ArgumentParser:
                                        "intervals (customer_id, owner_id, owned_from, owned_to)")
     c.add_argument("--invoices", help="credit: invoices / receivables (invoice_id, customer_id, amount, issued_at, "
                                       "due_at [, paid_at])")
-    c.add_argument("--customers", help="credit: customers (customer_id, grade [, credit_limit, defaulted_at])")
+    c.add_argument("--customers", help="credit: customers (customer_id, grade [, credit_limit, defaulted_at]); "
+                                       "pool: accounts (customer_id [, grade, region, lost_at])")
     c.add_argument("--payments", help="credit: payments (invoice_id, paid_at, amount)")
     c.add_argument("--map", help="TOML mapping: [columns] (crmsim name = export column); for the funnel also "
                                  "[statuses] or default_status, [channel_map], [deals] (required for the funnel)")
@@ -702,8 +689,8 @@ def build_parser() -> argparse.ArgumentParser:
                                    "pool: deals (customer_id, deal_at [, amount, won])")
     c.add_argument("--out", required=True, help="scenario file to write (.toml); estimates, provenance and "
                                                 "exclusions CSVs are written next to it")
-    c.add_argument("--base", help="funnel scenario whose rules and team to keep (default: the bundled "
-                                  "scenarios/funnel.toml)")
+    c.add_argument("--base", help="scenario whose rules to keep (default: the bundled scenarios/funnel.toml, "
+                                  "credit_policy.toml or pool_reclamation.toml)")
     c.add_argument("--start", help="first day of the history to use (default: first lead)")
     c.add_argument("--end", help="day after the last creation day to use (default: after the last lead)")
     c.add_argument("--observed-until", help="outcomes known until this day (default: --end if given, else "

@@ -31,7 +31,7 @@ import numpy as np
 import pandas as pd
 
 from crmsim.errors import InputError
-from crmsim.experiments.fits import poisson_rate_ci, proportion_ci
+from crmsim.experiments.fits import Estimates, poisson_rate_ci, proportion_ci
 from crmsim.finance.ageing import dso as dso_rule
 from crmsim.rng import rng_from
 from crmsim.sim.credit import CreditConfig, simulate_credit
@@ -251,12 +251,11 @@ def calibrate_credit(history: CreditHistory, base: CreditConfig | None = None, *
     inv = h.invoices[(h.invoices["issued"] >= t0) & (h.invoices["issued"] < t1)]
     if len(inv) < 30:
         raise InputError(f"only {len(inv)} invoices issued in the window; need at least 30 to fit the credit book")
-    rows: list[dict] = []
+    est_rows = Estimates("grade")
     notes = list(h.notes)
 
-    def add(parameter, value, ci=(np.nan, np.nan), n=0, *, grade="", source="fitted", note="", path=None):
-        rows.append({"parameter": parameter, "grade": grade, "value": value, "ci_low": ci[0], "ci_high": ci[1],
-                     "n": int(n), "source": source, "note": note, "path": path})
+    def add(parameter, value, ci=(np.nan, np.nan), n=0, *, grade="", **kw):
+        est_rows.add(parameter, value, ci, n, group=grade, **kw)
 
     cust = h.customers
     alive_from = np.full(len(cust), t0)
@@ -386,7 +385,7 @@ def calibrate_credit(history: CreditHistory, base: CreditConfig | None = None, *
                terms_days=int(round(t)), limit_multiplier=limit_mult, late_days_mean=late_mean,
                annual_pd=annual_pd, days_to_pay=days_to_pay)
     cfg = CreditConfig.model_validate(raw)
-    est = pd.DataFrame(rows)
+    est = est_rows.frame()
     if base_set is None:
         from crmsim.experiments.calibrate import _set_paths
 

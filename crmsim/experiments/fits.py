@@ -296,3 +296,28 @@ def fit_eventual_share(n_yes: int, n_no: int, open_reach: np.ndarray) -> tuple[f
     lo = 0.0 if phat <= 1e-12 or ll(1e-12) >= top else root(1e-12, phat)
     hi = 1.0 if phat >= 1 - 1e-12 or ll(1 - 1e-12) >= top else root(phat, 1 - 1e-12)
     return phat, (lo, hi)
+
+
+class Estimates:
+    """Fitted quantities with their interval, n and source, one row each, grouped by ``group``
+    (a grade, a channel, ...): the ``estimates`` table of every calibration.
+
+    >>> e = Estimates("grade")
+    >>> e.add("annual_pd", 0.02, (0.01, 0.04), 120, group="B", path="annual_pd.B")
+    >>> e.frame()[["parameter", "grade", "value", "n"]].values.tolist()
+    [['annual_pd', 'B', 0.02, 120]]
+    """
+
+    def __init__(self, group: str = "group"):
+        self.group, self.rows = group, []
+
+    def add(self, parameter, value, ci=(math.nan, math.nan), n=0, *, group="", source="fitted", note="",
+            path=None) -> None:
+        self.rows.append({"parameter": parameter, self.group: group, "value": value, "ci_low": ci[0],
+                          "ci_high": ci[1], "n": int(n), "source": source, "note": note, "path": path})
+
+    def frame(self):
+        import pandas as pd
+
+        return pd.DataFrame(self.rows, columns=["parameter", self.group, "value", "ci_low", "ci_high", "n",
+                                                "source", "note", "path"])

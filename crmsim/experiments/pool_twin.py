@@ -32,7 +32,7 @@ import pandas as pd
 
 from crmsim.customers.replay import PoolHistory
 from crmsim.errors import InputError
-from crmsim.experiments.fits import poisson_rate_ci, proportion_ci
+from crmsim.experiments.fits import Estimates, poisson_rate_ci, proportion_ci
 from crmsim.sim.pool import PoolConfig, simulate_pool
 
 __all__ = ["PoolCalibration", "calibrate_pool", "pool_split_validation", "pool_window_metrics"]
@@ -88,12 +88,11 @@ def calibrate_pool(history: PoolHistory, base: PoolConfig, *, start=None, end=No
     t1 = _day(end) if end is not None else _day(h.end) + 1
     if t1 - t0 < 28:
         raise InputError(f"the window has {t1 - t0:.0f} days; fitting the pool needs at least 4 weeks")
-    rows: list[dict] = []
+    est_rows = Estimates("group")
     notes = list(h.notes)
 
-    def add(parameter, value, ci=(np.nan, np.nan), n=0, *, group="", source="fitted", note="", path=None):
-        rows.append({"parameter": parameter, "group": group, "value": value, "ci_low": ci[0], "ci_high": ci[1],
-                     "n": int(n), "source": source, "note": note, "path": path})
+    def add(parameter, value, ci=(np.nan, np.nan), n=0, *, group="", **kw):
+        est_rows.add(parameter, value, ci, n, group=group, **kw)
 
     cust = h.customers
     n = len(cust)
@@ -235,7 +234,7 @@ def calibrate_pool(history: PoolHistory, base: PoolConfig, *, start=None, end=No
         from crmsim.experiments.calibrate import _set_paths
 
         base_set = _set_paths(base)
-    est = pd.DataFrame(rows)
+    est = est_rows.frame()
     prov = _provenance(cfg, est, base_set)
     return PoolCalibration(cfg, est, prov, notes, (pd.Timestamp(np.datetime64(int(t0), "D")),
                                                    pd.Timestamp(np.datetime64(int(t1) - 1, "D"))))
