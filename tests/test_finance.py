@@ -274,3 +274,38 @@ def test_the_credit_simulation_reports_dso_by_the_finance_rule():
 
     m = simulate_credit(CreditConfig(customers=80), 3, 120, 30).metrics
     assert m["dso"] == dso(m["avg_exposure"], m["sales"], 90)
+
+
+# Basel II IRB corporate risk weights (LGD 45%, M = 2.5 years), as tabulated in the BCBS
+# illustrative risk-weight table: PD 0.03% -> 14.44%, 1% -> 92.32%, 20% -> 238.23%.
+@pytest.mark.parametrize("pd_, rw", [(0.0003, 0.1444), (0.01, 0.9232), (0.20, 2.3823), (0.0001, 0.1444)])
+def test_irb_risk_weights_match_the_basel_table(pd_, rw):
+    from crmsim.finance import irb_capital
+
+    assert irb_capital(pd_)["risk_weight"].round(4).iloc[0] == rw      # 0.01% is floored at 0.03%
+
+
+def test_irb_maturity_adjustment_by_hand():
+    from crmsim.finance import irb_capital
+
+    # PD 1%: b = (0.11852 - 0.05478 ln 0.01)^2 = 0.137486; M = 5 scales K by
+    # (1 + 2.5 b) / 1 = 1.343715 against M = 2.5, so RW = 0.923168 x 1.343715 = 1.24048
+    r = irb_capital([0.01, 0.01, 0.01], maturity=[2.5, 5, 9])
+    assert r["b"].iloc[0] == pytest.approx(0.137486, abs=1e-6)
+    assert r["risk_weight"].iloc[1] == pytest.approx(1.24048, abs=1e-5)
+    assert r["risk_weight"].iloc[2] == r["risk_weight"].iloc[1]          # M is capped at 5 years
+    with pytest.raises(ValueError, match="PD"):
+        irb_capital(1.5)
+
+
+@pytest.mark.parametrize("invoice, months, days, due", [
+    ("2024-01-31", 1, 0, "2024-02-29"),      # end of the month after: a leap February
+    ("2023-01-15", 1, 0, "2023-02-28"),
+    ("2024-12-10", 1, 10, "2025-02-10"),     # end of January + 10 days, across the year end
+    ("2025-01-20", 0, 30, "2025-03-02"),     # end of the invoice month + 30 days (ERPNext's "days after EOM")
+])
+def test_end_of_month_terms(invoice, months, days, due):
+    from crmsim.finance import PaymentTerms
+
+    (d, a), = PaymentTerms(kind="eom", months=months, days=days).due_dates(invoice, 1000)
+    assert d == pd.Timestamp(due) and a == 1000

@@ -27,6 +27,7 @@ from crmsim.finance.orders import (
 from crmsim.finance.portfolio import (
     basel_correlation,
     expected_loss,
+    irb_capital,
     loss_summary,
     portfolio_loss_mc,
     vasicek_cdf,
@@ -62,6 +63,7 @@ __all__ = [
     "allocate",
     "basel_correlation",
     "expected_loss",
+    "irb_capital",
     "bucket_labels",
     "check_fulfilment",
     "check_order",

@@ -17,7 +17,9 @@ class PaymentTerms(Config):
     """When money is due.
 
     ``net``: ``days`` after the invoice date; ``eom``: ``days`` after the end of the invoice's
-    month; ``instalments``: ``parts`` = [(share, days after invoice), ...]; ``milestones``:
+    month, or with ``months`` = k after the end of the k-th month after it ("end of the month
+    after the invoice month + 10 days": ``kind = "eom", months = 1, days = 10``; month ends follow
+    the calendar, 29 February included); ``instalments``: ``parts`` = [(share, days after invoice), ...]; ``milestones``:
     ``parts`` = [(share, days after the milestone is confirmed), ...] (the milestone date is the
     invoice date passed in).
 
@@ -25,12 +27,15 @@ class PaymentTerms(Config):
     --------
     >>> PaymentTerms(kind="eom", days=30).due_dates("2025-01-20", 10_000)
     [(Timestamp('2025-03-02 00:00:00'), 10000)]
+    >>> PaymentTerms(kind="eom", months=1, days=0).due_dates("2024-01-31", 500)[0][0].date()
+    datetime.date(2024, 2, 29)
     >>> [a for _, a in PaymentTerms(kind="instalments", parts=[(0.3, 0), (0.7, 60)]).due_dates("2025-01-01", 1001)]
     [300, 701]
     """
 
     kind: Literal["net", "eom", "instalments", "milestones"] = "net"
     days: int = Field(default=30, ge=0)
+    months: int = Field(default=0, ge=0)
     parts: tuple[tuple[float, int], ...] = ()
 
     @model_validator(mode="after")
@@ -50,7 +55,8 @@ class PaymentTerms(Config):
         if self.kind == "net":
             return [(d + pd.Timedelta(days=self.days), int(amount))]
         if self.kind == "eom":
-            return [((d + pd.offsets.MonthEnd(0)) + pd.Timedelta(days=self.days), int(amount))]
+            end = d + pd.offsets.MonthEnd(0) + pd.offsets.MonthEnd(self.months)
+            return [(end + pd.Timedelta(days=self.days), int(amount))]
         out, left = [], int(amount)
         for k, (share, days) in enumerate(self.parts):
             a = left if k == len(self.parts) - 1 else int(round(amount * share))
