@@ -309,3 +309,21 @@ def test_end_of_month_terms(invoice, months, days, due):
 
     (d, a), = PaymentTerms(kind="eom", months=months, days=days).due_dates(invoice, 1000)
     assert d == pd.Timestamp(due) and a == 1000
+
+
+def test_manual_partial_allocation_keeps_the_rest_as_an_advance():
+    from crmsim.finance import allocate
+
+    pay = pd.DataFrame({"payment_id": ["ADV1"], "customer_id": ["c1"], "amount": [1000]})
+    rec = pd.DataFrame({"receivable_id": ["R1", "R2"], "customer_id": ["c1", "c1"], "amount": [500, 300],
+                        "due_at": pd.to_datetime(["2025-01-31", "2025-02-28"])})
+    w = allocate(pay, rec, manual=pd.DataFrame({"payment_id": ["ADV1"], "receivable_id": ["R1"], "amount": [400]}))
+    # ERPNext payment reconciliation: allocate 400 of the advance to R1; R1 keeps 100 open, R2 is
+    # untouched, and 600 stays an advance (not swept onto R2 by the oldest-first pass)
+    assert w["allocations"][["receivable_id", "amount", "pass"]].values.tolist() == [["R1", 400, "manual"]]
+    assert w["receivables"]["open"].tolist() == [100, 300]
+    assert w["prepayments"]["prepayment"].tolist() == [600]
+    # without the manual row the automatic passes would have paid both
+    assert allocate(pay, rec)["receivables"]["open"].tolist() == [0, 0]
+    with pytest.raises(ValueError, match="more than"):
+        allocate(pay, rec, manual=pd.DataFrame({"payment_id": ["ADV1"], "receivable_id": ["R2"], "amount": [400]}))

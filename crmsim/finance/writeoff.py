@@ -88,10 +88,18 @@ def _fifo(p_cust, p_left, r_cust, r_left):
     return (uniq // (ro.size + 1)).astype(np.int64), (uniq % (ro.size + 1)).astype(np.int64), total
 
 
-def allocate(payments: pd.DataFrame, receivables: pd.DataFrame, *, passes=PASSES) -> dict:
+def allocate(payments: pd.DataFrame, receivables: pd.DataFrame, *, passes=PASSES,
+             manual: pd.DataFrame | None = None) -> dict:
     """Allocate ``payments`` (``payment_id, customer_id, amount``, optional ``ref`` and
     ``paid_at``) to ``receivables`` (``receivable_id, customer_id, amount``, optional ``open``
     and ``due_at``).
+
+    ``manual`` (``payment_id, receivable_id, amount``) allocates by hand first (pass
+    ``manual``), as a payment reconciliation screen does: 400 of an advance of 1,000 to one
+    invoice leaves 600 as an advance. A payment named there is left out of the automatic passes
+    (what it has left stays unallocated, on the prepayment account). A manual row for more than
+    the payment has left or the receivable has open, or across customers, is an error naming it
+    (ERPNext refuses an allocation above the outstanding amount the same way).
 
     Returns a dict of tables: ``allocations`` (``payment_id, receivable_id, amount, pass``),
     ``receivables`` (with ``allocated`` and ``open``), ``payments`` (with ``allocated`` and
@@ -125,7 +133,13 @@ def allocate(payments: pd.DataFrame, receivables: pd.DataFrame, *, passes=PASSES
             np.subtract.at(r_left, ri, amt)
             parts.append(pd.DataFrame({"p": pi, "r": ri, "amount": amt, "pass": name}))
 
+    held = np.zeros(len(pay), dtype=bool)
+    if manual is not None and len(manual):
+        held = _manual(manual, pay, rec, pc, rc, p_left, r_left, parts)
     for name in passes:
+        if held.any():            # payments allocated by hand take no part in the automatic passes
+            p_keep = p_left.copy()
+            p_left[held] = 0
         if name == "reference" and "ref" in pay.columns:
             pos = pd.Series(np.arange(len(rec)), index=rec["receivable_id"].astype(str))
             ref = pay["ref"].astype("string")
@@ -157,6 +171,8 @@ def allocate(payments: pd.DataFrame, receivables: pd.DataFrame, *, passes=PASSES
             ri = r_order[r_left[r_order] > 0]
             a_p, a_r, amt = _fifo(pc[pi], p_left[pi], rc[ri], r_left[ri])
             book(pi[a_p], ri[a_r], amt, name)
+        if held.any():
+            p_left[held] = p_keep[held]
     al = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame({"p": [], "r": [], "amount": [], "pass": []})
     allocations = pd.DataFrame({
         "payment_id": pay["payment_id"].to_numpy()[al["p"].to_numpy(int)],
@@ -165,6 +181,33 @@ def allocate(payments: pd.DataFrame, receivables: pd.DataFrame, *, passes=PASSES
     rec_out = rec.assign(allocated=r_open0 - r_left, open=r_left)
     pay_out = pay.assign(allocated=pay["amount"].to_numpy() - p_left, unallocated=p_left)
     return {"allocations": allocations, "receivables": rec_out, "payments": pay_out, **_unapplied(pay_out)}
+
+
+def _manual(manual, pay, rec, pc, rc, p_left, r_left, parts) -> np.ndarray:
+    """Apply hand allocations in their order; returns which payments they name."""
+    _check(manual, "manual allocations", ("payment_id", "receivable_id", "amount"))
+    ppos = pd.Series(np.arange(len(pay)), index=pay["payment_id"].astype(str))
+    rpos = pd.Series(np.arange(len(rec)), index=rec["receivable_id"].astype(str))
+    amt = manual["amount"].to_numpy()
+    if not np.issubdtype(amt.dtype, np.integer) or (amt <= 0).any():
+        raise ValueError("manual allocations: 'amount' must be positive integer minor units")
+    rows = []
+    for k, (pid, rid, a) in enumerate(zip(manual["payment_id"].astype(str), manual["receivable_id"].astype(str), amt)):
+        if pid not in ppos.index or rid not in rpos.index:
+            raise KeyError(f"manual allocations row {k}: unknown {'payment_id ' + pid if pid not in ppos.index else 'receivable_id ' + rid}")
+        i, j = int(ppos[pid]), int(rpos[rid])
+        if pc[i] != rc[j]:
+            raise ValueError(f"manual allocations row {k}: payment {pid} and receivable {rid} belong to different customers")
+        if a > p_left[i] or a > r_left[j]:
+            raise ValueError(f"manual allocations row {k}: {a} is more than payment {pid} has left ({p_left[i]}) "
+                             f"or receivable {rid} has open ({r_left[j]})")
+        p_left[i] -= a
+        r_left[j] -= a
+        rows.append((i, j, int(a)))
+    parts.append(pd.DataFrame(rows, columns=["p", "r", "amount"]).assign(**{"pass": "manual"}))
+    held = np.zeros(len(pay), dtype=bool)
+    held[[i for i, _, _ in rows]] = True
+    return held
 
 
 def _unapplied(pay: pd.DataFrame) -> dict:
