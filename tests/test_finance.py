@@ -327,3 +327,25 @@ def test_manual_partial_allocation_keeps_the_rest_as_an_advance():
     assert allocate(pay, rec)["receivables"]["open"].tolist() == [0, 0]
     with pytest.raises(ValueError, match="more than"):
         allocate(pay, rec, manual=pd.DataFrame({"payment_id": ["ADV1"], "receivable_id": ["R2"], "amount": [400]}))
+
+
+# levels at 7 / 30 / 60 days past due; due 2025-01-01
+@pytest.mark.parametrize("counting, last_level, last_sent, today, level, send", [
+    ("due_date", 0, None, "2025-03-10", 1, True),            # 68 days past due, nothing sent yet: level 1 first
+    ("due_date", 1, "2025-01-08", "2025-03-10", 2, True),    # one level at a time from the level sent
+    ("due_date", 2, "2025-02-01", "2025-03-10", 3, True),
+    ("due_date", 3, "2025-03-02", "2025-03-10", 3, False),   # the last level is not sent again
+    ("previous", 1, "2025-02-25", "2025-03-10", 1, False),   # 13 days since level 1 < 23 (30 - 7)
+    ("previous", 1, "2025-02-15", "2025-03-10", 2, True),    # 23 days since level 1
+    ("previous", 2, "2025-02-15", "2025-03-10", 2, False),   # 23 days since level 2 < 30 (60 - 30)
+    ("previous", 0, None, "2025-01-07", 0, False),           # 6 days past due: nothing yet
+    ("previous", 0, None, "2025-01-08", 1, True),
+])
+def test_stateful_dunning(counting, last_level, last_sent, today, level, send):
+    from crmsim.finance import DunningPolicy, dunning
+
+    r = pd.DataFrame({"due_at": pd.to_datetime(["2025-01-01"]), "open": [10_000], "last_level": [last_level],
+                      "last_sent_at": pd.to_datetime([last_sent])})
+    d = dunning(r, DunningPolicy(counting=counting), today=today).iloc[0]
+    assert (d["level"], bool(d["send"])) == (level, send)
+    assert d["fee"] == ((0, 0, 1500, 4000)[level] if send else 0)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 import numpy as np
 import pandas as pd
 from pydantic import Field
@@ -51,26 +53,67 @@ def dso(receivables_open_total: float, credit_sales: float, days: int = 90) -> f
 
 class DunningPolicy(Config):
     """Reminders ``remind_days`` before due; dunning levels after due (``levels`` days past due),
-    each with a fee (minor units), and interest at ``annual_rate`` on a 365-day basis."""
+    each with a fee (minor units), and interest at ``annual_rate`` on a 365-day basis.
+
+    ``counting``: ``"due_date"`` (level *k* once ``levels[k]`` days past due) or ``"previous"``
+    (level *k + 1* once the days since level *k* was sent reach ``levels[k+1] - levels[k]``, as
+    Odoo's follow-up levels and ERPNext's dunning count from the last letter). With the history of
+    what was sent (``last_level``, ``last_sent_at``), a receivable escalates one level at a time,
+    from the level actually sent, whichever way days are counted."""
 
     remind_days: int = Field(default=5, ge=0)
     levels: tuple[int, ...] = (7, 30, 60)
     fees: tuple[int, ...] = (0, 1500, 4000)
     annual_rate: float = Field(default=0.08, ge=0)
+    counting: Literal["due_date", "previous"] = "due_date"
 
 
 def dunning(receivables: pd.DataFrame, policy: DunningPolicy, *, today) -> pd.DataFrame:
     """Per open receivable: ``remind`` (due within ``remind_days``), ``level`` (0 = none),
-    ``fee`` and ``interest`` (minor units, on the open amount for the days past due)."""
+    ``fee`` and ``interest`` (minor units, on the open amount for the days past due).
+
+    With ``last_level`` (the level last sent, 0 = none) and ``last_sent_at`` columns, the answer
+    is stateful: ``level`` is the level to be at today (at most one above the one sent), ``send``
+    says a new letter goes out today, and ``fee`` is charged only with a new letter.
+
+    Examples
+    --------
+    >>> r = pd.DataFrame({"due_at": pd.to_datetime(["2025-01-01"] * 2), "open": [100, 100],
+    ...                   "last_level": [0, 1], "last_sent_at": pd.to_datetime([None, "2025-02-25"])})
+    >>> d = dunning(r, DunningPolicy(counting="previous"), today="2025-03-10")
+    >>> d[["level", "send"]].values.tolist()    # 68 days past due, but level 2 waits 23 days after level 1
+    [[1, True], [1, False]]
+    """
     t = pd.Timestamp(today)
     dpd = np.floor(((t - pd.to_datetime(receivables["due_at"])) / pd.Timedelta(days=1)).to_numpy())
-    level = np.searchsorted(np.asarray(policy.levels), dpd, side="right")
-    fees = np.concatenate([[0], policy.fees])[level]
+    lv = np.asarray(policy.levels)
+    level = np.searchsorted(lv, dpd, side="right")
     openamt = receivables["open"].to_numpy(np.int64)
+    stateful = "last_level" in receivables.columns
+    send = None
+    if stateful:
+        sent = receivables["last_level"].fillna(0).to_numpy(int)
+        nxt = np.minimum(sent + 1, len(lv))
+        if policy.counting == "previous":
+            since = (t - pd.to_datetime(receivables["last_sent_at"])) / pd.Timedelta(days=1) \
+                if "last_sent_at" in receivables.columns else pd.Series(np.nan, index=receivables.index)
+            gap = lv[nxt - 1] - np.where(sent > 0, lv[np.maximum(sent - 1, 0)], 0)
+            due_next = np.where(sent == 0, dpd >= lv[0], np.floor(since.to_numpy()) >= gap)
+        else:
+            due_next = level >= nxt
+        level = np.where((sent < len(lv)) & due_next, nxt, sent)
+        send = (level > sent) & (openamt > 0)
+    elif policy.counting == "previous":
+        raise KeyError("dunning with counting = 'previous' needs the columns 'last_level' and 'last_sent_at' "
+                       "(what was sent, and when)")
+    fees = np.concatenate([[0], policy.fees])[level]
+    if send is not None:
+        fees = np.where(send, fees, 0)
     interest = np.floor(openamt * policy.annual_rate * np.maximum(dpd, 0) / 365 + 0.5).astype(np.int64)
-    return receivables.assign(days_past_due=dpd, remind=(dpd < 0) & (dpd >= -policy.remind_days) & (openamt > 0),
-                              level=np.where(openamt > 0, level, 0), fee=np.where(openamt > 0, fees, 0),
-                              interest=np.where(openamt > 0, interest, 0))
+    out = receivables.assign(days_past_due=dpd, remind=(dpd < 0) & (dpd >= -policy.remind_days) & (openamt > 0),
+                             level=np.where(openamt > 0, level, 0), fee=np.where(openamt > 0, fees, 0),
+                             interest=np.where(openamt > 0, interest, 0))
+    return out.assign(send=send) if send is not None else out
 
 
 def late_payments(invoices: pd.DataFrame, *, by: str | list[str] | None = None, freq: str | None = "M",
