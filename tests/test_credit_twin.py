@@ -9,17 +9,17 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from crmsim import synth
 from crmsim.errors import InputError
 from crmsim.experiments.credit_twin import (
     calibrate_credit,
     credit_split_validation,
     load_credit_history,
 )
+from crmsim.sim import exports
 from crmsim.sim.credit import CreditConfig
 
 TRUTH = CreditConfig(customers=1500, limit_multiplier=50)
-COLS = synth.CREDIT_EXPORT_COLUMNS
+COLS = exports.CREDIT_EXPORT_COLUMNS
 
 
 def _eround(m):
@@ -28,7 +28,7 @@ def _eround(m):
 
 
 def history(cfg=TRUTH, days=540, seed=0, **kw):
-    x = synth.credit_export(cfg, days, seed=seed)
+    x = exports.credit_export(cfg, days, seed=seed)
     return load_credit_history(x["customers"], x["invoices"], x["payments"], columns=COLS, **kw), x
 
 
@@ -106,14 +106,14 @@ def test_no_default_dates_and_no_limits_fall_back_to_the_base_scenario_and_say_s
     (lambda c, i, p: (pd.concat([c, c.head(1)]), i, p), "customer_id must be unique"),
 ])
 def test_bad_input_gets_a_named_error(change, match):
-    x = synth.credit_export(CreditConfig(customers=50), 60, seed=1)
+    x = exports.credit_export(CreditConfig(customers=50), 60, seed=1)
     c, i, p = change(x["customers"], x["invoices"], x["payments"])
     with pytest.raises(InputError, match=match):
         load_credit_history(c, i, p, columns=COLS)
 
 
 def test_calibrate_command_writes_a_scenario_that_runs(tmp_path):
-    x = synth.credit_export(CreditConfig(customers=300, limit_multiplier=3), 300, seed=5)
+    x = exports.credit_export(CreditConfig(customers=300, limit_multiplier=3), 300, seed=5)
     for k in ("customers", "invoices", "payments"):
         x[k].to_csv(tmp_path / f"{k}.csv", index=False)
     (tmp_path / "map.toml").write_text("[columns]\n" + "\n".join(f'{k} = "{v}"' for k, v in COLS.items()) + "\n")

@@ -5,10 +5,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from crmsim import synth
 from crmsim.customers.pool import ReclaimPolicy, ReclaimRule
 from crmsim.customers.replay import pool_history, replay_reclaim
 from crmsim.errors import InputError
+from crmsim.sim import exports
 from crmsim.sim.pool import HISTORY_START, PoolConfig, PoolCustomers, PoolReps
 
 COLS = {"customer_id": "Account", "followup_at": "Date", "deal_at": "Closed", "amount": "Value",
@@ -124,9 +124,9 @@ def test_the_rule_in_force_replayed_on_a_simulated_crm_export_reproduces_every_r
                      policy=ReclaimPolicy(rules=(ReclaimRule(kind="no_followup", limit_days=20),
                                                  ReclaimRule(kind="no_deal", limit_days=50)),
                                           exempt_open_opportunity=False, exempt_followup_plan=False))
-    x = synth.pool_export(cfg, 90, seed=4)
+    x = exports.pool_export(cfg, 90, seed=4)
     h = pool_history(x["accounts"], x["activities"], x["deals"], x["ownership"],
-                     columns=synth.POOL_EXPORT_COLUMNS, start=HISTORY_START)
+                     columns=exports.POOL_EXPORT_COLUMNS, start=HISTORY_START)
     assert h.exclusions["rows"].sum() >= 5               # the export's noise is counted, not dropped
     r = replay_reclaim(h, {"in force": cfg.policy, "10 days": policy(10)})
     s = r.summary.set_index("policy")

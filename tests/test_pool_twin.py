@@ -4,10 +4,10 @@ parameters recovered, held-out months reproduced, every parameter's source state
 import numpy as np
 import pytest
 
-from crmsim import synth
 from crmsim.customers import pool_history
 from crmsim.errors import InputError
 from crmsim.experiments.pool_twin import calibrate_pool, pool_split_validation
+from crmsim.sim import exports
 from crmsim.sim.pool import HISTORY_START, PoolConfig, PoolCustomers, PoolReps
 
 TRUTH = PoolConfig(customers=PoolCustomers(count=2000), reps=PoolReps(count=8, target_holding=240))
@@ -16,9 +16,9 @@ BASE = PoolConfig(customers=PoolCustomers(count=10), reps=PoolReps(count=1))
 
 @pytest.fixture(scope="module")
 def export():
-    x = synth.pool_export(TRUTH, 270, seed=3)
+    x = exports.pool_export(TRUTH, 270, seed=3)
     h = pool_history(x["accounts"], x["activities"], x["deals"], x["ownership"],
-                     columns=synth.POOL_EXPORT_COLUMNS, start=HISTORY_START)
+                     columns=exports.POOL_EXPORT_COLUMNS, start=HISTORY_START)
     return x, h
 
 
@@ -58,7 +58,7 @@ def test_thin_or_bad_history_is_named(export):
     with pytest.raises(InputError, match="4 weeks"):
         calibrate_pool(h, BASE, end=h.start + np.timedelta64(10, "D"))
     no_lost = pool_history(x["accounts"].drop(columns=["Lost Date"]), x["activities"], x["deals"], x["ownership"],
-                           columns=synth.POOL_EXPORT_COLUMNS, start=HISTORY_START)
+                           columns=exports.POOL_EXPORT_COLUMNS, start=HISTORY_START)
     cal = calibrate_pool(no_lost, BASE)
     assert any("lost_at" in n for n in cal.notes)
     assert cal.config.customers.loss_rate_per_year == BASE.customers.loss_rate_per_year

@@ -22,7 +22,12 @@ def test_readme_reclaim_replay_runs(root):
     text = (root / "README.md").read_text()
     block = next(b for b in re.findall(r"```python\n(.*?)```", text, re.S) if "replay_reclaim(" in b)
     ns: dict = {}
-    exec(compile(block, "README.md", "exec"), ns)
+    cwd = os.getcwd()
+    os.chdir(root)
+    try:
+        exec(compile(block, "README.md", "exec"), ns)
+    finally:
+        os.chdir(cwd)
     s = ns["r"].summary.set_index("policy")
     assert s.loc["in force", "agreement"] == 1.0           # the history is read right
     assert s.loc["20 days", "reclaims"] > s.loc["in force", "reclaims"]

@@ -135,7 +135,7 @@ def late_payments(invoices: pd.DataFrame, *, by: str | list[str] | None = None, 
     >>> late_payments(inv, by="grade", freq=None, today="2025-02-28")[["grade", "paid_late_share", "mean_days_late", "open_past_due"]].values.tolist()
     [['A', 0.5, 5.0, 0], ['B', 1.0, 30.0, 1]]
     """
-    from crmsim.experiments.fits import proportion_ci
+    from crmsim.intervals import proportion_ci
 
     due = pd.to_datetime(invoices["due_at"])
     paid = pd.to_datetime(invoices["paid_at"])

@@ -1,0 +1,170 @@
+"""Histories as a CRM or an ERP exports them, written by the simulations: a public pool's
+accounts, activities, deals and owner-change log (:func:`pool_export`), and a credit book's
+customers, invoices and payments (:func:`credit_export`). Column names and formats are those of
+the exports (not crmsim's own), so the readers and calibrations are tested on the shape real
+users bring; ``truth`` carries the simulation's own result.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from crmsim.rng import rng_from
+
+__all__ = ["pool_export", "POOL_EXPORT_COLUMNS", "credit_export", "CREDIT_EXPORT_COLUMNS"]
+
+
+#: How :func:`pool_export`'s CRM-style columns map to :func:`crmsim.customers.replay.pool_history`'s.
+POOL_EXPORT_COLUMNS = {"customer_id": "Account ID", "grade": "Rating", "region": "Territory",
+                       "lost_at": "Lost Date", "followup_at": "Activity Date", "deal_at": "Close Date",
+                       "amount": "Amount", "won": "Stage", "changed_at": "Changed On", "owner_id": "New Owner",
+                       "action": "Change Type"}
+
+
+def pool_export(cfg, days: int, *, seed=None, noise: bool = True) -> dict[str, pd.DataFrame]:
+    """A year (``days``) of a public pool as a CRM exports it, from the pool simulation with the
+    rule in force ``cfg.policy``: ``accounts`` (``Account ID, Account Name, Rating, Territory,
+    Lost Date``), ``activities`` (``Activity ID, Account ID, Assigned To, Activity Date, Type``),
+    ``deals`` (``Deal ID, Account ID, Close Date, Stage, Amount``, with some ``Closed Lost`` rows)
+    and ``ownership`` (the owner-change audit: ``Account ID, Changed On, New Owner`` (blank = to
+    the pool), ``Change Type``). Dates only, no times; the history starts at
+    ``crmsim.sim.pool.HISTORY_START`` (its state before that: each account's owner since, its last
+    activity). With ``noise``, a few activity rows name accounts not in the export or have no date.
+    Returns the tables and ``truth`` (the simulation's result, for tests).
+
+    Examples
+    --------
+    >>> from crmsim.sim.pool import PoolConfig
+    >>> t = pool_export(PoolConfig(customers={"count": 50}, reps={"count": 2, "target_holding": 20}), 30, seed=1)
+    >>> sorted(t), list(t["ownership"].columns)
+    (['accounts', 'activities', 'deals', 'ownership', 'truth'], ['Account ID', 'Changed On', 'New Owner', 'Change Type'])
+    """
+    from crmsim.sim import pool as sim_pool
+    from crmsim.sim.engine import World
+
+    seed = 0 if seed is None else seed
+    res = sim_pool.simulate_pool(cfg, seed=seed, horizon_days=days)
+    book = sim_pool._Book(cfg, World(seed, days))      # the same initial state (named streams)
+    rng = rng_from(np.random.SeedSequence([int(seed), 991]))
+    t0 = np.datetime64(sim_pool._T0.date(), "D")
+
+    def date(t):
+        return (t0 + np.floor(np.asarray(t, dtype=float)).astype("timedelta64[D]")).astype(str)
+
+    acc = [f"ACC-{i:05d}" for i in range(book.n)]
+    ids = np.array(acc)
+    ev = res.events
+    lost = ev[ev["event"] == "lost"].drop_duplicates("entity_id")
+    lost_at = np.full(book.n, "", dtype=object)
+    lost_at[lost["entity_id"].to_numpy().astype(int)] = date(lost["t"].to_numpy())
+    accounts = pd.DataFrame({"Account ID": ids, "Account Name": [f"Company {i}" for i in range(book.n)],
+                             "Rating": book.grade_names[book.grade], "Territory": book.region_names[book.region],
+                             "Lost Date": lost_at})
+    owned0 = book.owner >= 0
+    prior_fu = owned0 & (book.last_fu > book.received)
+    fu = ev[ev["event"] == "followup"]
+    act_c = np.concatenate([np.flatnonzero(prior_fu), fu["entity_id"].to_numpy().astype(int)])
+    act_t = np.concatenate([book.last_fu[prior_fu], fu["t"].to_numpy()])
+    act_r = np.concatenate([book.owner[prior_fu], fu["actor"].to_numpy().astype(int)])
+    activities = pd.DataFrame({"Activity ID": [f"ACT-{i:07d}" for i in range(act_c.size)], "Account ID": ids[act_c],
+                               "Assigned To": book.rep_ids[act_r], "Activity Date": date(act_t),
+                               "Type": rng.choice(["Call", "Email", "Visit"], act_c.size, p=[0.6, 0.3, 0.1])})
+    if noise and len(activities):
+        extra = pd.DataFrame({"Activity ID": ["ACT-X1", "ACT-X2", "ACT-X3"], "Account ID": ["ACC-99999", "ACC-99998", "acc-00001"],
+                              "Assigned To": book.rep_ids[0], "Activity Date": date([0, 1, 2]), "Type": "Call"})
+        blank = activities.sample(n=min(2, len(activities)), random_state=int(rng.integers(1 << 31))).assign(**{"Activity Date": ""})
+        blank["Activity ID"] = blank["Activity ID"] + "-dup"
+        activities = pd.concat([activities, extra, blank], ignore_index=True)
+    dl = ev[ev["event"] == "deal"]
+    lost_deals = dl.sample(frac=0.3, random_state=int(rng.integers(1 << 31))) if noise and len(dl) else dl.iloc[:0]
+    deals = pd.DataFrame({"Deal ID": [f"D-{i:06d}" for i in range(len(dl) + len(lost_deals))],
+                          "Account ID": np.concatenate([ids[dl["entity_id"].to_numpy().astype(int)],
+                                                        ids[lost_deals["entity_id"].to_numpy().astype(int)]]),
+                          "Close Date": np.concatenate([date(dl["t"].to_numpy()), date(lost_deals["t"].to_numpy() + 1)]),
+                          "Stage": ["Closed Won"] * len(dl) + ["Closed Lost"] * len(lost_deals),
+                          "Amount": np.concatenate([np.round(dl["value"].to_numpy(), 2), np.round(lost_deals["value"].to_numpy(), 2)])})
+    moves = ev[ev["event"].isin(["reclaim", "claim"])]
+    own = pd.DataFrame({
+        "Account ID": np.concatenate([ids[owned0], ids[moves["entity_id"].to_numpy().astype(int)]]),
+        "Changed On": np.concatenate([date(book.received[owned0]), date(moves["t"].to_numpy())]),
+        "New Owner": np.concatenate([book.rep_ids[book.owner[owned0]],
+                                     np.where(moves["event"].to_numpy() == "claim",
+                                              book.rep_ids[np.maximum(moves["actor"].to_numpy().astype(int), 0)], "")]),
+        "Change Type": np.concatenate([np.full(int(owned0.sum()), "Assigned"),
+                                       np.where(moves["event"].to_numpy() == "claim", "Claimed from pool", "Reclaimed to pool")]),
+    })
+    return {"accounts": accounts, "activities": activities, "deals": deals, "ownership": own, "truth": res}
+
+
+#: How :func:`credit_export`'s ERP-style columns map to :func:`crmsim.experiments.load_credit_history`'s.
+CREDIT_EXPORT_COLUMNS = {"customer_id": "Customer No", "grade": "Risk Class", "credit_limit": "Credit Limit",
+                         "defaulted_at": "Written Off On", "invoice_id": "Invoice No", "issued_at": "Invoice Date",
+                         "due_at": "Due Date", "amount": "Amount", "paid_at": "Payment Date"}
+
+
+def credit_export(cfg, days: int, *, seed=None, noise: bool = True) -> dict[str, pd.DataFrame]:
+    """``days`` of a credit book as an ERP exports it, from the credit simulation: ``customers``
+    (``Customer No, Name, Risk Class, Credit Limit, Written Off On``; the limits the run used),
+    ``invoices`` (``Invoice No,
+    Customer No, Invoice Date, Due Date, Amount, Currency``; amounts in currency units with
+    thousands separators) and ``payments`` (``Invoice No, Payment Date, Amount``; some invoices
+    paid in two instalments). Dates only. With ``noise``: an invoice of an unknown customer, a
+    credit note (negative amount), a payment dated before its invoice and one for an unknown
+    invoice. Returns the tables and ``truth`` (the simulation's result).
+
+    Examples
+    --------
+    >>> from crmsim.sim.credit import CreditConfig
+    >>> t = credit_export(CreditConfig(customers=40), 60, seed=1)
+    >>> list(t["invoices"].columns)
+    ['Invoice No', 'Customer No', 'Invoice Date', 'Due Date', 'Amount', 'Currency']
+    """
+    from crmsim.sim.credit import credit_book, simulate_credit
+    from crmsim.sim.engine import World
+
+    seed = 0 if seed is None else seed
+    res = simulate_credit(cfg, seed=seed, horizon_days=days)
+    rng = rng_from(np.random.SeedSequence([int(seed), 773]))
+    rc = res.table
+    t0 = np.datetime64("2025-01-06", "D")
+
+    def date(t):
+        t = np.asarray(t, dtype=float)
+        out = (t0 + np.nan_to_num(t).astype("int64").astype("timedelta64[D]")).astype(str).astype(object)
+        out[np.isnan(t)] = ""
+        return out
+
+    def money(cents):
+        return [f"{c / 100:,.2f}" for c in cents]
+
+    ev = res.events[res.events["event"] == "default"]
+    written = np.full(cfg.customers, np.nan)
+    written[ev["entity_id"].to_numpy().astype(int)] = ev["t"].to_numpy()
+    g, _, limit = credit_book(cfg, World(seed, days).streams)     # the run's own grades and limits
+    ids = [f"K{i:05d}" for i in range(cfg.customers)]
+    customers = pd.DataFrame({"Customer No": ids, "Name": [f"Customer {i}" for i in range(cfg.customers)],
+                              "Risk Class": np.array(list(cfg.grade_shares), dtype=object)[g],
+                              "Credit Limit": money(limit), "Written Off On": date(written)})
+    inv_no = [f"INV-{i:07d}" for i in range(len(rc))]
+    invoices = pd.DataFrame({"Invoice No": inv_no, "Customer No": np.array(ids)[rc["customer"].to_numpy()],
+                             "Invoice Date": date(rc["created"]), "Due Date": date(rc["due"]),
+                             "Amount": money(rc["amount"].to_numpy()), "Currency": "EUR"})
+    paid = rc["paid_at"].notna().to_numpy()
+    split = paid & (rng.random(len(rc)) < 0.2)
+    first = np.floor(rc["amount"].to_numpy() * 0.4)
+    p_no = np.concatenate([np.array(inv_no)[paid & ~split], np.array(inv_no)[split], np.array(inv_no)[split]])
+    p_t = np.concatenate([rc["paid_at"].to_numpy()[paid & ~split],
+                          np.maximum(rc["created"].to_numpy()[split], rc["paid_at"].to_numpy()[split] - 10),
+                          rc["paid_at"].to_numpy()[split]])
+    p_a = np.concatenate([rc["amount"].to_numpy()[paid & ~split], first[split], rc["amount"].to_numpy()[split] - first[split]])
+    payments = pd.DataFrame({"Invoice No": p_no, "Payment Date": date(p_t), "Amount": money(p_a)})
+    if noise and len(rc):
+        invoices = pd.concat([invoices, pd.DataFrame({
+            "Invoice No": ["INV-X1", "CN-0001"], "Customer No": ["K99999", ids[0]],
+            "Invoice Date": date([5, 6]), "Due Date": date([35, 36]), "Amount": ["100.00", "-250.00"],
+            "Currency": "EUR"})], ignore_index=True)
+        payments = pd.concat([payments, pd.DataFrame({
+            "Invoice No": [inv_no[-1], "INV-NOPE"], "Payment Date": date([rc["created"].iloc[-1] - 3, 10]),
+            "Amount": ["1.00", "5.00"]})], ignore_index=True)
+    return {"customers": customers, "invoices": invoices, "payments": payments, "truth": res}
