@@ -10,7 +10,8 @@ with its 95% CI and n:
 - the work: follow-ups per rep per working day, the working weekdays, the shortest gap between two
   follow-ups of a customer;
 - the outcomes: the chance a follow-up closes a deal (the simulation's ``deal_rate`` is set by
-  simulation so that its deals per follow-up match the history's), deal amounts (lognormal mean
+  simulation so that its deals per follow-up match the history's; on a proportional sub-book of
+  at most :data:`SUB_BOOK` customers for large books), deal amounts (lognormal mean
   and cv) and their multiple per grade, and the rate at which customers silent for more than
   ``loss_grace_days`` are lost (losses per silent customer-year, where ``lost_at`` is known).
 
@@ -265,8 +266,27 @@ def _silent_exposure(h: PoolHistory, t0: float, t1: float, grace: float, lost: n
     return total, k
 
 
+#: the deal rate is set on a proportional sub-book of at most this many customers (deals per
+#: follow-up is a per-follow-up ratio: it keeps when customers and reps shrink together)
+SUB_BOOK = 5000
+
+
+def _sub_book(cfg: PoolConfig) -> PoolConfig:
+    n = cfg.customers.count
+    if n <= SUB_BOOK:
+        return cfg
+    f = SUB_BOOK / n
+    raw = cfg.model_dump(mode="json", by_alias=True, exclude_none=True)
+    raw["customers"]["count"] = SUB_BOOK
+    teams = {t: max(1, round(k * f)) for t, k in cfg.reps.teams.items()}
+    raw["reps"]["teams"] = teams
+    raw["reps"]["count"] = sum(teams.values()) if teams else max(1, round(cfg.reps.count * f))
+    return PoolConfig.model_validate(raw)
+
+
 def _deals_per_followup(cfg: PoolConfig, seed, days: int) -> float:
-    r = simulate_pool(cfg, seed=np.random.SeedSequence([int(seed), 17]), horizon_days=days, warmup_days=min(30, days // 4))
+    r = simulate_pool(_sub_book(cfg), seed=np.random.SeedSequence([int(seed), 17]), horizon_days=days,
+                      warmup_days=min(30, days // 4))
     e = r.events[r.events["t"] >= min(30, days // 4)]
     n_fu = int((e["event"] == "followup").sum())
     return float((e["event"] == "deal").sum() / n_fu) if n_fu else 0.0
