@@ -347,3 +347,16 @@ def day_numbers(col: pd.Series, table: str, names: Mapping[str, str] | None = No
     num = out.astype(np.int64).astype(float)
     num[np.isnat(out)] = np.nan
     return num
+
+
+def need_columns(df: pd.DataFrame, cols, table: str, names: Mapping[str, str] | None = None) -> None:
+    """An :class:`~crmsim.errors.InputError` naming the table, the missing crmsim columns, the
+    export columns they were mapped to (``names``) and the columns the table has."""
+    from crmsim.errors import InputError
+
+    missing = [c for c in cols if c not in df.columns]
+    if missing:
+        mapped = {c: names[c] for c in missing if names and c in names}
+        hint = f"; mapped to {mapped}, which the table lacks" if mapped else ""
+        raise InputError(f"{table} table: column(s) {missing} are missing{hint} (map export columns with "
+                         f"columns={{crmsim_name: export_name}}); columns are {list(df.columns)}")

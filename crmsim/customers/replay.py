@@ -54,7 +54,7 @@ import pandas as pd
 
 from crmsim.customers.pool import ReclaimPolicy
 from crmsim.errors import InputError
-from crmsim.tables import day_numbers
+from crmsim.tables import day_numbers, need_columns
 
 __all__ = ["PoolHistory", "ReclaimReplay", "pool_history", "replay_reclaim", "HORIZONS"]
 
@@ -74,12 +74,7 @@ def _date(x: float | np.ndarray):
 
 
 def _need(df: pd.DataFrame, cols, table: str, names: dict[str, str] | None = None) -> None:
-    missing = [c for c in cols if c not in df.columns]
-    if missing:
-        mapped = {c: names[c] for c in missing if names and c in names}
-        hint = f"; mapped to {mapped}, which the table lacks" if mapped else ""
-        raise InputError(f"{table} table: column(s) {missing} are missing{hint} (map export columns with "
-                         f"columns={{crmsim_name: export_name}}); columns are {list(df.columns)}")
+    need_columns(df, cols, table, names)
 
 
 @dataclass
@@ -263,11 +258,10 @@ def pool_history(customers: pd.DataFrame, followups: pd.DataFrame, deals: pd.Dat
 class _Index:
     """Per-customer sorted event days, for 'latest on or before day d' and 'how many by d'."""
 
-    def __init__(self, codes: np.ndarray, days: np.ndarray, n: int):
+    def __init__(self, codes: np.ndarray, days: np.ndarray):
         order = np.lexsort((days, codes))
         self.c, self.t = codes[order], days[order]
         self.key = self.c * 1e6 + self.t
-        self.n = n
 
     def last(self, cust: np.ndarray, d: float) -> np.ndarray:
         i = np.searchsorted(self.key, cust * 1e6 + d, side="right") - 1
@@ -368,14 +362,14 @@ def replay_reclaim(history: PoolHistory, policies: dict[str, ReclaimPolicy] | Re
         raise ValueError(f"in_force '{in_force}' is not one of the policies {list(policies)}")
     h = history
     codes = pd.Index(h.customers["customer_id"])
-    idx = {"fu": _Index(codes.get_indexer(h.followups["customer_id"]), h.followups["t"].to_numpy(float), len(codes)),
-           "deal": _Index(codes.get_indexer(h.deals["customer_id"]), h.deals["t"].to_numpy(float), len(codes)),
+    idx = {"fu": _Index(codes.get_indexer(h.followups["customer_id"]), h.followups["t"].to_numpy(float)),
+           "deal": _Index(codes.get_indexer(h.deals["customer_id"]), h.deals["t"].to_numpy(float)),
            "opp": None}
     if h.opportunities is not None:
         oc = codes.get_indexer(h.opportunities["customer_id"])
-        idx["opp"] = _Index(oc, h.opportunities["t"].to_numpy(float), len(codes))
+        idx["opp"] = _Index(oc, h.opportunities["t"].to_numpy(float))
         cl = h.opportunities["closed"].to_numpy(float)
-        idx["opp_closed"] = _Index(oc[~np.isnan(cl)], cl[~np.isnan(cl)], len(codes))
+        idx["opp_closed"] = _Index(oc[~np.isnan(cl)], cl[~np.isnan(cl)])
     sp = h.spells
     code = codes.get_indexer(sp["customer_id"])
     t0 = float(np.datetime64(h.start.date(), "D").astype(np.int64))

@@ -31,11 +31,11 @@ import numpy as np
 import pandas as pd
 
 from crmsim.errors import InputError
-from crmsim.experiments.fits import Estimates, poisson_rate_ci, proportion_ci
+from crmsim.experiments.fits import Estimates, held_out_table, poisson_rate_ci, proportion_ci
 from crmsim.finance.ageing import dso as dso_rule
 from crmsim.rng import rng_from
 from crmsim.sim.credit import CreditConfig, simulate_credit
-from crmsim.tables import day_numbers
+from crmsim.tables import day_numbers, need_columns
 
 __all__ = ["CreditHistory", "CreditCalibration", "load_credit_history", "calibrate_credit",
            "credit_split_validation", "credit_metrics", "MIN_CUSTOMERS"]
@@ -50,12 +50,7 @@ def _days(col: pd.Series, table: str, names: dict[str, str] | None = None) -> np
 
 
 def _need(df: pd.DataFrame, cols, table: str, names: dict[str, str]) -> None:
-    missing = [c for c in cols if c not in df.columns]
-    if missing:
-        mapped = {c: names[c] for c in missing if c in names}
-        hint = f"; mapped to {mapped}, which the table lacks" if mapped else ""
-        raise InputError(f"{table} table: column(s) {missing} are missing{hint} (map export columns with "
-                         f"columns={{crmsim_name: export_name}}); columns are {list(df.columns)}")
+    need_columns(df, cols, table, names)
 
 
 def _money(col: pd.Series, table: str, names: dict[str, str]) -> np.ndarray:
@@ -226,6 +221,14 @@ def _boot_ci(x: np.ndarray, stat, rng, n: int = 300) -> tuple[float, float]:
     return float(np.quantile(b, 0.025)), float(np.quantile(b, 0.975))
 
 
+def _rate_sigma(counts: np.ndarray) -> float:
+    """Lognormal sigma of order rates from counts per customer (method of moments:
+    var = mean + mean^2 (e^{sigma^2} - 1))."""
+    m = counts.mean()
+    v = counts.var(ddof=1) if counts.size > 1 else 0.0
+    return float(np.sqrt(np.log1p(max(v - m, 0) / m**2))) if m > 0 else 0.0
+
+
 def _mean_ci(x: np.ndarray) -> tuple[float, float]:
     if x.size < 2:
         return np.nan, np.nan
@@ -277,13 +280,9 @@ def calibrate_credit(history: CreditHistory, base: CreditConfig | None = None, *
     add("orders_per_month", lam, poisson_rate_ci(len(inv), months), len(inv), path="orders_per_month")
     per = inv.groupby("customer_id").size().reindex(book["customer_id"], fill_value=0).to_numpy(float)
     life = (alive_to - alive_from)[in_book]
-    rate = per / np.maximum(life, 1)
-    m, v = per.mean(), per.var(ddof=1) if per.size > 1 else 0.0
-    sigma = float(np.sqrt(np.log1p(max(v - m, 0) / m**2))) if m > 0 else 0.0
-    add("order_rate_sigma", sigma, _boot_ci(per, lambda x: np.sqrt(np.log1p(max(x.var(ddof=1) - x.mean(), 0) / x.mean() ** 2))
-                                            if x.mean() > 0 else 0.0, rng), per.size, path="order_rate_sigma",
+    sigma = _rate_sigma(per)
+    add("order_rate_sigma", sigma, _boot_ci(per, _rate_sigma, rng), per.size, path="order_rate_sigma",
         note="lognormal spread of order rates by the method of moments on invoices per customer")
-    del rate
     amt = inv["amount"].to_numpy(float)
     add("order_amount_mean", float(amt.mean()), _mean_ci(amt), amt.size, path="order_amount_mean", note="minor units")
     add("order_amount_cv", float(amt.std(ddof=1) / amt.mean()), _boot_ci(amt, lambda x: x.std(ddof=1) / x.mean(), rng),
@@ -509,14 +508,5 @@ def credit_split_validation(history: CreditHistory, base: CreditConfig | None = 
                               warmup_days=warmup_days)
         inv, d = _sim_tables(res)
         sims.append(credit_metrics(inv, d, warmup_days, warmup_days + horizon))
-    sim = pd.DataFrame(sims)
-    rows = []
-    for metric, o in obs.items():
-        s = sim[metric].to_numpy(float)
-        lo, hi = np.nanquantile(s, 0.025), np.nanquantile(s, 0.975)
-        mean = float(np.nanmean(s))
-        err = (mean - o) / o * 100 if o else np.nan
-        rows.append({"metric": metric, "observed": o, "simulated": mean, "sim_low": lo, "sim_high": hi,
-                     "error_pct": err, "within_10pct": bool(abs(err) <= 10) if np.isfinite(err) else None,
-                     "within_range": bool(lo <= o <= hi)})
-    return {"table": pd.DataFrame(rows), "calibration": cal, "split": pd.Timestamp(np.datetime64(int(t_split), "D"))}
+    table = held_out_table(obs, pd.DataFrame(sims))
+    return {"table": table, "calibration": cal, "split": pd.Timestamp(np.datetime64(int(t_split), "D"))}

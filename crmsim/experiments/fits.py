@@ -18,6 +18,7 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
+import pandas as pd
 from scipy import optimize, stats
 
 __all__ = ["proportion_ci", "poisson_rate_ci", "VolumeFit", "fit_volume", "DurationFit",
@@ -293,7 +294,27 @@ class Estimates:
                           "ci_high": ci[1], "n": int(n), "source": source, "note": note, "path": path})
 
     def frame(self):
-        import pandas as pd
-
         return pd.DataFrame(self.rows, columns=["parameter", self.group, "value", "ci_low", "ci_high", "n",
                                                 "source", "note", "path"])
+
+
+def held_out_table(observed: dict, simulated: pd.DataFrame) -> pd.DataFrame:
+    """A time-split check's table: per metric the ``observed`` value of the held-out months, the
+    ``simulated`` mean over replications and their 95% range (``sim_low``, ``sim_high``),
+    ``error_pct``, ``within_10pct`` and ``within_range`` (the observed value inside the range).
+
+    >>> t = held_out_table({"deals": 100.0}, pd.DataFrame({"deals": [95.0, 104.0, 99.0]}))
+    >>> t[["metric", "simulated", "within_10pct"]].values.tolist()
+    [['deals', 99.33333333333333, True]]
+    """
+    rows = []
+    for metric, o in observed.items():
+        s = simulated[metric].to_numpy(float)
+        s = s[np.isfinite(s)]
+        lo, hi, mean = ((float(np.quantile(s, 0.025)), float(np.quantile(s, 0.975)), float(s.mean()))
+                        if s.size else (math.nan, math.nan, math.nan))
+        err = (mean - o) / o * 100 if o else math.nan
+        rows.append({"metric": metric, "observed": o, "simulated": mean, "sim_low": lo, "sim_high": hi,
+                     "error_pct": err, "within_10pct": bool(abs(err) <= 10) if np.isfinite(err) else None,
+                     "within_range": bool(lo <= o <= hi)})
+    return pd.DataFrame(rows)

@@ -33,7 +33,7 @@ import pandas as pd
 
 from crmsim.customers.replay import PoolHistory
 from crmsim.errors import InputError
-from crmsim.experiments.fits import Estimates, poisson_rate_ci, proportion_ci
+from crmsim.experiments.fits import Estimates, held_out_table, poisson_rate_ci, proportion_ci
 from crmsim.sim.pool import PoolConfig, simulate_pool
 
 __all__ = ["PoolCalibration", "calibrate_pool", "pool_split_validation", "pool_window_metrics"]
@@ -373,13 +373,5 @@ def pool_split_validation(history: PoolHistory, base: PoolConfig, *, split: floa
     for k in range(replications):
         r = simulate_pool(cal.config, seed=np.random.SeedSequence([int(seed), k]), horizon_days=warmup_days + horizon)
         sims.append(pool_window_metrics(r.events, warmup_days, warmup_days + horizon))
-    sim = pd.DataFrame(sims)
-    rows = []
-    for m, o in obs.items():
-        s = sim[m].to_numpy(float)
-        lo, hi = np.nanquantile(s, 0.025), np.nanquantile(s, 0.975)
-        mean = float(np.nanmean(s))
-        err = (mean - o) / o * 100 if o else np.nan
-        rows.append({"metric": m, "observed": o, "simulated": mean, "sim_low": lo, "sim_high": hi, "error_pct": err,
-                     "within_10pct": bool(abs(err) <= 10) if np.isfinite(err) else None, "within_range": bool(lo <= o <= hi)})
-    return {"table": pd.DataFrame(rows), "calibration": cal, "split": pd.Timestamp(np.datetime64(int(t_split), "D"))}
+    table = held_out_table(obs, pd.DataFrame(sims))
+    return {"table": table, "calibration": cal, "split": pd.Timestamp(np.datetime64(int(t_split), "D"))}
