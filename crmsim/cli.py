@@ -18,33 +18,33 @@ def _bundled_dirs() -> list[Path]:
     return [d for d in dict.fromkeys([cwd, here]) if d.is_dir()]
 
 
-def _fmt(x: float) -> str:
-    if x != x:  # NaN
-        return "-"
-    return f"{x:,.0f}" if abs(x) >= 100 else f"{x:.3g}"
+def comparison_text(comparison, metrics: list[str], labels: dict[str, str] | None = None,
+                    units: dict[str, str] | None = None, currency: str = "") -> str:
+    """A plain-text table: per variant, each metric's mean and its paired difference to baseline,
+    in the metric's unit (money with its currency, shares as %)."""
+    from crmsim.units import fmt, fmt_ci, unit_of
 
-
-def comparison_text(comparison, metrics: list[str]) -> str:
-    """A plain-text table: per variant, each metric's mean and its paired difference to baseline."""
+    labels, units = labels or {}, units or {}
     variants = list(dict.fromkeys(comparison["variant"]))
     c = comparison.set_index(["variant", "metric"])
     rows = []
     for v in variants:
         cells = []
         for m in metrics:
-            r = c.loc[(v, m)]
+            r, u = c.loc[(v, m)], unit_of(units, m)
             if v == "baseline":
-                cell = f"{_fmt(r['mean'])} [{_fmt(r['ci_low'])}, {_fmt(r['ci_high'])}]"
+                cell = fmt_ci(r["mean"], r["ci_low"], r["ci_high"], u, currency, compact=True)
             else:
                 star = "*" if (r["diff_ci_low"] > 0 or r["diff_ci_high"] < 0) else ""
-                cell = f"{_fmt(r['mean'])} ({'+' if r['diff'] >= 0 else ''}{_fmt(r['diff'])}{star})"
+                cell = (f"{fmt(r['mean'], u, currency, compact=True)} "
+                        f"({fmt(r['diff'], u, currency, signed=True, compact=True)}{star})")
             cells.append(cell)
-        rows.append([v, *cells])
+        rows.append([labels.get(v, v), *cells])
     head = ["variant", *metrics]
     widths = [max(len(str(x[k])) for x in [head, *rows]) for k in range(len(head))]
-    fmt = lambda row: "  ".join(  # noqa: E731
+    fmt_row = lambda row: "  ".join(  # noqa: E731
         f"{x:<{w}}" if k == 0 else f"{x:>{w}}" for k, (x, w) in enumerate(zip(row, widths)))
-    lines = [fmt(head), "-" * (sum(widths) + 2 * len(widths) - 2), *map(fmt, rows)]
+    lines = [fmt_row(head), "-" * (sum(widths) + 2 * len(widths) - 2), *map(fmt_row, rows)]
     lines.append("baseline: mean [95% CI]; others: mean (paired difference to baseline, "
                  "* = 95% CI excludes 0)")
     return "\n".join(lines)
@@ -94,11 +94,14 @@ def _execute(args, sc, vs, total: int, jobs: int, out: Path) -> int:
     from crmsim.experiments.runner import make_executor
     from crmsim.experiments.store import RunStore, run_id
     from crmsim.report import KEY_METRICS, write_report
+    from crmsim.sim.registry import get_model
 
     out.mkdir(parents=True, exist_ok=True)
     raw = sc.model_dump(mode="json", by_alias=True, exclude_none=True)
     raw["run"].pop("replications")
     raw["run"].pop("scheduler", None)  # where it runs does not change the results
+    raw.pop("decision", None)  # nor what is decided from them, nor the currency they are shown in
+    raw.pop("currency", None)
     scheduler = args.scheduler or sc.run.scheduler
     import tomli_w
 
@@ -153,23 +156,21 @@ def _execute(args, sc, vs, total: int, jobs: int, out: Path) -> int:
     ev = pd.concat([e.assign(variant=v) for v, e in res.events.items()], ignore_index=True)
     ev["variant"] = ev["variant"].astype("category")
     ev.to_parquet(out / "events.parquet", index=False)
-    from crmsim.sim.registry import get_model
-
     table_name = get_model(sc.model).table
     ld = pd.concat([x.assign(variant=v) for v, x in res.tables.items()], ignore_index=True)
     ld.to_parquet(out / f"{table_name}.parquet", index=False)
     write_report(out / "report.html", res, comp)
-    print(comparison_text(comp, KEY_METRICS[sc.model][:4]))
-    if res.summary["variant"].nunique() > 1 and res.summary["replication"].nunique() > 1:
-        from crmsim.experiments.stats import select_best
+    spec = get_model(sc.model)
+    labels = {v.name: v.label for v in vs}
+    keys = list(dict.fromkeys([*KEY_METRICS[sc.model][:4],
+                               *(t.metric for t in (sc.decision.objective if sc.decision else ()) if t.metric),
+                               *(c.metric for c in (sc.decision.constraints if sc.decision else ()))]))
+    print(comparison_text(comp, [k for k in keys if k in set(comp["metric"])], labels, spec.units, sc.currency))
+    if res.summary["variant"].nunique() > 1:
+        import textwrap
 
-        key = KEY_METRICS[sc.model][0]
-        sel = select_best(res.summary, key)
-        subset = sel.attrs["subset"]
-        verdict = (f"best: {subset[0]}" if len(subset) == 1 else
-                   f"the best is one of {len(subset)}: {', '.join(subset)}")
-        print(f"\nby {key}, with 95% confidence {verdict} (paired screening over "
-              f"{res.summary['replication'].nunique()} replications)")
+        rec = res.decide()
+        print("\n" + textwrap.fill("Decision: " + rec.text(), width=100))
     print(f"\n{len(res.summary)} runs in {time.perf_counter() - t0:.1f} s; wrote scenario.resolved.toml, "
           f"summary.csv, comparison.csv, events.parquet, {table_name}.parquet, report.html to {out}/")
     return 1 if res.failures else 0

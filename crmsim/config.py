@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict
 
-__all__ = ["Config", "check_known"]
+__all__ = ["Config", "check_known", "path_value"]
 
 
 class Config(BaseModel):
@@ -23,3 +23,11 @@ def check_known(values, allowed, what: str) -> None:
     bad = sorted(set(values) - set(allowed))
     if bad:
         raise ValueError(f"unknown {what} {bad}; allowed: {list(allowed)}")
+
+
+def path_value(d, path: str):
+    """The value at a dotted path into nested dicts and lists (``"policy.rules.0.limit_days"``);
+    raises KeyError, IndexError or TypeError when the path is not there."""
+    for part in path.split("."):
+        d = d[int(part)] if isinstance(d, list) else d[part]
+    return d

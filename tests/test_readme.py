@@ -32,3 +32,18 @@ def test_readme_reclaim_replay_runs(root):
     assert s.loc["in force", "agreement"] == 1.0           # the history is read right
     assert s.loc["20 days", "reclaims"] > s.loc["in force", "reclaims"]
     assert s.loc["20 days", "deals_within_30"] > 0
+
+
+def test_readme_quick_tour_ends_in_a_decision(root):
+    text = (root / "README.md").read_text()
+    block = next(b for b in re.findall(r"```python\n(.*?)```", text, re.S) if "res.decide()" in b)
+    ns: dict = {}
+    cwd = os.getcwd()
+    os.chdir(root)
+    try:
+        exec(compile(block, "README.md", "exec"), ns)
+    finally:
+        os.chdir(cwd)
+    rec = ns["rec"]
+    assert rec.status in ("change", "keep", "cannot_tell") and rec.choice is not None
+    assert "revenue less rep cost" in rec.text() and not rec.defaulted

@@ -19,6 +19,7 @@ from crmsim.experiments.credit_twin import (
     credit_split_validation,
     load_credit_history,
 )
+from crmsim.experiments.decision import Constraint, Decision, Recommendation, Term, decide
 from crmsim.experiments.pool_twin import PoolCalibration, calibrate_pool, pool_split_validation
 from crmsim.experiments.runner import (
     ExperimentResult,
@@ -40,6 +41,11 @@ from crmsim.experiments.stats import compare, mean_ci, replications_needed, sele
 from crmsim.experiments.store import RunStore, query
 
 __all__ = [
+    "Constraint",
+    "Decision",
+    "Recommendation",
+    "Term",
+    "decide",
     "PoolCalibration",
     "calibrate_pool",
     "pool_split_validation",

@@ -45,7 +45,28 @@ class ExperimentResult:
         return self.tables
 
     def comparison(self, metrics: list[str] | None = None) -> pd.DataFrame:
-        return compare(self.summary, metrics=metrics)
+        """Per variant and metric: mean [95% CI] and the paired difference to the baseline; each
+        interval kept inside its metric's possible range (the model's declared units)."""
+        from crmsim.units import bounds, unit_of
+
+        units = get_model(self.scenario.model).units
+        cols = [c for c in self.summary.columns if c not in ("variant", "replication", "seed", "run_id")]
+        b = {m: bounds(unit_of(units, m)) for m in cols}
+        return compare(self.summary, metrics=metrics, bounds=b)
+
+    @property
+    def labels(self) -> dict[str, str]:
+        """Variant name -> readable label ("limit 45 d, cap 200")."""
+        from crmsim.experiments.scenario import variant_labels
+
+        return variant_labels(self.scenario)
+
+    def decide(self, decision=None):
+        """The recommendation (:func:`crmsim.experiments.decision.decide`) by the scenario's
+        ``[decision]`` or the given :class:`~crmsim.experiments.decision.Decision`."""
+        from crmsim.experiments.decision import decide
+
+        return decide(self.summary, self.scenario, decision)
 
 
 def _run_batch(model: str, cfg, base_seed: int, reps: list[int], horizon: float, warmup: float,

@@ -35,8 +35,9 @@ from typing import Any, Literal
 import tomli_w
 from pydantic import Field, ValidationError, create_model, field_validator, model_validator
 
-from crmsim.config import Config
+from crmsim.config import Config, path_value
 from crmsim.errors import CrmsimError, read_toml
+from crmsim.experiments.decision import Decision, check_decision
 from crmsim.sim.registry import MODELS as _REGISTRY
 from crmsim.sim.registry import get_model
 
@@ -57,6 +58,9 @@ __all__ = [
     "scenario_from_dict",
     "parse_assignments",
     "variants",
+    "variant_labels",
+    "describe_baseline",
+    "baseline_equivalents",
     "dump_resolved",
 ]
 
@@ -125,6 +129,10 @@ class _ScenarioBase(Config):
     description: str = ""
     run: RunConfig
     sweep: tuple[Sweep, ...] = ()
+    #: the currency of money metrics (an ISO code such as "EUR"), shown with every amount
+    currency: str = Field(default="", max_length=12)
+    #: what the user optimises and what must not happen (:mod:`crmsim.experiments.decision`)
+    decision: Decision | None = None
 
 
 _CLASSES: dict[str, type[_ScenarioBase]] = {}
@@ -152,9 +160,13 @@ Scenario = _ScenarioBase
 
 @dataclass(frozen=True)
 class Variant:
+    """One variant: ``name`` identifies it (config paths, stable across runs and in stores),
+    ``label`` is what people read ("limit 45 d, cap 200")."""
+
     name: str
     overrides: dict[str, Any]
     config: Config
+    label: str = ""
 
 
 def _fmt_errors(err: ValidationError, source: str, prefix: tuple = ()) -> str:
@@ -273,7 +285,11 @@ def scenario_from_dict(raw: dict, *, source: str = "<scenario>", base_dir: Path 
         sc = cls.model_validate(raw, context=ctx)
     except ValidationError as e:
         raise ScenarioError(_fmt_errors(e, source)) from None
-    variants(sc, source=source, base_dir=base_dir)  # every variant must validate too
+    vs = variants(sc, source=source, base_dir=base_dir)  # every variant must validate too
+    if sc.decision is not None:
+        errors = check_decision(sc.decision, get_model(sc.model).units, vs, source=source)
+        if errors:
+            raise ScenarioError("\n".join(errors))
     return sc
 
 
@@ -287,21 +303,64 @@ def _same(a: Config, b: Config) -> bool:
     return a.model_dump(mode="json", by_alias=True) == b.model_dump(mode="json", by_alias=True)
 
 
-def variants(sc: Scenario, *, source: str = "<scenario>", base_dir: Path | None = None) -> list[Variant]:
-    """The baseline, then every grid point of every sweep, each validated."""
+_GENERIC = {"count", "value", "values", "n"}
+
+
+def _words(part: str) -> str:
+    return part.replace("_", " ")
+
+
+def path_label(path: str) -> tuple[str, str]:
+    """``(name, unit suffix)`` of a grid path as people say it: ``policy.rules.0.limit_days`` ->
+    ``("limit", " d")``, ``reps.count`` -> ``("reps", "")``."""
+    parts = [p for p in path.split(".") if not p.isdigit()]
+    last = parts[-1] if parts else path
+    if last in _GENERIC and len(parts) > 1:
+        last = parts[-2]
+    for end, unit in (("_days", " d"), ("_hours", " h"), ("_h", " h")):
+        if last.endswith(end) and last != end[1:]:
+            return _words(last[: -len(end)]), unit
+    return _words(last), ""
+
+
+def value_label(path: str, value: Any, given: str | None = None) -> str:
+    """A short readable label for one grid value: ``policy.rules.0.limit_days`` = 45 ->
+    ``limit 45 d``, ``reps.count`` = 12 -> ``reps 12``, ``routing`` = false -> ``no routing``,
+    ``approval.levels.0.max_discount`` = 0.05 -> ``max discount 5%``; ``given`` (a sweep's label)
+    wins.
+
+    >>> value_label("pools.0.claim.cooldown_days", 30), value_label("assignment.policy", "least_loaded")
+    ('cooldown 30 d', 'least loaded')
+    """
+    if given is not None:
+        return given
+    name, suffix = path_label(path)
+    last = path.split(".")[-1]
+    if isinstance(value, bool):
+        return name if value else f"no {name}"
+    if isinstance(value, str):
+        return _words(value) if last in ("policy", "kind", "mode") else f"{name} {_words(value)}"
+    if isinstance(value, (int, float)):
+        if suffix == "" and 0 <= value <= 1 and any(last.endswith(w) for w in ("discount", "share", "rate")):
+            return f"{name} {value * 100:g}%"
+        return f"{name} {value:g}{suffix}"
+    return name
+
+
+def _grid_points(sc: Scenario, source: str, base_dir: Path | None):
+    """Every grid point of every sweep, validated: ``(name, label, overrides, config)``."""
     base = _baseline_dict(sc)
-    out = [Variant("baseline", {}, sc.baseline)]
-    seen = {"baseline"}
     for k, sw in enumerate(sc.sweep):
         paths = list(sw.grid)
         for p in paths:
             _get_path(base, p, source, f"sweep[{k}].grid")
         for combo_ix in itertools.product(*(range(len(sw.grid[p])) for p in paths)):
-            ov = {p: sw.grid[p][k] for p, k in zip(paths, combo_ix)}
-            name = ",".join(f"{p}={sw.label(p, k)}" for p, k in zip(paths, combo_ix))
-            if name in seen:
-                continue
-            seen.add(name)
+            ov = {p: sw.grid[p][i] for p, i in zip(paths, combo_ix)}
+            name = ",".join(f"{p}={sw.label(p, i)}" for p, i in zip(paths, combo_ix))
+            label = ", ".join(value_label(p, sw.grid[p][i], sw.labels[p][i] if p in sw.labels else
+                                          (f"{sw.name or _words(p)} #{i + 1}" if isinstance(sw.grid[p][i], (dict, list))
+                                           else None))
+                              for p, i in zip(paths, combo_ix))
             d = copy.deepcopy(base)
             for p, v in ov.items():
                 _set_path(d, p, v)
@@ -311,10 +370,65 @@ def variants(sc: Scenario, *, source: str = "<scenario>", base_dir: Path | None 
                 raise ScenarioError(
                     f"{source}: sweep[{k}] variant '{name}':\n" + _fmt_errors(e, source, ("baseline",))
                 ) from None
-            if _same(cfg, sc.baseline):  # the grid point *is* the baseline: run it once
-                continue
-            out.append(Variant(name, ov, cfg))
-    return out
+            yield name, label, ov, cfg
+
+
+def variants(sc: Scenario, *, source: str = "<scenario>", base_dir: Path | None = None) -> list[Variant]:
+    """The baseline, then every grid point of every sweep, each validated. A grid point equal to
+    the baseline is the baseline (run once; :func:`baseline_equivalents` names it); labels that
+    two variants would share are made unique with the variant's name."""
+    out = [Variant("baseline", {}, sc.baseline, "baseline")]
+    seen = {"baseline"}
+    for name, label, ov, cfg in _grid_points(sc, source, base_dir):
+        if name in seen or _same(cfg, sc.baseline):
+            continue
+        seen.add(name)
+        out.append(Variant(name, ov, cfg, label))
+    counts: dict[str, int] = {}
+    for v in out:
+        counts[v.label] = counts.get(v.label, 0) + 1
+    return [v if counts[v.label] == 1 else Variant(v.name, v.overrides, v.config, f"{v.label} ({v.name})")
+            for v in out]
+
+
+def variant_labels(sc: Scenario, vs: list[Variant] | None = None) -> dict[str, str]:
+    """Variant name -> readable label."""
+    return {v.name: v.label or v.name for v in (vs if vs is not None else variants(sc))}
+
+
+def baseline_equivalents(sc: Scenario) -> list[str]:
+    """Labels of the grid points that are the baseline itself (shown as the baseline)."""
+    return list(dict.fromkeys(label for _, label, _, cfg in _grid_points(sc, "<scenario>", None)
+                              if _same(cfg, sc.baseline)))
+
+
+def describe_baseline(sc: Scenario) -> str:
+    """The baseline in words, at the paths the sweeps change: ``limit 30 d; holding cap 0,
+    cooldown 0 d; reclaim by rules``."""
+    base = _baseline_dict(sc)
+    full = sc.baseline.model_dump(mode="json", by_alias=True)
+    parts = []
+    for sw in sc.sweep:
+        items = []
+        for p in sw.grid:
+            try:
+                v = path_value(full, p)
+            except (KeyError, IndexError, TypeError):
+                v = None
+            if v is None:
+                try:
+                    v = path_value(base, p)
+                except (KeyError, IndexError, TypeError):
+                    v = None
+            given = None
+            for i, g in enumerate(sw.grid[p]):
+                if g == v and p in sw.labels:
+                    given = sw.labels[p][i]
+            if isinstance(v, (dict, list)) and given is None:
+                given = f"{_words(p)} as in [baseline]"
+            items.append(value_label(p, v, given) if v is not None else f"{_words(p)} (default)")
+        parts.append(", ".join(items))
+    return "; ".join(dict.fromkeys(parts))
 
 
 def dump_resolved(sc: Scenario) -> str:

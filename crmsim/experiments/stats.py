@@ -32,13 +32,16 @@ def mean_ci(x, level: float = 0.95) -> tuple[float, float, float]:
 
 
 def compare(summary: pd.DataFrame, *, baseline: str = "baseline", metrics: list[str] | None = None,
-            level: float = 0.95) -> pd.DataFrame:
+            level: float = 0.95, bounds: dict[str, tuple[float, float]] | None = None) -> pd.DataFrame:
     """Per variant and metric: mean with its CI, and the paired difference to ``baseline``.
 
     Replications are paired by their ``replication`` number: replication i of every variant ran on
     the same seed (common random numbers), so the difference's CI is much tighter than the
-    difference of two independent CIs.
+    difference of two independent CIs. ``bounds`` (metric -> (low, high), e.g. a count's
+    ``(0, inf)``, a share's ``(0, 1)``) keeps each mean's interval inside the metric's possible
+    range (a Student-t interval on a few replications of a rare count can reach below zero).
     """
+    bounds = bounds or {}
     if metrics is None:
         metrics = [c for c in summary.columns if c not in ID_COLUMNS]
     if baseline not in set(summary["variant"]):
@@ -50,6 +53,8 @@ def compare(summary: pd.DataFrame, *, baseline: str = "baseline", metrics: list[
         common = g.index.intersection(base.index)
         for m in metrics:
             mean, lo, hi = mean_ci(g[m], level)
+            if m in bounds and lo == lo:
+                lo, hi = max(lo, bounds[m][0]), min(hi, bounds[m][1])
             d, dlo, dhi = mean_ci(g.loc[common, m] - base.loc[common, m], level)
             rows.append({"variant": variant, "metric": m, "n": int(g[m].notna().sum()),
                          "mean": mean, "ci_low": lo, "ci_high": hi,

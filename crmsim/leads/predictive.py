@@ -208,8 +208,10 @@ def points_from_logistic(scorer: PredictiveScorer, *, bands: dict[str, list[floa
                 edges = bands[field]
                 lo = float(level)
                 i = edges.index(lo)
-                hi = edges[i + 1] - 1e-9 if i + 1 < len(edges) else 1e18
-                cond = {"field": field, "op": "between", "value": [lo, hi]}
+                if i + 1 < len(edges):
+                    cond = {"field": field, "op": "between", "value": [lo, edges[i + 1] - 1e-9]}
+                else:   # the top band is open
+                    cond = {"field": field, "op": ">=", "value": lo}
             else:
                 cond = {"field": field, "op": "eq", "value": level}
             rules.append(PointsRule(points=float(p), when=[cond], name=f"{field}={level}"))

@@ -52,7 +52,9 @@ def comparison_figure(comparison: pd.DataFrame, metrics: list[str], *, diff: boo
     """Mean (or paired difference to the baseline) with its 95% CI per variant, a panel per metric."""
     from plotly.subplots import make_subplots
 
-    fig = make_subplots(rows=1, cols=len(metrics), subplot_titles=metrics, horizontal_spacing=0.08)
+    ul = comparison.attrs.get("unit_labels", {})
+    titles = [f"{m} ({ul[m]})" if ul.get(m) else m for m in metrics]
+    fig = make_subplots(rows=1, cols=len(metrics), subplot_titles=titles, horizontal_spacing=0.08)
     key, lo, hi = ("diff", "diff_ci_low", "diff_ci_high") if diff else ("mean", "ci_low", "ci_high")
     for j, m in enumerate(metrics, start=1):
         c = comparison[comparison["metric"] == m]
@@ -66,6 +68,8 @@ def comparison_figure(comparison: pd.DataFrame, metrics: list[str], *, diff: boo
         )
         if j > 1:
             fig.update_yaxes(showticklabels=False, row=1, col=j)
+        if ul.get(m) == "%":
+            fig.update_xaxes(tickformat=".0%", row=1, col=j)
     what = "difference to baseline" if diff else "mean"
     fig.update_layout(title=f"Metrics by variant: {what} with 95% CI",
                       height=max(300, 60 * comparison["variant"].nunique() + 120))
@@ -101,8 +105,13 @@ def tradeoff_figure(comparison: pd.DataFrame, x: str, y: str, *, size: str | Non
         error_y={"type": "data", "symmetric": False, "array": (b["ci_high"] - b["mean"]).fillna(0),
                  "arrayminus": (b["mean"] - b["ci_low"]).fillna(0)},
     ))
-    fig.update_layout(title=title or f"{y} against {x} by variant (95% CI)", xaxis_title=x,
-                      yaxis_title=y, showlegend=False)
+    ul = comparison.attrs.get("unit_labels", {})
+    fig.update_layout(title=title or f"{y} against {x} by variant (95% CI)",
+                      xaxis_title=f"{x} ({ul[x]})" if ul.get(x) else x,
+                      yaxis_title=f"{y} ({ul[y]})" if ul.get(y) else y, showlegend=False)
+    for axis, m in (("xaxis", x), ("yaxis", y)):
+        if ul.get(m) == "%":
+            fig.update_layout({axis: {"tickformat": ".0%"}})
     return fig
 
 

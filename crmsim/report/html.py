@@ -10,10 +10,12 @@ from pathlib import Path
 import pandas as pd
 import plotly.graph_objects as go
 
+from crmsim.config import path_value
 from crmsim.report.figures import comparison_figure
 from crmsim.sim.registry import MODELS, get_model
 
-__all__ = ["KEY_METRICS", "write_report", "render_html", "response_figures", "model_figures"]
+__all__ = ["KEY_METRICS", "write_report", "render_html", "response_figures", "model_figures", "decision_block",
+           "metrics_table", "display_comparison"]
 
 class _KeyMetrics(Mapping):
     """Model name -> the metrics shown first (from each model's registered spec)."""
@@ -44,6 +46,15 @@ def model_figures(result, comparison: pd.DataFrame, keys: list[str], start: floa
     return getattr(importlib.import_module(module), name)(result, comparison, start)
 
 
+_CSS = ("body{font-family:system-ui,sans-serif;margin:2em;max-width:1200px}"
+        "table{border-collapse:collapse;font-size:13px}td,th{border:1px solid #ccc;padding:3px 6px;"
+        "text-align:right}td:first-child,th:first-child{text-align:left}"
+        ".decision{border:2px solid #2a7;background:#f3fbf6;padding:0.6em 1.2em;margin:1em 0}"
+        ".decision.cannot_tell{border-color:#c90;background:#fffaf0}"
+        ".decision.infeasible{border-color:#c33;background:#fff4f4}"
+        ".decision h2{margin-top:0.3em}.note{color:#555;font-size:13px}")
+
+
 def render_html(title: str, blocks: list[str | go.Figure]) -> str:
     """One page: strings are HTML paragraphs/tables, figures are embedded (plotly.js once)."""
     parts, first = [], True
@@ -57,69 +68,190 @@ def render_html(title: str, blocks: list[str | go.Figure]) -> str:
     return (
         "<!DOCTYPE html><html><head><meta charset='utf-8'>"
         f"<title>{html.escape(title)}</title>"
-        "<style>body{font-family:system-ui,sans-serif;margin:2em;max-width:1200px}"
-        "table{border-collapse:collapse;font-size:13px}td,th{border:1px solid #ccc;padding:3px 6px;"
-        "text-align:right}</style></head><body>"
+        f"<style>{_CSS}</style></head><body>"
         f"<h1>{html.escape(title)}</h1>{body}</body></html>"
     )
 
 
+def _table(rows: list[list[str]], head: list[str]) -> str:
+    e = html.escape
+    th = "".join(f"<th>{e(h)}</th>" for h in head)
+    body = "".join("<tr>" + "".join(f"<td>{e(str(c))}</td>" for c in r) + "</tr>" for r in rows)
+    return f"<table><thead><tr>{th}</tr></thead><tbody>{body}</tbody></table>"
+
+
+def decision_block(rec) -> str:
+    """The decision box: what to do, what it gains, at what cost, how sure."""
+    from crmsim.units import fmt, fmt_ci
+
+    e, cur, u = html.escape, rec.currency, rec.unit
+    rows = []
+    for r in rec.terms.itertuples():
+        if r.kind == "term":
+            rows.append([r.name, fmt(r.baseline, r.unit, cur), fmt(r.choice, r.unit, cur),
+                         fmt_ci(r.change, r.change_ci_low, r.change_ci_high, r.unit, cur, signed=True), fmt(r.contribution, u, cur, signed=True)])
+        else:
+            rows.append([f"{r.name} (constraint)", fmt(r.baseline, r.unit, cur), fmt(r.choice, r.unit, cur),
+                         fmt_ci(r.change, r.change_ci_low, r.change_ci_high, r.unit, cur, signed=True), "meets it" if r.certain else "meets it on average"])
+    who = rec.label(rec.choice)
+    parts = [f"<div class='decision {e(rec.status)}' id='decision'><h2>Decision: {e(rec.headline())}</h2>",
+             f"<p>{e(rec.text(headline=False))}</p>"]
+    if rows and rec.choice is not None:
+        parts.append(_table(rows, ["", "baseline", who, f"change ({rec.decision.level:.0%} CI)",
+                                   f"to {rec.decision.name}"]))
+    parts.append("</div>")
+    vt = [[r.label, fmt_ci(r.mean, r.ci_low, r.ci_high, u, cur),
+           fmt_ci(r.diff, r.diff_ci_low, r.diff_ci_high, u, cur, signed=True) if r.variant != "baseline" else "",
+           r.reason] for r in rec.table.sort_values("mean", ascending=False).itertuples()]
+    parts += [f"<h2>Every variant by {e(rec.decision.name)}</h2>",
+              _table(vt, ["variant", f"{rec.decision.name} ({rec.decision.level:.0%} CI)",
+                          "against the baseline (paired)", "verdict"])]
+    return "\n".join(parts)
+
+
+def _varies(c: pd.DataFrame) -> bool:
+    m = c["mean"].dropna()
+    return len(m) > 0 and float(m.max() - m.min()) > 1e-9 * max(1.0, float(m.abs().max()))
+
+
+def metrics_table(comparison: pd.DataFrame, metrics: list[str], labels: dict[str, str], units: dict,
+                  currency: str) -> tuple[str, list[str]]:
+    """The comparison as people read it (units, labels; baseline: mean [CI]; others: mean and the
+    paired change); metrics that do not vary across variants are left out and listed."""
+    from crmsim.units import fmt, fmt_ci, unit_label, unit_of
+
+    shown, constant = [], []
+    for m in metrics:
+        c = comparison[comparison["metric"] == m]
+        if c.empty:
+            continue
+        if _varies(c) or c["variant"].nunique() == 1:
+            shown.append(m)
+        else:
+            constant.append(f"{m} {fmt(c['mean'].iloc[0], unit_of(units, m), currency)}")
+    head = ["variant"] + [f"{m} ({unit_label(unit_of(units, m), currency)})" if unit_label(unit_of(units, m), currency)
+                          else m for m in shown]
+    idx = comparison.set_index(["variant", "metric"])
+    rows = []
+    for v in dict.fromkeys(comparison["variant"]):
+        cells = [labels.get(v, v)]
+        for m in shown:
+            r, u = idx.loc[(v, m)], unit_of(units, m)
+            if v == "baseline":   # the header names the currency: the cells do not repeat it
+                cells.append(fmt_ci(r["mean"], r["ci_low"], r["ci_high"], u))
+            else:
+                sig = r["diff_ci_low"] > 0 or r["diff_ci_high"] < 0
+                cells.append(f"{fmt(r['mean'], u)} ({fmt(r['diff'], u, signed=True)}{'*' if sig else ''})")
+        rows.append(cells)
+    return _table(rows, head), constant
+
+
+def display_comparison(comparison: pd.DataFrame, labels: dict[str, str], units: dict, currency: str) -> pd.DataFrame:
+    """A copy for figures: variants by label, money in currency units; ``attrs["unit_labels"]``."""
+    from crmsim.units import display_value, kind, unit_label, unit_of
+
+    c = comparison.copy()
+    for m in c["metric"].unique():
+        u = unit_of(units, m)
+        if kind(u) == "money_minor":
+            sel = c["metric"] == m
+            for col in ("mean", "ci_low", "ci_high", "diff", "diff_ci_low", "diff_ci_high"):
+                c.loc[sel, col] = display_value(c.loc[sel, col], u)
+    c["variant"] = c["variant"].map(lambda v: labels.get(v, v))
+    c.attrs["unit_labels"] = {m: unit_label(unit_of(units, m), currency) for m in c["metric"].unique()}
+    return c
+
+
 def write_report(path: str | Path, result, comparison: pd.DataFrame) -> Path:
-    """Write ``report.html`` for an :class:`~crmsim.experiments.ExperimentResult`."""
+    """Write ``report.html`` for an :class:`~crmsim.experiments.ExperimentResult`: the decision
+    first, then the comparison in readable units, the figures and the scenario as run."""
+    import dataclasses
+
+    from crmsim.experiments.scenario import (
+        baseline_equivalents,
+        describe_baseline,
+        dump_resolved,
+        variants,
+    )
+
     sc = result.scenario
     start = sc.run.warmup_days
+    spec = get_model(sc.model)
     keys = KEY_METRICS[sc.model]
-    c = comparison[comparison["metric"].isin(keys)].copy()
-    c["cell"] = [f"{m:.4g} [{lo:.4g}, {hi:.4g}]" if hi == hi else f"{m:.4g}"
-                 for m, lo, hi in zip(c["mean"], c["ci_low"], c["ci_high"])]
-    table = c.pivot(index="variant", columns="metric", values="cell").reindex(columns=keys)
-    table = table.reindex(list(dict.fromkeys(comparison["variant"])))
-    table.columns.name = None  # one header row: the metrics
-    blocks: list[str | go.Figure] = [
-        f"<p>{html.escape(sc.description)}</p>",
-        f"<p>{len(table)} variants x {sc.run.replications} replications, horizon "
-        f"{sc.run.horizon_days:g} days, warm-up {sc.run.warmup_days:g} days, base seed "
-        f"{sc.run.base_seed}. Means over replications; CIs are 95% Student-t; differences are "
-        "paired by replication (common random numbers).</p>",
-        "<h2>Comparison (mean [95% CI] over replications)</h2>",
-        table.to_html(),
-    ]
-    curves = response_figures(result, keys[:3])
+    cur = getattr(sc, "currency", "")
+    vs = variants(sc)
+    labels = {v.name: v.label for v in vs}
+    blocks: list[str | go.Figure] = [f"<p>{html.escape(sc.description)}</p>"]
+    multi = result.summary["variant"].nunique() > 1
+    if multi:
+        blocks.append(decision_block(result.decide()))
+    same = baseline_equivalents(sc)
+    base_words = describe_baseline(sc)
+    also = [x for x in same if x != base_words]
+    blocks.append(
+        f"<p><b>Baseline</b>: {html.escape(base_words or 'the [baseline] of the scenario')}"
+        + (" (also a grid point of the sweep: run once, as the baseline)" if same and not also else "")
+        + (f" (the grid point{'s' if len(also) > 1 else ''} {html.escape('; '.join(also))} "
+           f"{'are' if len(also) > 1 else 'is'} the baseline itself: run once, as the baseline)" if also else "")
+        + ".</p>")
+    blocks.append(
+        f"<p class='note'>{len(vs)} variants x {sc.run.replications} replications, horizon "
+        f"{sc.run.horizon_days:g} days, warm-up {sc.run.warmup_days:g} days (metrics count the "
+        f"{sc.run.horizon_days - sc.run.warmup_days:g} days after it), base seed {sc.run.base_seed}. Means over "
+        "replications; CIs are 95% Student-t, kept inside each metric's possible range; differences are paired by "
+        "replication (common random numbers)" + (f"; money in {html.escape(cur)}" if cur else "") + ".</p>")
+    shown = list(dict.fromkeys([*keys, *_decision_metrics(sc)]))
+    table, constant = metrics_table(comparison, shown, labels, spec.units, cur)
+    blocks += ["<h2>Comparison</h2>",
+               "<p class='note'>baseline: mean [95% CI]; other variants: mean (paired change against the "
+               "baseline; * = its 95% CI excludes 0)</p>", table]
+    if constant:
+        blocks.append(f"<p class='note'>The same in every variant, so not shown: {html.escape('; '.join(constant))}."
+                      "</p>")
+    disp = display_comparison(comparison, labels, spec.units, cur)
+    view = dataclasses.replace(
+        result, summary=result.summary.assign(variant=result.summary["variant"].map(lambda v: labels.get(v, v))),
+        events={labels.get(k, k): v for k, v in result.events.items()},
+        tables={labels.get(k, k): v for k, v in result.tables.items()})
+    curves = response_figures(result, [m for m in keys[:3] if m not in [x.split(" ")[0] for x in constant]])
     if curves:
         blocks += ["<h2>Sweep response curves</h2>", *curves]
-    blocks += model_figures(result, comparison, keys, start)
-    from crmsim.experiments.scenario import dump_resolved
-
+    blocks += model_figures(view, disp, keys, start)
     blocks += ["<h2>Scenario</h2>", f"<pre>{html.escape(dump_resolved(sc))}</pre>"]
     path = Path(path)
     path.write_text(render_html(f"crmsim: {sc.name}", blocks), encoding="utf-8")
     return path
 
 
-def series_figure(events_by_variant: dict, event: str, title: str) -> go.Figure:
-    """A daily system series (e.g. exposure) per variant from the event logs."""
+def _decision_metrics(sc) -> list[str]:
+    d = getattr(sc, "decision", None)
+    if d is None:
+        return []
+    return [t.metric for t in d.objective if t.metric] + [c.metric for c in d.constraints]
+
+
+def series_figure(events_by_variant: dict, event: str, title: str, *, scale: float = 1.0,
+                  yaxis_title: str | None = None) -> go.Figure:
+    """A daily system series (e.g. exposure) per variant from the event logs; values x ``scale``
+    (0.01: minor units shown in currency units)."""
     fig = go.Figure()
     for name, ev in events_by_variant.items():
         e = ev[ev["event"] == event]
-        fig.add_trace(go.Scatter(x=e["t"], y=e["value"], mode="lines", name=name))
-    fig.update_layout(title=title, xaxis_title="day")
+        fig.add_trace(go.Scatter(x=e["t"], y=e["value"] * scale, mode="lines", name=name))
+    fig.update_layout(title=title, xaxis_title="day", yaxis_title=yaxis_title)
     return fig
-
-
-def _at(d, path: str):
-    for part in path.split("."):
-        d = d[int(part)] if isinstance(d, list) else d[part]
-    return d
 
 
 def response_figures(result, metrics: list[str]) -> list[go.Figure]:
     """For each sweep with a numeric grid path: each metric's mean and 95% CI against that value
     (one line per combination of the sweep's other paths)."""
-    from crmsim.experiments.scenario import variants
+    from crmsim.experiments.scenario import path_label, value_label, variants
     from crmsim.experiments.stats import mean_ci
+    from crmsim.units import display_value, kind, unit_label, unit_of
 
     sc = result.scenario
     vs = variants(sc)
+    units = get_model(sc.model).units
     figs = []
     for sw in sc.sweep:
         for path, values in sw.grid.items():
@@ -131,11 +263,12 @@ def response_figures(result, metrics: list[str]) -> list[go.Figure]:
                 lines: dict[str, list] = {}
                 for v in vs:  # every variant, the baseline included, read at the sweep's paths
                     d = v.config.model_dump(mode="json", by_alias=True)
-                    vals = {p: _at(d, p) for p in sw.grid}
+                    vals = {p: path_value(d, p) for p in sw.grid}
                     if v.overrides and set(v.overrides) != set(sw.grid):
                         continue  # a variant of another sweep
-                    others = ",".join(f"{p}={vals[p]}" for p in sw.grid if p != path) or m
-                    mean, lo, hi = mean_ci(result.summary.loc[result.summary["variant"] == v.name, m])
+                    others = ", ".join(value_label(p, vals[p]) for p in sw.grid if p != path) or m
+                    mean, lo, hi = (display_value(x, unit_of(units, m)) for x in
+                                    mean_ci(result.summary.loc[result.summary["variant"] == v.name, m]))
                     lines.setdefault(others, []).append((vals[path], mean, lo, hi))
                 if not lines:
                     continue
@@ -147,6 +280,10 @@ def response_figures(result, metrics: list[str]) -> list[go.Figure]:
                         "type": "data", "symmetric": False,
                         "array": [b - a if b == b else 0 for a, b in zip(y, hi)],
                         "arrayminus": [a - b if b == b else 0 for a, b in zip(y, lo)]}))
-                fig.update_layout(title=f"{m} against {path}", xaxis_title=path, yaxis_title=m)
+                ul = unit_label(unit_of(units, m), getattr(sc, "currency", ""))
+                fig.update_layout(title=f"{m} against {path_label(path)[0]}", xaxis_title=path,
+                                  yaxis_title=f"{m} ({ul})" if ul and ul != "%" else m)
+                if kind(unit_of(units, m)) == "share":
+                    fig.update_yaxes(tickformat=".0%")
                 figs.append(fig)
     return figs

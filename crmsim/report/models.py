@@ -14,6 +14,11 @@ from crmsim.report.figures import (
     ttfc_figure,
 )
 from crmsim.report.html import series_figure
+from crmsim.units import MINOR_PER_MAJOR
+
+
+def _money(result) -> str:
+    return getattr(result.scenario, "currency", "") or "currency units"
 
 __all__ = ["funnel_figures", "credit_figures", "promo_figures", "field_figures", "pool_figures"]
 
@@ -34,8 +39,10 @@ def credit_figures(result, comparison: pd.DataFrame, start: float) -> list:
         tradeoff_figure(comparison, "lost_sales", "credit_loss", size="avg_exposure",
                         title="Credit losses against sales lost to holds (size: exposure)"),
         comparison_figure(comparison, ["sales", "credit_loss", "dso"], diff=True),
-        series_figure(result.events, "exposure", "Open exposure over the year (replication 0, cents)"),
-        series_figure(result.events, "cumulative_loss", "Cumulative credit loss (replication 0, cents)"),
+        series_figure(result.events, "exposure", "Open exposure over the year (replication 0)", scale=1 / MINOR_PER_MAJOR,
+                      yaxis_title=_money(result)),
+        series_figure(result.events, "cumulative_loss", "Cumulative credit loss (replication 0)",
+                      scale=1 / MINOR_PER_MAJOR, yaxis_title=_money(result)),
     ]
 
 

@@ -218,4 +218,8 @@ def simulate_credit(cfg: CreditConfig, seed, horizon_days: float, warmup_days: f
 
 register(ModelSpec(name="credit", config=CreditConfig, simulate=simulate_credit, table="receivables",
                    key_metrics=("sales", "lost_sales", "credit_loss", "dso", "avg_exposure", "allowance", "holds", "paid_late_share"),
-                   figures="crmsim.report.models:credit_figures"))
+                   figures="crmsim.report.models:credit_figures",
+                   units={"sales": "money_minor>=0", "lost_sales": "money_minor>=0", "credit_loss": "money_minor>=0",
+                          "avg_exposure": "money_minor>=0", "allowance": "money_minor>=0", "ageing.*": "money_minor>=0",
+                          "dso": "days", "holds": "count", "defaults": "count", "paid_late_share": "share",
+                          "loss_rate": "share"}))

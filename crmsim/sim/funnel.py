@@ -524,4 +524,10 @@ def export_history(result: FunnelResult, *, start: str = "2025-01-06") -> pd.Dat
 
 register(ModelSpec(name="funnel", config=FunnelConfig, simulate=simulate_funnel, table="leads",
                    key_metrics=("won", "revenue", "ttfc_mean_h", "utilisation", "cost_per_won", "recycled"),
-                   figures="crmsim.report.models:funnel_figures"))
+                   figures="crmsim.report.models:funnel_figures",
+                   units={**{s: "count" for s in ("leads", "quarantined", "merged", "mql", "contacted", "recycled", "sql",
+                                            "opportunity", "won", "lost", "reps", "backlog_end", "backlog_mean")},
+                          **{f"{s}.*": "count" for s in ("leads", "quarantined", "merged", "mql", "contacted", "recycled",
+                                                          "sql", "opportunity", "won", "lost", "state")},
+                          "ttfc_*": "hours", "p_wait": "share", "win_rate": "share", "mql_to_sql": "share",
+                          "utilisation": "share", "marketing_cost": "money>=0", "revenue": "money>=0", "cost_per_won": "money>=0"}))

@@ -385,7 +385,7 @@ def simulate_pool(cfg: PoolConfig, seed, horizon_days: float, warmup_days: float
 
     Metrics (over [warmup, horizon]): ``deals``, ``revenue``, ``conversion`` (share of customers
     with a deal), ``lost`` (to competitors), ``median_silent_days`` (customers not lost, at the
-    horizon), ``reclaims``, ``claims``, ``owners_3plus`` (customers touched by 3+ owners),
+    horizon), ``reclaims``, ``claims``, ``owners_3plus`` (customers touched by 3+ owners; ``owners_3plus_share`` of all customers),
     ``utilisation`` (follow-ups done / capacity) and ``gini_holding`` (Gini of customers held per
     rep at the horizon).
 
@@ -441,6 +441,7 @@ def simulate_pool(cfg: PoolConfig, seed, horizon_days: float, warmup_days: float
         "reclaims": float(book.reclaims - reclaims0),
         "claims": float(book.claims - claims0),
         "owners_3plus": float(sum(len(s) >= 3 for s in book.owners_seen)),
+        "owners_3plus_share": float(sum(len(s) >= 3 for s in book.owners_seen) / book.n),
         "in_pool_end": float((book.owner < 0).sum()),
         "utilisation": float(fu.sum() / cap.sum()) if cap.sum() else np.nan,
         "gini_holding": gini(held),
@@ -458,4 +459,8 @@ def simulate_pool(cfg: PoolConfig, seed, horizon_days: float, warmup_days: float
 
 register(ModelSpec(name="pool", config=PoolConfig, simulate=simulate_pool, table="customers",
                    key_metrics=("revenue", "deals", "lost", "reclaims", "owners_3plus", "median_silent_days", "utilisation", "gini_holding"),
-                   figures="crmsim.report.models:pool_figures"))
+                   figures="crmsim.report.models:pool_figures",
+                   units={"customers": "count", "deals": "count", "revenue": "money>=0", "conversion": "share", "lost": "count",
+                          "median_silent_days": "days", "reclaims": "count", "claims": "count", "owners_3plus": "count",
+                          "owners_3plus_share": "share", "in_pool_end": "count", "utilisation": "share",
+                          "gini_holding": "ratio", "in_pool_end.*": "count", "claims.*": "count"}))

@@ -395,4 +395,9 @@ def _metrics(o: pd.DataFrame, price, ucost, st, eng: PromotionEngine) -> dict[st
 
 register(ModelSpec(name="promo", config=PromoConfig, simulate=simulate_promo, table="orders",
                    key_metrics=("gross_margin", "revenue", "units", "promo_cost", "promo_roi", "incremental_units", "avg_discount", "deals_lost_waiting"),
-                   figures="crmsim.report.models:promo_figures"))
+                   figures="crmsim.report.models:promo_figures",
+                   units={"revenue": "money_minor>=0", "gross_margin": "money_minor", "promo_cost": "money_minor>=0",
+                          "rebate_cost": "money_minor>=0", "units": "count", "promo_roi": "ratio",
+                          "incremental_units": "number", "cannibalised_units": "count", "avg_discount": "share",
+                          "approval_requests": "count", "approval_wait_days": "days", "deals_lost_waiting": "count",
+                          "counter_offers": "count", "deal_win_rate": "share", "promo_orders": "count"}))

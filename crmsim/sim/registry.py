@@ -8,7 +8,7 @@ is one new module that calls :func:`register`.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Protocol
 
 from crmsim.config import Config
@@ -33,7 +33,10 @@ class ModelSpec:
     ``key_metrics`` are shown first (the first one ranks variants when nothing else is said);
     ``figures``, a ``"module:function"`` path, builds the report's model figures as
     ``function(result, comparison, start) -> list[Figure]`` (None: the report shows the key
-    metrics only, never another model's figures).
+    metrics only, never another model's figures); ``units`` maps every metric the model returns
+    (by name or ``fnmatch`` pattern, e.g. ``"won.*"``) to its unit (:mod:`crmsim.units`): the
+    report and the CLI format by it, intervals are kept inside its range, and a scenario's
+    ``[decision]`` may name only metrics declared here.
     """
 
     name: str
@@ -42,6 +45,7 @@ class ModelSpec:
     table: str
     key_metrics: tuple[str, ...]
     figures: str | None = None
+    units: dict[str, str] = field(default_factory=dict)
 
 
 #: name -> spec of every registered model.
@@ -52,6 +56,11 @@ def register(spec: ModelSpec) -> ModelSpec:
     """Add (or replace) a model."""
     if not spec.key_metrics:
         raise ValueError(f"model '{spec.name}': key_metrics must name at least one metric")
+    from crmsim.units import UNITS, kind
+
+    bad = {m: u for m, u in spec.units.items() if kind(u) not in UNITS}
+    if bad:
+        raise ValueError(f"model '{spec.name}': unknown units {bad}; units are {list(UNITS)}")
     MODELS[spec.name] = spec
     return spec
 
