@@ -1,4 +1,5 @@
-"""Execute the notebooks in place, as CI will check them (CRMSIM_FAST=1, plotly_mimetype).
+"""Execute the notebooks in place, as CI will check them (CRMSIM_FAST=1); figures are saved as
+plotly JSON (what nbval and JupyterLab read) and as HTML (what an nbconvert export shows).
 
     python tools/build_notebooks.py [notebooks/01_lead_funnel.ipynb ...]
 
@@ -18,7 +19,7 @@ from nbclient import NotebookClient
 def build(path: Path) -> None:
     nb = nbformat.read(path, as_version=4)
     os.environ["CRMSIM_FAST"] = "1"
-    os.environ["PLOTLY_RENDERER"] = "plotly_mimetype"
+    os.environ["PLOTLY_RENDERER"] = "plotly_mimetype+notebook_connected"   # JSON for nbval, HTML for nbconvert
     NotebookClient(nb, timeout=600, kernel_name="python3",
                    resources={"metadata": {"path": str(path.parent)}}).execute()
     nbformat.write(nb, path)

@@ -10,12 +10,14 @@ from crmsim.report.figures import (
     ttfc_figure,
     validation_figure,
 )
-from crmsim.report.html import KEY_METRICS, render_html, write_report
+from crmsim.report.html import KEY_METRICS, decision_block, display_comparison, render_html, write_report
 
 __all__ = [
     "KEY_METRICS",
     "backlog_figure",
     "comparison_figure",
+    "decision_block",
+    "display_comparison",
     "funnel_figure",
     "owners_figure",
     "render_html",
