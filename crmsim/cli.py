@@ -80,6 +80,12 @@ def cmd_run(args) -> int:
     jobs = args.jobs or min(os.cpu_count() or 1, total)
     out = Path(args.out) if args.out else Path("results") / sc.name
     check_run_folder(out)
+    from crmsim.experiments.scenario import baseline_equivalents
+
+    same = baseline_equivalents(sc)
+    if same:
+        print(f"note: grid point{'s' if len(same) > 1 else ''} {'; '.join(same)} {'are' if len(same) > 1 else 'is'} "
+              "the baseline itself: run once, as the baseline", file=sys.stderr)
     with run_lock(out):
         return _execute(args, sc, vs, total, jobs, out)
 
@@ -165,7 +171,13 @@ def _execute(args, sc, vs, total: int, jobs: int, out: Path) -> int:
     keys = list(dict.fromkeys([*KEY_METRICS[sc.model][:4],
                                *(t.metric for t in (sc.decision.objective if sc.decision else ()) if t.metric),
                                *(c.metric for c in (sc.decision.constraints if sc.decision else ()))]))
-    print(comparison_text(comp, [k for k in keys if k in set(comp["metric"])], labels, spec.units, sc.currency))
+    from crmsim.report.html import varies
+
+    keys = [k for k in keys if k in set(comp["metric"])]
+    flat = [k for k in keys if comp["variant"].nunique() > 1 and not varies(comp[comp["metric"] == k])]
+    print(comparison_text(comp, [k for k in keys if k not in flat], labels, spec.units, sc.currency))
+    if flat:
+        print(f"the same in every variant (not shown): {', '.join(flat)}")
     if res.summary["variant"].nunique() > 1:
         import textwrap
 
@@ -575,6 +587,10 @@ def cmd_price(args) -> int:
     import pandas as pd
 
     from crmsim.cpq import apply_promotions, load_cpq, price_lines
+    from crmsim.units import fmt, in_currency
+
+    def shown(t):
+        return in_currency(t) if args.amounts == "currency" else t
 
     try:
         setup = load_cpq(args.setup)
@@ -594,22 +610,28 @@ def cmd_price(args) -> int:
                                    setup.promotions, policy=setup.promotion_policy,
                                    cost={p.product_id: p.cost for p in setup.catalog if p.cost is not None})
             table = pd.concat([res.lines, priced[~ok].assign(free=False)], ignore_index=True)
-            res.applied.to_csv(out.with_suffix(".promotions.csv"), index=False)
-            res.skipped.to_csv(out.with_suffix(".skipped.csv"), index=False)
+            shown(res.applied).to_csv(out.with_suffix(".promotions.csv"), index=False)
+            shown(res.skipped).to_csv(out.with_suffix(".skipped.csv"), index=False)
         else:
             table = priced
-        table.to_csv(out, index=False)
+        shown(table).to_csv(out, index=False)
     except (ValueError, KeyError, FileNotFoundError) as e:
         print(f"error: {e.args[0] if isinstance(e, KeyError) else e}", file=sys.stderr)
         return 2
     unpriced = int(priced["unit_price"].isna().sum())
-    print(f"{len(lines):,} lines priced by {len(setup.price_rules)} rules: amount {int(priced['amount'].sum()):,}"
+
+    def money(x) -> str:   # the set-up's prices are minor units: shown in currency units
+        return fmt(float(x), "money_minor")
+
+    print(f"{len(lines):,} lines priced by {len(setup.price_rules)} rules: amount {money(priced['amount'].sum())}"
           + (f"; {unpriced} not saleable" if unpriced else ""))
     if promos:
-        print(f"promotions: {len(res.applied)} given, discount {int(res.applied['discount'].sum()):,}, "
+        print(f"promotions: {len(res.applied)} given, discount {money(res.applied['discount'].sum())}, "
               f"{int(res.applied['free_units'].sum())} free units, {len(res.skipped)} not given (see "
-              f"{out.with_suffix('.skipped.csv').name}); net {int(table['net_amount'].sum()):,}")
-    print(f"wrote {out}" + (f", {out.with_suffix('.promotions.csv')}" if promos else ""))
+              f"{out.with_suffix('.skipped.csv').name}); net {money(table['net_amount'].sum())}")
+    print(f"wrote {out}" + (f", {out.with_suffix('.promotions.csv')}" if promos else "")
+          + (" (amounts in currency units)" if args.amounts == "currency" else
+             " (amounts in minor units, as the set-up's prices; --amounts currency for currency units)"))
     return 0
 
 
@@ -720,6 +742,9 @@ def build_parser() -> argparse.ArgumentParser:
     pr.add_argument("--setup", required=True, help="CPQ set-up TOML (see data/examples/cpq_setup.toml)")
     pr.add_argument("--out", required=True, help="priced lines CSV (explanation per line); promotions next to it")
     pr.add_argument("--no-promotions", action="store_true", help="price books only")
+    pr.add_argument("--amounts", choices=("minor", "currency"), default="minor",
+                    help="write money columns in integer minor units (cents, as the set-up's prices; default) "
+                         "or in currency units with decimals (for a spreadsheet)")
     pr.set_defaults(func=cmd_price)
     ls = sub.add_parser("list", help="list bundled scenarios with their description")
     ls.add_argument("dir", nargs="?", help="folder to list (default: ./scenarios and the bundled ones)")

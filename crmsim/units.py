@@ -14,6 +14,7 @@ unit            meaning                                        possible range
 ``money``       currency units                                 any
 ``money_minor`` minor units (cents): shown divided by 100      any
 ``share``       a fraction 0..1, shown as %                    0..1
+``pct``         a ratio shown as %, may pass 100% (coverage)   >= 0
 ``ratio``       a plain ratio (ROI, Gini)                      any
 ``days``        days                                           >= 0
 ``hours``       hours                                          >= 0
@@ -32,15 +33,16 @@ from __future__ import annotations
 
 import fnmatch
 import math
+import re
 
-__all__ = ["kind", "UNITS", "MINOR_PER_MAJOR", "unit_of", "display_value", "bounds", "fmt", "fmt_ci",
+__all__ = ["kind", "in_currency", "MONEY_COLUMNS", "UNITS", "MINOR_PER_MAJOR", "unit_of", "display_value", "bounds", "fmt", "fmt_ci",
            "unit_label", "known_metric"]
 
-UNITS = ("count", "number", "money", "money_minor", "share", "ratio", "days", "hours")
+UNITS = ("count", "number", "money", "money_minor", "share", "pct", "ratio", "days", "hours")
 #: minor units per currency unit for ``money_minor`` metrics (cents per euro or dollar)
 MINOR_PER_MAJOR = 100
 
-_BOUNDS = {"count": (0.0, math.inf), "share": (0.0, 1.0), "days": (0.0, math.inf),
+_BOUNDS = {"count": (0.0, math.inf), "share": (0.0, 1.0), "pct": (0.0, math.inf), "days": (0.0, math.inf),
            "hours": (0.0, math.inf)}
 
 
@@ -81,7 +83,7 @@ def unit_label(unit: str, currency: str = "") -> str:
     """A short label for a column header: ``EUR``, ``%``, ``days``..."""
     unit = kind(unit)
     return {"money": currency or "currency units", "money_minor": currency or "currency units",
-            "share": "%", "days": "days", "hours": "hours", "count": "count"}.get(unit, "")
+            "share": "%", "pct": "%", "days": "days", "hours": "hours", "count": "count"}.get(unit, "")
 
 
 def _num(x: float, decimals: int) -> str:
@@ -107,7 +109,7 @@ def fmt(x, unit: str, currency: str = "", *, signed: bool = False, compact: bool
         else:
             body = _num(a, 0 if a >= 100 or a == int(a) else 2)
         body = f"{currency} {body}" if currency else body
-    elif unit == "share":
+    elif unit in ("share", "pct"):
         pct = a * 100
         body = f"{_num(pct, 1 if pct >= 1 or pct == 0 else 2)}%"
         if signed:
@@ -135,3 +137,41 @@ def fmt_ci(mean, lo, hi, unit: str, currency: str = "", *, signed: bool = False,
             or (isinstance(hi, float) and math.isnan(hi)):
         return m
     return f"{m} [{fmt(lo, unit, currency, **kw)}, {fmt(hi, unit, currency, **kw)}]"
+
+
+#: columns of crmsim's tables that hold money in integer minor units (ledgers, receivables,
+#: pricing, promotions, exposure); ageing tables add their bucket columns ("current", "1-30"...)
+MONEY_COLUMNS = frozenset({
+    "amount", "open", "paid", "fee", "interest", "allowance", "exposure", "limit", "credit_limit", "ead", "el",
+    "unallocated", "written_off", "balance", "base_price", "unit_price", "list_price", "net_amount",
+    "promo_discount", "free_value", "discount", "cost", "rebate", "accrued", "budget", "value", "total"})
+_BUCKET = re.compile(r"^(current|\d+-\d+|\d+\+)$")
+
+
+def in_currency(table, columns=None, *, minor_per_major: int = MINOR_PER_MAJOR):
+    """A copy of ``table`` with its money columns in currency units (floats rounded to the minor
+    unit) instead of the integer minor units the ledgers keep: for reading, exporting to a
+    spreadsheet or printing, never for computing further (sums of floats drift; the ledgers do
+    not). ``columns``: which ones (default: the integer columns named in :data:`MONEY_COLUMNS`
+    and the bucket columns of an ageing table). ``attrs["money"]`` lists what was converted.
+
+    >>> import pandas as pd
+    >>> t = pd.DataFrame({"customer_id": ["C1"], "amount": [123456], "current": [100], "qty": [3]})
+    >>> in_currency(t).to_dict("records")
+    [{'customer_id': 'C1', 'amount': 1234.56, 'current': 1.0, 'qty': 3}]
+    """
+    import pandas as pd
+
+    if columns is None:
+        columns = [c for c in table.columns if isinstance(c, str) and (c in MONEY_COLUMNS or _BUCKET.match(c))
+                   and pd.api.types.is_integer_dtype(table[c])]
+    else:
+        missing = [c for c in columns if c not in table.columns]
+        if missing:
+            raise KeyError(f"in_currency: column(s) {missing} not in the table; columns are {list(table.columns)}")
+    out = table.copy()
+    digits = max(0, round(math.log10(minor_per_major)))
+    for c in columns:
+        out[c] = (out[c].astype("float64") / minor_per_major).round(digits)
+    out.attrs["money"] = list(columns)
+    return out

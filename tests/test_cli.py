@@ -92,7 +92,16 @@ def test_price_order_lines_from_the_command_line(root, tmp_path, capsys):
     assert paid["explanation"].iloc[0] == "rule list-ws (list): 85000; -7.0% (key-accounts, compounding)"
     assert t.loc[t["free"], ["product_id", "qty", "unit"]].values.tolist() == [["paper", 1, "box"]]
     assert pd.read_csv(out.with_suffix(".promotions.csv"))["promo_id"].tolist() == ["paper-b3g1"]
-    assert "3 lines priced" in capsys.readouterr().out
+    printed = capsys.readouterr().out
+    assert "3 lines priced" in printed and "amount 3,552" in printed   # 355,200 cents read as 3,552
+    cur = tmp_path / "priced" / "cur.csv"
+    assert main(["price", str(lines), "--setup", str(root / "data/examples/cpq_setup.toml"), "--out", str(cur),
+                 "--amounts", "currency"]) == 0
+    c = pd.read_csv(cur)
+    assert c.loc[~c["free"], "amount"].tolist() == [a / 100 for a in paid["amount"]]
+    assert c["qty"].tolist() == t["qty"].tolist()          # quantities are not money
+    assert pd.read_csv(cur.with_suffix(".promotions.csv"))["cost"].tolist() == \
+        [x / 100 for x in pd.read_csv(out.with_suffix(".promotions.csv"))["cost"]]
     lines.write_text("order_id,customer_id,region,product_id,qty\no1,ACME,export,ws,1\no1,ACME,export,paper,500\n")
     assert main(["price", str(lines), "--setup", str(root / "data/examples/cpq_setup.toml"), "--out", str(out)]) == 0
     t = pd.read_csv(out)

@@ -116,6 +116,9 @@ def test_variants_within_noise_cannot_be_told_apart_yet(root, model):
     assert set(rec.contenders[:2]) == {top, mid}
     assert "Cannot tell yet" in rec.text() and rec.more_replications is not None and rec.more_replications > rec.n
     assert "within noise of" in rec.table.set_index("variant").loc[rec.contenders[1], "reason"]
+    # what to do meanwhile: keep the baseline if it is one of them, else change to one of them
+    assert ("keep the baseline" in rec.text()) == ("baseline" in rec.contenders)
+    assert ("baseline" in rec.contenders) or "The baseline does worse" in rec.text()
 
 
 def test_constraints_rule_variants_out_and_say_why(root):
@@ -218,3 +221,16 @@ def test_variant_labels_are_short_and_the_baseline_is_described(root):
     # the grid point equal to the baseline is not run twice, and is named as the baseline
     assert baseline_equivalents(credit) == ["limit multiplier 1.5, dunning every 0 d"]
     assert "limit_multiplier=1.5,dunning_every_days=0" not in variant_labels(credit)
+
+
+def test_the_cli_says_when_a_grid_point_is_the_baseline(root, tmp_path, capsys):
+    from crmsim.cli import main
+
+    out = tmp_path / "credit"
+    assert main(["run", str(root / "scenarios/credit_policy.toml"), "--out", str(out), "--quiet", "--jobs", "1",
+                 "--replications", "2", "--set", "baseline.customers=60", "--set", "run.horizon_days=60"]) == 0
+    captured = capsys.readouterr()
+    assert "limit multiplier 1.5, dunning every 0 d is the baseline itself" in captured.err
+    assert "Decision: " in captured.out
+    page = (out / "report.html").read_text()
+    assert "is the baseline itself" in page or "also a grid point of the sweep" in page

@@ -1,26 +1,13 @@
-"""The README's CPQ tour runs as written (from the repository root)."""
+"""The README's Python snippets run as written (from the repository root)."""
 
 import os
 import re
 
 
-def test_readme_cpq_tour_runs(root):
+def run_block(root, marker: str) -> dict:
+    """Execute the README's first ```python block containing ``marker``; its namespace."""
     text = (root / "README.md").read_text()
-    block = next(b for b in re.findall(r"```python\n(.*?)```", text, re.S) if "load_cpq" in b)
-    cwd = os.getcwd()
-    os.chdir(root)
-    try:
-        ns: dict = {}
-        exec(compile(block, "README.md", "exec"), ns)
-    finally:
-        os.chdir(cwd)
-    assert ns["quote"].status in ("approved", "pending") and ns["quote"].needed is not None
-    assert ns["priced"]["explanation"].notna().all() and len(ns["res"].lines) >= len(ns["lines"])
-
-
-def test_readme_reclaim_replay_runs(root):
-    text = (root / "README.md").read_text()
-    block = next(b for b in re.findall(r"```python\n(.*?)```", text, re.S) if "replay_reclaim(" in b)
+    block = next(b for b in re.findall(r"```python\n(.*?)```", text, re.S) if marker in b)
     ns: dict = {}
     cwd = os.getcwd()
     os.chdir(root)
@@ -28,22 +15,23 @@ def test_readme_reclaim_replay_runs(root):
         exec(compile(block, "README.md", "exec"), ns)
     finally:
         os.chdir(cwd)
-    s = ns["r"].summary.set_index("policy")
+    return ns
+
+
+def test_readme_cpq_tour_runs(root):
+    ns = run_block(root, "load_cpq")
+    assert ns["quote"].status in ("approved", "pending") and ns["quote"].needed is not None
+    assert ns["priced"]["explanation"].notna().all() and len(ns["res"].lines) >= len(ns["lines"])
+
+
+def test_readme_reclaim_replay_runs(root):
+    s = run_block(root, "replay_reclaim(")["r"].summary.set_index("policy")
     assert s.loc["in force", "agreement"] == 1.0           # the history is read right
     assert s.loc["20 days", "reclaims"] > s.loc["in force", "reclaims"]
     assert s.loc["20 days", "deals_within_30"] > 0
 
 
 def test_readme_quick_tour_ends_in_a_decision(root):
-    text = (root / "README.md").read_text()
-    block = next(b for b in re.findall(r"```python\n(.*?)```", text, re.S) if "res.decide()" in b)
-    ns: dict = {}
-    cwd = os.getcwd()
-    os.chdir(root)
-    try:
-        exec(compile(block, "README.md", "exec"), ns)
-    finally:
-        os.chdir(cwd)
-    rec = ns["rec"]
+    rec = run_block(root, "res.decide()")["rec"]
     assert rec.status in ("change", "keep", "cannot_tell") and rec.choice is not None
     assert "revenue less rep cost" in rec.text() and not rec.defaulted

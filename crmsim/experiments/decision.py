@@ -200,8 +200,8 @@ class Recommendation:
         """One line: what to do."""
         c = self.label(self.choice)
         return {"change": f"Change to {c}.", "keep": "Keep the baseline.",
-                "cannot_tell": f"Cannot tell yet: {c} looks best, but {len(self.contenders) - 1} other variant(s) "
-                               "are within noise of it.",
+                "cannot_tell": f"Cannot tell yet: {c} looks best, but {_n(len(self.contenders) - 1, 'other variant')} "
+                               f"{'is' if len(self.contenders) == 2 else 'are'} within noise of it.",
                 "infeasible": "No variant meets every constraint."}[self.status]
 
     def text(self, *, headline: bool = True) -> str:
@@ -246,13 +246,16 @@ class Recommendation:
             else:
                 out.append(f"{self.label(self.choice)} and {self.label(rival)} give the same {name} on these "
                            "replications: more replications will not separate them.")
-            if self.choice == "baseline":
-                out.append("Until then, keep the baseline: no change is shown to do better.")
+            if "baseline" in self.contenders:
+                out.append("Until then, keep the baseline: no change is shown to do better than it.")
+            else:
+                out.append(f"The baseline does worse than {self.label(self.choice)} with {lvl} confidence: change to one "
+                           "of these, choosing on what the objective leaves out, or run more replications first.")
         if self.status in ("change", "keep"):
             k = int(self.table["feasible"].sum())
             if k > 1:
-                out.append(f"How sure: with {lvl} confidence none of the other {k - 1} variant(s) that meet the "
-                           f"constraints does better (paired comparisons with the best, Bonferroni).")
+                out.append(f"How sure: with {lvl} confidence, no other variant that meets the constraints does better "
+                           f"({k - 1} compared on the same seeds: paired, Bonferroni).")
         if self.status == "keep":
             others = self.table[(self.table["variant"] != "baseline") & self.table["feasible"]]
             if len(others):
@@ -266,6 +269,10 @@ class Recommendation:
                 f"{self.label(r.variant)} ({r.reason})" for r in broken.itertuples()) + ".")
         out.extend(self.notes)
         return " ".join(out)
+
+
+def _n(k: int, noun: str) -> str:
+    return f"{k} {noun}" + ("" if k == 1 else "s")
 
 
 def _default_decision(model_key: str) -> Decision:
@@ -327,7 +334,7 @@ def decide(summary: pd.DataFrame, scenario, decision: Decision | None = None, *,
     table = pd.DataFrame(rows)
     nan_obj = obj["objective"].isna().sum()
     if nan_obj:
-        notes.append(f"{nan_obj} replication(s) have an undefined objective (a metric is NaN) and are left out "
+        notes.append(f"{_n(nan_obj, 'replication')} have an undefined objective (a metric is NaN) and are left out "
                      "of the means.")
     feas = table[table["feasible"]]
     #: the two-sided level whose bounds are the one-sided Bonferroni tests against the best

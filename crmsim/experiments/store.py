@@ -185,7 +185,10 @@ def query(sql: str, *, root: str | Path = "results") -> pd.DataFrame:
 
     files = sorted(Path(root).glob("*/reps/*.parquet"))
     if not files:
-        raise FileNotFoundError(f"no stored replications under {root}/*/reps/")
+        from crmsim.errors import InputError
+
+        raise InputError(f"results query: no stored replications under {root}/*/reps/ (run a scenario first, "
+                         "or pass --root with the folder that holds the run folders)")
     con = duckdb.connect()
     paths = [str(f) for f in files]
     scen = {str(f): json.loads((f.parent.parent / "run.json").read_text()).get("scenario") for f in files}

@@ -41,8 +41,10 @@ from crmsim.finance.receivables import (
     recognise,
 )
 from crmsim.finance.writeoff import PASSES, allocate, to_cents, unallocate
+from crmsim.units import in_currency
 
 __all__ = [
+    "in_currency",
     "ACCOUNT_TYPES",
     "DEFAULT_BUCKETS",
     "EVENTS",

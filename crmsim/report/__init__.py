@@ -10,7 +10,13 @@ from crmsim.report.figures import (
     ttfc_figure,
     validation_figure,
 )
-from crmsim.report.html import KEY_METRICS, decision_block, display_comparison, render_html, write_report
+from crmsim.report.html import (
+    KEY_METRICS,
+    decision_block,
+    display_comparison,
+    render_html,
+    write_report,
+)
 
 __all__ = [
     "KEY_METRICS",

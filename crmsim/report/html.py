@@ -109,7 +109,9 @@ def decision_block(rec) -> str:
     return "\n".join(parts)
 
 
-def _varies(c: pd.DataFrame) -> bool:
+def varies(c: pd.DataFrame) -> bool:
+    """Whether one metric's rows of a comparison differ across variants (a metric equal in every
+    variant carries no information for the choice)."""
     m = c["mean"].dropna()
     return len(m) > 0 and float(m.max() - m.min()) > 1e-9 * max(1.0, float(m.abs().max()))
 
@@ -125,7 +127,7 @@ def metrics_table(comparison: pd.DataFrame, metrics: list[str], labels: dict[str
         c = comparison[comparison["metric"] == m]
         if c.empty:
             continue
-        if _varies(c) or c["variant"].nunique() == 1:
+        if varies(c) or c["variant"].nunique() == 1:
             shown.append(m)
         else:
             constant.append(f"{m} {fmt(c['mean'].iloc[0], unit_of(units, m), currency)}")
@@ -283,7 +285,7 @@ def response_figures(result, metrics: list[str]) -> list[go.Figure]:
                 ul = unit_label(unit_of(units, m), getattr(sc, "currency", ""))
                 fig.update_layout(title=f"{m} against {path_label(path)[0]}", xaxis_title=path,
                                   yaxis_title=f"{m} ({ul})" if ul and ul != "%" else m)
-                if kind(unit_of(units, m)) == "share":
+                if kind(unit_of(units, m)) in ("share", "pct"):
                     fig.update_yaxes(tickformat=".0%")
                 figs.append(fig)
     return figs

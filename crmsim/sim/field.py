@@ -258,4 +258,4 @@ register(ModelSpec(name="field", config=FieldConfig, simulate=simulate_field, ta
                    figures="crmsim.report.models:field_figures",
                    units={"planned": "count", "overflow": "count", "visits": "count", "missed": "count", "cancelled": "count",
                           "plan_adherence": "share", "visits_per_rep_day": "number", "travel_share": "share",
-                          "coverage.*": "share", "todos_on_time": "share"}))
+                          "coverage.*": "pct", "todos_on_time": "share"}))
