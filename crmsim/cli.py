@@ -765,6 +765,13 @@ def main(argv: list[str] | None = None) -> int:
             raise
         print(f"error: {e}", file=sys.stderr)
         return 2
+    except OSError as e:   # a full disk, a folder that cannot be written, a file that vanished
+        if getattr(args, "debug", False):
+            raise
+        where = f": {e.filename}" if e.filename else ""
+        print(f"error: {e.strerror or e}{where}. Nothing stored so far is lost: free the space or fix the "
+              "permission, then rerun with --resume to continue a run", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

@@ -193,3 +193,31 @@ def test_a_payment_without_a_customer_is_held_not_lost():
     assert out["unidentified"][["payment_id", "unallocated"]].values.tolist() == [["p2", 500]]
     total = out["allocations"]["amount"].sum() + out["prepayments"]["prepayment"].sum() + out["unidentified"]["unallocated"].sum()
     assert total == pay["amount"].sum()   # every cent accounted for
+
+
+def test_a_full_disk_is_a_named_error_and_the_run_resumes(tmp_path, capsys, monkeypatch):
+    import errno
+
+    from crmsim.experiments.store import RunStore
+
+    f = _scenario(tmp_path, reps=4)
+    ref = tmp_path / "ref"
+    assert main(["run", str(f), "--out", str(ref), "--quiet", "--jobs", "1"]) == 0
+    capsys.readouterr()
+    real = RunStore.write_replication
+    calls = {"n": 0}
+
+    def full(self, *a, **kw):   # the disk fills up after three replications
+        calls["n"] += 1
+        if calls["n"] > 3:
+            raise OSError(errno.ENOSPC, "No space left on device", str(self.root / "reps" / "x.parquet"))
+        return real(self, *a, **kw)
+
+    monkeypatch.setattr(RunStore, "write_replication", full)
+    out = tmp_path / "out"
+    assert main(["run", str(f), "--out", str(out), "--quiet", "--jobs", "1"]) == 2
+    err = capsys.readouterr().err
+    assert "No space left on device" in err and "--resume" in err and "Traceback" not in err
+    monkeypatch.setattr(RunStore, "write_replication", real)
+    assert main(["run", str(f), "--out", str(out), "--quiet", "--jobs", "1", "--resume"]) == 0
+    assert (out / "summary.csv").read_bytes() == (ref / "summary.csv").read_bytes()

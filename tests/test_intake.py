@@ -73,6 +73,15 @@ def test_lenient_and_strict_formats():
     assert len(acc) == 0 and quar["reasons"].item() == "email_invalid"
 
 
+def test_addresses_with_non_ascii_characters_are_valid():
+    df = pd.DataFrame({"n": ["Jörg Müller", "Anna", "Bo", "Cy"],
+                       "e": ["jörg.müller@firma.de", "anna@münchen.de", "bo@ex_ample.com", "cy@@x.de"]})
+    m = SourceMapping(source="s", channel="ads", columns={"n": "name", "e": "email"})
+    acc, quar = intake({"s": df}, [m], IntakeRules(strict_formats=True, contact_required=False))
+    assert acc["email"].tolist() == ["jörg.müller@firma.de", "anna@münchen.de"]
+    assert quar["reasons"].tolist() == ["email_invalid", "email_invalid"]   # no _ in a host name, one @
+
+
 def test_errors_name_source_and_column(tmp_path):
     with pytest.raises(KeyError, match=r"source 'fair': mapped column\(s\) \['Datum'\] not in the file"):
         intake({"fair": pd.DataFrame({"Full name": ["x"], "Firma": ["y"], "E-Mail": ["a@b.cn"],

@@ -38,7 +38,9 @@ LEGAL_SUFFIXES: tuple[str, ...] = (
 _SUFFIX_RE = re.compile(
     r"[\s,]*(?:" + "|".join(re.escape(s) for s in sorted(LEGAL_SUFFIXES, key=len, reverse=True)) + r")\s*$",
     re.IGNORECASE)
-_EMAIL_RE = re.compile(r"^[A-Za-z0-9._%+'-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}$")
+#: an address: a local part and a domain of labels, Unicode allowed in both (RFC 6531 / IDN:
+#: ``müller@firma.de``, ``anna@münchen.de``); no spaces, one @, a top-level label of 2+ letters
+_EMAIL_RE = re.compile(r"^[\w.%+'!#$&*/=?^`{|}~-]+@(?:[^\W_](?:(?:[^\W_]|-)*[^\W_])?\.)+[^\W\d_]{2,}$")
 TARGET_COLUMNS = ("lead_id", "created_at", "name", "company", "email", "phone", "city", "campaign",
                   "keywords")
 NAME_PARTS = ("first_name", "last_name")
