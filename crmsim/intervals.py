@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import math
 
-from scipy import stats
+from scipy import special
 
 __all__ = ["proportion_ci", "poisson_rate_ci"]
 
@@ -32,6 +32,6 @@ def poisson_rate_ci(n: int, exposure: float) -> tuple[float, float]:
     >>> [round(float(x), 2) for x in poisson_rate_ci(10, 2.0)]
     [2.4, 9.2]
     """
-    lo = stats.chi2.ppf(0.025, 2 * n) / 2 if n else 0.0
-    hi = stats.chi2.ppf(0.975, 2 * n + 2) / 2
+    lo = special.chdtri(2 * n, 0.975) / 2 if n else 0.0   # chi2.ppf(0.025, 2n)
+    hi = special.chdtri(2 * n + 2, 0.025) / 2
     return lo / exposure, hi / exposure

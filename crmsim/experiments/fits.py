@@ -19,7 +19,6 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from scipy import optimize, stats
 
 __all__ = ["proportion_ci", "poisson_rate_ci", "VolumeFit", "fit_volume", "DurationFit",
            "fit_truncated_duration", "fit_eventual_share"]
@@ -133,6 +132,8 @@ class DurationFit:
 
     def dist(self):
         """The scipy distribution."""
+        from scipy import stats
+
         if self.kind == "gamma":
             return stats.gamma(self.a, scale=self.b)
         return stats.lognorm(self.b, scale=math.exp(self.a))
@@ -148,12 +149,16 @@ class DurationFit:
 
 
 def _frozen(kind: str, th: np.ndarray):
+    from scipy import stats
+
     if kind == "gamma":
         return stats.gamma(math.exp(th[0]), scale=math.exp(th[1]))
     return stats.lognorm(math.exp(th[1]), scale=math.exp(th[0]))
 
 
 def _summaries(kind: str, th: np.ndarray) -> tuple[float, float]:
+    from scipy import stats
+
     if kind == "gamma":
         a, b = math.exp(th[0]), math.exp(th[1])
         return a * b, float(stats.gamma.median(a, scale=b))
@@ -182,6 +187,8 @@ def fit_truncated_duration(d: np.ndarray, bound: np.ndarray | None = None) -> Du
     >>> f.kind, f.mean_ci[0] < 40 < f.mean_ci[1]
     ('gamma', True)
     """
+    from scipy import optimize, stats  # loaded when a fit runs (scipy.stats takes ~0.5 s to import)
+
     d = np.asarray(d, dtype=float)
     if d.size < 2 or np.any(d <= 0):
         raise ValueError(f"durations must be > 0 and at least 2 of them (got {d.size})")
@@ -245,6 +252,8 @@ def fit_eventual_share(n_yes: int, n_no: int, open_reach: np.ndarray) -> tuple[f
     >>> round(p, 3)
     0.6
     """
+    from scipy import optimize
+
     F = np.clip(np.asarray(open_reach, dtype=float), 0.0, 1.0)
     n = n_yes + n_no + F.size
     if n == 0:

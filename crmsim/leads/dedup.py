@@ -22,7 +22,6 @@ from __future__ import annotations
 
 from typing import Literal
 
-import networkx as nx
 import numpy as np
 import pandas as pd
 from pydantic import Field, model_validator
@@ -255,6 +254,8 @@ class DedupRule(Config):
         duplicates is its own group), from the connected components of duplicate pairs."""
         scored = self.find(df) if scored is None else scored
         d = scored[scored["duplicate"]]
+        import networkx as nx  # loaded when groups are formed, not when crmsim.leads is imported
+
         g = nx.Graph()
         g.add_nodes_from(range(len(df)))
         g.add_edges_from(zip(d["i"].tolist(), d["j"].tolist()))

@@ -17,14 +17,8 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from sklearn.calibration import CalibratedClassifierCV
-from sklearn.compose import ColumnTransformer
-from sklearn.linear_model import LogisticRegression
-from sklearn.metrics import roc_auc_score
-from sklearn.model_selection import train_test_split
-from sklearn.naive_bayes import CategoricalNB
-from sklearn.pipeline import Pipeline
-from sklearn.preprocessing import KBinsDiscretizer, OneHotEncoder, OrdinalEncoder, StandardScaler
+
+# scikit-learn (about 1 s to import) is imported where a model is fitted or evaluated, not here
 
 __all__ = ["PredictiveScorer", "Evaluation", "split", "fit_naive_bayes", "fit_logistic", "evaluate",
            "points_from_logistic"]
@@ -64,6 +58,8 @@ def _split_types(df: pd.DataFrame, features) -> tuple[list[str], list[str]]:
 
 def split(df: pd.DataFrame, target: str, *, test_size: float = 0.3, seed: int = 0):
     """Seeded, stratified train/test split (``train, test``)."""
+    from sklearn.model_selection import train_test_split
+
     return train_test_split(df, test_size=test_size, random_state=seed, stratify=df[target])
 
 
@@ -75,6 +71,12 @@ def fit_naive_bayes(history: pd.DataFrame, target: str, features, *, positive=No
     features = list(features)
     y = _target(history, target, positive)
     num, cat = _split_types(history, features)
+    from sklearn.calibration import CalibratedClassifierCV
+    from sklearn.compose import ColumnTransformer
+    from sklearn.naive_bayes import CategoricalNB
+    from sklearn.pipeline import Pipeline
+    from sklearn.preprocessing import KBinsDiscretizer, OrdinalEncoder
+
     prep = ColumnTransformer(
         [("num", KBinsDiscretizer(n_bins=bins, encode="ordinal", strategy="quantile",
                                   quantile_method="averaged_inverted_cdf"), num),
@@ -93,6 +95,11 @@ def fit_logistic(history: pd.DataFrame, target: str, features, *, positive=None,
     features = list(features)
     y = _target(history, target, positive)
     num, cat = _split_types(history, features)
+    from sklearn.compose import ColumnTransformer
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import Pipeline
+    from sklearn.preprocessing import OneHotEncoder, StandardScaler
+
     prep = ColumnTransformer([("num", StandardScaler(), num),
                               ("cat", OneHotEncoder(handle_unknown="ignore"), cat)])
     model = Pipeline([("prep", prep), ("lr", LogisticRegression(C=C, max_iter=2000, random_state=seed))])
@@ -153,6 +160,8 @@ def evaluate(y_true, p, *, deciles: int = 10) -> Evaluation:
     p = np.asarray(p, dtype=float)
     if y.size != p.size or y.size == 0 or len(np.unique(y)) < 2:
         raise ValueError("evaluate needs equally long y and p with both outcomes present")
+    from sklearn.metrics import roc_auc_score
+
     auc = float(roc_auc_score(y, p))
     order = np.argsort(-p, kind="stable")
     cum_pos = np.cumsum(y[order]) / y.sum()

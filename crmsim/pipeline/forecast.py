@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from scipy import stats
+from scipy import special
 
 from crmsim.pipeline.flat import kaplan_meier
 from crmsim.pipeline.opportunities import SalesProcess, stage_at
@@ -61,7 +61,7 @@ def monte_carlo(opps: pd.DataFrame, *, start, end, process: SalesProcess | None 
     mu = ((exp - s) / pd.Timedelta(days=1)).to_numpy(float)
     span = (e - s) / pd.Timedelta(days=1)
     if close_sd_days > 0:
-        p_in = stats.norm.cdf(span, mu, close_sd_days) - stats.norm.cdf(0, mu, close_sd_days)
+        p_in = special.ndtr((span - mu) / close_sd_days) - special.ndtr((0 - mu) / close_sd_days)
     else:
         p_in = ((mu >= 0) & (mu <= span)).astype(float)
     expected = float((amt * p * p_in).sum())

@@ -21,7 +21,7 @@ import heapq
 import numpy as np
 import pandas as pd
 from pydantic import Field, model_validator
-from scipy import stats
+from scipy import special
 
 from crmsim.config import Config
 from crmsim.finance.ageing import DEFAULT_BUCKETS, ageing, bucket_labels, dso
@@ -123,7 +123,7 @@ def simulate_credit(cfg: CreditConfig, seed, horizon_days: float, warmup_days: f
         cut = 1 - cfg.dunning_effect * min(1.0, 7 / cfg.dunning_every_days)
         late = late * cut
     pd_month = 1 - (1 - np.array([cfg.annual_pd[x] for x in grades])[g]) ** (1 / 12)
-    thr = stats.norm.ppf(pd_month)
+    thr = special.ndtri(pd_month)   # the normal quantile
     s2 = np.log1p(cfg.order_amount_cv**2)
     defaulted = np.zeros(n, dtype=bool)
     open_amt = np.zeros(n, dtype=np.int64)
