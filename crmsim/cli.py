@@ -1,4 +1,4 @@
-"""Command line: ``crmsim run | validate | calibrate | replay | price | report | results | list``."""
+"""Command line: ``crmsim run | validate | calibrate | replay | price | report | results | init | list``."""
 
 from __future__ import annotations
 
@@ -12,10 +12,19 @@ from pathlib import Path
 __all__ = ["main"]
 
 
+def _bundled(name: str) -> Path:
+    """A folder shipped inside the package (``scenarios``, ``examples``): found after ``pip
+    install`` as in a source checkout."""
+    from importlib.resources import files
+
+    return Path(str(files("crmsim") / name))
+
+
 def _bundled_dirs() -> list[Path]:
-    here = Path(__file__).resolve().parent.parent / "scenarios"
+    """./scenarios (the user's project), then the scenarios bundled with crmsim."""
     cwd = Path.cwd() / "scenarios"
-    return [d for d in dict.fromkeys([cwd, here]) if d.is_dir()]
+    return [d for d in dict.fromkeys([cwd.resolve() if cwd.is_dir() else cwd, _bundled("scenarios").resolve()])
+            if d.is_dir()]
 
 
 def comparison_text(comparison, metrics: list[str], labels: dict[str, str] | None = None,
@@ -255,8 +264,8 @@ def cmd_validate(args) -> int:
 
 
 def _default_funnel_base() -> Path | None:
-    """The bundled funnel scenario next to the package (a source checkout), if there is one."""
-    p = Path(__file__).resolve().parent.parent / "scenarios" / "funnel.toml"
+    """The funnel scenario bundled with crmsim, if there is one."""
+    p = _bundled("scenarios") / "funnel.toml"
     return p if p.is_file() else None
 
 
@@ -276,7 +285,7 @@ def _base_scenario(args, model: str, bundled: str):
     from crmsim.errors import InputError
     from crmsim.experiments import load_scenario
 
-    path = Path(args.base) if args.base else Path(__file__).resolve().parent.parent / "scenarios" / bundled
+    path = Path(args.base) if args.base else _bundled("scenarios") / bundled
     if not path.is_file():
         raise InputError(f"no base scenario: pass --base FILE (a {model} scenario whose rules and sweep to keep)")
     base = load_scenario(path)
@@ -635,6 +644,32 @@ def cmd_price(args) -> int:
     return 0
 
 
+def cmd_init(args) -> int:
+    """Copy a starter project: the bundled scenarios and example exports (with their mapping
+    files), so that ``cd DIR && crmsim run scenarios/funnel.toml`` works anywhere. Never
+    overwrites: an existing file is an error naming it."""
+    import shutil
+
+    from crmsim.errors import InputError
+
+    dest = Path(args.dir)
+    plan = [(f, dest / "scenarios" / f.name) for f in sorted(_bundled("scenarios").glob("*.toml"))]
+    plan += [(f, dest / "data" / "examples" / f.name) for f in sorted(_bundled("examples").iterdir()) if f.is_file()]
+    if not plan:
+        raise InputError("init: this crmsim installation has no bundled scenarios or examples")
+    clash = [str(t) for _, t in plan if t.exists()]
+    if clash:
+        raise InputError(f"init: {len(clash)} file(s) already exist and are not overwritten (first: {clash[0]}); "
+                         "choose an empty or new folder")
+    for src, target in plan:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(src, target)
+    n_s = sum(1 for _, t in plan if t.parent.name == "scenarios")
+    print(f"wrote {n_s} scenarios to {dest / 'scenarios'} and {len(plan) - n_s} example files to "
+          f"{dest / 'data' / 'examples'}\nnext: cd {dest} && crmsim run scenarios/funnel.toml")
+    return 0
+
+
 def cmd_list(args) -> int:
     import tomllib
 
@@ -746,6 +781,10 @@ def build_parser() -> argparse.ArgumentParser:
                     help="write money columns in integer minor units (cents, as the set-up's prices; default) "
                          "or in currency units with decimals (for a spreadsheet)")
     pr.set_defaults(func=cmd_price)
+    it = sub.add_parser("init", help="copy a starter project (bundled scenarios, example exports and their "
+                                     "mappings) into a new folder")
+    it.add_argument("dir", help="the folder to create (existing files are never overwritten)")
+    it.set_defaults(func=cmd_init)
     ls = sub.add_parser("list", help="list bundled scenarios with their description")
     ls.add_argument("dir", nargs="?", help="folder to list (default: ./scenarios and the bundled ones)")
     ls.set_defaults(func=cmd_list)
@@ -765,12 +804,16 @@ def main(argv: list[str] | None = None) -> int:
             raise
         print(f"error: {e}", file=sys.stderr)
         return 2
+    except BrokenPipeError:   # the reader went away (crmsim list | head): not an error
+        sys.stdout = open(os.devnull, "w")  # noqa: SIM115  (no second error when Python flushes at exit)
+        return 0
     except OSError as e:   # a full disk, a folder that cannot be written, a file that vanished
         if getattr(args, "debug", False):
             raise
         where = f": {e.filename}" if e.filename else ""
-        print(f"error: {e.strerror or e}{where}. Nothing stored so far is lost: free the space or fix the "
-              "permission, then rerun with --resume to continue a run", file=sys.stderr)
+        hint = (" Nothing stored so far is lost: free the space or fix the permission, then rerun with --resume "
+                "to continue the run." if args.func is cmd_run else "")
+        print(f"error: {e.strerror or e}{where}.{hint}", file=sys.stderr)
         return 2
 
 
