@@ -35,3 +35,21 @@ def test_readme_quick_tour_ends_in_a_decision(root):
     rec = run_block(root, "res.decide()")["rec"]
     assert rec.status in ("change", "keep", "cannot_tell") and rec.choice is not None
     assert "revenue less rep cost" in rec.text() and not rec.defaulted
+
+
+def test_readme_pipeline_snippet_runs(root):
+    ns = run_block(root, "HistoryMapping(")
+    assert len(ns["opps"]) == 400 and set(ns["opps"]["stage"]) >= {"won", "lost"}
+    assert len(ns["report"]) > 0            # the cleaning is reported
+
+
+def test_readme_lead_rules_snippet_runs(root):
+    ns = run_block(root, "SourceMapping(source=\"fair\"")
+    assert len(ns["accepted"]) + len(ns["quarantine"]) == 3          # every row lands in one
+    assert "jörg@birch.de" in set(ns["accepted"]["email"].dropna())  # a non-ASCII address is valid
+    assert len(ns["merged"]) <= len(ns["accepted"])
+
+
+def test_readme_reclaim_rules_snippet_runs(root):
+    ns = run_block(root, "due_for_reclaim(customers, policy")
+    assert ns["policy"].combine == "any" and len(ns["customers"]) == 2000
