@@ -232,7 +232,9 @@ def cmd_report(args) -> int:
 
 
 def cmd_results(args) -> int:
-    import duckdb
+    from crmsim.errors import need
+
+    duckdb = need("duckdb", "results query (SQL over stored runs)")
 
     from crmsim.errors import InputError
     from crmsim.experiments.store import query

@@ -8,7 +8,7 @@ command line catches :class:`CrmsimError` and prints the message without a trace
 
 from __future__ import annotations
 
-__all__ = ["CrmsimError", "InputError", "validation_message", "read_toml"]
+__all__ = ["CrmsimError", "InputError", "MissingDependency", "need", "validation_message", "read_toml"]
 
 
 class CrmsimError(ValueError):
@@ -18,6 +18,31 @@ class CrmsimError(ValueError):
 class InputError(CrmsimError):
     """A table, file or mapping the user gave cannot be used as it is (the message names the
     file, column and rows)."""
+
+
+class MissingDependency(CrmsimError):
+    """A feature needs an optional package that is not installed (the message says which extra)."""
+
+
+#: optional package -> (pip extra, what needs it)
+OPTIONAL = {"sklearn": ("ml", "scikit-learn"), "ortools": ("solver", "ortools"), "duckdb": ("sql", "duckdb")}
+
+
+def need(module: str, feature: str):
+    """Import an optional package, or raise :class:`MissingDependency` naming the feature and the
+    extra that installs it.
+
+    >>> need("math", "arithmetic").__name__
+    'math'
+    """
+    import importlib
+
+    try:
+        return importlib.import_module(module)
+    except ImportError:
+        extra, dist = OPTIONAL.get(module.split(".")[0], ("all", module))
+        raise MissingDependency(f"{feature} needs the optional package '{dist}', which is not installed: "
+                                f"pip install 'crmsim[{extra}]' (or 'crmsim[all]')") from None
 
 
 def validation_message(e) -> str:

@@ -221,3 +221,22 @@ def test_a_full_disk_is_a_named_error_and_the_run_resumes(tmp_path, capsys, monk
     monkeypatch.setattr(RunStore, "write_replication", real)
     assert main(["run", str(f), "--out", str(out), "--quiet", "--jobs", "1", "--resume"]) == 0
     assert (out / "summary.csv").read_bytes() == (ref / "summary.csv").read_bytes()
+
+
+def test_a_missing_optional_package_is_a_named_error_with_its_extra(monkeypatch, tmp_path, capsys):
+    import pandas as pd
+
+    from crmsim.errors import MissingDependency
+    from crmsim.leads import fit_logistic
+
+    monkeypatch.setitem(sys.modules, "sklearn", None)        # as if scikit-learn were not installed
+    monkeypatch.setitem(sys.modules, "ortools", None)
+    with pytest.raises(MissingDependency, match=r"fit_logistic .*'scikit-learn'.*crmsim\[ml\]"):
+        fit_logistic(pd.DataFrame({"x": ["a", "b"], "y": [0, 1]}), "y", ["x"])
+    # a simulation that needs one stops before its first replication, with one line
+    root = __import__("pathlib").Path(__file__).resolve().parent.parent
+    rc = main(["run", str(root / "scenarios/field_visits.toml"), "--out", str(tmp_path / "f"), "--quiet",
+               "--replications", "1", "--set", "baseline.customers.count=50"])
+    err = capsys.readouterr().err
+    assert rc == 2 and "the field simulation needs the optional package 'ortools'" in err and "crmsim[solver]" in err
+    assert "Traceback" not in err

@@ -28,6 +28,7 @@ from pydantic import Field, model_validator
 
 from crmsim.config import Config
 from crmsim.cpq.catalog import Catalog
+from crmsim.errors import need
 
 __all__ = ["Option", "OptionGroup", "Constraint", "Model", "Configurator"]
 
@@ -257,6 +258,7 @@ class Configurator:
 
     # -- the constraint program ----------------------------------------------------------------
     def _program(self, model_id: str, fixed: dict | None = None):
+        need("ortools", "the configurator's solver (CP-SAT)")
         from ortools.sat.python import cp_model
 
         cp = cp_model.CpModel()
@@ -335,6 +337,7 @@ class Configurator:
 
     def all_configurations(self, model_id: str, limit: int = 10_000) -> list[dict]:
         """Every valid configuration (solved with CP-SAT); raises if there are more than ``limit``."""
+        need("ortools", "the configurator's solver (CP-SAT)")
         from ortools.sat.python import cp_model
 
         cp, tree = self._program(model_id)
@@ -359,6 +362,7 @@ class Configurator:
     def cheapest(self, model_id: str, partial: dict | None = None) -> dict:
         """The lowest-priced valid configuration that keeps the quantities in ``partial``; raises
         naming the model when no configuration can satisfy the rules."""
+        need("ortools", "the configurator's solver (CP-SAT)")
         from ortools.sat.python import cp_model
 
         unknown = sorted(set(partial or {}) - set(self.model(model_id).options()))

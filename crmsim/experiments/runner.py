@@ -133,6 +133,10 @@ def run_experiment(
     replication that raises is recorded (in ``ExperimentResult.failures`` and the store) with its
     seed and traceback, and does not stop the others.
     """
+    from crmsim.errors import need
+
+    for module in get_model(scenario.model).requires:
+        need(module, f"the {scenario.model} simulation")
     run = scenario.run
     vs = variants(scenario)
     n = run.replications

@@ -181,7 +181,9 @@ def query(sql: str, *, root: str | Path = "results") -> pd.DataFrame:
     --------
     ``query("select variant, avg(won) from runs where scenario = 'funnel' group by 1")``
     """
-    import duckdb
+    from crmsim.errors import need
+
+    duckdb = need("duckdb", "results query (SQL over stored runs)")
 
     files = sorted(Path(root).glob("*/reps/*.parquet"))
     if not files:

@@ -15,6 +15,8 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
+from crmsim.errors import need
+
 __all__ = ["Route", "distance_matrix", "haversine_km", "plan_route", "tour_length", "read_tsplib",
            "read_tsplib_tour", "frame"]
 
@@ -94,6 +96,7 @@ def plan_route(dist: np.ndarray, *, speed_per_hour: float = 30.0, service_minute
     if not return_to_start:
         travel = np.pad(travel, ((0, 1), (0, 1)))
         svc_i = np.append(svc_i, 0)
+    need("ortools", "plan_route (day routes)")
     from ortools.constraint_solver import (  # OR-Tools loads when a route is planned
         pywrapcp,
         routing_enums_pb2,

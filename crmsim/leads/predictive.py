@@ -18,6 +18,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from crmsim.errors import need
+
 # scikit-learn (about 1 s to import) is imported where a model is fitted or evaluated, not here
 
 __all__ = ["PredictiveScorer", "Evaluation", "split", "fit_naive_bayes", "fit_logistic", "evaluate",
@@ -58,6 +60,7 @@ def _split_types(df: pd.DataFrame, features) -> tuple[list[str], list[str]]:
 
 def split(df: pd.DataFrame, target: str, *, test_size: float = 0.3, seed: int = 0):
     """Seeded, stratified train/test split (``train, test``)."""
+    need("sklearn", "split (a stratified train/test split)")
     from sklearn.model_selection import train_test_split
 
     return train_test_split(df, test_size=test_size, random_state=seed, stratify=df[target])
@@ -71,6 +74,7 @@ def fit_naive_bayes(history: pd.DataFrame, target: str, features, *, positive=No
     features = list(features)
     y = _target(history, target, positive)
     num, cat = _split_types(history, features)
+    need("sklearn", "fit_naive_bayes (predictive lead scoring)")
     from sklearn.calibration import CalibratedClassifierCV
     from sklearn.compose import ColumnTransformer
     from sklearn.naive_bayes import CategoricalNB
@@ -95,6 +99,7 @@ def fit_logistic(history: pd.DataFrame, target: str, features, *, positive=None,
     features = list(features)
     y = _target(history, target, positive)
     num, cat = _split_types(history, features)
+    need("sklearn", "fit_logistic (predictive lead scoring)")
     from sklearn.compose import ColumnTransformer
     from sklearn.linear_model import LogisticRegression
     from sklearn.pipeline import Pipeline
@@ -160,6 +165,7 @@ def evaluate(y_true, p, *, deciles: int = 10) -> Evaluation:
     p = np.asarray(p, dtype=float)
     if y.size != p.size or y.size == 0 or len(np.unique(y)) < 2:
         raise ValueError("evaluate needs equally long y and p with both outcomes present")
+    need("sklearn", "evaluate (AUC of a lead score)")
     from sklearn.metrics import roc_auc_score
 
     auc = float(roc_auc_score(y, p))

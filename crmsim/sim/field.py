@@ -256,6 +256,7 @@ def simulate_field(cfg: FieldConfig, seed, horizon_days: float, warmup_days: flo
 register(ModelSpec(name="field", config=FieldConfig, simulate=simulate_field, table="visits",
                    key_metrics=("plan_adherence", "travel_share", "visits_per_rep_day", "missed", "coverage.A", "coverage.B", "coverage.C", "todos_on_time"),
                    figures="crmsim.report.models:field_figures",
+                   requires=("ortools",),
                    units={"planned": "count", "overflow": "count", "visits": "count", "missed": "count", "cancelled": "count",
                           "plan_adherence": "share", "visits_per_rep_day": "number", "travel_share": "share",
                           "coverage.*": "pct", "todos_on_time": "share"}))

@@ -46,6 +46,9 @@ class ModelSpec:
     key_metrics: tuple[str, ...]
     figures: str | None = None
     units: dict[str, str] = field(default_factory=dict)
+    #: optional packages the simulation imports (checked before a run starts, so that a missing
+    #: one is one named error, not a failure in every replication)
+    requires: tuple[str, ...] = ()
 
 
 #: name -> spec of every registered model.
