@@ -234,3 +234,19 @@ def test_the_cli_says_when_a_grid_point_is_the_baseline(root, tmp_path, capsys):
     assert "Decision: " in captured.out
     page = (out / "report.html").read_text()
     assert "is the baseline itself" in page or "also a grid point of the sweep" in page
+
+
+def test_a_choice_whose_interval_crosses_a_limit_says_so(root):
+    sc = load_scenario(root / "scenarios/pool_reclamation.toml")
+    top = "policy.rules.0.limit_days=90"
+    means = {"baseline": {"revenue": 16e6, "owners_3plus_share": 0.30},
+             top: {"revenue": 17e6, "owners_3plus_share": 0.099}}
+    s = summary_of(sc, means, n=8, rel=1e-3, own_noise=0.01)
+    noise = np.random.default_rng(3).normal(0, 0.01, 8)          # its churn varies around the limit
+    s.loc[s["variant"] == top, "owners_3plus_share"] = 0.099 + noise - noise.mean()
+    rec = decide(s, sc, Decision(objective=(Term(metric="revenue", weight=1),),
+                                 constraints=(Constraint(metric="owners_3plus_share", op="le", value=0.10),)))
+    assert rec.choice == top
+    c = rec.terms.set_index("name").loc["owners_3plus_share"]
+    assert c["choice_ci_low"] < 0.10 < c["choice_ci_high"] and not c["certain"]
+    assert "It meets owners_3plus_share <= 10.0% on average" in rec.text() and "crosses the limit" in rec.text()
