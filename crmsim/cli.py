@@ -795,13 +795,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    from crmsim.errors import CrmsimError
-    from crmsim.experiments import ScenarioError
-    from crmsim.tables import TableError
+    from crmsim.errors import CrmsimError  # scenario and table errors are CrmsimErrors too
 
     try:
         return args.func(args)
-    except (ScenarioError, CrmsimError, TableError) as e:
+    except CrmsimError as e:
         if getattr(args, "debug", False):
             raise
         print(f"error: {e}", file=sys.stderr)

@@ -13,6 +13,8 @@ import numpy as np
 import pandas as pd
 import pandera.pandas as pa
 
+from crmsim.errors import InputError
+
 __all__ = [
     "LEAD_STAGES",
     "ACTIVITY_KINDS",
@@ -177,8 +179,9 @@ SCHEMAS: dict[str, pa.DataFrameSchema] = {
 }
 
 
-class TableError(ValueError):
-    """A table failed validation. ``problems`` is a DataFrame: column, expected, row ids, values."""
+class TableError(InputError):
+    """A table failed validation. ``problems`` is a DataFrame: column, expected, row ids, values.
+    (An :class:`~crmsim.errors.InputError`, so also a ``ValueError``.)"""
 
     def __init__(self, message: str, problems: pd.DataFrame):
         super().__init__(message)
