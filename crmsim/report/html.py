@@ -249,7 +249,7 @@ def response_figures(result, metrics: list[str]) -> list[go.Figure]:
     (one line per combination of the sweep's other paths)."""
     from crmsim.experiments.scenario import path_label, value_label, variants
     from crmsim.experiments.stats import mean_ci
-    from crmsim.units import display_value, kind, unit_label, unit_of
+    from crmsim.units import bounds, display_value, kind, unit_label, unit_of
 
     sc = result.scenario
     vs = variants(sc)
@@ -269,8 +269,11 @@ def response_figures(result, metrics: list[str]) -> list[go.Figure]:
                     if v.overrides and set(v.overrides) != set(sw.grid):
                         continue  # a variant of another sweep
                     others = ", ".join(value_label(p, vals[p]) for p in sw.grid if p != path) or m
-                    mean, lo, hi = (display_value(x, unit_of(units, m)) for x in
-                                    mean_ci(result.summary.loc[result.summary["variant"] == v.name, m]))
+                    u = unit_of(units, m)
+                    mean, lo, hi = mean_ci(result.summary.loc[result.summary["variant"] == v.name, m])
+                    if lo == lo:   # the interval stays inside the metric's possible range
+                        lo, hi = max(lo, bounds(u)[0]), min(hi, bounds(u)[1])
+                    mean, lo, hi = (display_value(x, u) for x in (mean, lo, hi))
                     lines.setdefault(others, []).append((vals[path], mean, lo, hi))
                 if not lines:
                     continue
