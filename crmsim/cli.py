@@ -180,11 +180,10 @@ def _execute(args, sc, vs, total: int, jobs: int, out: Path) -> int:
     keys = list(dict.fromkeys([*KEY_METRICS[sc.model][:4],
                                *(t.metric for t in (sc.decision.objective if sc.decision else ()) if t.metric),
                                *(c.metric for c in (sc.decision.constraints if sc.decision else ()))]))
-    from crmsim.report.html import varies
+    from crmsim.report.html import split_varying
 
-    keys = [k for k in keys if k in set(comp["metric"])]
-    flat = [k for k in keys if comp["variant"].nunique() > 1 and not varies(comp[comp["metric"] == k])]
-    print(comparison_text(comp, [k for k in keys if k not in flat], labels, spec.units, sc.currency))
+    shown, flat = split_varying(comp, keys)
+    print(comparison_text(comp, shown, labels, spec.units, sc.currency))
     if flat:
         print(f"the same in every variant (not shown): {', '.join(flat)}")
     if res.summary["variant"].nunique() > 1:

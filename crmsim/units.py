@@ -122,8 +122,6 @@ def fmt(x, unit: str, currency: str = "", *, signed: bool = False, compact: bool
         body = f"{_num(a, 0 if a >= 100 else 1)} h"
     else:  # ratio and anything undeclared: three significant digits, no exponent
         body = _num(a, 0) if a >= 1000 else f"{a:.3g}" if a >= 0.001 or a == 0 else _num(a, 6)
-        if "e" in body:
-            body = _num(a, 3)
     if not any(ch in "123456789" for ch in body):   # rounds to zero: no sign
         sign = ""
     return sign + body
@@ -144,7 +142,7 @@ def fmt_ci(mean, lo, hi, unit: str, currency: str = "", *, signed: bool = False,
 MONEY_COLUMNS = frozenset({
     "amount", "open", "paid", "fee", "interest", "allowance", "exposure", "limit", "credit_limit", "ead", "el",
     "unallocated", "written_off", "balance", "base_price", "unit_price", "list_price", "net_amount",
-    "promo_discount", "free_value", "discount", "cost", "rebate", "accrued", "budget", "value", "total"})
+    "promo_discount", "free_value", "discount", "cost", "rebate", "accrued", "budget"})
 _BUCKET = re.compile(r"^(current|\d+-\d+|\d+\+)$")
 
 

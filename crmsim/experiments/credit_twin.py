@@ -254,11 +254,8 @@ def calibrate_credit(history: CreditHistory, base: CreditConfig | None = None, *
     inv = h.invoices[(h.invoices["issued"] >= t0) & (h.invoices["issued"] < t1)]
     if len(inv) < 30:
         raise InputError(f"only {len(inv)} invoices issued in the window; need at least 30 to fit the credit book")
-    est_rows = Estimates("grade")
+    est = Estimates("grade")
     notes = list(h.notes)
-
-    def add(parameter, value, ci=(np.nan, np.nan), n=0, *, grade="", **kw):
-        est_rows.add(parameter, value, ci, n, group=grade, **kw)
 
     cust = h.customers
     alive_from = np.full(len(cust), t0)
@@ -267,30 +264,30 @@ def calibrate_credit(history: CreditHistory, base: CreditConfig | None = None, *
     book = cust[in_book]
     exposure_years = float((alive_to - alive_from)[in_book].sum() / _YEAR)
     n_c = len(book)
-    add("customers", n_c, n=n_c, path="customers", note="customers not in default at the window's start")
+    est.add("customers", n_c, n=n_c, path="customers", note="customers not in default at the window's start")
     grades = sorted(book["grade"].unique())
     shares = {}
     for gname in grades:
         k = int((book["grade"] == gname).sum())
         shares[gname] = k / n_c
-        add("grade_share", k / n_c, proportion_ci(k, n_c), n_c, grade=gname, path=f"grade_shares.{gname}")
+        est.add("grade_share", k / n_c, proportion_ci(k, n_c), n_c, group=gname, path=f"grade_shares.{gname}")
     # orders: invoices per customer-month (Poisson) and their spread across customers
     months = exposure_years * 12
     lam = len(inv) / months
-    add("orders_per_month", lam, poisson_rate_ci(len(inv), months), len(inv), path="orders_per_month")
+    est.add("orders_per_month", lam, poisson_rate_ci(len(inv), months), len(inv), path="orders_per_month")
     per = inv.groupby("customer_id").size().reindex(book["customer_id"], fill_value=0).to_numpy(float)
     life = (alive_to - alive_from)[in_book]
     sigma = _rate_sigma(per)
-    add("order_rate_sigma", sigma, _boot_ci(per, _rate_sigma, rng), per.size, path="order_rate_sigma",
+    est.add("order_rate_sigma", sigma, _boot_ci(per, _rate_sigma, rng), per.size, path="order_rate_sigma",
         note="lognormal spread of order rates by the method of moments on invoices per customer")
     amt = inv["amount"].to_numpy(float)
-    add("order_amount_mean", float(amt.mean()), _mean_ci(amt), amt.size, path="order_amount_mean", note="minor units")
-    add("order_amount_cv", float(amt.std(ddof=1) / amt.mean()), _boot_ci(amt, lambda x: x.std(ddof=1) / x.mean(), rng),
+    est.add("order_amount_mean", float(amt.mean()), _mean_ci(amt), amt.size, path="order_amount_mean", note="minor units")
+    est.add("order_amount_cv", float(amt.std(ddof=1) / amt.mean()), _boot_ci(amt, lambda x: x.std(ddof=1) / x.mean(), rng),
         amt.size, path="order_amount_cv")
     terms = (inv["due"] - inv["issued"]).dropna().to_numpy()
     if terms.size:
         t = float(np.median(terms))
-        add("terms_days", t, (float(np.quantile(terms, 0.25)), float(np.quantile(terms, 0.75))), terms.size,
+        est.add("terms_days", t, (float(np.quantile(terms, 0.25)), float(np.quantile(terms, 0.75))), terms.size,
             path="terms_days", note="median days from invoice to due date (interval: quartiles)")
     else:
         t = float(base.terms_days)
@@ -330,15 +327,15 @@ def calibrate_credit(history: CreditHistory, base: CreditConfig | None = None, *
         # resampled: the observed days, or 1,000 evenly spaced quantiles of them (the maximum kept)
         keep_x = x if x.size <= 1000 else np.append(np.quantile(x, (np.arange(999) + 0.5) / 1000), x.max())
         days_to_pay[gname] = {"kind": "empirical", "values": [float(v) for v in np.round(keep_x, 1)]}
-        add("days_to_pay_mean", float(x.mean()), _mean_ci(x), x.size, grade=gname, source=src,
+        est.add("days_to_pay_mean", float(x.mean()), _mean_ci(x), x.size, group=gname, source=src,
             path=f"days_to_pay.{gname}", note=f"resampled from {x.size} invoices (p50 {np.median(x):.0f}, "
                                               f"p95 {np.quantile(x, 0.95):.0f}, max {x.max():.0f} days)")
         lt = late_all[sel] if src == "fitted" else late_all[seen]
         late_mean[gname] = float(lt.mean())
-        add("late_days_mean", float(lt.mean()), _mean_ci(lt), lt.size, grade=gname, source=src,
+        est.add("late_days_mean", float(lt.mean()), _mean_ci(lt), lt.size, group=gname, source=src,
             path=f"late_days_mean.{gname}", note="mean days past due (0 when paid by the due date)")
-        add("paid_late_share", float((lt > 0).mean()), proportion_ci(int((lt > 0).sum()), lt.size), lt.size,
-            grade=gname, source=src, note="share of invoices paid after their due date")
+        est.add("paid_late_share", float((lt > 0).mean()), proportion_ci(int((lt > 0).sum()), lt.size), lt.size,
+            group=gname, source=src, note="share of invoices paid after their due date")
     # defaults per customer-year; correlated defaults cluster in bad months, so the Poisson
     # interval is widened by the dispersion of the monthly default counts (quasi-Poisson)
     has_defaults = "defaulted" in cust and np.isfinite(cust["defaulted"]).any()
@@ -353,12 +350,12 @@ def calibrate_credit(history: CreditHistory, base: CreditConfig | None = None, *
         yrs = float(life[sel].sum() / _YEAR)
         if not has_defaults:
             annual_pd[gname] = base.annual_pd.get(gname, float(np.mean(list(base.annual_pd.values()))))
-            add("annual_pd", annual_pd[gname], grade=gname, source="base scenario", path=f"annual_pd.{gname}",
+            est.add("annual_pd", annual_pd[gname], group=gname, source="base scenario", path=f"annual_pd.{gname}",
                 note="no default dates in the customers table")
             continue
         lo, hi = poisson_rate_ci(int(round(k / phi)), yrs / phi) if phi > 1 else poisson_rate_ci(k, yrs)
         annual_pd[gname] = float(1 - np.exp(-k / yrs))
-        add("annual_pd", annual_pd[gname], (1 - np.exp(-lo), 1 - np.exp(-hi)), int(sel.sum()), grade=gname,
+        est.add("annual_pd", annual_pd[gname], (1 - np.exp(-lo), 1 - np.exp(-hi)), int(sel.sum()), group=gname,
             source="pooled" if gname in thin else "fitted", path=f"annual_pd.{gname}",
             note=f"{k} default(s) in {yrs:.1f} customer-years" + (f", interval widened x{np.sqrt(phi):.2f} "
                                                                  "for clustering" if phi > 1 else ""))
@@ -376,7 +373,7 @@ def calibrate_credit(history: CreditHistory, base: CreditConfig | None = None, *
         r = r[np.isfinite(r)]
         if r.size:
             limit_mult = float(np.median(r))
-            add("limit_multiplier", limit_mult, _boot_ci(r, np.median, rng), r.size, path="limit_multiplier",
+            est.add("limit_multiplier", limit_mult, _boot_ci(r, np.median, rng), r.size, path="limit_multiplier",
                 note="median credit limit / expected open exposure")
     raw = base.model_dump(mode="json", by_alias=True, exclude_none=True)
     raw.update(customers=int(n_c), grade_shares=shares, orders_per_month=float(lam), order_rate_sigma=sigma,
@@ -384,7 +381,7 @@ def calibrate_credit(history: CreditHistory, base: CreditConfig | None = None, *
                terms_days=int(round(t)), limit_multiplier=limit_mult, late_days_mean=late_mean,
                annual_pd=annual_pd, days_to_pay=days_to_pay)
     cfg = CreditConfig.model_validate(raw)
-    est = est_rows.frame()
+    est = est.frame()
     if base_set is None:
         from crmsim.experiments.calibrate import _set_paths
 

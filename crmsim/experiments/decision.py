@@ -105,10 +105,10 @@ class Decision(Config):
 
 
 def _unit_of_objective(decision: Decision, units: dict[str, str]) -> str:
+    """Money (in currency units) when any metric term is money or there is none, else the first
+    metric's unit."""
     kinds = [kind(unit_of(units, t.metric)) for t in decision.objective if t.metric]
-    if any(k in ("money", "money_minor") for k in kinds) or not kinds:
-        return "money"
-    return kinds[0] if kinds[0] != "money_minor" else "money"
+    return "money" if not kinds or any(k.startswith("money") for k in kinds) else kinds[0]
 
 
 def check_decision(decision: Decision, units: dict[str, str], variants, source: str = "<scenario>") -> list[str]:

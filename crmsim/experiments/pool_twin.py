@@ -89,15 +89,12 @@ def calibrate_pool(history: PoolHistory, base: PoolConfig, *, start=None, end=No
     t1 = _day(end) if end is not None else _day(h.end) + 1
     if t1 - t0 < 28:
         raise InputError(f"the window has {t1 - t0:.0f} days; fitting the pool needs at least 4 weeks")
-    est_rows = Estimates("group")
+    est = Estimates("group")
     notes = list(h.notes)
-
-    def add(parameter, value, ci=(np.nan, np.nan), n=0, *, group="", **kw):
-        est_rows.add(parameter, value, ci, n, group=group, **kw)
 
     cust = h.customers
     n = len(cust)
-    add("customers", n, n=n, path="customers.count")
+    est.add("customers", n, n=n, path="customers.count")
     raw = base.model_dump(mode="json", by_alias=True, exclude_none=True)
     c_raw, r_raw = raw["customers"], raw["reps"]
     c_raw["count"] = n
@@ -106,7 +103,7 @@ def calibrate_pool(history: PoolHistory, base: PoolConfig, *, start=None, end=No
         shares = g.value_counts(sort=False).sort_index()
         c_raw["grade_shares"] = {k: v / n for k, v in shares.items()}
         for k, v in shares.items():
-            add("grade_share", v / n, proportion_ci(int(v), n), n, group=k, path=f"customers.grade_shares.{k}")
+            est.add("grade_share", v / n, proportion_ci(int(v), n), n, group=k, path=f"customers.grade_shares.{k}")
         notes.append(f"grades {list(shares.index)} are taken as listed best first (alphabetical); reorder "
                      "grade_shares in the scenario if your best grade sorts later")
     else:
@@ -115,11 +112,11 @@ def calibrate_pool(history: PoolHistory, base: PoolConfig, *, start=None, end=No
         reg = cust["region"].astype(str).value_counts(sort=False).sort_index()
         c_raw["region_shares"] = {k: v / n for k, v in reg.items()}
         for k, v in reg.items():
-            add("region_share", v / n, proportion_ci(int(v), n), n, group=k, path=f"customers.region_shares.{k}")
+            est.add("region_share", v / n, proportion_ci(int(v), n), n, group=k, path=f"customers.region_shares.{k}")
     held0 = _holdings(h, t0)
     in_pool0 = n - int(held0.sum())
     c_raw["initial_pool_share"] = in_pool0 / n
-    add("initial_pool_share", in_pool0 / n, proportion_ci(in_pool0, n), n, path="customers.initial_pool_share",
+    est.add("initial_pool_share", in_pool0 / n, proportion_ci(in_pool0, n), n, path="customers.initial_pool_share",
         note="customers with no owner at the window's start")
     # reps and their work
     fu = h.followups[(h.followups["t"] >= t0) & (h.followups["t"] < t1)]
@@ -135,19 +132,19 @@ def calibrate_pool(history: PoolHistory, base: PoolConfig, *, start=None, end=No
         raise InputError("no rep owns a customer in the window (ownership log)")
     r_raw["count"] = R
     r_raw["teams"] = {}
-    add("reps", R, n=R, path="reps.count", note="owners of a customer in the window")
+    est.add("reps", R, n=R, path="reps.count", note="owners of a customer in the window")
     wd = pd.to_datetime(fu["t"].to_numpy().astype("int64"), unit="D").day_of_week
     share = np.bincount(wd, minlength=7) / max(len(fu), 1)
     work = tuple(int(d) for d in np.flatnonzero(share >= 0.02))
     run_wd = tuple(int((d - pd.Timestamp("2025-01-06").day_of_week) % 7) for d in work)   # the run's day 0 is a Monday
     r_raw["workdays"] = sorted(run_wd)
-    add("workdays", ",".join(map(str, sorted(run_wd))), n=len(fu), path="reps.workdays",
+    est.add("workdays", ",".join(map(str, sorted(run_wd))), n=len(fu), path="reps.workdays",
         note="weekdays (0 = Monday) with at least 2% of follow-ups")
     days = np.arange(t0, t1)
     n_work = int(np.isin(pd.to_datetime(days.astype("int64"), unit="D").day_of_week, work).sum())
     rep_days = R * n_work
     lam = len(fu) / rep_days
-    add("followups_per_day", lam, poisson_rate_ci(len(fu), rep_days), len(fu), path="reps.followups_per_day",
+    est.add("followups_per_day", lam, poisson_rate_ci(len(fu), rep_days), len(fu), path="reps.followups_per_day",
         note=f"follow-ups per rep per working day (set to {max(1, round(lam))}: the simulation takes whole follow-ups)")
     r_raw["followups_per_day"] = max(1, int(round(lam)))
     gaps = fu.sort_values(["customer_id", "t"]).groupby("customer_id")["t"].diff().dropna().to_numpy()
@@ -155,24 +152,24 @@ def calibrate_pool(history: PoolHistory, base: PoolConfig, *, start=None, end=No
         # reps who follow up the most silent first rarely meet the gap rule, so the gaps seen only
         # bound it from above: lowered to the shortest gap seen, never raised
         r_raw["min_gap_days"] = int(gaps.min())
-        add("min_gap_days", float(gaps.min()), n=gaps.size, path="reps.min_gap_days",
+        est.add("min_gap_days", float(gaps.min()), n=gaps.size, path="reps.min_gap_days",
             note="the shortest gap between two follow-ups of a customer (below the base scenario's)")
     held_end = _holdings(h, t1 - 1).reindex(reps, fill_value=0)
     target = float(np.quantile(held_end, 0.9)) if len(held_end) else float(r_raw["target_holding"])
     r_raw["target_holding"] = int(round(target))
-    add("target_holding", target, n=R, path="reps.target_holding",
+    est.add("target_holding", target, n=R, path="reps.target_holding",
         note="90th percentile of customers held per rep at the window's end (reps claim up to it)")
     h0 = held0.reindex(reps, fill_value=0).to_numpy(float)
     h0 = h0[h0 > 0]
     if h0.size >= 2:
         r_raw["book_skew"] = float(np.std(np.log(h0), ddof=1))
-        add("book_skew", r_raw["book_skew"], n=h0.size, path="reps.book_skew",
+        est.add("book_skew", r_raw["book_skew"], n=h0.size, path="reps.book_skew",
             note="standard deviation of log customers held per rep at the window's start")
     # deals
     dl = h.deals[(h.deals["t"] >= t0) & (h.deals["t"] < t1)]
     k_deal, n_fu = len(dl), len(fu)
     p_obs = k_deal / n_fu if n_fu else np.nan
-    add("deals_per_followup", p_obs, proportion_ci(k_deal, n_fu), n_fu, note="deals in the window / follow-ups")
+    est.add("deals_per_followup", p_obs, proportion_ci(k_deal, n_fu), n_fu, note="deals in the window / follow-ups")
     amt = dl["amount"].dropna().to_numpy(float)
     amt = amt[amt > 0]
     if amt.size >= 30:
@@ -180,7 +177,7 @@ def calibrate_pool(history: PoolHistory, base: PoolConfig, *, start=None, end=No
         mean_all = float(amt.mean())
         c_raw["deal_amount"] = {"kind": "lognormal", "mean": mean_all, "cv": float(amt.std(ddof=1) / mean_all)}
         h_ = 1.96 * amt.std(ddof=1) / np.sqrt(amt.size)
-        add("deal_amount_mean", mean_all, (mean_all - h_, mean_all + h_), amt.size, path="customers.deal_amount")
+        est.add("deal_amount_mean", mean_all, (mean_all - h_, mean_all + h_), amt.size, path="customers.deal_amount")
         if gmap is not None:
             d2 = dl.assign(grade=gmap.reindex(dl["customer_id"]).to_numpy())
             by = d2[d2["amount"] > 0].groupby("grade")["amount"]
@@ -189,11 +186,11 @@ def calibrate_pool(history: PoolHistory, base: PoolConfig, *, start=None, end=No
                 if gname in by.groups and by.get_group(gname).size >= 10:
                     x = by.get_group(gname).to_numpy(float)
                     gv[gname] = float(x.mean() / mean_all)
-                    add("grade_value", gv[gname], n=x.size, group=gname, path=f"customers.grade_value.{gname}",
+                    est.add("grade_value", gv[gname], n=x.size, group=gname, path=f"customers.grade_value.{gname}",
                         note="mean deal amount of the grade / of all deals")
                 else:
                     gv[gname] = 1.0
-                    add("grade_value", 1.0, group=gname, source="pooled", path=f"customers.grade_value.{gname}",
+                    est.add("grade_value", 1.0, group=gname, source="pooled", path=f"customers.grade_value.{gname}",
                         note="fewer than 10 deals: the overall mean")
             c_raw["grade_value"] = gv
     else:
@@ -210,7 +207,7 @@ def calibrate_pool(history: PoolHistory, base: PoolConfig, *, start=None, end=No
         yrs = silent_days / _YEAR
         if yrs > 0:
             c_raw["loss_rate_per_year"] = losses / yrs
-            add("loss_rate_per_year", losses / yrs, poisson_rate_ci(losses, yrs), losses,
+            est.add("loss_rate_per_year", losses / yrs, poisson_rate_ci(losses, yrs), losses,
                 path="customers.loss_rate_per_year",
                 note=f"{losses} customers lost in {yrs:.1f} customer-years silent > {grace:.0f} days")
     else:
@@ -229,13 +226,13 @@ def calibrate_pool(history: PoolHistory, base: PoolConfig, *, start=None, end=No
             cfg = PoolConfig.model_validate(raw)
         lo, hi = proportion_ci(k_deal, n_fu)
         scale = d_rate / p_obs
-        add("deal_rate", d_rate, (lo * scale, min(1.0, hi * scale)), n_fu, path="customers.deal_rate",
+        est.add("deal_rate", d_rate, (lo * scale, min(1.0, hi * scale)), n_fu, path="customers.deal_rate",
             note=f"set by simulation so deals per follow-up match the history's {p_obs:.4f}")
     if base_set is None:
         from crmsim.experiments.calibrate import _set_paths
 
         base_set = _set_paths(base)
-    est = est_rows.frame()
+    est = est.frame()
     prov = _provenance(cfg, est, base_set)
     return PoolCalibration(cfg, est, prov, notes, (pd.Timestamp(np.datetime64(int(t0), "D")),
                                                    pd.Timestamp(np.datetime64(int(t1) - 1, "D"))))

@@ -405,8 +405,7 @@ def baseline_equivalents(sc: Scenario) -> list[str]:
 def describe_baseline(sc: Scenario) -> str:
     """The baseline in words, at the paths the sweeps change: ``limit 30 d; holding cap 0,
     cooldown 0 d; reclaim by rules``."""
-    base = _baseline_dict(sc)
-    full = sc.baseline.model_dump(mode="json", by_alias=True)
+    full = sc.baseline.model_dump(mode="json", by_alias=True)   # defaults included
     parts = []
     for sw in sc.sweep:
         items = []
@@ -415,11 +414,6 @@ def describe_baseline(sc: Scenario) -> str:
                 v = path_value(full, p)
             except (KeyError, IndexError, TypeError):
                 v = None
-            if v is None:
-                try:
-                    v = path_value(base, p)
-                except (KeyError, IndexError, TypeError):
-                    v = None
             given = None
             for i, g in enumerate(sw.grid[p]):
                 if g == v and p in sw.labels:

@@ -15,7 +15,7 @@ from crmsim.report.figures import comparison_figure
 from crmsim.sim.registry import MODELS, get_model
 
 __all__ = ["KEY_METRICS", "write_report", "render_html", "response_figures", "model_figures", "decision_block",
-           "metrics_table", "display_comparison"]
+           "metrics_table", "display_comparison", "split_varying"]
 
 class _KeyMetrics(Mapping):
     """Model name -> the metrics shown first (from each model's registered spec)."""
@@ -109,28 +109,26 @@ def decision_block(rec) -> str:
     return "\n".join(parts)
 
 
-def varies(c: pd.DataFrame) -> bool:
-    """Whether one metric's rows of a comparison differ across variants (a metric equal in every
-    variant carries no information for the choice)."""
-    m = c["mean"].dropna()
-    return len(m) > 0 and float(m.max() - m.min()) > 1e-9 * max(1.0, float(m.abs().max()))
+def split_varying(comparison: pd.DataFrame, metrics: list[str]) -> tuple[list[str], list[str]]:
+    """``(varying, constant)``: the ``metrics`` present in ``comparison`` whose means differ
+    across its variants, and those equal in every variant (no information for the choice). With
+    one variant every metric counts as varying."""
+    varying, constant = [], []
+    one = comparison["variant"].nunique() <= 1
+    for m in metrics:
+        mean = comparison.loc[comparison["metric"] == m, "mean"].dropna()
+        if comparison["metric"].eq(m).any():
+            same = len(mean) > 0 and float(mean.max() - mean.min()) <= 1e-9 * max(1.0, float(mean.abs().max()))
+            (constant if same and not one else varying).append(m)
+    return varying, constant
 
 
-def metrics_table(comparison: pd.DataFrame, metrics: list[str], labels: dict[str, str], units: dict,
-                  currency: str) -> tuple[str, list[str]]:
-    """The comparison as people read it (units, labels; baseline: mean [CI]; others: mean and the
-    paired change); metrics that do not vary across variants are left out and listed."""
+def metrics_table(comparison: pd.DataFrame, shown: list[str], labels: dict[str, str], units: dict,
+                  currency: str) -> str:
+    """The comparison of the ``shown`` metrics as people read it (units, labels; baseline: mean
+    [CI]; others: mean and the paired change)."""
     from crmsim.units import fmt, fmt_ci, unit_label, unit_of
 
-    shown, constant = [], []
-    for m in metrics:
-        c = comparison[comparison["metric"] == m]
-        if c.empty:
-            continue
-        if varies(c) or c["variant"].nunique() == 1:
-            shown.append(m)
-        else:
-            constant.append(f"{m} {fmt(c['mean'].iloc[0], unit_of(units, m), currency)}")
     head = ["variant"] + [f"{m} ({unit_label(unit_of(units, m), currency)})" if unit_label(unit_of(units, m), currency)
                           else m for m in shown]
     idx = comparison.set_index(["variant", "metric"])
@@ -145,7 +143,7 @@ def metrics_table(comparison: pd.DataFrame, metrics: list[str], labels: dict[str
                 sig = r["diff_ci_low"] > 0 or r["diff_ci_high"] < 0
                 cells.append(f"{fmt(r['mean'], u)} ({fmt(r['diff'], u, signed=True)}{'*' if sig else ''})")
         rows.append(cells)
-    return _table(rows, head), constant
+    return _table(rows, head)
 
 
 def display_comparison(comparison: pd.DataFrame, labels: dict[str, str], units: dict, currency: str) -> pd.DataFrame:
@@ -202,20 +200,22 @@ def write_report(path: str | Path, result, comparison: pd.DataFrame) -> Path:
         f"{sc.run.horizon_days - sc.run.warmup_days:g} days after it), base seed {sc.run.base_seed}. Means over "
         "replications; CIs are 95% Student-t, kept inside each metric's possible range; differences are paired by "
         "replication (common random numbers)" + (f"; money in {html.escape(cur)}" if cur else "") + ".</p>")
-    shown = list(dict.fromkeys([*keys, *_decision_metrics(sc)]))
-    table, constant = metrics_table(comparison, shown, labels, spec.units, cur)
+    shown, constant = split_varying(comparison, list(dict.fromkeys([*keys, *_decision_metrics(sc)])))
     blocks += ["<h2>Comparison</h2>",
                "<p class='note'>baseline: mean [95% CI]; other variants: mean (paired change against the "
-               "baseline; * = its 95% CI excludes 0)</p>", table]
+               "baseline; * = its 95% CI excludes 0)</p>", metrics_table(comparison, shown, labels, spec.units, cur)]
     if constant:
-        blocks.append(f"<p class='note'>The same in every variant, so not shown: {html.escape('; '.join(constant))}."
-                      "</p>")
+        from crmsim.units import fmt, unit_of
+
+        first = comparison.drop_duplicates("metric").set_index("metric")["mean"]
+        flat = "; ".join(f"{m} {fmt(first[m], unit_of(spec.units, m), cur)}" for m in constant)
+        blocks.append(f"<p class='note'>The same in every variant, so not shown: {html.escape(flat)}.</p>")
     disp = display_comparison(comparison, labels, spec.units, cur)
     view = dataclasses.replace(
         result, summary=result.summary.assign(variant=result.summary["variant"].map(lambda v: labels.get(v, v))),
         events={labels.get(k, k): v for k, v in result.events.items()},
         tables={labels.get(k, k): v for k, v in result.tables.items()})
-    curves = response_figures(result, [m for m in keys[:3] if m not in [x.split(" ")[0] for x in constant]])
+    curves = response_figures(result, [m for m in keys[:3] if m not in constant])
     if curves:
         blocks += ["<h2>Sweep response curves</h2>", *curves]
     blocks += model_figures(view, disp, keys, start)
