@@ -1,4 +1,5 @@
-"""Command line: ``crmsim run | validate | calibrate | replay | price | report | results | init | list``."""
+"""Command line: ``crmsim run | validate | calibrate | replay | price | report | results | init | list``,
+and the table rules on exports (``reclaim | ageing | writeoff | score | assign | dedup``, :mod:`crmsim.shell`)."""
 
 from __future__ import annotations
 
@@ -656,6 +657,8 @@ def cmd_init(args) -> int:
     dest = Path(args.dir)
     plan = [(f, dest / "scenarios" / f.name) for f in sorted(_bundled("scenarios").glob("*.toml"))]
     plan += [(f, dest / "data" / "examples" / f.name) for f in sorted(_bundled("examples").iterdir()) if f.is_file()]
+    starter = _bundled("examples") / "starter"    # policy.toml and data/customers.xlsx: the reclaim quick start
+    plan += [(f, dest / f.relative_to(starter)) for f in sorted(starter.rglob("*")) if f.is_file()]
     if not plan:
         raise InputError("init: this crmsim installation has no bundled scenarios or examples")
     clash = [str(t) for _, t in plan if t.exists()]
@@ -666,8 +669,10 @@ def cmd_init(args) -> int:
         target.parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(src, target)
     n_s = sum(1 for _, t in plan if t.parent.name == "scenarios")
-    print(f"wrote {n_s} scenarios to {dest / 'scenarios'} and {len(plan) - n_s} example files to "
-          f"{dest / 'data' / 'examples'}\nnext: cd {dest} && crmsim run scenarios/funnel.toml")
+    n_e = sum(1 for _, t in plan if t.parent.name == "examples")
+    print(f"wrote {n_s} scenarios to {dest / 'scenarios'}, {n_e} example exports to {dest / 'data' / 'examples'}, "
+          f"and policy.toml with data/customers.xlsx\nnext: cd {dest} && crmsim run scenarios/funnel.toml\n"
+          f"      crmsim reclaim data/customers.xlsx --policy policy.toml    # who goes back to the pool")
     return 0
 
 
@@ -789,6 +794,11 @@ def build_parser() -> argparse.ArgumentParser:
     ls = sub.add_parser("list", help="list bundled scenarios with their description")
     ls.add_argument("dir", nargs="?", help="folder to list (default: ./scenarios and the bundled ones)")
     ls.set_defaults(func=cmd_list)
+    from crmsim.shell import (
+        add_commands,  # reclaim, ageing, writeoff, score, assign, dedup on exports
+    )
+
+    add_commands(sub)
     return p
 
 

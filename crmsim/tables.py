@@ -27,6 +27,8 @@ __all__ = [
     "columns",
     "extra_columns",
     "read_table",
+    "parse_dates",
+    "split_sheet",
     "schema",
     "validate",
 ]
@@ -279,32 +281,84 @@ def columns(name: str) -> Mapping[str, pa.Column]:
     return schema(name).columns
 
 
-def read_table(src, *, source: str | None = None, na_values=("",)) -> pd.DataFrame:
-    """A DataFrame as it is, or a CSV (read as text, only ``na_values`` cells missing) or Parquet
-    file (by extension). The error for a missing file names it."""
-    if isinstance(src, pd.DataFrame):
-        return src.reset_index(drop=True)
+EXCEL_SUFFIXES = (".xlsx", ".xlsm")
+
+
+def split_sheet(src) -> tuple[object, str | None]:
+    """``"book.xlsx#Customers"`` -> ``(Path("book.xlsx"), "Customers")``; anything else as it is
+    (a file whose own name holds ``#`` is taken whole when it exists).
+
+    >>> split_sheet("exports/book.xlsx#Open items")
+    (PosixPath('exports/book.xlsx'), 'Open items')
+    >>> split_sheet("a.csv")
+    (PosixPath('a.csv'), None)
+    """
     from pathlib import Path
 
+    if isinstance(src, pd.DataFrame):
+        return src, None
     p = Path(src)
-    if not p.is_file():
-        raise FileNotFoundError(f"{source or 'table'}: no such file {p}")
+    text = str(src)
+    if "#" in text and not p.is_file():
+        head, _, sheet = text.rpartition("#")
+        if Path(head).suffix.lower() in EXCEL_SUFFIXES:
+            return Path(head), sheet
+    return p, None
+
+
+def _read_excel(p, sheet: str | None, what: str, na_values) -> pd.DataFrame:
     from crmsim.errors import InputError
 
-    if p.suffix.lower() in (".parquet", ".pq"):
+    try:
+        book = pd.ExcelFile(p, engine="openpyxl")
+    except Exception as e:  # zipfile / openpyxl errors for a file that is not a workbook
+        raise InputError(f"{what}: {p} is not a readable .xlsx workbook ({type(e).__name__}: {e})") from None
+    with book:
+        names = book.sheet_names
+        if sheet is None:
+            if len(names) != 1:
+                raise InputError(f"{what}: {p} has {len(names)} sheets {names}; name the one to read as "
+                                 f"{p}#{names[0] if names else 'Sheet1'}")
+            sheet = names[0]
+        elif sheet not in names:
+            raise InputError(f"{what}: {p} has no sheet '{sheet}'; its sheets are {names}")
+        df = pd.read_excel(book, sheet_name=sheet, dtype=str, keep_default_na=False, na_values=list(na_values))
+    df.columns = [str(c).strip() if not str(c).startswith("Unnamed: ") else str(c) for c in df.columns]
+    return df
+
+
+def read_table(src, *, source: str | None = None, na_values=("",)) -> pd.DataFrame:
+    """A DataFrame as it is, or a file by its extension: CSV (read as text, only ``na_values``
+    cells missing), Parquet, or an Excel workbook (``.xlsx``/``.xlsm``, read as text; a workbook
+    of several sheets needs the sheet named: ``book.xlsx#Customers``). The error for a missing or
+    unreadable file names it."""
+    if isinstance(src, pd.DataFrame):
+        return src.reset_index(drop=True)
+    from crmsim.errors import InputError
+
+    p, sheet = split_sheet(src)
+    what = source or "table"
+    if not p.is_file():
+        raise FileNotFoundError(f"{what}: no such file {p}")
+    suffix = p.suffix.lower()
+    if suffix in EXCEL_SUFFIXES:
+        return _read_excel(p, sheet, what, na_values)
+    if suffix == ".xls":
+        raise InputError(f"{what}: {p} is an old-style .xls workbook; save it as .xlsx (or CSV) and read that")
+    if suffix in (".parquet", ".pq"):
         try:
             return pd.read_parquet(p)
         except Exception as e:  # pyarrow's errors for a file that is not Parquet
-            raise InputError(f"{source or 'table'}: {p} is not a readable Parquet file ({e})") from None
+            raise InputError(f"{what}: {p} is not a readable Parquet file ({e})") from None
     try:
         return pd.read_csv(p, dtype=str, keep_default_na=False, na_values=list(na_values))
     except pd.errors.ParserError as e:   # e.g. a row with more fields than the header
-        raise InputError(f"{source or 'table'}: {p}: {str(e).strip().replace('Error tokenizing data. C error: ', '')}; "
+        raise InputError(f"{what}: {p}: {str(e).strip().replace('Error tokenizing data. C error: ', '')}; "
                          "every row needs as many fields as the header (quote values with commas)") from None
     except pd.errors.EmptyDataError:
-        raise InputError(f"{source or 'table'}: {p} is empty (no header row)") from None
+        raise InputError(f"{what}: {p} is empty (no header row)") from None
     except UnicodeDecodeError as e:
-        raise InputError(f"{source or 'table'}: {p} is not UTF-8 text (byte {e.start}); save it as UTF-8 CSV") from None
+        raise InputError(f"{what}: {p} is not UTF-8 text (byte {e.start}); save it as UTF-8 CSV") from None
 
 
 def extra_columns(columns, used, reserved) -> list[tuple[str, str]]:
@@ -315,6 +369,37 @@ def extra_columns(columns, used, reserved) -> list[tuple[str, str]]:
     [('stage', 'src_stage'), ('page', 'page')]
     """
     return [(c, f"src_{c}" if c in reserved else c) for c in columns if c not in used]
+
+
+def parse_dates(col: pd.Series) -> tuple[pd.Series, np.ndarray]:
+    """``(dates, bad)``: each cell of an export column as a timestamp (NaT where blank or not a
+    date) and where a non-blank cell is not a date. ISO dates (with or without a time) are read
+    fast; anything else is tried as a mixed-format date, day-first when the column writes dates
+    with dots (``03.04.2025`` is 3 April) or has a first number above 12 (``31/01/2025``).
+
+    >>> d, bad = parse_dates(pd.Series(["2025-01-02", "", "soon", "03/01/2025"]))
+    >>> d.dt.strftime("%Y-%m-%d").tolist(), bad.tolist()
+    (['2025-01-02', nan, nan, '2025-03-01'], [False, False, True, False])
+    >>> parse_dates(pd.Series(["03.04.2025", "31/01/2025"]))[0].dt.strftime("%Y-%m-%d").tolist()
+    ['2025-04-03', '2025-01-31']
+    """
+    if pd.api.types.is_datetime64_any_dtype(col):
+        return col, np.zeros(len(col), dtype=bool)
+    d = pd.to_datetime(col, errors="coerce", format="ISO8601")
+    filled = (col.notna() & (col.astype(str).str.strip() != "")).to_numpy()
+    retry = d.isna().to_numpy() & filled
+    if retry.any():
+        d = d.copy()
+        rest = col[retry].astype(str).str.strip()
+        parts = rest.str.extract(r"^(\d{1,2})([./-])(\d{1,2})\2(\d{2,4})(?:[ T].*)?$")
+        dayfirst = False
+        if parts[0].notna().any():
+            a, b = pd.to_numeric(parts[0]), pd.to_numeric(parts[2])
+            # 31.01.2025 is day-first wherever dots are written; with slashes or dashes the
+            # column decides: a first number above 12 means day-first (a second above 12: month-first)
+            dayfirst = bool((parts[1] == ".").any() or ((a > 12).any() and not (b > 12).any()))
+        d[retry] = pd.to_datetime(rest, errors="coerce", format="mixed", dayfirst=dayfirst)
+    return d, d.isna().to_numpy() & filled
 
 
 def day_numbers(col: pd.Series, table: str, names: Mapping[str, str] | None = None) -> np.ndarray:
@@ -331,15 +416,7 @@ def day_numbers(col: pd.Series, table: str, names: Mapping[str, str] | None = No
     """
     from crmsim.errors import InputError
 
-    if pd.api.types.is_datetime64_any_dtype(col):
-        d = col
-    else:
-        d = pd.to_datetime(col, errors="coerce", format="ISO8601")
-        retry = d.isna() & col.notna() & (col.astype(str).str.strip() != "")
-        if retry.any():
-            d = d.copy()
-            d[retry] = pd.to_datetime(col[retry], errors="coerce", format="mixed")
-    bad = d.isna() & col.notna() & (col.astype(str).str.strip() != "")
+    d, bad = parse_dates(col)
     if bad.any():
         name = (names or {}).get(col.name)
         shown = f"'{name}' (read as {col.name})" if name else f"'{col.name}'"

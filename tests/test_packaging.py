@@ -65,3 +65,8 @@ def test_the_wheel_has_its_scenarios_and_examples_and_the_quick_start_runs_anywh
     price = run(installed, "price", "lines.csv", "--setup", "data/examples/cpq_setup.toml", "--out", "priced.csv",
                 cwd=demo)
     assert price.returncode == 0 and (demo / "priced.csv").is_file(), price.stderr
+    # the reclaim quick start of the README, on the starter workbook: who goes back to the pool
+    rc = run(installed, "reclaim", "data/customers.xlsx", "--policy", "policy.toml", cwd=demo)
+    assert rc.returncode == 0, rc.stderr
+    assert "due tonight" in rc.stdout and "set aside from customers: 2 row(s)" in rc.stdout
+    assert (demo / "results" / "reclaim-customers" / "due.csv").is_file()

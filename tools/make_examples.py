@@ -2,19 +2,60 @@
 closed-deals table, in the shape of public funnel exports), an ERP's receivables (customers,
 invoices, payments) and a CRM's public-pool history (accounts, activities, deals, the owner-change
 log). Generated, not real: see crmsim.synth.marketing_export / credit_export / pool_export.
+``starter`` writes only the starter project's customers workbook (``crmsim init``), from the CRM
+history: the customers as a CRM list view shows them on a day, with two messy rows.
 
-    python tools/make_examples.py
+    python tools/make_examples.py [starter]
 """
 
+import sys
 from pathlib import Path
+
+import pandas as pd
 
 from crmsim import synth
 from crmsim.sim import exports
 from crmsim.sim.credit import CreditConfig
 from crmsim.sim.pool import PoolConfig
 
+
+def starter(examples: Path) -> None:
+    """``starter/data/customers.xlsx``: the CRM example's customers as its list view shows them at
+    the reclaim job of 2025-07-01 (owner, rating, owner since, last activity, last won deal,
+    locked), in the export's own column names, with a repeated account and an unreadable date."""
+    from crmsim.customers import pool_history, state_at
+    from crmsim.errors import read_toml
+
+    crm = {k: pd.read_csv(examples / f"crm_{k}.csv", keep_default_na=False)
+           for k in ("accounts", "activities", "deals", "ownership")}
+    h = pool_history(crm["accounts"], crm["activities"], crm["deals"], crm["ownership"],
+                     columns=read_toml(examples / "crm_map.toml")["columns"], start="2025-01-06")
+    day = pd.Timestamp("2025-07-01")
+    owned = state_at(h, day)
+    view = h.customers[["customer_id"]].merge(owned, on="customer_id", how="left")
+    names = crm["accounts"].set_index("Account ID")["Account Name"]
+    rng = __import__("numpy").random.default_rng(11)
+    t = pd.DataFrame({
+        "Account ID": view["customer_id"], "Account Name": view["customer_id"].map(names),
+        "Account Owner": view["owner_id"].fillna(""), "Rating": view["grade"], "Territory": view["region"],
+        "Owner Since": view["received_at"], "Last Activity": view["last_followup_at"],
+        "Last Won Deal": view["last_deal_at"],
+        "Locked": ["Yes" if (o == o and o) and rng.random() < 0.03 else "" for o in view["owner_id"]]})
+    t = pd.concat([t, t.iloc[[17]]], ignore_index=True)          # the same account twice (a join in the report)
+    t["Last Activity"] = t["Last Activity"].astype(object)
+    t.loc[40, "Last Activity"] = "n/a"                           # typed by hand
+    out = examples / "starter" / "data" / "customers.xlsx"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    with pd.ExcelWriter(out, engine="openpyxl") as xw:
+        t.to_excel(xw, sheet_name="Accounts", index=False)
+    print(f"wrote {out} ({len(t)} rows, as at the job of {day.date()})")
+
+
 if __name__ == "__main__":
     out = Path(__file__).resolve().parent.parent / "data" / "examples"
+    if sys.argv[1:] == ["starter"]:
+        starter(out)
+        sys.exit(0)
     mqls, deals = synth.marketing_export(364, seed=1)
     mqls.to_csv(out / "mql_export.csv", index=False)
     deals.to_csv(out / "closed_deals.csv", index=False)
@@ -34,3 +75,4 @@ if __name__ == "__main__":
         + "".join(f'{k} = "{v}"\n' for k, v in exports.POOL_EXPORT_COLUMNS.items()), encoding="utf-8")
     print(f"wrote {out}/crm_accounts.csv, crm_activities.csv ({len(crm['activities'])} rows), crm_deals.csv, "
           f"crm_ownership.csv, crm_map.toml")
+    starter(out)

@@ -33,7 +33,13 @@ from crmsim.customers.pool import (
     reclaim,
 )
 from crmsim.customers.profile import customer_profile
-from crmsim.customers.replay import PoolHistory, ReclaimReplay, pool_history, replay_reclaim
+from crmsim.customers.replay import (
+    PoolHistory,
+    ReclaimReplay,
+    pool_history,
+    replay_reclaim,
+    state_at,
+)
 
 __all__ = [
     "AUDIT_COLUMNS",
@@ -67,4 +73,5 @@ __all__ = [
     "ReclaimReplay",
     "pool_history",
     "replay_reclaim",
+    "state_at",
 ]

@@ -56,7 +56,7 @@ from crmsim.customers.pool import ReclaimPolicy
 from crmsim.errors import InputError
 from crmsim.tables import day_numbers, need_columns
 
-__all__ = ["PoolHistory", "ReclaimReplay", "pool_history", "replay_reclaim", "HORIZONS"]
+__all__ = ["PoolHistory", "ReclaimReplay", "pool_history", "replay_reclaim", "state_at", "fill_exemptions", "HORIZONS"]
 
 #: days after the proposed reclaim within which deals are counted
 HORIZONS = (30, 90)
@@ -308,8 +308,47 @@ def _frame(h: PoolHistory, sp: pd.DataFrame, code: np.ndarray, d: float, idx: di
     return pd.DataFrame(out)
 
 
-def _fill_exemptions(frame: pd.DataFrame, policy: ReclaimPolicy, notes: set[str]) -> pd.DataFrame:
-    """A column an exemption reads but the history lacks: nobody has it (said in notes)."""
+def state_at(history: PoolHistory, day) -> pd.DataFrame:
+    """The owned customers at the reclaim job of ``day`` (it sees what happened before that day),
+    as a customers table (``customer_id, owner_id, received_at, last_followup_at, last_deal_at,
+    deal_closed`` and, with opportunities, ``last_opportunity_at, open_opportunities``, plus the
+    customers table's own columns): the state :func:`replay_reclaim` judges each night, for one
+    night. A spell still open at the end of the history is taken to last.
+
+    Examples
+    --------
+    >>> c = pd.DataFrame({"customer_id": ["c1", "c2"]})
+    >>> fu = pd.DataFrame({"customer_id": ["c1"], "followup_at": ["2025-01-20"]})
+    >>> own = pd.DataFrame({"customer_id": ["c1", "c2"], "changed_at": ["2025-01-01"] * 2, "owner_id": ["r1", ""]})
+    >>> h = pool_history(c, fu, pd.DataFrame(columns=["customer_id", "deal_at"]), own, end="2025-01-31")
+    >>> state_at(h, "2025-02-01")[["customer_id", "owner_id", "last_followup_at"]].astype(str).values.tolist()
+    [['c1', 'r1', '2025-01-20']]
+    """
+    d = float(np.datetime64(pd.Timestamp(day).date(), "D").astype(np.int64))
+    sp = history.spells
+    open_ = sp["ended_by"].to_numpy() == "open"
+    active = (sp["start"].to_numpy() < d) & ((d <= sp["end"].to_numpy()) | open_)
+    codes = pd.Index(history.customers["customer_id"])
+    idx = _indexes(history, codes)
+    sel = sp[active]
+    return _frame(history, sel, codes.get_indexer(sel["customer_id"]), d, idx).reset_index(drop=True)
+
+
+def _indexes(h: PoolHistory, codes: pd.Index) -> dict:
+    """Per-customer sorted event days (follow-ups, deals, opportunities) for :func:`_frame`."""
+    idx = {"fu": _Index(codes.get_indexer(h.followups["customer_id"]), h.followups["t"].to_numpy(float)),
+           "deal": _Index(codes.get_indexer(h.deals["customer_id"]), h.deals["t"].to_numpy(float)),
+           "opp": None}
+    if h.opportunities is not None:
+        oc = codes.get_indexer(h.opportunities["customer_id"])
+        idx["opp"] = _Index(oc, h.opportunities["t"].to_numpy(float))
+        cl = h.opportunities["closed"].to_numpy(float)
+        idx["opp_closed"] = _Index(oc[~np.isnan(cl)], cl[~np.isnan(cl)])
+    return idx
+
+
+def fill_exemptions(frame: pd.DataFrame, policy: ReclaimPolicy, notes: set[str]) -> pd.DataFrame:
+    """A column an exemption reads but the table lacks: nobody has it (said in ``notes``)."""
     need = {"locked": policy.exempt_locked, "open_opportunities": policy.exempt_open_opportunity,
             "followup_plan_active": policy.exempt_followup_plan}
     for col, used in need.items():
@@ -362,14 +401,7 @@ def replay_reclaim(history: PoolHistory, policies: dict[str, ReclaimPolicy] | Re
         raise ValueError(f"in_force '{in_force}' is not one of the policies {list(policies)}")
     h = history
     codes = pd.Index(h.customers["customer_id"])
-    idx = {"fu": _Index(codes.get_indexer(h.followups["customer_id"]), h.followups["t"].to_numpy(float)),
-           "deal": _Index(codes.get_indexer(h.deals["customer_id"]), h.deals["t"].to_numpy(float)),
-           "opp": None}
-    if h.opportunities is not None:
-        oc = codes.get_indexer(h.opportunities["customer_id"])
-        idx["opp"] = _Index(oc, h.opportunities["t"].to_numpy(float))
-        cl = h.opportunities["closed"].to_numpy(float)
-        idx["opp_closed"] = _Index(oc[~np.isnan(cl)], cl[~np.isnan(cl)])
+    idx = _indexes(h, codes)
     sp = h.spells
     code = codes.get_indexer(sp["customer_id"])
     t0 = float(np.datetime64(h.start.date(), "D").astype(np.int64))
@@ -399,7 +431,7 @@ def replay_reclaim(history: PoolHistory, policies: dict[str, ReclaimPolicy] | Re
             todo = np.isnan(fired_at[name][active])
             if not todo.any():
                 continue
-            f = _fill_exemptions(base[todo].reset_index(drop=True), policy, notes)
+            f = fill_exemptions(base[todo].reset_index(drop=True), policy, notes)
             ev = policy.evaluate(f, today)
             hit = active[todo][ev["due"].to_numpy()]
             fired_at[name][hit] = d
