@@ -600,6 +600,9 @@ def cmd_price(args) -> int:
     from crmsim.cpq import apply_promotions, load_cpq, price_lines
     from crmsim.units import fmt, in_currency
 
+    if args.amounts is None:     # a workbook is read by people: currency units; a CSV keeps the ledgers' cents
+        args.amounts = "currency" if Path(args.out).suffix.lower() == ".xlsx" else "minor"
+
     def shown(t):
         return in_currency(t) if args.amounts == "currency" else t
 
@@ -610,7 +613,6 @@ def cmd_price(args) -> int:
                              units=setup.catalog.units() if "unit" in lines.columns else None,
                              saleable=setup.saleable)
         out = Path(args.out)
-        out.parent.mkdir(parents=True, exist_ok=True)
         promos = setup.promotions and not args.no_promotions
         if promos:
             need = [c for c in ("order_id", "customer_id") if c not in priced.columns]
@@ -621,15 +623,25 @@ def cmd_price(args) -> int:
                                    setup.promotions, policy=setup.promotion_policy,
                                    cost={p.product_id: p.cost for p in setup.catalog if p.cost is not None})
             table = pd.concat([res.lines, priced[~ok].assign(free=False)], ignore_index=True)
-            shown(res.applied).to_csv(out.with_suffix(".promotions.csv"), index=False)
-            shown(res.skipped).to_csv(out.with_suffix(".skipped.csv"), index=False)
+            extra = {"promotions": shown(res.applied), "skipped": shown(res.skipped)}
         else:
-            table = priced
-        shown(table).to_csv(out, index=False)
+            table, extra = priced, {}
+        if out.suffix.lower() == ".xlsx":     # one workbook: the priced lines, then what was given and not
+            from crmsim.outputs import write_tables
+
+            write_tables(out, {"priced": shown(table), **extra}, currency=args.currency)
+        else:
+            from crmsim.outputs import claim_outputs
+
+            claim_outputs([out, *[out.with_suffix(f".{name}.csv") for name in extra]])
+            for name, t in extra.items():
+                t.to_csv(out.with_suffix(f".{name}.csv"), index=False)
+            shown(table).to_csv(out, index=False)
     except (ValueError, KeyError, FileNotFoundError) as e:
         print(f"error: {e.args[0] if isinstance(e, KeyError) else e}", file=sys.stderr)
         return 2
     unpriced = int(priced["unit_price"].isna().sum())
+    xlsx = Path(args.out).suffix.lower() == ".xlsx"
 
     def money(x) -> str:   # the set-up's prices are minor units: shown in currency units
         return fmt(float(x), "money_minor")
@@ -639,8 +651,9 @@ def cmd_price(args) -> int:
     if promos:
         print(f"promotions: {len(res.applied)} given, discount {money(res.applied['discount'].sum())}, "
               f"{int(res.applied['free_units'].sum())} free units, {len(res.skipped)} not given (see "
-              f"{out.with_suffix('.skipped.csv').name}); net {money(table['net_amount'].sum())}")
-    print(f"wrote {out}" + (f", {out.with_suffix('.promotions.csv')}" if promos else "")
+              f"{'its skipped sheet' if xlsx else out.with_suffix('.skipped.csv').name}); "
+              f"net {money(table['net_amount'].sum())}")
+    print(f"wrote {out}" + (f", {out.with_suffix('.promotions.csv')}" if promos and not xlsx else "")
           + (" (amounts in currency units)" if args.amounts == "currency" else
              " (amounts in minor units, as the set-up's prices; --amounts currency for currency units)"))
     return 0
@@ -781,11 +794,13 @@ def build_parser() -> argparse.ArgumentParser:
     pr.add_argument("lines", help="order lines (CSV or Parquet): product_id, qty [, unit, date, order_id, "
                                   "customer_id, customer_grade, region, channel, ...]")
     pr.add_argument("--setup", required=True, help="CPQ set-up TOML (see data/examples/cpq_setup.toml)")
-    pr.add_argument("--out", required=True, help="priced lines CSV (explanation per line); promotions next to it")
+    pr.add_argument("--out", required=True, help="priced lines CSV (explanation per line; promotions and skipped "
+                                                 "next to it) or NAME.xlsx (one sheet each)")
     pr.add_argument("--no-promotions", action="store_true", help="price books only")
-    pr.add_argument("--amounts", choices=("minor", "currency"), default="minor",
-                    help="write money columns in integer minor units (cents, as the set-up's prices; default) "
-                         "or in currency units with decimals (for a spreadsheet)")
+    pr.add_argument("--amounts", choices=("minor", "currency"), default=None,
+                    help="write money columns in integer minor units (cents, as the set-up's prices; the default "
+                         "for CSV) or in currency units with decimals (the default for --out NAME.xlsx)")
+    pr.add_argument("--currency", default="", help="currency shown on money in Excel output (e.g. EUR)")
     pr.set_defaults(func=cmd_price)
     it = sub.add_parser("init", help="copy a starter project (bundled scenarios, example exports and their "
                                      "mappings) into a new folder")

@@ -125,7 +125,10 @@ def load_export(src, what: str, cols: list[Col], columns: dict[str, str] | None 
     df = raw.drop(columns=[c for c in mapped if c not in names])
     for crm, exp in names.items():
         df[crm] = raw[exp]
-    df = df[[*[c for c in raw.columns if c in df.columns], *[c for c in names if c not in raw.columns]]]
+    order: list[str] = []
+    for c in raw.columns:        # crmsim's names where the export had the column
+        order += [crm for crm, exp in names.items() if exp == c and crm not in order] or ([c] if c in df.columns else [])
+    df = df[list(dict.fromkeys(order))]
     need_columns(df, [c.name for c in cols if c.required], what, columns)
     shown = {c.name: f"'{names[c.name]}' ({c.name})" if c.name in names and names[c.name] != c.name
              else f"'{c.name}'" for c in cols}
@@ -453,7 +456,8 @@ def _receivables(path, columns, notes, today=None):
             notes.append(f"{int(later.sum()):,} invoice(s) issued after {today.date()} left out (first: "
                          f"{', '.join(rec.loc[later, 'invoice_id'].head(3))})")
             rec = rec[~later].reset_index(drop=True)
-    return rec.rename(columns={"invoice_id": "receivable_id"}), got.quarantine
+    rec = rec.rename(columns={"invoice_id": "receivable_id"})
+    return rec[["receivable_id", *[c for c in rec.columns if c != "receivable_id"]]], got.quarantine
 
 
 def _payments(path, columns, rec, notes, today=None):
@@ -485,7 +489,7 @@ def _payments(path, columns, rec, notes, today=None):
         if left:
             notes.append(f"{left:,} payment(s) have no customer id and name no known invoice: unidentified "
                          f"(first: {', '.join(pay.loc[pay['customer_id'].isna(), 'payment_id'].astype(str).head(3))})")
-    return pay.reset_index(drop=True), got.quarantine
+    return pay[["payment_id", *[c for c in pay.columns if c != "payment_id"]]].reset_index(drop=True), got.quarantine
 
 
 def _passes(args):
@@ -704,7 +708,7 @@ def cmd_assign(args) -> int:
     rule, sections = load_rule(args.rules, AssignmentRule, "assignment", variant=args.variant)
     scoring = None
     doc = read_toml(args.rules, "rule file")
-    if rule.policy == "score_tiered":
+    if rule.policy == "score_tiered" or args.mql_only:
         if "model" in doc and "baseline" in doc:
             scoring, _ = load_rule(args.rules, ScoringRule, "scoring", variant=args.variant)
         elif "scoring" in doc:
@@ -720,6 +724,14 @@ def cmd_assign(args) -> int:
                                f"{args.rules} to score the leads first")
         leads["score"] = scoring.score(leads).to_numpy()
         notes.append(f"leads scored by the [scoring] rule of {args.rules} before the score-tiered assignment")
+    skipped = None
+    if args.mql_only:
+        if scoring is None:
+            raise _input_error(f"--mql-only: {args.rules} has no [scoring] rule to tell MQLs")
+        mql = scoring.apply(leads)["mql"].to_numpy()
+        skipped, leads = leads[~mql], leads[mql]
+        notes.append(f"{int(mql.sum()):,} of {len(mql):,} leads are MQLs (score >= {scoring.mql_threshold:g}) and go "
+                     f"to assignment; the others are listed as not_mql")
     rep_cols = [Col("rep_id", "id", required=True, unique=True), Col("capacity", "number"), Col("tier", "number"),
                 Col("open_leads", "number")]
     reps_got = load_export(args.reps, "reps", rep_cols, columns)
@@ -737,6 +749,9 @@ def cmd_assign(args) -> int:
             notes.append(f"{len(acc.quarantine):,} account row(s) set aside (see quarantine)")
     res, carried = rule.assign_table(leads, reps, open_leads=open_leads, accounts=accounts, seed=args.seed)
     out = pd.DataFrame({"source_row": leads["source_row"], "lead_id": _ids(leads)}).join(res)
+    if skipped is not None and len(skipped):
+        out = pd.concat([out, pd.DataFrame({"source_row": skipped["source_row"], "lead_id": _ids(skipped),
+                                            "owner_id": None, "reason": "not_mql"})]).sort_values("source_row")
     load = out["owner_id"].value_counts()
     per_rep = reps[["rep_id", *[c for c in ("capacity", "tier", "open_leads") if c in reps.columns]]].assign(
         assigned=reps["rep_id"].map(load).fillna(0).astype(int).to_numpy())
@@ -945,6 +960,8 @@ def add_commands(sub) -> None:
     asg.add_argument("--accounts", help="preferred accounts (company, rep_id)")
     asg.add_argument("--variant", help="with a scenario: the sweep variant whose assignment rule to apply")
     asg.add_argument("--seed", type=int, default=0, help="seed of a random tie-break (default 0)")
+    asg.add_argument("--mql-only", action="store_true", help="score by the rule file's [scoring] first and assign "
+                                                             "only the MQLs (as the funnel does)")
     asg.set_defaults(func=_guard(cmd_assign))
 
     dd = sub.add_parser(

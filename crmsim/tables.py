@@ -420,7 +420,7 @@ def day_numbers(col: pd.Series, table: str, names: Mapping[str, str] | None = No
     if bad.any():
         name = (names or {}).get(col.name)
         shown = f"'{name}' (read as {col.name})" if name else f"'{col.name}'"
-        rows = col.index[bad.to_numpy()][:5].tolist()
+        rows = col.index[bad][:5].tolist()
         raise InputError(f"{table} table: column {shown} expects dates; rows {rows} ({int(bad.sum())} in all) "
                          f"have {col[bad].astype(str).head(3).tolist()}")
     out = pd.to_datetime(d).to_numpy().astype("datetime64[D]")

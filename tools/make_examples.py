@@ -51,7 +51,30 @@ def starter(examples: Path) -> None:
     print(f"wrote {out} ({len(t)} rows, as at the job of {day.date()})")
 
 
+#: a CRM's lead list view: crmsim's name -> the export's column
+LEAD_EXPORT_COLUMNS = {"lead_id": "Lead ID", "name": "Full Name", "company": "Company", "email": "Email",
+                       "phone": "Phone", "city": "City", "channel": "Lead Source", "created_at": "Created",
+                       "company_size": "Employees", "job_level": "Job Level", "engagement": "Engagement Score"}
+
+
+def leads(examples: Path) -> None:
+    """``crm_leads.csv`` (four weeks of leads with 8% duplicates: typos, upper-cased or missing
+    e-mails, phones written another way) and ``crm_reps.csv``, in a CRM's own column names."""
+    raw, _ = synth.with_duplicates(synth.leads(28, seed=21), 0.08, seed=22)
+    t = raw[list(LEAD_EXPORT_COLUMNS)].rename(columns=LEAD_EXPORT_COLUMNS)
+    t["Created"] = pd.to_datetime(t["Created"]).dt.strftime("%d.%m.%Y %H:%M")
+    t["Lead ID"] = [f"00Q{k:06d}" for k in range(len(t))]
+    t.to_csv(examples / "crm_leads.csv", index=False)
+    reps = synth.reps(6, seed=23)[["rep_id", "team", "region"]].assign(capacity=[300, 300, 250, 250, 150, 100])
+    reps.rename(columns={"rep_id": "User", "team": "Team", "region": "Region", "capacity": "Capacity"}).to_csv(
+        examples / "crm_reps.csv", index=False)
+    print(f"wrote {examples / 'crm_leads.csv'} ({len(t)} rows) and {examples / 'crm_reps.csv'}")
+
+
 if __name__ == "__main__":
+    if sys.argv[1:] == ["leads"]:
+        leads(Path(__file__).resolve().parent.parent / "data" / "examples")
+        sys.exit(0)
     out = Path(__file__).resolve().parent.parent / "data" / "examples"
     if sys.argv[1:] == ["starter"]:
         starter(out)
@@ -76,3 +99,4 @@ if __name__ == "__main__":
     print(f"wrote {out}/crm_accounts.csv, crm_activities.csv ({len(crm['activities'])} rows), crm_deals.csv, "
           f"crm_ownership.csv, crm_map.toml")
     starter(out)
+    leads(out)

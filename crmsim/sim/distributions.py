@@ -105,7 +105,8 @@ class Triangular(Config):
 
 
 class Empirical(Config):
-    """Resample observed values: a list (``values``) or a CSV column (``csv`` + ``column``).
+    """Resample observed values: a list (``values``) or a table's column (``csv`` + ``column``; a
+    CSV, Parquet or Excel file, ``book.xlsx#Sheet`` for one sheet of several).
 
     A relative ``csv`` path is resolved against the scenario file's folder.
     """
@@ -120,13 +121,16 @@ class Empirical(Config):
     def _resolve(cls, v: str | None, info: ValidationInfo) -> str | None:
         if v is None:
             return v
+        from crmsim.tables import split_sheet
+
         base = (info.context or {}).get("base_dir")
         p = Path(v)
         if not p.is_absolute() and base is not None:
             p = Path(base) / p
-        if not p.is_file():
-            raise ValueError(f"empirical csv file not found: {p}")
-        return str(p)
+        f, sheet = split_sheet(p)
+        if not f.is_file():
+            raise ValueError(f"empirical csv file not found: {f}")
+        return str(f) + (f"#{sheet}" if sheet is not None else "")
 
     @model_validator(mode="after")
     def _source(self) -> Empirical:
@@ -151,13 +155,18 @@ class Empirical(Config):
     def data(self) -> np.ndarray:
         if self.values is not None:
             return np.asarray(self.values, dtype=float)
-        df = pd.read_csv(self.csv)
+        from crmsim.tables import read_table
+
+        try:
+            df = read_table(self.csv, source="empirical distribution")   # CSV, Parquet or book.xlsx#Sheet
+        except FileNotFoundError as e:
+            raise ValueError(str(e)) from None
         if self.column not in df.columns:
             raise ValueError(
                 f"empirical: column '{self.column}' not in {self.csv}; columns are {list(df.columns)}"
             )
         col = pd.to_numeric(df[self.column], errors="coerce")
-        bad = col.isna() & df[self.column].notna()
+        bad = col.isna() & df[self.column].notna() & (df[self.column].astype(str).str.strip() != "")
         if bad.any():
             rows = (np.flatnonzero(bad.to_numpy()) + 2).tolist()[:10]
             raise ValueError(
