@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: run test lint lab bench clean
+.PHONY: run test lint lab bench clean docs
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -21,6 +21,10 @@ test: $(STAMP)
 	CRMSIM_FAST=1 PLOTLY_RENDERER=plotly_mimetype $(BIN)/python -m pytest -q --nbval-lax \
 		--nbval-sanitize-with notebooks/sanitize.cfg --doctest-modules crmsim tests notebooks
 
+docs: $(STAMP)
+	$(BIN)/python -m sphinx -b html -W --keep-going -q docs docs/_build/html
+	@echo "open docs/_build/html/index.html"
+
 lint: $(STAMP)
 	$(BIN)/ruff check crmsim tests benchmarks
 
@@ -32,4 +36,4 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_funnel.py
 
 clean:
-	rm -rf $(VENV) results
+	rm -rf $(VENV) results docs/_build docs/_generated

@@ -1,24 +1,24 @@
 """CPQ set-up as one TOML file: the catalogue, configurable models, price books, promotions,
 rebates and the approval policy, so a pricing manager keeps them next to the scenario files.
 
-```toml
-[pricing]                     # PricingPolicy
-stacking = "compounding"
+.. code-block:: toml
 
-[[product]]                   # crmsim.cpq.Product
-product_id = "crm"
-category = "software"
-form = "virtual"
-base_unit = "seat"
-base_price = 10000
+    [pricing]                     # PricingPolicy
+    stacking = "compounding"
 
-[[model]]                     # crmsim.cpq.Model (option groups, constraints)
-[[price_rule]]                # crmsim.cpq.PriceRule
-[[promotion]]                 # crmsim.cpq.Promotion
-[[rebate]]                    # crmsim.cpq.RebateRule
-[[saleable]]                  # crmsim.cpq.SaleableRule (allow / deny, when = [conditions])
-[approval]                    # crmsim.cpq.ApprovalPolicy (levels = [...])
-```
+    [[product]]                   # crmsim.cpq.Product
+    product_id = "crm"
+    category = "software"
+    form = "virtual"
+    base_unit = "seat"
+    base_price = 10000
+
+    [[model]]                     # crmsim.cpq.Model (option groups, constraints)
+    [[price_rule]]                # crmsim.cpq.PriceRule
+    [[promotion]]                 # crmsim.cpq.Promotion
+    [[rebate]]                    # crmsim.cpq.RebateRule
+    [[saleable]]                  # crmsim.cpq.SaleableRule (allow / deny, when = [conditions])
+    [approval]                    # crmsim.cpq.ApprovalPolicy (levels = [...])
 
 Every error names the file, the section, the item (number and id) and the field.
 """

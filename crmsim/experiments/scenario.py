@@ -1,23 +1,23 @@
 """Scenario files: TOML -> frozen pydantic models, with errors that name the file and key path.
 
-```toml
-schema_version = 1
-name = "funnel"
-description = "..."
+.. code-block:: toml
 
-[run]
-replications = 10
-base_seed = 20250101
-horizon_days = 365
-warmup_days = 28
+    schema_version = 1
+    name = "funnel"
+    description = "..."
 
-[baseline]            # a complete world: FunnelConfig (model "funnel") or PoolConfig ("pool")
-reps = { count = 12 }
+    [run]
+    replications = 10
+    base_seed = 20250101
+    horizon_days = 365
+    warmup_days = 28
 
-[[sweep]]             # each sweep is a grid: the Cartesian product of its lists
-name = "headcount x policy"
-grid = { "reps.count" = [10, 14], "assignment.policy" = ["round_robin", "least_loaded"] }
-```
+    [baseline]            # a complete world: FunnelConfig (model "funnel") or PoolConfig ("pool")
+    reps = { count = 12 }
+
+    [[sweep]]             # each sweep is a grid: the Cartesian product of its lists
+    name = "headcount x policy"
+    grid = { "reps.count" = [10, 14], "assignment.policy" = ["round_robin", "least_loaded"] }
 
 Variants are built by validating baseline + overrides (never ``model_copy(update=...)``, which
 skips validation), so a bad override fails like a bad baseline.

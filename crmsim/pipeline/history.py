@@ -68,8 +68,9 @@ class HistoryMapping(Config):
 
     Parameters
     ----------
-    columns : export column -> crmsim field (``opportunity_id, created_at, closed_at,
-        expected_close, stage, amount, owner, channel, product, account``).
+    columns : export column -> crmsim field
+        (``opportunity_id``, ``created_at``, ``closed_at``, ``expected_close``, ``stage``, ``amount``,
+        ``owner``, ``channel``, ``product``, ``account``).
     stages : export stage label -> crmsim stage (``qualify``... ``won``, ``lost``); labels are
         matched after :func:`canonical_text`.
     products : alias -> canonical product name (after :func:`canonical_text`); unlisted
