@@ -62,7 +62,15 @@ class Condition(Config):
             raise KeyError(
                 f"condition on field '{self.field}': no such column; columns are {list(df.columns)}"
             )
-        col = df[self.field]
+        try:
+            return self._evaluate(df[self.field])
+        except TypeError:   # a text column compared with a number (or the reverse)
+            raise TypeError(f"condition on field '{self.field}' ({self.op} {self.value!r}): the column holds "
+                            f"{df[self.field].dtype} values that cannot be compared with it (e.g. "
+                            f"{df[self.field].dropna().astype(str).head(3).tolist()}); convert the column "
+                            "to numbers first") from None
+
+    def _evaluate(self, col: pd.Series) -> pd.Series:
         op, v = self.op, self.value
         if op == "is_null":
             out = col.isna()

@@ -28,6 +28,8 @@ __all__ = [
     "extra_columns",
     "read_table",
     "parse_dates",
+    "date_column",
+    "cents_column",
     "split_sheet",
     "schema",
     "validate",
@@ -427,6 +429,49 @@ def day_numbers(col: pd.Series, table: str, names: Mapping[str, str] | None = No
     num = out.astype(np.int64).astype(float)
     num[np.isnat(out)] = np.nan
     return num
+
+
+def date_column(df: pd.DataFrame, col: str, table: str, *, filled: bool = False) -> pd.Series:
+    """Column ``col`` of ``df`` as timestamps (NaT where missing); a value that is not a date (or,
+    with ``filled``, a missing one) is an :class:`~crmsim.errors.InputError` naming the table, the
+    column and the rows.
+
+    >>> date_column(pd.DataFrame({"due_at": ["2025-01-31", None]}), "due_at", "receivables").dt.day.tolist()
+    [31.0, nan]
+    """
+    from crmsim.errors import InputError
+
+    d, bad = parse_dates(df[col])
+    if filled:
+        bad = bad | d.isna().to_numpy()
+    if bad.any():
+        raise InputError(f"{table}: column '{col}' expects {'a date in every row' if filled else 'dates'}; rows {df.index[bad][:5].tolist()} "
+                         f"({int(bad.sum())} in all) have {df.loc[bad, col].astype(str).head(3).tolist()}")
+    return pd.to_datetime(d)
+
+
+def cents_column(df: pd.DataFrame, col: str, table: str, *, missing: int | None = None) -> np.ndarray:
+    """Column ``col`` as int64 minor units; a value that is not a whole number (or missing, unless
+    ``missing`` says what it stands for) is an :class:`~crmsim.errors.InputError` naming the
+    table, the column and the rows.
+
+    >>> cents_column(pd.DataFrame({"open": [100, None]}), "open", "receivables", missing=0).tolist()
+    [100, 0]
+    """
+    from crmsim.errors import InputError
+
+    s = df[col]
+    if pd.api.types.is_integer_dtype(s) and not s.isna().any():
+        return s.to_numpy(np.int64)
+    v = pd.to_numeric(s, errors="coerce")
+    if missing is not None:
+        v = v.where(s.notna(), missing)
+    bad = (v.isna() | (v.fillna(0) % 1 != 0)).to_numpy()
+    if bad.any():
+        raise InputError(f"{table}: column '{col}' expects whole amounts in minor units (cents); rows "
+                         f"{df.index[bad][:5].tolist()} ({int(bad.sum())} in all) have "
+                         f"{s[bad].astype(str).head(3).tolist()}")
+    return v.to_numpy(np.int64)
 
 
 def need_columns(df: pd.DataFrame, cols, table: str, names: Mapping[str, str] | None = None) -> None:

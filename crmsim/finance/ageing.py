@@ -32,11 +32,14 @@ def _bucket(days_past_due: np.ndarray, edges) -> np.ndarray:
 def ageing(receivables: pd.DataFrame, *, today, edges=DEFAULT_BUCKETS, by: str | None = "customer_id") -> pd.DataFrame:
     """Open amounts by days past due (``today - due_at``) in buckets; vectorised (10M rows in a
     few seconds). ``receivables``: ``due_at``, ``open`` (or ``amount``), and ``by``."""
+    from crmsim.tables import cents_column, date_column, need_columns
+
     col = "open" if "open" in receivables.columns else "amount"
-    dpd = ((pd.Timestamp(today) - pd.to_datetime(receivables["due_at"])) / pd.Timedelta(days=1)).to_numpy()
+    need_columns(receivables, ["due_at", col] + ([by] if by else []), "receivables")
+    dpd = ((pd.Timestamp(today) - date_column(receivables, "due_at", "receivables", filled=True)) / pd.Timedelta(days=1)).to_numpy()
     b = _bucket(np.ceil(dpd), edges)
     labels = bucket_labels(edges)
-    amt = receivables[col].to_numpy(np.int64)
+    amt = cents_column(receivables, col, "receivables")
     if by is None:
         out = np.bincount(b, weights=amt, minlength=len(labels)).astype(np.int64)
         return pd.DataFrame([out], columns=labels, index=["all"])
@@ -84,11 +87,14 @@ def dunning(receivables: pd.DataFrame, policy: DunningPolicy, *, today) -> pd.Da
     >>> d[["level", "send"]].values.tolist()    # 68 days past due, but level 2 waits 23 days after level 1
     [[1, True], [1, False]]
     """
+    from crmsim.tables import cents_column, date_column, need_columns
+
     t = pd.Timestamp(today)
-    dpd = np.floor(((t - pd.to_datetime(receivables["due_at"])) / pd.Timedelta(days=1)).to_numpy())
+    need_columns(receivables, ["due_at", "open"], "receivables")
+    dpd = np.floor(((t - date_column(receivables, "due_at", "receivables", filled=True)) / pd.Timedelta(days=1)).to_numpy())
     lv = np.asarray(policy.levels)
     level = np.searchsorted(lv, dpd, side="right")
-    openamt = receivables["open"].to_numpy(np.int64)
+    openamt = cents_column(receivables, "open", "receivables")
     stateful = "last_level" in receivables.columns
     send = None
     if stateful:

@@ -114,12 +114,15 @@ def allocate(payments: pd.DataFrame, receivables: pd.DataFrame, *, passes=PASSES
         raise ValueError(f"unknown pass(es) {unknown}; passes are {list(PASSES)}")
     pay = payments.reset_index(drop=True)
     rec = receivables.reset_index(drop=True)
+    from crmsim.tables import cents_column, date_column
+
     if "paid_at" in pay.columns:
-        pay = pay.sort_values("paid_at", kind="stable").reset_index(drop=True)
-    due = pd.to_datetime(rec["due_at"]) if "due_at" in rec.columns else pd.Series(np.arange(len(rec)))
+        pay = pay.assign(paid_at=date_column(pay, "paid_at", "payments")).sort_values(
+            "paid_at", kind="stable").reset_index(drop=True)
+    due = date_column(rec, "due_at", "receivables") if "due_at" in rec.columns else pd.Series(np.arange(len(rec)))
     r_order = np.lexsort((np.arange(len(rec)), due.to_numpy()))  # oldest due first
     p_left = pay["amount"].to_numpy(np.int64).copy()
-    r_left = (rec["open"] if "open" in rec.columns else rec["amount"]).to_numpy(np.int64).copy()
+    r_left = cents_column(rec, "open" if "open" in rec.columns else "amount", "receivables").copy()
     if (r_left > rec["amount"].to_numpy()).any():
         raise ValueError("receivables: 'open' exceeds 'amount'")
     r_open0 = r_left.copy()
