@@ -131,6 +131,63 @@ def _days_until(c):
     return days_until_reclaim(c, _policy(), TODAY)
 
 
+def _invoices():
+    return pd.DataFrame({"invoice_id": [f"I{k}" for k in range(6)], "grade": ["A", "A", "B", "B", "C", "C"],
+                         "issued_at": pd.to_datetime(["2025-01-01", "2025-01-05", "2025-02-01", "2025-02-03",
+                                                      "2025-03-01", "2025-03-02"]),
+                         "due_at": pd.to_datetime(["2025-01-31", "2025-02-04", "2025-03-03", "2025-03-05",
+                                                   "2025-03-31", "2025-04-01"]),
+                         "paid_at": pd.to_datetime(["2025-02-10", None, "2025-03-01", None, "2025-04-20", None]),
+                         "amount": pd.array([100, 200, 300, 400, 500, 600], dtype="int64")})
+
+
+def _late(inv):
+    from crmsim.finance.ageing import late_payments
+
+    return late_payments(inv, by="grade", today="2025-05-01")
+
+
+def _open_as_of(inv):
+    from crmsim.finance.ageing import open_as_of
+
+    return open_as_of(inv, "2025-03-15")
+
+
+def _ageing_table():
+    from crmsim.finance.ageing import ageing
+
+    return ageing(_receivables(), today=TODAY).reset_index()
+
+
+def _provision(t):
+    from crmsim.finance.ecl import provision
+
+    return provision(t.set_index("customer_id") if "customer_id" in t.columns else t,
+                     {"current": 0.003, "1-30": 0.016, "31-60": 0.036, "61-90": 0.066, "91-120": 0.1, "121+": 0.2})
+
+
+def _opps():
+    return synth.opportunities(40, seed=3)[0].head(30).reset_index(drop=True)
+
+
+def _win_rates(o):
+    from crmsim.pipeline import win_rates
+
+    return win_rates(o, "channel")
+
+
+def _promo_lines():
+    return _price(_lines()).assign(amount=lambda t: t["amount"].astype("int64"))
+
+
+def _promotions(lines):
+    from crmsim.cli import _bundled
+    from crmsim.cpq import apply_promotions, load_cpq
+
+    setup = load_cpq(_bundled("examples") / "cpq_setup.toml")
+    return apply_promotions(lines, setup.promotions, policy=setup.promotion_policy)
+
+
 #: function name -> (a valid input table, the call)
 FUNCTIONS = {
     "due_for_reclaim": (_customers, _due),
@@ -144,6 +201,11 @@ FUNCTIONS = {
     "ScoringRule.apply": (_leads, _score),
     "AssignmentRule.assign_table": (_leads, _assign),
     "DedupRule.groups": (_leads, _dedup),
+    "late_payments": (_invoices, _late),
+    "open_as_of": (_invoices, _open_as_of),
+    "provision": (_ageing_table, _provision),
+    "win_rates": (_opps, _win_rates),
+    "apply_promotions": (_promo_lines, _promotions),
 }
 
 

@@ -299,7 +299,8 @@ def price_lines(lines: pd.DataFrame, catalog: pd.DataFrame, rules, *, policy: Pr
     if bad.any():
         raise ValueError(f"order lines: column 'qty' expects finite numbers >= 0; rows {L.index[bad][:5].tolist()} "
                          f"have {L.loc[bad, 'qty'].astype(str).head(3).tolist()}")
-    L["qty"] = qty.astype(float)
+    if not pd.api.types.is_numeric_dtype(L["qty"]):    # text from a file: numbers, as checked
+        L["qty"] = qty.astype(float)
     for col in ("category", "form", "base_price"):
         L[col] = catalog[col].to_numpy()[pos][codes]
     L["base_qty"] = to_base_units(L, units) if (units is not None and "unit" in L.columns) else L["qty"].astype(float)

@@ -142,9 +142,11 @@ def late_payments(invoices: pd.DataFrame, *, by: str | list[str] | None = None, 
     [['A', 0.5, 5.0, 0], ['B', 1.0, 30.0, 1]]
     """
     from crmsim.intervals import proportion_ci
+    from crmsim.tables import date_column, need_columns
 
-    due = pd.to_datetime(invoices["due_at"])
-    paid = pd.to_datetime(invoices["paid_at"])
+    need_columns(invoices, ["due_at", "paid_at"], "invoices")
+    due = date_column(invoices, "due_at", "invoices", filled=True)
+    paid = date_column(invoices, "paid_at", "invoices")
     today = pd.Timestamp(today) if today is not None else max(due.max(), paid.max())
     d = invoices.assign(_due=due, _paid=paid)[due <= today]
     late = (d["_paid"] - d["_due"]).dt.days
@@ -179,12 +181,22 @@ def open_as_of(invoices: pd.DataFrame, as_of, *, edges=DEFAULT_BUCKETS) -> pd.Da
     >>> open_as_of(inv, "2025-03-15")[["amount", "days_past_due", "bucket"]].values.tolist()
     [[200, 12, '1-30'], [300, -16, 'current']]
     """
+    from crmsim.errors import InputError
+    from crmsim.tables import date_column, need_columns
+
     t = pd.Timestamp(as_of)
     issued_col = "issued_at" if "issued_at" in invoices.columns else "recognised_at"
-    issued = pd.to_datetime(invoices[issued_col])
-    paid = pd.to_datetime(invoices["paid_at"]) if "paid_at" in invoices.columns else pd.Series(pd.NaT, index=invoices.index)
-    out = invoices[(issued <= t) & ~(paid <= t)].copy()
-    dpd = (t - pd.to_datetime(out["due_at"])).dt.days.to_numpy()
+    if issued_col not in invoices.columns:
+        raise InputError(f"invoices: column 'issued_at' (or 'recognised_at') is missing; columns are "
+                         f"{list(invoices.columns)}")
+    need_columns(invoices, ["due_at"], "invoices")
+    issued = date_column(invoices, issued_col, "invoices", filled=True)
+    paid = date_column(invoices, "paid_at", "invoices") if "paid_at" in invoices.columns \
+        else pd.Series(pd.NaT, index=invoices.index)
+    due = date_column(invoices, "due_at", "invoices", filled=True)
+    keep = ((issued <= t) & ~(paid <= t)).to_numpy()
+    out = invoices[keep].copy()
+    dpd = (t - due[keep]).dt.days.to_numpy()
     out["days_past_due"] = dpd
     out["bucket"] = np.array(bucket_labels(edges), dtype=object)[_bucket(dpd, edges)]
     return out

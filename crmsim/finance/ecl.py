@@ -29,7 +29,14 @@ def provision(ageing_table: pd.DataFrame, loss_rates: dict[str, float] | pd.Seri
     miss = [c for c in ageing_table.columns if c not in r.index]
     if miss:
         raise KeyError(f"no loss rate for bucket(s) {miss}")
-    allow = ageing_table.astype(float) * r.reindex(ageing_table.columns).to_numpy()
+    gross = ageing_table.apply(pd.to_numeric, errors="coerce")
+    bad = [c for c in gross.columns if (gross[c].isna() & ageing_table[c].notna()).any()]
+    if bad:
+        c = bad[0]
+        rows = ageing_table.index[(gross[c].isna() & ageing_table[c].notna()).to_numpy()][:5].tolist()
+        raise ValueError(f"ageing table: bucket column(s) {bad} expect amounts; column '{c}' rows {rows} have "
+                         f"{ageing_table.loc[rows, c].astype(str).tolist()[:3]}")
+    allow = gross.astype(float) * r.reindex(ageing_table.columns).to_numpy()
     allow = allow.round(2)
     allow["allowance"] = allow.sum(axis=1)
     allow.loc["total"] = allow.sum(axis=0)
