@@ -188,6 +188,24 @@ def _promotions(lines):
     return apply_promotions(lines, setup.promotions, policy=setup.promotion_policy)
 
 
+def _field_customers():
+    return pd.DataFrame({"customer_id": [f"K{k}" for k in range(12)], "grade": list("AABBCCDDAABC"),
+                         "owner_id": ["r1", "r2"] * 6})
+
+
+def _plan(c):
+    from crmsim.field.plans import Cadence, plan_visits
+
+    return plan_visits(c, Cadence(), start="2025-03-03", days=28)
+
+
+def _coverage(c):
+    from crmsim.field.plans import Cadence, coverage, plan_visits
+
+    plan, _ = plan_visits(_field_customers(), Cadence(), start="2025-03-03", days=28)
+    return coverage(plan, c, Cadence(), days=28)
+
+
 #: function name -> (a valid input table, the call)
 FUNCTIONS = {
     "due_for_reclaim": (_customers, _due),
@@ -206,6 +224,8 @@ FUNCTIONS = {
     "provision": (_ageing_table, _provision),
     "win_rates": (_opps, _win_rates),
     "apply_promotions": (_promo_lines, _promotions),
+    "plan_visits": (_field_customers, _plan),
+    "coverage": (_field_customers, _coverage),
 }
 
 

@@ -91,6 +91,13 @@ def plan_visits(customers: pd.DataFrame, cadence: Cadence, *, start, days: int,
 def coverage(visits: pd.DataFrame, customers: pd.DataFrame, cadence: Cadence, *, days: int) -> pd.DataFrame:
     """Check: per grade, visits required by the cadence over ``days`` days, visits made (or
     planned), coverage = made / required, and customers not visited at all."""
+    for c in ("customer_id", "grade"):
+        if c not in customers.columns:
+            raise KeyError(f"customers: column '{c}' missing; columns are {list(customers.columns)}")
+    unknown = sorted(set(customers["grade"].dropna()) - set(cadence.every_days), key=str)
+    if unknown:
+        raise ValueError(f"customers: column 'grade' has grades {unknown} that the cadence does not list "
+                         f"(every_days has {list(cadence.every_days)})")
     req = customers.groupby("grade").size().rename("customers").to_frame()
     req["required"] = [n * days / cadence.every_days[g] for g, n in zip(req.index, req["customers"])]
     made = visits.groupby("grade").size().reindex(req.index, fill_value=0)
