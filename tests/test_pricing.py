@@ -183,3 +183,79 @@ def test_vectorised_pricing_equals_the_line_by_line_reference(seed, stacking, ti
     policy = PricingPolicy(stacking=stacking, tie=tie, max_discount=0.4)
     got = price_lines(lines, cat, rules, policy=policy)["unit_price"].tolist()
     assert got == _reference(lines, cat, rules, policy)
+
+
+# --- formula rules (Odoo pricelist "formula" semantics) and rules bound to a unit of measure ----
+
+FCAT = pd.DataFrame({"product_id": ["crm", "bi", "chair"], "category": ["software", "software", "furniture"],
+                     "form": ["virtual", "virtual", "physical"], "base_price": [4_735, 20_000, 5_000],
+                     "base_unit": ["seat", "seat", "piece"], "cost": pd.array([3_000, None, 2_000], dtype="Int64")})
+
+
+def _lines(*pids, **kw):
+    return pd.concat([line(product_id=p, **kw) for p in pids], ignore_index=True)
+
+
+def test_a_formula_rounds_then_adds_the_surcharge_as_odoo_does():
+    # Odoo's documented "prices ending in .99": round to 10.00, then an extra fee of -0.01
+    r = PriceRule(rule_id="nines", kind="formula", round_to=1_000, surcharge=-1)
+    got = price_lines(_lines("crm", "bi"), FCAT, [r])
+    assert got["unit_price"].tolist() == [4_999, 19_999]
+    assert got["explanation"].iloc[0] == "rule nines (standard): list 4735 rounded to 1000 -1 = 4999"
+
+
+def test_margins_bound_the_formula_over_its_base():
+    # 20% off a 20,000 list with at most 3,000 off: Odoo's price_min_margin = -3000 keeps 17,000
+    r = PriceRule(rule_id="sale", kind="formula", discount=0.2, min_margin=-3_000)
+    assert price_lines(_lines("bi"), FCAT, [r])["unit_price"].tolist() == [17_000]
+    # 25% mark-up on cost, at most 1,000 over it
+    m = PriceRule(rule_id="cost+", kind="formula", base="cost", markup=0.25, max_margin=1_000)
+    assert price_lines(_lines("crm", "chair"), FCAT, [m])["unit_price"].tolist() == [3_750, 2_500]
+    m2 = PriceRule(rule_id="cost+", kind="formula", base="cost", markup=0.5, max_margin=1_000)
+    assert price_lines(_lines("crm"), FCAT, [m2])["unit_price"].tolist() == [4_000]
+
+
+def test_a_cost_formula_does_not_apply_to_a_product_without_a_cost():
+    m = PriceRule(rule_id="cost+", kind="formula", base="cost", markup=0.25)
+    got = price_lines(_lines("bi", "crm"), FCAT, [m])
+    assert got["unit_price"].tolist() == [20_000, 3_750]                 # bi has no cost: its base price
+    assert got["explanation"].iloc[0] == "base price 20000"
+
+
+def test_formulas_compete_with_fixed_prices_by_the_same_precedence():
+    fixed = PriceRule(rule_id="list", product_id=("crm",), value=4_500)
+    formula = PriceRule(rule_id="minus5", kind="formula", product_id=("crm",), discount=0.05)   # 4,498.25
+    got = price_lines(_lines("crm"), FCAT, [fixed, formula])
+    assert got["price_rule"].tolist() == ["minus5"] and got["unit_price"].tolist() == [4_498]   # the lower price
+    first = price_lines(_lines("crm"), FCAT, [fixed, formula], policy=PricingPolicy(tie="first_listed"))
+    assert first["price_rule"].tolist() == ["list"]
+    specific = PriceRule(rule_id="grade-B", kind="formula", product_id=("crm",), customer_grade=("B",), markup=0.1)
+    assert price_lines(_lines("crm"), FCAT, [fixed, specific])["price_rule"].tolist() == ["grade-B"]
+    # discount rules stack on the formula's price as on any price
+    off = PriceRule(rule_id="north-10", kind="discount", region=("north",), value=0.10)
+    assert price_lines(_lines("crm"), FCAT, [formula, off])["unit_price"].tolist() == [4_048]
+
+
+def test_a_rule_bound_to_a_unit_skips_lines_in_other_units():
+    box = PriceRule(rule_id="box-price", product_id=("chair",), unit="box", value=4_000)
+    lines = pd.concat([line(product_id="chair", unit="box", qty=1), line(product_id="chair", unit="piece", qty=12)],
+                      ignore_index=True)
+    got = price_lines(lines, FCAT, [box], units=UNITS)
+    assert [r if isinstance(r, str) else None for r in got["price_rule"]] == ["box-price", None]
+    assert got["unit_price"].tolist() == [4_000, 5_000]
+    # without a unit column a line is in the product's base unit
+    piece = PriceRule(rule_id="piece-price", product_id=("chair",), unit="piece", value=4_500)
+    assert price_lines(_lines("chair"), FCAT, [box, piece])["price_rule"].tolist() == ["piece-price"]
+
+
+@pytest.mark.parametrize("kw, msg", [
+    ({"kind": "formula", "value": 10}, "a formula has no value"),
+    ({"kind": "formula", "discount": 0.1, "markup": 0.2}, "discount or markup, not both"),
+    ({"kind": "formula", "min_margin": 100, "max_margin": 50}, "max_margin (50) is below min_margin (100)"),
+    ({"kind": "price", "value": 100, "round_to": 10}, "['round_to'] belong to kind = \"formula\""),
+    ({"kind": "discount"}, "needs a value"),
+])
+def test_formula_rules_are_checked_when_read(kw, msg):
+    with pytest.raises(ValueError, match=msg.replace("(", r"\(").replace(")", r"\)").replace("[", r"\[")
+                       .replace("]", r"\]")):
+        PriceRule(rule_id="r", **kw)

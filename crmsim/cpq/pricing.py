@@ -38,13 +38,33 @@ CONDITION_FIELDS = ("customer_id", "customer_grade", "dealer", "partner", "regio
 
 
 class PriceRule(Config):
-    """One rule of a price book. Unset conditions match everything."""
+    """One rule of a price book. Unset conditions match everything.
+
+    ``kind``: ``price`` (``value`` is the unit price in cents), ``discount`` (``value`` is a share
+    taken off, stacked by the policy) or ``formula``, Odoo's pricelist formula over a ``base``
+    (``list``: the catalogue's base price; ``cost``: its unit cost): the base less ``discount``
+    (a share; negative raises it) or plus ``markup`` (a share on the base, Odoo 17's mark-up on
+    cost), rounded half up to a multiple of ``round_to`` cents, plus ``surcharge`` cents, then
+    kept between base + ``min_margin`` and base + ``max_margin`` cents (in that order, as Odoo's
+    ``_compute_price``). A formula competes with the price rules by the same precedence; where a
+    product has no cost, a cost formula does not apply to it. ``unit``: the rule applies only to
+    lines ordered in that unit of measure (lines without a ``unit`` column are in the product's
+    base unit); its price stays per base unit, as every price here.
+    """
 
     rule_id: str
     book: str = "standard"
     priority: int = 0
-    kind: Literal["price", "discount"] = "price"
-    value: float                              # a unit price in cents, or a discount share (0..1)
+    kind: Literal["price", "discount", "formula"] = "price"
+    value: float | None = None                # a unit price in cents, or a discount share (0..1)
+    base: Literal["list", "cost"] = "list"    # formula: what it starts from
+    discount: float = Field(default=0.0, le=1)       # formula: share off the base (negative: added)
+    markup: float = Field(default=0.0, ge=0)         # formula: share added to the base
+    round_to: int | None = Field(default=None, gt=0)  # formula: round half up to a multiple (cents)
+    surcharge: int = 0                                # formula: cents added after rounding
+    min_margin: int | None = None                     # formula: at least base + this (cents)
+    max_margin: int | None = None                     # formula: at most base + this (cents)
+    unit: str | None = None                   # only lines ordered in this unit of measure
     customer_id: tuple[str, ...] = ()
     customer_grade: tuple[str, ...] = ()
     dealer: tuple[str, ...] = ()
@@ -63,14 +83,70 @@ class PriceRule(Config):
 
     @model_validator(mode="after")
     def _check(self) -> PriceRule:
+        formula_keys = [k for k in ("discount", "markup", "round_to", "surcharge", "min_margin", "max_margin")
+                        if getattr(self, k) not in (None, 0, 0.0)] + (["base"] if self.base != "list" else [])
+        if self.kind == "formula":
+            if self.value is not None:
+                raise ValueError(f"rule {self.rule_id}: a formula has no value (it computes the price from its base)")
+            if self.discount and self.markup:
+                raise ValueError(f"rule {self.rule_id}: give discount or markup, not both")
+            if self.min_margin is not None and self.max_margin is not None and self.max_margin < self.min_margin:
+                raise ValueError(f"rule {self.rule_id}: max_margin ({self.max_margin}) is below min_margin "
+                                 f"({self.min_margin})")
+            return self._common()
+        if formula_keys:
+            raise ValueError(f"rule {self.rule_id}: {formula_keys} belong to kind = \"formula\", not \"{self.kind}\"")
+        if self.value is None:
+            raise ValueError(f"rule {self.rule_id}: kind \"{self.kind}\" needs a value")
         if self.kind == "discount" and not 0 <= self.value <= 1:
             raise ValueError(f"rule {self.rule_id}: a discount is a share in [0, 1], got {self.value}")
         if self.kind == "price" and self.value < 0:
             raise ValueError(f"rule {self.rule_id}: a price must be >= 0, got {self.value}")
+        return self._common()
+
+    def _common(self) -> PriceRule:
         if self.max_qty is not None and self.max_qty <= self.min_qty:
             raise ValueError(f"rule {self.rule_id}: max_qty must be > min_qty")
         check_window(self.valid_from, self.valid_to, f"rule {self.rule_id}")
         return self
+
+    def formula_price(self, base: np.ndarray) -> np.ndarray:
+        """The formula's unit price (cents, float) from each line's base, step by step as Odoo's
+        ``_compute_price``; NaN where the base is missing.
+
+        >>> r = PriceRule(rule_id="f", kind="formula", discount=0.1, round_to=100, surcharge=-1, min_margin=-2000)
+        >>> r.formula_price(np.array([10_000.0, 30_000.0, np.nan])).tolist()
+        [8999.0, 28000.0, nan]
+        >>> PriceRule(rule_id="m", kind="formula", base="cost", markup=0.25).formula_price(np.array([6000.0])).tolist()
+        [7500.0]
+        """
+        base = np.asarray(base, dtype=float)
+        price = base * (1 - self.discount) if not self.markup else base * (1 + self.markup)
+        if self.round_to:
+            price = np.floor(price / self.round_to + 0.5) * self.round_to
+        price = price + self.surcharge
+        if self.min_margin is not None:
+            price = np.fmax(price, base + self.min_margin)
+        if self.max_margin is not None:
+            price = np.fmin(price, base + self.max_margin)
+        return np.where(np.isnan(base), np.nan, price)
+
+    def formula_text(self, base: float) -> str:
+        """The formula's steps for one base, in words."""
+        parts = [f"{self.base} {int(base)}"]
+        if self.markup:
+            parts.append(f"+{self.markup * 100:g}%")
+        elif self.discount:
+            parts.append(f"{-self.discount * 100:+g}%")
+        if self.round_to:
+            parts.append(f"rounded to {self.round_to}")
+        if self.surcharge:
+            parts.append(f"{self.surcharge:+d}")
+        if self.min_margin is not None:
+            parts.append(f"at least {self.base} {self.min_margin:+d}")
+        if self.max_margin is not None:
+            parts.append(f"at most {self.base} {self.max_margin:+d}")
+        return " ".join(parts) + f" = {int(np.floor(self.formula_price(np.array([base]))[0] + 0.5))}"
 
     @property
     def specificity(self) -> int:
@@ -226,6 +302,10 @@ def _match(lines: pd.DataFrame, R: pd.DataFrame) -> pd.DataFrame:
         q = L["base_qty"].to_numpy()[li[k]]
         mx = R["max_qty"].to_numpy(dtype=float)[ri[k]]
         ok[k] = (q >= R["min_qty"].to_numpy()[ri[k]]) & (np.isnan(mx) | (q < mx))
+    if "unit" in R.columns and R["unit"].notna().any():
+        bound = R["unit"].notna().to_numpy()[ri]
+        k = np.flatnonzero(bound)
+        ok[k] &= L["_unit"].to_numpy(dtype=object)[li[k]] == R["unit"].to_numpy(dtype=object)[ri[k]]
     windowed = (R["valid_from"].notna() | R["valid_to"].notna()).to_numpy()[ri]
     if windowed.any() and "date" in L.columns:
         k = np.flatnonzero(windowed)
@@ -239,11 +319,12 @@ def _match(lines: pd.DataFrame, R: pd.DataFrame) -> pd.DataFrame:
     return li[ok], ri[ok]
 
 
-def _explanations(win, R, base_price, disc, total, floor_v, ceil_v, stacking) -> np.ndarray:
-    """One explanation per line, formatted once per distinct combination (rule, discounts,
-    floor, ceiling) and then spread to the lines."""
+def _explanations(win, R, base_price, disc, total, floor_v, ceil_v, stacking, *, rules=(), fbase=None) -> np.ndarray:
+    """One explanation per line, formatted once per distinct combination (rule, its base,
+    discounts, floor, ceiling) and then spread to the lines."""
     dcodes, dnames = pd.factorize(pd.Series(disc, dtype=object))
-    cols = [win, np.where(win < 0, base_price, 0).astype(np.int64), dcodes,
+    fbase = np.zeros(len(win)) if fbase is None else fbase
+    cols = [win, np.where(win < 0, base_price, np.round(fbase)).astype(np.int64), dcodes,
             np.round(total * 1e6).astype(np.int64),
             np.nan_to_num(floor_v, nan=-1).astype(np.int64),
             np.nan_to_num(ceil_v, nan=-1).astype(np.int64)]
@@ -263,7 +344,12 @@ def _explanations(win, R, base_price, disc, total, floor_v, ceil_v, stacking) ->
     val = R["value"].to_numpy(dtype=float) if len(R) else np.array([])
     texts = []
     for w, b, d, t, f, c in uniq:
-        s = f"base price {int(b)}" if w < 0 else f"rule {rid[w]} ({book[w]}): {int(val[w])}"
+        if w < 0:
+            s = f"base price {int(b)}"
+        elif rules and rules[w].kind == "formula":
+            s = f"rule {rid[w]} ({book[w]}): {rules[w].formula_text(float(b))}"
+        else:
+            s = f"rule {rid[w]} ({book[w]}): {int(val[w])}"
         if t > 0:
             s += f"; -{t * 100:.1f}% ({d}, {stacking})"
         if f == f:
@@ -307,6 +393,20 @@ def price_lines(lines: pd.DataFrame, catalog: pd.DataFrame, rules, *, policy: Pr
     rules = list(rules)
     R = _rules_frame(rules)
     R["rule_idx"] = np.arange(len(R))
+    formulas = [k for k, r in enumerate(rules) if r.kind == "formula"]
+    if any(r.unit for r in rules):   # the unit each line is ordered in (its base unit without a unit column)
+        base_unit = catalog["base_unit"].to_numpy()[pos][codes] if "base_unit" in catalog.columns else None
+        if "unit" in L.columns:
+            L["_unit"] = L["unit"].where(L["unit"].notna(), base_unit if base_unit is not None else None)
+        elif base_unit is not None:
+            L["_unit"] = base_unit
+        else:
+            raise KeyError("price rules bound to a unit need the lines' 'unit' column or the catalogue's 'base_unit'")
+    if any(rules[k].base == "cost" for k in formulas):
+        if "cost" not in catalog.columns:
+            raise KeyError("a formula on cost needs the catalogue's 'cost' column")
+        L["_cost"] = pd.to_numeric(pd.Series(catalog["cost"].to_numpy()[pos][codes], index=L.index),
+                                   errors="coerce").astype(float)
     n = len(L)
     price = L["base_price"].to_numpy(dtype=float).copy()
     rule_of = np.full(n, None, dtype=object)
@@ -319,7 +419,17 @@ def price_lines(lines: pd.DataFrame, catalog: pd.DataFrame, rules, *, policy: Pr
         # each rule's rank by the precedence (specificity desc, priority desc, tie asc): the
         # winner for a line is its matching rule of lowest rank, found without sorting the pairs
         tie_key = R["value"].to_numpy(dtype=float) if policy.tie == "lowest_price" else R["order"].to_numpy(dtype=float)
-        is_p = (R["kind"] == "price").to_numpy()
+        is_p = R["kind"].isin(["price", "formula"]).to_numpy()
+        pair_price = None
+        if formulas:   # a formula's price depends on the line: computed per (line, rule) pair
+            pair_price = R["value"].to_numpy(dtype=float)[ri].copy()
+            for k in formulas:
+                m = ri == k
+                if m.any():
+                    col = "_cost" if rules[k].base == "cost" else "base_price"
+                    pair_price[m] = rules[k].formula_price(L[col].to_numpy(dtype=float)[li[m]])
+            keep = ~(np.isin(ri, formulas) & np.isnan(pair_price))     # no cost: the formula does not apply
+            li, ri, pair_price = li[keep], ri[keep], pair_price[keep]
         rank = np.empty(len(R), dtype=np.int64)
         for mask, tk in ((is_p, tie_key), (~is_p, R["order"].to_numpy(dtype=float))):
             idx = np.flatnonzero(mask)
@@ -333,9 +443,21 @@ def price_lines(lines: pd.DataFrame, catalog: pd.DataFrame, rules, *, policy: Pr
         price_rules = np.flatnonzero(is_p)
         by_rank = np.empty(len(R), dtype=np.int64)
         by_rank[rank[price_rules]] = price_rules
-        win_l = np.flatnonzero(best_p < big)
-        win_r = by_rank[best_p[win_l]]
-        price[win_l] = R["value"].to_numpy(dtype=float)[win_r]
+        if pair_price is not None:
+            # the winner per line by the same precedence, with the formula's own price as the tie key
+            pk = np.flatnonzero(pair_p)
+            order = R["order"].to_numpy(dtype=float)[ri[pk]]
+            tie = pair_price[pk] if policy.tie == "lowest_price" else order
+            o = np.lexsort((order, tie, -R["priority"].to_numpy()[ri[pk]], -R["specificity"].to_numpy()[ri[pk]],
+                            li[pk]))
+            pk = pk[o]
+            first = np.r_[True, li[pk][1:] != li[pk][:-1]] if pk.size else np.zeros(0, dtype=bool)
+            win_l, win_r = li[pk][first], ri[pk][first]
+            price[win_l] = pair_price[pk][first]
+        else:
+            win_l = np.flatnonzero(best_p < big)
+            win_r = by_rank[best_p[win_l]]
+            price[win_l] = R["value"].to_numpy(dtype=float)[win_r]
         rule_of[win_l] = rid[win_r]
         win[win_l] = win_r
         # discount rules: best (lowest rank) / additive / compounding, vectorised
@@ -387,7 +509,14 @@ def price_lines(lines: pd.DataFrame, catalog: pd.DataFrame, rules, *, policy: Pr
         disc_col = disc
     else:
         disc_col = np.full(n, "", dtype=object)
-    explain = _explanations(win, R, L["base_price"].to_numpy(), disc_col, total, floor_v, ceil_v, policy.stacking)
+    fbase = np.zeros(n)
+    for k in formulas:
+        m = win == k
+        if m.any():
+            fbase[m] = L["_cost" if rules[k].base == "cost" else "base_price"].to_numpy(dtype=float)[m]
+    explain = _explanations(win, R, L["base_price"].to_numpy(), disc_col, total, floor_v, ceil_v, policy.stacking,
+                            rules=rules, fbase=fbase)
+    L = L.drop(columns=[c for c in ("_unit", "_cost") if c in L.columns])
     unit_price = np.floor(price + 0.5).astype(np.int64)
     out = L.assign(unit_price=unit_price, amount=np.floor(unit_price * L["base_qty"].to_numpy() + 0.5).astype(np.int64),
                    price_rule=rule_of, discounts=disc_col, explanation=explain)
