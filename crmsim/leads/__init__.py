@@ -31,6 +31,7 @@ from crmsim.leads.lifecycle import (
     stage_metrics,
 )
 from crmsim.leads.metrics import MILESTONES, funnel_by_channel, funnel_metrics
+from crmsim.leads.pls import FrequencyTable, update_probabilities
 from crmsim.leads.predictive import evaluate, fit_logistic, fit_naive_bayes, split
 from crmsim.leads.profile import lead_profile
 from crmsim.leads.scoring import BehaviourRule, PointsRule, ScoringRule, TagRule
@@ -48,6 +49,8 @@ __all__ = [
     "BlockingKey",
     "DedupRule",
     "FieldComparator",
+    "FrequencyTable",
+    "update_probabilities",
     "IntakeRules",
     "Lifecycle",
     "PointsRule",

@@ -73,6 +73,13 @@ def fit_naive_bayes(history: pd.DataFrame, target: str, features, *, positive=No
     scaling on probabilities)."""
     features = list(features)
     y = _target(history, target, positive)
+    counts = np.bincount(y, minlength=2)
+    if counts.min() < 5:   # the calibration's 5-fold cross-validation needs 5 of each class
+        from crmsim.errors import InputError
+
+        raise InputError(f"fit_naive_bayes: {len(y)} leads with {int(counts[1])} won and {int(counts[0])} not: "
+                         "the calibrated model needs at least 5 of each; with fewer, use "
+                         "crmsim.leads.pls.FrequencyTable (Odoo's frequency model, which scores from the first lead)")
     num, cat = _split_types(history, features)
     need("sklearn", "fit_naive_bayes (predictive lead scoring)")
     from sklearn.calibration import CalibratedClassifierCV
