@@ -147,3 +147,48 @@ def test_invariants_on_random_orders(seed):
     assert r.applied["discount"].sum() == paid["promo_discount"].sum()
     assert r.lines.loc[r.lines["free"], "qty"].sum() == r.applied["free_units"].sum()
     assert not (r.applied.groupby("order_id")["promo_id"].apply(set).map(lambda s: "x" in s and len(s) > 1)).any()
+
+
+# --- promotions as the leading systems run them (issue: rules as CRMs/ERPs run them) -----------
+
+def test_a_promotion_in_scope_that_gives_nothing_says_why():
+    # the case of the issue: a threshold at 20,000 on an order of 16,400 was neither given nor skipped
+    t = Promotion(promo_id="t200", kind="threshold", min_spend=20_000, percent_off=0.05)
+    r = apply_promotions(order(("pen", 164, 100)), [t])
+    assert r.applied.empty
+    assert r.skipped[["promo_id", "reason"]].values.tolist() == [["t200", "min_spend not reached: spend 16400 of 20000"]]
+    b = Promotion(promo_id="set", kind="bundle", bundle={"pen": 2, "paper": 1}, bundle_price=500)
+    i = Promotion(promo_id="bulk", kind="item", category=("pens",), min_qty=10, percent_off=0.1)
+    g = Promotion(promo_id="b3g1", kind="free_goods", product_id=("pen",), buy=3, get=1)
+    r = apply_promotions(order(("pen", 2, 100)), [b, i, g])
+    assert dict(r.skipped[["promo_id", "reason"]].values.tolist()) == {
+        "set": "bundle incomplete: needs {'paper': 1}",
+        "bulk": "min_qty not reached on any line: at most 2 units of 10",
+        "b3g1": "fewer than 3 units of a product (buy 3 get 1)"}
+
+
+def test_the_condition_on_some_products_and_the_benefit_on_others():
+    # Odoo loyalty "discount on specific products" with a condition on others: buy pens for 200.00,
+    # get 10% on paper: 10% of the paper lines (2 x 500 = 1,000 -> 100), nothing off the pens
+    p = Promotion(promo_id="pens-paper", kind="threshold", product_id=("pen",), min_spend=20_000, percent_off=0.10,
+                  benefit_product_id=("paper",))
+    r = apply_promotions(order(("pen", 200, 100), ("paper", 2, 500)), [p])
+    assert r.lines.set_index("product_id")["promo_discount"].to_dict() == {"pen": 0, "paper": 100}
+    r = apply_promotions(order(("pen", 200, 100)), [p])
+    assert r.skipped["reason"].tolist() == ["no line of the benefit products/categories ['paper'] in the order"]
+    r = apply_promotions(order(("pen", 150, 100), ("paper", 2, 500)), [p])
+    assert r.skipped["reason"].tolist() == ["min_spend not reached: spend 15000 of 20000"]
+    with pytest.raises(ValueError, match="benefit_product_id / benefit_category apply to threshold and cumulative"):
+        Promotion(promo_id="x", kind="item", percent_off=0.1, benefit_product_id=("paper",))
+
+
+def test_a_threshold_on_the_orders_total_quantity():
+    # ERPNext's transaction-level pricing rule: min_qty on the total quantity of the order's lines
+    # in scope (6 + 5 pens = 11 >= 10: 5% off all of them; 6 alone is not enough)
+    p = Promotion(promo_id="ten-pens", kind="threshold", category=("pens",), min_qty=10, percent_off=0.05)
+    r = apply_promotions(order(("pen-a", 6, 100), ("pen-b", 5, 200), ("paper", 3, 500)), [p])
+    assert r.lines.set_index("product_id")["promo_discount"].to_dict() == {"pen-a": 30, "pen-b": 50, "paper": 0}
+    r = apply_promotions(order(("pen-a", 6, 100)), [p])
+    assert r.skipped["reason"].tolist() == ["min_qty not reached: 6 units of 10"]
+    with pytest.raises(ValueError, match="needs min_spend > 0 or min_qty > 0"):
+        Promotion(promo_id="y", kind="threshold", percent_off=0.1)

@@ -72,13 +72,22 @@ class Promotion(Config):
     recursive: bool = False
     budget: int | None = Field(default=None, ge=0)
     on_exhaustion: Literal["partial", "skip"] = "partial"
+    #: threshold / cumulative: the benefit goes to these products or categories instead of the
+    #: lines that met the condition ("buy A for 200, get 10% on B")
+    benefit_product_id: tuple[str, ...] = ()
+    benefit_category: tuple[str, ...] = ()
 
     @model_validator(mode="after")
     def _check(self) -> Promotion:
         k, p = self.kind, self.promo_id
         check_window(self.valid_from, self.valid_to, f"promotion {p}")
-        if k in ("threshold", "cumulative") and self.min_spend <= 0:
-            raise ValueError(f"promotion {p}: a {k} promotion needs min_spend > 0")
+        if k == "threshold" and self.min_spend <= 0 and self.min_qty <= 0:
+            raise ValueError(f"promotion {p}: a threshold promotion needs min_spend > 0 or min_qty > 0 (units)")
+        if k == "cumulative" and self.min_spend <= 0:
+            raise ValueError(f"promotion {p}: a cumulative promotion needs min_spend > 0")
+        if (self.benefit_product_id or self.benefit_category) and k not in ("threshold", "cumulative"):
+            raise ValueError(f"promotion {p}: benefit_product_id / benefit_category apply to threshold and "
+                             f"cumulative promotions, not {k}")
         if k in ("threshold", "item") and not (self.amount_off or self.percent_off):
             raise ValueError(f"promotion {p}: set amount_off or percent_off")
         if k == "cumulative" and not self.percent_off:
@@ -202,14 +211,17 @@ class PromotionEngine:
         qty = L["qty"]
         prod = L["product_id"]
         spend = float(net[ok].sum())
+        target = self._target(p, L, ok)
+        t_net = float(net[target].sum())
         if p.kind == "threshold":
-            if spend >= p.min_spend:
-                total = p.percent_off * spend + p.amount_off * (spend // p.min_spend if p.repeat else 1)
-                disc[ok] = min(total, spend) * net[ok] / spend
+            if spend >= p.min_spend and float(qty[ok].sum()) >= p.min_qty and t_net > 0:
+                times = (spend // p.min_spend if p.min_spend else float(qty[ok].sum()) // p.min_qty) if p.repeat else 1
+                total = p.percent_off * t_net + p.amount_off * times
+                disc[target] = min(total, t_net) * net[target] / t_net
         elif p.kind == "cumulative":
             before = self.spend.get((p.promo_id, customer), 0)
             if before + spend >= p.min_spend:
-                disc[ok] = p.percent_off * net[ok]
+                disc[target] = p.percent_off * net[target]
         elif p.kind == "item":
             hit = ok & (qty >= p.min_qty)
             disc[hit] = np.minimum(net[hit], p.percent_off * net[hit] + p.amount_off * qty[hit])
@@ -240,11 +252,54 @@ class PromotionEngine:
                     free.append((p.free_product or pid, k, unit))
         return np.minimum(disc, net), free
 
-    def apply(self, order, *, order_id=None, customer: str = "", date=None, commit: bool = True):
+    @staticmethod
+    def _target(p: Promotion, L: dict, ok: np.ndarray) -> np.ndarray:
+        """The lines a promotion's benefit goes to: its benefit products or categories (within the
+        customer scope), or the lines that met its condition."""
+        if not (p.benefit_product_id or p.benefit_category):
+            return ok
+        n = len(ok)
+        hit = np.zeros(n, dtype=bool)
+        if p.benefit_product_id:
+            hit |= np.isin(L["product_id"], list(p.benefit_product_id))
+        if p.benefit_category and "category" in L:
+            hit |= np.isin(L["category"], list(p.benefit_category))
+        return hit & scope_mask(p, L, SCOPE_FIELDS[2:], n)
+
+    def _why_not(self, p: Promotion, L: dict, base: np.ndarray, ok: np.ndarray, customer: str) -> str:
+        """Why a promotion in scope and in its window gives nothing on this order."""
+        spend, qty, prod = float(base[ok].sum()), L["qty"], L["product_id"]
+        target = self._target(p, L, ok)
+        if p.kind in ("threshold", "cumulative") and (p.benefit_product_id or p.benefit_category) and not target.any():
+            return (f"no line of the benefit products/categories "
+                    f"{sorted([*p.benefit_product_id, *p.benefit_category])} in the order")
+        if p.kind == "threshold":
+            if spend < p.min_spend:
+                return f"min_spend not reached: spend {int(spend)} of {p.min_spend}"
+            if float(qty[ok].sum()) < p.min_qty:
+                return f"min_qty not reached: {float(qty[ok].sum()):g} units of {p.min_qty:g}"
+        if p.kind == "cumulative":
+            before = self.spend.get((p.promo_id, customer), 0)
+            return f"cumulative spend not reached: {int(before + spend)} of {p.min_spend}"
+        if p.kind == "item":
+            return f"min_qty not reached on any line: at most {float(qty[ok].max()):g} units of {p.min_qty:g}"
+        if p.kind == "bundle":
+            short = {k: v for k, v in p.bundle.items() if float(qty[ok & (prod == k)].sum()) < v}
+            if short:
+                return f"bundle incomplete: needs {short}"
+            return "the bundle price is not below the lines' price"
+        if p.kind == "free_goods":
+            return f"fewer than {p.buy} units of a product (buy {p.buy} get {p.get})"
+        return "no benefit on this order"
+
+    def apply(self, order, *, order_id=None, customer: str = "", date=None, commit: bool = True,
+              explain: bool = True):
         """Apply the promotions to one order's lines (a DataFrame or a dict of arrays:
         ``product_id, qty, amount`` + scope fields). Returns (discount per line, free-good
         lines, applied rows, skipped rows). ``commit=False`` prices the order without using
-        budgets or adding to cumulative spend (what a customer sees before ordering)."""
+        budgets or adding to cumulative spend (what a customer sees before ordering);
+        ``explain=False`` leaves out the reasons of promotions that gave nothing (a simulation
+        that does not read them)."""
         if isinstance(order, pd.DataFrame):
             L = {c: order[c].to_numpy() for c in order.columns}
         else:
@@ -288,6 +343,10 @@ class PromotionEngine:
         chosen_ids = {p.promo_id for p, _, _ in chosen}
         gave = {q.promo_id for o in options for q, dsc, fr in o if dsc.sum() > 0 or fr}
         winners = ", ".join(sorted(chosen_ids))
+        for p, ok in cands if explain else ():
+            if p.promo_id not in gave:   # in scope and in its window, but nothing to give: say why
+                skipped.append({"order_id": order_id, "promo_id": p.promo_id,
+                                "reason": self._why_not(p, L, base, ok, customer)})
         for p, _ in cands:
             if p.promo_id in gave and p.promo_id not in chosen_ids:
                 why = ("best stacking" if self.policy.stacking == "best"

@@ -284,7 +284,7 @@ def simulate_promo(cfg: PromoConfig, seed, horizon_days: float, warmup_days: flo
             if promo_on and rest.sum() > 0:
                 basket = {"product_id": pid[ka], "category": pcat[ka], "customer_id": np.full(m, cust_id[c]),
                           "qty": rest.copy(), "amount": rest * price[ka]}
-                dsc, free, _, _ = eng.apply(basket, customer=cust_id[c], date=date, commit=False)
+                dsc, free, _, _ = eng.apply(basket, customer=cust_id[c], date=date, commit=False, explain=False)
                 fv = _attribute_free(free, pid[ka], basket["amount"])
                 d = np.divide(dsc + fv, basket["amount"] + fv, out=np.zeros(m), where=basket["amount"] + fv > 0)
             if s.demand == "logit":   # one decision for the basket, at its value-weighted price
@@ -307,7 +307,7 @@ def simulate_promo(cfg: PromoConfig, seed, horizon_days: float, warmup_days: flo
                 basket = {f: v[keep] for f, v in basket.items()}
                 basket["qty"] = units[keep].astype(float)
                 basket["amount"] = units[keep] * price[ka[keep]]
-                dsc, free, applied, _ = eng.apply(basket, order_id=oid, customer=cust_id[c], date=date)
+                dsc, free, applied, _ = eng.apply(basket, order_id=oid, customer=cust_id[c], date=date, explain=False)
                 disc[keep] = dsc
                 tag = "+".join(a["promo_id"] for a in applied)
                 for f in free:
