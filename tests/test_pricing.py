@@ -259,3 +259,40 @@ def test_formula_rules_are_checked_when_read(kw, msg):
     with pytest.raises(ValueError, match=msg.replace("(", r"\(").replace(")", r"\)").replace("[", r"\[")
                        .replace("]", r"\]")):
         PriceRule(rule_id="r", **kw)
+
+
+# --- currencies and rules that apply alone ------------------------------------------------------
+
+EUR = PricingPolicy(currency="EUR")
+
+
+def test_a_line_in_another_currency_is_priced_only_by_rules_of_its_currency():
+    rules = [PriceRule(rule_id="list-crm", product_id=("crm",), value=9_000),                 # EUR, the catalogue's
+             PriceRule(rule_id="usd-crm", product_id=("crm",), currency="USD", value=9_900),
+             PriceRule(rule_id="ten", kind="discount", value=0.10),                             # a share: any currency
+             PriceRule(rule_id="usd-five", kind="discount", currency="USD", value=0.05, priority=-1),
+             PriceRule(rule_id="nines", kind="formula", product_id=("bi",), round_to=1_000, surcharge=-1)]
+    lines = pd.concat([line(currency="EUR"), line(currency="USD"), line(product_id="bi", currency="USD"),
+                       line(product_id="bi", currency="EUR")], ignore_index=True)
+    got = price_lines(lines, CAT, rules, policy=EUR)
+    assert got["unit_price"].tolist() == [8_100, 8_910, pd.NA, 17_999]
+    assert got["price_rule"].iloc[1] == "usd-crm" and got["currency"].tolist() == ["EUR", "USD", "USD", "EUR"]
+    # bi in USD: the EUR formula does not convert, and no USD rule prices it
+    assert got["explanation"].iloc[2] == "no price rule in USD; the catalogue's prices are in EUR and are not converted"
+    with pytest.raises(KeyError, match="give the catalogue's currency"):
+        price_lines(lines, CAT, rules)
+
+
+@pytest.mark.parametrize("stacking, alone, unit_price", [
+    ("additive", None, 7_020),          # 9,000 x (1 - 0.10 - 0.10 - 0.02)
+    ("additive", "net", 9_000),         # a net price that applies alone: no discount with it
+    ("additive", "grade", 8_100),       # a discount that applies alone: only it (the best-ranked such)
+    ("best", "grade", 8_100),
+])
+def test_rules_that_apply_alone(stacking, alone, unit_price):
+    rules = [PriceRule(rule_id="net", product_id=("crm",), value=9_000, apply_alone=alone == "net"),
+             PriceRule(rule_id="grade", kind="discount", customer_grade=("B",), value=0.10, apply_alone=alone == "grade"),
+             PriceRule(rule_id="north", kind="discount", region=("north",), value=0.10),
+             PriceRule(rule_id="soft", kind="discount", category=("software",), value=0.02)]
+    got = price_lines(line(), CAT, rules, policy=PricingPolicy(stacking=stacking))
+    assert got["unit_price"].tolist() == [unit_price]

@@ -49,7 +49,12 @@ class PriceRule(Config):
     ``_compute_price``). A formula competes with the price rules by the same precedence; where a
     product has no cost, a cost formula does not apply to it. ``unit``: the rule applies only to
     lines ordered in that unit of measure (lines without a ``unit`` column are in the product's
-    base unit); its price stays per base unit, as every price here.
+    base unit); its price stays per base unit, as every price here. ``currency``: with a
+    ``currency`` column on the lines, a price, formula or floor rule prices only lines in its
+    currency (none: the catalogue's, ``PricingPolicy.currency``), a discount rule without one
+    applies in every currency; nothing is converted. ``apply_alone``: a price rule that wins a line
+    takes no discount rule with it; a discount rule marked so applies alone (the best-ranked such
+    rule), as ERPNext's pricing rules without "apply multiple".
     """
 
     rule_id: str
@@ -65,6 +70,8 @@ class PriceRule(Config):
     min_margin: int | None = None                     # formula: at least base + this (cents)
     max_margin: int | None = None                     # formula: at most base + this (cents)
     unit: str | None = None                   # only lines ordered in this unit of measure
+    currency: str | None = None               # only lines in this currency (none: the catalogue's)
+    apply_alone: bool = False                 # no other discount rule with it (ERPNext: not apply-multiple)
     customer_id: tuple[str, ...] = ()
     customer_grade: tuple[str, ...] = ()
     dealer: tuple[str, ...] = ()
@@ -154,9 +161,15 @@ class PriceRule(Config):
 
 
 class PricingPolicy(Config):
+    """How discount rules stack (``best``: one, the best-ranked, as ERPNext's default;
+    ``additive``: their shares added, ERPNext's apply-multiple; ``compounding``: each on the price
+    the previous left, ERPNext's "apply discount on discounted rate"), how equal rules are broken,
+    the largest total discount, and the catalogue's ``currency`` (needed when lines carry one)."""
+
     stacking: Literal["best", "additive", "compounding"] = "best"
     tie: Literal["lowest_price", "first_listed"] = "lowest_price"
     max_discount: float = Field(default=1.0, ge=0, le=1)
+    currency: str | None = None
 
 
 class SaleableRule(Config):
@@ -302,6 +315,16 @@ def _match(lines: pd.DataFrame, R: pd.DataFrame) -> pd.DataFrame:
         q = L["base_qty"].to_numpy()[li[k]]
         mx = R["max_qty"].to_numpy(dtype=float)[ri[k]]
         ok[k] = (q >= R["min_qty"].to_numpy()[ri[k]]) & (np.isnan(mx) | (q < mx))
+    if "_cur" in L.columns:     # fixed amounts are in one currency; a formula starts from the catalogue's
+        fixed_amount = (R["kind"] != "discount").to_numpy() | R["currency"].notna().to_numpy()
+        k = np.flatnonzero(fixed_amount[ri])
+        if k.size:
+            base_cur = R.attrs.get("base_currency")
+            rc = R["currency"].to_numpy(dtype=object)
+            own = np.where(pd.isna(rc), base_cur, rc)
+            ok[k] &= L["_cur"].to_numpy(dtype=object)[li[k]] == own[ri[k]]
+            formula_foreign = (R["kind"] == "formula").to_numpy() & (own != base_cur)
+            ok[k] &= ~formula_foreign[ri[k]]
     if "unit" in R.columns and R["unit"].notna().any():
         bound = R["unit"].notna().to_numpy()[ri]
         k = np.flatnonzero(bound)
@@ -393,7 +416,18 @@ def price_lines(lines: pd.DataFrame, catalog: pd.DataFrame, rules, *, policy: Pr
     rules = list(rules)
     R = _rules_frame(rules)
     R["rule_idx"] = np.arange(len(R))
+    R.attrs["base_currency"] = policy.currency
     formulas = [k for k, r in enumerate(rules) if r.kind == "formula"]
+    n = len(L)
+    foreign = np.zeros(n, dtype=bool)
+    if "currency" in L.columns:
+        if policy.currency is None:
+            raise KeyError("order lines have a 'currency' column: give the catalogue's currency "
+                           "(PricingPolicy.currency, [pricing] currency in a set-up file); nothing is converted")
+        L["_cur"] = L["currency"].astype(object).where(L["currency"].notna(), policy.currency)
+        foreign = (L["_cur"] != policy.currency).to_numpy()
+    elif any(r.currency not in (None, policy.currency) for r in rules):
+        L["_cur"] = policy.currency
     if any(r.unit for r in rules):   # the unit each line is ordered in (its base unit without a unit column)
         base_unit = catalog["base_unit"].to_numpy()[pos][codes] if "base_unit" in catalog.columns else None
         if "unit" in L.columns:
@@ -407,8 +441,8 @@ def price_lines(lines: pd.DataFrame, catalog: pd.DataFrame, rules, *, policy: Pr
             raise KeyError("a formula on cost needs the catalogue's 'cost' column")
         L["_cost"] = pd.to_numeric(pd.Series(catalog["cost"].to_numpy()[pos][codes], index=L.index),
                                    errors="coerce").astype(float)
-    n = len(L)
     price = L["base_price"].to_numpy(dtype=float).copy()
+    price[foreign] = np.nan        # the catalogue's prices are in its currency: never converted
     rule_of = np.full(n, None, dtype=object)
     win = np.full(n, -1, dtype=np.int64)       # winning price rule per line (-1: base price)
     floor_v = np.full(n, np.nan)
@@ -463,6 +497,21 @@ def price_lines(lines: pd.DataFrame, catalog: pd.DataFrame, rules, *, policy: Pr
         # discount rules: best (lowest rank) / additive / compounding, vectorised
         dl, dr = li[~pair_p], ri[~pair_p]
         v_all = R["value"].to_numpy(dtype=float)
+        alone = R["apply_alone"].to_numpy(dtype=bool)
+        if alone.any():
+            # a price rule that applies alone takes no discount with it
+            solo = np.zeros(n, dtype=bool)
+            solo[win_l] = alone[win_r]
+            keep = ~solo[dl]
+            dl, dr = dl[keep], dr[keep]
+            # a discount rule that applies alone: the best-ranked one, and no other
+            a = alone[dr]
+            if a.any():
+                best_a = np.full(n, big)
+                np.minimum.at(best_a, dl[a], rank[dr[a]])
+                has_a = best_a < big
+                keep = ~has_a[dl] | (alone[dr] & (rank[dr] == best_a[dl]))
+                dl, dr = dl[keep], dr[keep]
         if policy.stacking == "best":
             best_d = np.full(n, big)
             np.minimum.at(best_d, dl, rank[dr])
@@ -516,10 +565,19 @@ def price_lines(lines: pd.DataFrame, catalog: pd.DataFrame, rules, *, policy: Pr
             fbase[m] = L["_cost" if rules[k].base == "cost" else "base_price"].to_numpy(dtype=float)[m]
     explain = _explanations(win, R, L["base_price"].to_numpy(), disc_col, total, floor_v, ceil_v, policy.stacking,
                             rules=rules, fbase=fbase)
-    L = L.drop(columns=[c for c in ("_unit", "_cost") if c in L.columns])
-    unit_price = np.floor(price + 0.5).astype(np.int64)
-    out = L.assign(unit_price=unit_price, amount=np.floor(unit_price * L["base_qty"].to_numpy() + 0.5).astype(np.int64),
-                   price_rule=rule_of, discounts=disc_col, explanation=explain)
+    if foreign.any():   # a line in another currency that no rule of its currency priced
+        unpriced = foreign & (win < 0)
+        explain = np.where(unpriced, [f"no price rule in {c}; the catalogue's prices are in {policy.currency} and are "
+                                      "not converted" for c in L["_cur"].to_numpy(dtype=object)], explain)
+    L = L.drop(columns=[c for c in ("_unit", "_cost", "_cur") if c in L.columns])
+    if np.isnan(price).any():
+        unit_price = pd.array([None if x != x else int(np.floor(x + 0.5)) for x in price], dtype="Int64")
+        amount = pd.array([None if x != x else int(np.floor(x * q + 0.5)) for x, q in
+                           zip(unit_price.to_numpy(dtype=float, na_value=np.nan), L["base_qty"].to_numpy())], dtype="Int64")
+    else:
+        unit_price = np.floor(price + 0.5).astype(np.int64)
+        amount = np.floor(unit_price * L["base_qty"].to_numpy() + 0.5).astype(np.int64)
+    out = L.assign(unit_price=unit_price, amount=amount, price_rule=rule_of, discounts=disc_col, explanation=explain)
     if saleable is not None:
         extra = [c for c in catalog.columns if c not in L.columns]   # product attributes
         full = L.assign(**{c: catalog[c].to_numpy()[pos][codes] for c in extra}) if extra else L
