@@ -296,3 +296,24 @@ def test_rules_that_apply_alone(stacking, alone, unit_price):
              PriceRule(rule_id="soft", kind="discount", category=("software",), value=0.02)]
     got = price_lines(line(), CAT, rules, policy=PricingPolicy(stacking=stacking))
     assert got["unit_price"].tolist() == [unit_price]
+
+
+def test_conditions_on_any_line_column_and_the_stated_max_qty_bound():
+    spring = PriceRule(rule_id="spring", product_id=("crm",), value=8_000,
+                       when=(Condition(field="campaign", op="eq", value="spring"),))
+    no_returns = PriceRule(rule_id="returns", kind="discount", value=0.5,
+                           when=(Condition(field="is_return", op="eq", value=False),), priority=-5)
+    lines = pd.concat([line(campaign="spring", is_return=False), line(campaign="", is_return=False),
+                       line(campaign="spring", is_return=True)], ignore_index=True)
+    got = price_lines(lines, CAT, [PriceRule(rule_id="list", product_id=("crm",), value=9_000), spring, no_returns])
+    assert got["price_rule"].tolist() == ["spring", "list", "spring"]       # a condition makes a rule more specific
+    assert got["unit_price"].tolist() == [4_000, 4_500, 8_000]               # no discount on the return
+    # a condition on a column the lines lack is a named error
+    with pytest.raises(KeyError, match="condition on field 'campaign'"):
+        price_lines(line(), CAT, [spring])
+    # price tiers: max_qty is exclusive unless stated inclusive (Odoo / ERPNext "up to 10")
+    excl = PriceRule(rule_id="t", product_id=("crm",), max_qty=10, value=8_000)
+    incl = PriceRule(rule_id="t", product_id=("crm",), max_qty=10, max_qty_inclusive=True, value=8_000)
+    assert price_lines(line(qty=10), CAT, [excl])["unit_price"].tolist() == [10_000]
+    assert price_lines(line(qty=10), CAT, [incl])["unit_price"].tolist() == [8_000]
+    assert price_lines(line(qty=10.5), CAT, [incl])["unit_price"].tolist() == [10_000]

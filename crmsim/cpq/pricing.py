@@ -82,7 +82,9 @@ class PriceRule(Config):
     category: tuple[str, ...] = ()
     form: tuple[str, ...] = ()
     min_qty: float = Field(default=0, ge=0)   # base units, inclusive
-    max_qty: float | None = None              # base units, exclusive
+    max_qty: float | None = None              # base units, exclusive unless max_qty_inclusive
+    max_qty_inclusive: bool = False           # Odoo and ERPNext price tiers are "up to and including"
+    when: tuple[Condition, ...] = ()          # conditions on any line column (a return flag, a campaign)
     valid_from: str | None = None
     valid_to: str | None = None               # inclusive
     floor: int | None = None
@@ -157,7 +159,8 @@ class PriceRule(Config):
 
     @property
     def specificity(self) -> int:
-        return sum(len(getattr(self, f)) > 0 for f in CONDITION_FIELDS) + (1 if self.product_id else 0)
+        return (sum(len(getattr(self, f)) > 0 for f in CONDITION_FIELDS) + (1 if self.product_id else 0)
+                + len(self.when))
 
 
 class PricingPolicy(Config):
@@ -314,7 +317,13 @@ def _match(lines: pd.DataFrame, R: pd.DataFrame) -> pd.DataFrame:
         k = np.flatnonzero(tiered)
         q = L["base_qty"].to_numpy()[li[k]]
         mx = R["max_qty"].to_numpy(dtype=float)[ri[k]]
-        ok[k] = (q >= R["min_qty"].to_numpy()[ri[k]]) & (np.isnan(mx) | (q < mx))
+        incl = R["max_qty_inclusive"].to_numpy(dtype=bool)[ri[k]]
+        ok[k] = (q >= R["min_qty"].to_numpy()[ri[k]]) & (np.isnan(mx) | (q < mx) | (incl & (q == mx)))
+    conditioned = R.attrs.get("when") or {}
+    for idx, conds in conditioned.items():   # conditions on any line column, in the one condition language
+        k = np.flatnonzero(ri == idx)
+        if k.size:
+            ok[k] &= evaluate_all(conds, L).to_numpy()[li[k]]
     if "_cur" in L.columns:     # fixed amounts are in one currency; a formula starts from the catalogue's
         fixed_amount = (R["kind"] != "discount").to_numpy() | R["currency"].notna().to_numpy()
         k = np.flatnonzero(fixed_amount[ri])
@@ -417,6 +426,7 @@ def price_lines(lines: pd.DataFrame, catalog: pd.DataFrame, rules, *, policy: Pr
     R = _rules_frame(rules)
     R["rule_idx"] = np.arange(len(R))
     R.attrs["base_currency"] = policy.currency
+    R.attrs["when"] = {k: r.when for k, r in enumerate(rules) if r.when}
     formulas = [k for k, r in enumerate(rules) if r.kind == "formula"]
     n = len(L)
     foreign = np.zeros(n, dtype=bool)
