@@ -4,6 +4,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from crmsim.conditions import Condition
 from crmsim.leads.assignment import AssignmentRule, Route
 
 REPS = pd.DataFrame({"rep_id": ["r1", "r2", "r3"], "region": ["north", "south", "north"],
@@ -94,3 +95,51 @@ def test_funnel_rejects_rules_it_cannot_simulate():
 
     with pytest.raises(ValidationError, match="supports round_robin"):
         FunnelConfig(reps={"count": 2}, assignment={"policy": "score_tiered"})
+
+
+# --- assignment as Odoo runs it: daily quota, soft preferences, eligibility, a rotation that goes on
+
+def test_odoo_daily_quota_caps_each_rep():
+    from crmsim.leads.assignment import daily_quota
+
+    # Odoo crm.team.member._get_assignment_quota: float_round(assignment_max / 30, HALF-UP) - leads of the last 24 h
+    assert daily_quota(np.array([30, 45, 44, 100]), np.array([0, 0, 0, 2])).tolist() == [1, 2, 1, 1]
+    assert daily_quota(np.array([100]), np.array([2]), force=True).tolist() == [3]
+    reps = pd.DataFrame({"rep_id": ["r1", "r2"], "monthly_capacity": [60, 30], "received_24h": [0, 1]})
+    leads = pd.DataFrame({"lead_id": list("abcd")})
+    res, _ = AssignmentRule(policy="round_robin", quota="daily").assign_table(leads, reps)
+    assert res["owner_id"].tolist()[:2] == ["r1", "r1"] and res["reason"].tolist()[2:] == ["quota_reached"] * 2
+    forced, _ = AssignmentRule(policy="round_robin", quota="daily", force_quota=True).assign_table(leads, reps)
+    assert forced["owner_id"].tolist()[:3] == ["r1", "r2", "r1"]
+
+
+def test_a_preferred_route_is_soft_and_overflows():
+    reps = pd.DataFrame({"rep_id": ["r1", "r2", "r3"], "capacity": [1, 5, 5]})
+    leads = pd.DataFrame({"lead_id": list("abc"), "country": ["BE", "BE", "FR"]})
+    route = Route(when=(Condition(field="country", op="eq", value="BE"),), reps=("r1",), preferred=True)
+    res, _ = AssignmentRule(policy="least_loaded", routes=(route,)).assign_table(leads, reps)
+    assert res["owner_id"].tolist() == ["r1", "r2", "r3"]
+    assert res["reason"].tolist() == ["route:0", "overflow:0", "policy"]
+    hard = Route(when=route.when, reps=("r1",))
+    res, _ = AssignmentRule(policy="least_loaded", routes=(hard,)).assign_table(leads, reps)
+    assert res["reason"].tolist() == ["route:0", "capacity_full", "policy"]
+
+
+def test_won_lost_archived_and_owned_leads_are_not_eligible_unless_asked():
+    reps = pd.DataFrame({"rep_id": ["r1", "r2"]})
+    leads = pd.DataFrame({"lead_id": list("abcde"), "stage": ["new", "won", "lost", "new", "new"],
+                          "active": [True, True, True, False, True], "owner_id": [None, None, None, None, "r9"]})
+    res, _ = AssignmentRule().assign_table(leads, reps)
+    assert res["reason"].tolist() == ["policy", "not_eligible: won", "not_eligible: lost", "not_eligible: archived",
+                                      "not_eligible: owned"]
+    res, _ = AssignmentRule(reassign_owned=True, skip_stages=()).assign_table(leads, reps)
+    assert res["reason"].tolist().count("policy") == 4         # the archived lead stays out
+
+
+def test_the_round_robin_goes_on_across_calls():
+    reps = pd.DataFrame({"rep_id": ["r1", "r2", "r3"]})
+    rule = AssignmentRule(policy="round_robin")
+    first, _ = rule.assign_table(pd.DataFrame({"lead_id": ["a", "b"]}), reps)
+    assert first["owner_id"].tolist() == ["r1", "r2"] and first.attrs["last_rep"] == "r2"
+    second, _ = rule.assign_table(pd.DataFrame({"lead_id": ["c", "d"]}), reps, start_after=first.attrs["last_rep"])
+    assert second["owner_id"].tolist() == ["r3", "r1"]

@@ -10,10 +10,23 @@ import pandas as pd
 from crmsim.conditions import Condition, evaluate_all
 from crmsim.config import Config
 
-__all__ = ["AssignmentRule", "Assigner", "Route", "SHARED", "UNASSIGNED_REASONS"]
+__all__ = ["AssignmentRule", "Assigner", "Route", "SHARED", "UNASSIGNED_REASONS", "daily_quota"]
 
 #: Why a lead stayed unassigned.
-UNASSIGNED_REASONS = ("no_eligible_rep", "capacity_full", "shared_queue")
+UNASSIGNED_REASONS = ("no_eligible_rep", "capacity_full", "quota_reached", "shared_queue", "not_eligible")
+
+
+def daily_quota(monthly: np.ndarray, received_24h: np.ndarray | None = None, *, force: bool = False) -> np.ndarray:
+    """Odoo's daily assignment quota per rep: the monthly capacity / 30, rounded half up, less the
+    leads the rep received in the last 24 hours (``force``: the whole daily quota).
+
+    >>> daily_quota(np.array([30, 45, 100, 10]), np.array([0, 1, 5, 0])).tolist()
+    [1, 1, -2, 0]
+    """
+    q = np.floor(np.asarray(monthly, dtype=float) / 30.0 + 0.5)
+    if force or received_24h is None:
+        return q.astype(int)
+    return (q - np.asarray(received_24h, dtype=float)).astype(int)
 
 #: Returned by an assigner whose policy keeps one shared queue (no owner until a rep picks it).
 SHARED = -1
@@ -48,11 +61,14 @@ class Assigner:
 
 class Route(Config):
     """Territory / field-based routing: leads meeting ``when`` go only to ``reps`` (ids) and/or to
-    reps whose ``match`` fields equal the lead's (e.g. ``["region"]``)."""
+    reps whose ``match`` fields equal the lead's (e.g. ``["region"]``). A ``preferred`` route is
+    soft: its reps get those leads first, and a lead overflows to every eligible rep when they
+    have no room (Odoo's preferred assignment domain)."""
 
     when: tuple[Condition, ...] = ()
     reps: tuple[str, ...] = ()
     match: tuple[str, ...] = ()
+    preferred: bool = False
 
 
 class AssignmentRule(Config):
@@ -86,6 +102,14 @@ class AssignmentRule(Config):
     routes: tuple[Route, ...] = ()
     preferred_accounts: bool = True
     carry_over: bool = True
+    #: Odoo's daily quota: reps' ``monthly_capacity`` / 30 (half up) less ``received_24h``
+    #: (``force_quota``: not less); ``none`` uses the ``capacity`` column only
+    quota: Literal["none", "daily"] = "none"
+    force_quota: bool = False
+    #: leads not to assign: won, lost or archived ones (``stage`` in these, ``active`` false) and,
+    #: unless ``reassign_owned``, leads that already have an ``owner_id``
+    skip_stages: tuple[str, ...] = ("won", "lost")
+    reassign_owned: bool = False
 
     def assigner(self, n_reps: int) -> Assigner:
         policy = "least_loaded" if self.policy == "score_tiered" else self.policy
@@ -99,7 +123,8 @@ class AssignmentRule(Config):
 
     def assign_table(self, leads: pd.DataFrame, reps: pd.DataFrame, *,
                      open_leads: dict[str, int] | None = None, accounts: dict[str, str] | None = None,
-                     carried: dict[str, int] | None = None, seed=None) -> tuple[pd.DataFrame, dict[str, int]]:
+                     carried: dict[str, int] | None = None, seed=None,
+                     start_after: str | None = None) -> tuple[pd.DataFrame, dict[str, int]]:
         """Assign a period's leads. Returns ``(result, carried_next)``.
 
         ``result`` has, per lead (same index): ``owner_id`` (missing if unassigned) and
@@ -107,7 +132,12 @@ class AssignmentRule(Config):
         :data:`UNASSIGNED_REASONS`. Reps' ``capacity`` (if the column exists) caps the leads each
         gets this period, plus what ``carried`` brings from the last period; ``carried_next`` is
         the capacity left (if ``carry_over``). A lead with a ``previous_owner`` (recalled, see
-        :class:`~crmsim.leads.lifecycle.RecallRule`) is never given back to that rep.
+        :class:`~crmsim.leads.lifecycle.RecallRule`) is never given back to that rep. With
+        ``quota = "daily"`` reps' ``monthly_capacity`` gives Odoo's daily quota (:func:`daily_quota`,
+        less ``received_24h``), which caps the leads each gets in this call. Leads that are won,
+        lost, archived or (unless ``reassign_owned``) owned are ``not_eligible``. The rotation
+        continues across calls: ``start_after`` is the rep who got the last lead of the previous
+        call (``result.attrs["last_rep"]``).
         """
         if "rep_id" not in reps.columns:
             raise KeyError("reps table: column 'rep_id' missing")
@@ -119,6 +149,14 @@ class AssignmentRule(Config):
             cap = reps["capacity"].to_numpy(dtype=float) + np.array([(carried or {}).get(r, 0) for r in ids])
         else:
             cap = np.full(n, np.inf)
+        quota_bound = np.zeros(n, dtype=bool)
+        if self.quota == "daily":
+            if "monthly_capacity" not in reps.columns:
+                raise KeyError("reps table: quota = 'daily' needs a 'monthly_capacity' column (leads a month)")
+            recv = reps["received_24h"].to_numpy(dtype=float) if "received_24h" in reps.columns else None
+            q = daily_quota(reps["monthly_capacity"].to_numpy(dtype=float), recv, force=self.force_quota)
+            quota_bound = q < cap
+            cap = np.minimum(cap, np.maximum(q, 0))
         given = np.zeros(n)  # leads assigned this period, against capacity
         owner = [None] * len(leads)
         reason = [None] * len(leads)
@@ -133,6 +171,25 @@ class AssignmentRule(Config):
             company = leads[col].tolist() if col in leads.columns else None
         prev = leads["previous_owner"].tolist() if "previous_owner" in leads.columns else None
         order = np.arange(len(leads))
+        skip = np.zeros(len(leads), dtype=bool)
+        why_skip = np.full(len(leads), "", dtype=object)
+        if "stage" in leads.columns and self.skip_stages:
+            m = leads["stage"].astype("string").isin(self.skip_stages).fillna(False).to_numpy()
+            why_skip[m & ~skip] = "not_eligible: " + leads["stage"].astype(str).to_numpy()[m & ~skip]
+            skip |= m
+        if "active" in leads.columns:
+            from crmsim.customers.pool import _flag
+
+            m = ~_flag(leads["active"].fillna(True))
+            why_skip[m & ~skip] = "not_eligible: archived"
+            skip |= m
+        if "owner_id" in leads.columns and not self.reassign_owned:
+            m = leads["owner_id"].notna().to_numpy() & (leads["owner_id"].astype(str).str.strip() != "").to_numpy()
+            why_skip[m & ~skip] = "not_eligible: owned"
+            skip |= m
+        if start_after is not None and start_after in ids:
+            turn = (ids.index(start_after) + 1) % n
+        last = None
         band = np.zeros(len(leads), dtype=int)
         if self.policy == "score_tiered":
             for c in ("score",):
@@ -146,20 +203,28 @@ class AssignmentRule(Config):
             band_of[order] = np.arange(len(leads)) * len(tiers) // max(len(leads), 1)
             band = tiers[band_of]
             rep_tier = reps["tier"].to_numpy()
-        turn = 0
+        if start_after is None or start_after not in ids:
+            turn = 0
         for k in order:
+            if skip[k]:
+                reason[k] = why_skip[k]
+                continue
             eligible = np.ones(n, dtype=bool)
             why = "policy"
             for ri, (route, hit) in enumerate(zip(self.routes, route_rows)):
                 if hit[k]:
-                    eligible = np.zeros(n, dtype=bool)
+                    sel = np.zeros(n, dtype=bool)
                     if route.reps:
-                        eligible |= np.isin(ids, route.reps)
+                        sel |= np.isin(ids, route.reps)
                     if route.match:
                         m = np.ones(n, dtype=bool)
                         for f in route.match:
                             m &= (reps[f].to_numpy() == leads[f].iloc[k])
-                        eligible = (eligible | m) if route.reps else m
+                        sel = (sel | m) if route.reps else m
+                    if route.preferred and not (sel & (given < cap)).any():
+                        why = f"overflow:{ri}"      # the preferred reps have no room: everyone eligible
+                        break
+                    eligible = sel
                     why = f"route:{ri}"
                     break
             if company is not None and isinstance(company[k], str) and company[k] in accounts:
@@ -178,7 +243,7 @@ class AssignmentRule(Config):
                 continue
             free = eligible & (given < cap)
             if not free.any():
-                reason[k] = "capacity_full"
+                reason[k] = "quota_reached" if (eligible & quota_bound).any() else "capacity_full"
                 continue
             cand = np.flatnonzero(free)
             if self.policy == "round_robin" and why == "policy":
@@ -196,9 +261,11 @@ class AssignmentRule(Config):
             reason[k] = why
             load[r] += 1
             given[r] += 1
+            last = ids[r]
         left = {}
         if "capacity" in reps.columns and self.carry_over:
             left = {r: int(max(0, c - g)) for r, c, g in zip(ids, cap, given)}
         res = pd.DataFrame({"owner_id": pd.Series(owner, index=leads.index, dtype="str"),
                             "reason": pd.Series(reason, index=leads.index, dtype="str")})
+        res.attrs["last_rep"] = last if last is not None else start_after
         return res, left

@@ -201,6 +201,7 @@ def _assign_and_recycle(h, mql, contact, day, days, reps, assignment: Assignment
     carried: dict[str, int] = {}
     by_day = {d: g.index.to_numpy() for d, g in h[mql].groupby(day[mql])}
     shared = assignment.policy == "shared_queue"
+    replay_rule = assignment.model_copy(update={"skip_stages": (), "reassign_owned": True})
     ids = reps["rep_id"].astype(str).tolist()
     turn = 0
     for d in days:
@@ -214,8 +215,9 @@ def _assign_and_recycle(h, mql, contact, day, days, reps, assignment: Assignment
                 res_owner = [ids[k % len(ids)] for k in range(len(new))]
             else:  # the rotation goes on from yesterday's last rep: the table starts at the next one
                 order = [(turn + k) % len(ids) for k in range(len(ids))]
-                res, carried = assignment.assign_table(h.loc[new], reps.iloc[order], open_leads=load,
-                                                       carried=carried)
+                # a replay assigns every MQL of the history as it came, whatever became of it later
+                res, carried = replay_rule.assign_table(h.loc[new].drop(columns=["active"], errors="ignore"),
+                                                        reps.iloc[order], open_leads=load, carried=carried)
                 res_owner = res["owner_id"].tolist()
                 given = [o for o in res_owner if isinstance(o, str)]
                 if given:
