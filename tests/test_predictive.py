@@ -49,3 +49,42 @@ def test_scorer_names_missing_columns(credit):
     with pytest.raises(KeyError, match="target column 'outcome' missing"):
         fit_logistic(train, "outcome", feats)
     assert np.all((m.predict(test) > 0) & (m.predict(test) < 1))
+
+
+def test_a_feature_filled_after_the_outcome_is_flagged_and_placeholders_are_missing():
+    from crmsim.leads import evaluate, fit_logistic, leakage
+
+    rng = np.random.default_rng(3)
+    n = 600
+    won = rng.random(n) < 0.3
+    h = pd.DataFrame({"won": won.astype(int), "source": rng.choice(["web", "fair", "ads"], n),
+                      # a contract number exists only for won leads; the CRM shows "Select" for the rest
+                      "contract_type": np.where(won, rng.choice(["annual", "monthly"], n), "Select"),
+                      "industry": rng.choice(["retail", "Select", "tech"], n)})
+    leak = leakage(h, "won", ["source", "contract_type", "industry"]).set_index("feature")
+    assert leak.loc["contract_type", "suspect"] and leak.loc["contract_type", "auc"] == 1.0
+    assert "filled on 100% of won and 0% of other leads" in leak.loc["contract_type", "why"]
+    assert not leak.loc["source", "suspect"] and not leak.loc["industry", "suspect"]
+    m = fit_logistic(h, "won", ["source", "contract_type"], missing_values=("Select",))
+    e = evaluate(h["won"], m.predict(h), features=h[["source", "contract_type"]])
+    assert e.auc > 0.99 and e.warnings == [
+        "feature 'contract_type' may leak the outcome: on its own it separates the outcomes (AUC 1.000); "
+        "filled on 100% of won and 0% of other leads (filled after the outcome?)"]
+    assert "warning: feature 'contract_type'" in e.summary()
+
+
+def test_a_point_scale_from_a_model_spreads_the_history_over_grades_and_mqls():
+    from crmsim.leads import fit_logistic, points_from_logistic, scoring_rule_from_points
+
+    rng = np.random.default_rng(4)
+    n = 2000
+    h = pd.DataFrame({"source": rng.choice(["web", "fair", "ads", "partner"], n),
+                      "size": rng.choice(["1-9", "10-49", "50+"], n)})
+    logit = -1 + 1.5 * (h["source"] == "partner") + 0.8 * (h["size"] == "50+")
+    h["won"] = (rng.random(n) < 1 / (1 + np.exp(-logit))).astype(int)
+    rules = points_from_logistic(fit_logistic(h, "won", ["source", "size"]))
+    rule = scoring_rule_from_points(rules, h, grade_shares=(0.1, 0.2, 0.3), mql_share=0.3)
+    out = rule.apply(h)
+    shares = out["grade"].value_counts(normalize=True)
+    assert shares["A"] < 0.5 and out["mql"].mean() < 0.6          # not every lead an A and an MQL
+    assert list(rule.grades) == ["A", "B", "C"] and rule.mql_threshold > 0

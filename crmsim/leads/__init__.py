@@ -32,7 +32,15 @@ from crmsim.leads.lifecycle import (
 )
 from crmsim.leads.metrics import MILESTONES, funnel_by_channel, funnel_metrics
 from crmsim.leads.pls import FrequencyTable, update_probabilities
-from crmsim.leads.predictive import evaluate, fit_logistic, fit_naive_bayes, split
+from crmsim.leads.predictive import (
+    evaluate,
+    fit_logistic,
+    fit_naive_bayes,
+    leakage,
+    points_from_logistic,
+    scoring_rule_from_points,
+    split,
+)
 from crmsim.leads.profile import lead_profile
 from crmsim.leads.scoring import BehaviourRule, PointsRule, ScoringRule, TagRule
 
@@ -50,6 +58,9 @@ __all__ = [
     "DedupRule",
     "FieldComparator",
     "FrequencyTable",
+    "leakage",
+    "points_from_logistic",
+    "scoring_rule_from_points",
     "update_probabilities",
     "IntakeRules",
     "Lifecycle",

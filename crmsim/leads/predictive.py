@@ -23,7 +23,10 @@ from crmsim.errors import need
 # scikit-learn (about 1 s to import) is imported where a model is fitted or evaluated, not here
 
 __all__ = ["PredictiveScorer", "Evaluation", "split", "fit_naive_bayes", "fit_logistic", "evaluate",
-           "points_from_logistic"]
+           "points_from_logistic", "leakage", "scoring_rule_from_points", "PLACEHOLDERS"]
+
+#: values CRMs put in an unfilled picklist; declare them missing (``missing_values=``)
+PLACEHOLDERS = ("Select", "--Select--", "-- None --", "--None--", "Please select", "N/A", "n/a", "-", "")
 
 
 @dataclass(frozen=True)
@@ -33,13 +36,21 @@ class PredictiveScorer:
     kind: str
     features: tuple[str, ...]
     model: object
+    missing_values: tuple[str, ...] = ()     # placeholders read as missing, when fitted and when scoring
 
     def predict(self, df: pd.DataFrame) -> pd.Series:
         missing = [f for f in self.features if f not in df.columns]
         if missing:
             raise KeyError(f"{self.kind} scorer: column(s) {missing} missing; it was fitted on {list(self.features)}")
-        p = self.model.predict_proba(df[list(self.features)])[:, 1]
+        p = self.model.predict_proba(_features(df, self.features, self.missing_values))[:, 1]
         return pd.Series(p, index=df.index, name="p")
+
+
+def _features(df: pd.DataFrame, features, missing_values) -> pd.DataFrame:
+    X = df[list(features)]
+    if not missing_values:
+        return X
+    return X.apply(lambda c: _missing(c, missing_values))
 
 
 def _target(df: pd.DataFrame, target: str, positive) -> np.ndarray:
@@ -67,12 +78,14 @@ def split(df: pd.DataFrame, target: str, *, test_size: float = 0.3, seed: int = 
 
 
 def fit_naive_bayes(history: pd.DataFrame, target: str, features, *, positive=None, bins: int = 5,
-                    alpha: float = 1.0, seed: int = 0) -> PredictiveScorer:
+                    alpha: float = 1.0, seed: int = 0, missing_values=()) -> PredictiveScorer:
     """Naive-Bayes frequency model (numbers binned into ``bins`` quantiles), calibrated by
     isotonic regression in 5-fold cross-validation (naive Bayes scores are too extreme for Platt
-    scaling on probabilities)."""
+    scaling on probabilities). ``missing_values``: placeholders (e.g. :data:`PLACEHOLDERS`:
+    "Select", "N/A") read as missing."""
     features = list(features)
     y = _target(history, target, positive)
+    history = history.assign(**_features(history, features, missing_values))
     counts = np.bincount(y, minlength=2)
     if counts.min() < 5:   # the calibration's 5-fold cross-validation needs 5 of each class
         from crmsim.errors import InputError
@@ -97,14 +110,16 @@ def fit_naive_bayes(history: pd.DataFrame, target: str, features, *, positive=No
     nb = Pipeline([("prep", prep), ("shift", _Shift()), ("nb", CategoricalNB(alpha=alpha, min_categories=bins + 64))])
     model = CalibratedClassifierCV(nb, method="isotonic", cv=5)
     model.fit(history[features].astype({c: "object" for c in cat}), y)
-    return PredictiveScorer("naive_bayes", tuple(features), _CastCat(model, cat))
+    return PredictiveScorer("naive_bayes", tuple(features), _CastCat(model, cat), tuple(missing_values))
 
 
 def fit_logistic(history: pd.DataFrame, target: str, features, *, positive=None, C: float = 1.0,
-                 seed: int = 0) -> PredictiveScorer:
-    """L2-regularised logistic regression (one-hot categories, standardised numbers)."""
+                 seed: int = 0, missing_values=()) -> PredictiveScorer:
+    """L2-regularised logistic regression (one-hot categories, standardised numbers);
+    ``missing_values`` as for :func:`fit_naive_bayes`."""
     features = list(features)
     y = _target(history, target, positive)
+    history = history.assign(**_features(history, features, missing_values))
     num, cat = _split_types(history, features)
     need("sklearn", "fit_logistic (predictive lead scoring)")
     from sklearn.compose import ColumnTransformer
@@ -116,7 +131,7 @@ def fit_logistic(history: pd.DataFrame, target: str, features, *, positive=None,
                               ("cat", OneHotEncoder(handle_unknown="ignore"), cat)])
     model = Pipeline([("prep", prep), ("lr", LogisticRegression(C=C, max_iter=2000, random_state=seed))])
     model.fit(history[features].astype({c: "object" for c in cat}), y)
-    return PredictiveScorer("logistic", tuple(features), _CastCat(model, cat))
+    return PredictiveScorer("logistic", tuple(features), _CastCat(model, cat), tuple(missing_values))
 
 
 class _Shift:
@@ -152,15 +167,81 @@ class Evaluation:
     ks: float
     lift: pd.DataFrame          # by decile of predicted probability, best first
     calibration: pd.DataFrame   # mean predicted vs observed rate per decile
+    leakage: pd.DataFrame | None = None   # per feature (with ``features=``): see :func:`leakage`
+
+    @property
+    def warnings(self) -> list[str]:
+        """A line per feature that looks like it leaks the outcome."""
+        if self.leakage is None:
+            return []
+        return [f"feature '{r.feature}' may leak the outcome: {r.why}" for r in self.leakage.itertuples() if r.suspect]
 
     def summary(self) -> str:
         top = self.lift.iloc[0]
-        return (f"AUC {self.auc:.3f}, KS {self.ks:.3f}, top-decile lift {top['lift']:.2f} "
+        text = (f"AUC {self.auc:.3f}, KS {self.ks:.3f}, top-decile lift {top['lift']:.2f} "
                 f"({top['rate']:.1%} vs {self.lift['events'].sum() / self.lift['n'].sum():.1%})")
+        return "\n".join([text, *[f"warning: {w}" for w in self.warnings]])
 
 
-def evaluate(y_true, p, *, deciles: int = 10) -> Evaluation:
-    """AUC, KS, lift by decile and a calibration table for probabilities ``p`` of outcome 1.
+def _missing(col: pd.Series, missing_values) -> pd.Series:
+    """The column with placeholders ("Select", "N/A", blanks...) as missing."""
+    if not missing_values:
+        return col
+    t = col.astype("string").str.strip()
+    return col.mask(t.isin(list(missing_values)).fillna(False))
+
+
+def leakage(history: pd.DataFrame, target: str, features, *, positive=None, missing_values=PLACEHOLDERS,
+            auc_limit: float = 0.95, fill_gap: float = 0.9) -> pd.DataFrame:
+    """Per feature, signs that it is known only once the outcome is: its univariate AUC (the
+    outcome rate of each value as the score, or the value itself for numbers; 0.5 = no signal,
+    shown as max(AUC, 1 - AUC)) and how often it is filled for won and for other leads. A feature
+    is ``suspect`` when the AUC reaches ``auc_limit`` or the fill rates differ by ``fill_gap``
+    (a "reason lost" filled only on lost leads, a "contract number" only on won ones).
+
+    >>> h = pd.DataFrame({"won": [1, 1, 0, 0, 1, 0], "contract": ["K1", "K2", "Select", "", "K3", None],
+    ...                   "source": ["web", "fair", "web", "fair", "web", "web"]})
+    >>> leakage(h, "won", ["contract", "source"])[["feature", "filled_won", "filled_other", "suspect"]].values.tolist()
+    [['contract', 1.0, 0.0, True], ['source', 1.0, 1.0, False]]
+    """
+    y = _target(history, target, positive)
+    from scipy.stats import rankdata
+
+    rows = []
+    for f in features:
+        if f not in history.columns:
+            raise KeyError(f"leakage: feature '{f}' missing; columns are {list(history.columns)}")
+        col = _missing(history[f], missing_values)
+        filled = col.notna().to_numpy()
+        fw = float(filled[y == 1].mean()) if (y == 1).any() else np.nan
+        fo = float(filled[y == 0].mean()) if (y == 0).any() else np.nan
+        if pd.api.types.is_numeric_dtype(col) and col.nunique() > 10:
+            score = col.astype(float).fillna(col.astype(float).median()).to_numpy()
+        else:
+            key = col.astype("string").fillna("<missing>")
+            score = pd.Series(y, index=col.index).groupby(key.to_numpy()).transform("mean").to_numpy(dtype=float)
+        n1, n0 = int((y == 1).sum()), int((y == 0).sum())
+        if n1 and n0:
+            r = rankdata(score)
+            auc = float((r[y == 1].sum() - n1 * (n1 + 1) / 2) / (n1 * n0))
+            auc = max(auc, 1 - auc)
+        else:
+            auc = np.nan
+        why = []
+        if auc == auc and auc >= auc_limit:
+            why.append(f"on its own it separates the outcomes (AUC {auc:.3f})")
+        if fw == fw and fo == fo and abs(fw - fo) >= fill_gap:
+            why.append(f"filled on {fw:.0%} of won and {fo:.0%} of other leads (filled after the outcome?)")
+        rows.append({"feature": f, "auc": auc, "filled_won": fw, "filled_other": fo, "suspect": bool(why),
+                     "why": "; ".join(why)})
+    return pd.DataFrame(rows)
+
+
+def evaluate(y_true, p, *, deciles: int = 10, features: pd.DataFrame | None = None,
+             missing_values=PLACEHOLDERS) -> Evaluation:
+    """AUC, KS, lift by decile and a calibration table for probabilities ``p`` of outcome 1; with
+    ``features`` (the leads' feature columns, same rows), the :func:`leakage` check, whose suspects
+    are in ``warnings`` and the summary.
 
     Examples
     --------
@@ -188,7 +269,13 @@ def evaluate(y_true, p, *, deciles: int = 10) -> Evaluation:
     lift["lift"] = lift["rate"] / y.mean()
     lift["cum_capture"] = lift["events"].cumsum() / y.sum()
     cal = pd.DataFrame({"predicted": g["p"].mean(), "observed": g["y"].mean(), "n": g.size()})
-    return Evaluation(auc, ks, lift, cal)
+    leak = None
+    if features is not None:
+        if len(features) != y.size:
+            raise ValueError(f"evaluate: features has {len(features)} rows for {y.size} outcomes")
+        f = features.reset_index(drop=True).assign(_y=y)
+        leak = leakage(f, "_y", [c for c in features.columns], missing_values=missing_values)
+    return Evaluation(auc, ks, lift, cal, leak)
 
 
 def points_from_logistic(scorer: PredictiveScorer, *, bands: dict[str, list[float]] | None = None,
@@ -238,3 +325,45 @@ def points_from_logistic(scorer: PredictiveScorer, *, bands: dict[str, list[floa
                 cond = {"field": field, "op": "eq", "value": level}
             rules.append(PointsRule(points=float(p), when=[cond], name=f"{field}={level}"))
     return rules
+
+
+def scoring_rule_from_points(rules, history: pd.DataFrame, *, grade_shares=(0.1, 0.2, 0.3),
+                             mql_share: float = 0.3, grades=("A", "B", "C"), fallback_grade: str = "D"):
+    """A :class:`~crmsim.leads.scoring.ScoringRule` of point ``rules`` (e.g. from
+    :func:`points_from_logistic`) whose grades and MQL threshold spread the ``history``'s leads:
+    the best ``grade_shares[0]`` of them are A, the next ``grade_shares[1]`` B, ..., and about
+    ``mql_share`` of them are MQLs (thresholds at those quantiles of the history's scores;
+    ties at a threshold go up). A scale fitted on one export is no longer read against the
+    default thresholds (70 / 50 / 30, MQL 40) of another.
+
+    >>> from crmsim.leads.scoring import PointsRule
+    >>> h = pd.DataFrame({"x": list(range(10))})
+    >>> r = scoring_rule_from_points([PointsRule(points=1, when=[{"field": "x", "op": ">=", "value": k}]) for k in range(1, 10)],
+    ...                              h, grade_shares=(0.2, 0.3), grades=("A", "B"), fallback_grade="C", mql_share=0.5)
+    >>> r.grades, r.mql_threshold, r.apply(h)["grade"].value_counts().sort_index().tolist()
+    ({'A': 8.0, 'B': 5.0}, 5.0, [2, 3, 5])
+    """
+    from crmsim.leads.scoring import ScoringRule
+
+    if len(grade_shares) != len(grades):
+        raise ValueError(f"give one share per grade: {len(grades)} grades, {len(grade_shares)} shares")
+    if not 0 < sum(grade_shares) <= 1 or not 0 < mql_share <= 1:
+        raise ValueError("grade_shares must sum to at most 1 and mql_share be in (0, 1]")
+    base = ScoringRule(rules=tuple(rules), grades={}, fallback_grade=fallback_grade, mql_threshold=0)
+    score = np.sort(base.score(history).to_numpy())[::-1]
+    if not score.size:
+        raise ValueError("scoring_rule_from_points: the history has no leads")
+    cuts, acc, th = {}, 0.0, []
+    for share in grade_shares:
+        acc += share
+        th.append(float(score[min(score.size - 1, max(0, int(np.ceil(acc * score.size)) - 1))]))
+    # strictly decreasing thresholds: a grade whose quantile equals the one above takes the next score
+    for g, t in zip(grades, th):
+        if cuts and t >= min(cuts.values()):
+            lower = score[score < min(cuts.values())]
+            if not lower.size:
+                break
+            t = float(lower[0])
+        cuts[g] = t
+    mql = float(score[min(score.size - 1, max(0, int(np.ceil(mql_share * score.size)) - 1))])
+    return ScoringRule(rules=tuple(rules), grades=cuts, fallback_grade=fallback_grade, mql_threshold=mql)
