@@ -349,3 +349,55 @@ def test_stateful_dunning(counting, last_level, last_sent, today, level, send):
     d = dunning(r, DunningPolicy(counting=counting), today=today).iloc[0]
     assert (d["level"], bool(d["send"])) == (level, send)
     assert d["fee"] == ((0, 0, 1500, 4000)[level] if send else 0)
+
+
+# --- credit control as ERPNext runs it: exposure per check point, the credit controller, limit changes
+
+def _credit_book():
+    customers = pd.DataFrame({"customer_id": ["C1"], "credit_limit": [100_000]})
+    receivables = pd.DataFrame({"customer_id": ["C1"], "open": [60_000]})
+    open_orders = pd.DataFrame({"customer_id": ["C1"], "unbilled": [30_000]})
+    return customers, receivables, open_orders
+
+
+def test_the_exposure_counts_what_the_check_point_says():
+    from crmsim.finance.credit import CreditPolicy, check_order
+
+    c, r, o = _credit_book()
+    policy = CreditPolicy(check_points=("order", "invoice"), exposure_at={"invoice": ("receivables",)})
+    order = {"order_id": "SO1", "customer_id": "C1", "amount": 20_000}
+    at_order = check_order(order, c, r, o, policy, point="order")       # 60,000 + 30,000 + 20,000
+    at_invoice = check_order(order, c, r, o, policy, point="invoice")   # 60,000 + 20,000: the order is being billed
+    assert (at_order["ok"], at_order["exposure"]) == (False, 110_000)
+    assert (at_invoice["ok"], at_invoice["exposure"]) == (True, 80_000)
+
+
+def test_a_credit_controller_turns_the_hold_into_a_warning():
+    from crmsim.finance.credit import CreditPolicy, check_order
+
+    c, r, o = _credit_book()
+    log: list = []
+    order = {"order_id": "SO1", "customer_id": "C1", "amount": 20_000}
+    rep = check_order(order, c, r, o, CreditPolicy(), log=log, user_roles=("sales",))
+    boss = check_order(order, c, r, o, CreditPolicy(), log=log, user_roles=("sales", "credit_controller"))
+    assert not rep["ok"] and rep["warning"] is None
+    assert boss["ok"] and boss["warning"] == "exposure 110000 exceeds the customer limit 100000 by 10000"
+    assert [e["action"] for e in log] == ["hold", "override"]
+    nobody = check_order(order, c, r, o, CreditPolicy(controller_role=None), user_roles=("credit_controller",))
+    assert not nobody["ok"]
+
+
+def test_limit_changes_are_validated():
+    from crmsim.errors import InputError
+    from crmsim.finance.credit import change_limit, check_limits
+
+    c, r, o = _credit_book()
+    with pytest.raises(InputError, match="89999 is below its outstanding 90000 .*receivables 60000, open orders 30000"):
+        change_limit(c, "C1", 89_999, r, o)
+    assert change_limit(c, "C1", 90_000, r, o)["credit_limit"].tolist() == [90_000]      # at least the outstanding
+    assert change_limit(c, "C2", 5_000, r, o)["customer_id"].tolist() == ["C1", "C2"]   # a new row
+    two = pd.DataFrame({"customer_id": ["C1", "C1", "C1"], "company": ["DE", "FR", "DE"], "credit_limit": [1, 2, 3]})
+    with pytest.raises(InputError, match=r"more than one limit for customer_id / company \['C1 / DE'\]"):
+        check_limits(two)
+    ok = two.iloc[:2]
+    assert change_limit(ok, "C1", 70_000, r, company="FR")["credit_limit"].tolist() == [1, 70_000]

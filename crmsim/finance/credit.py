@@ -12,9 +12,11 @@ from pydantic import Field
 
 from crmsim.config import Config
 
-__all__ = ["CreditPolicy", "exposure", "within_limit", "check_order", "risk_grade", "early_warnings"]
+__all__ = ["CreditPolicy", "exposure", "within_limit", "check_order", "risk_grade", "early_warnings",
+           "change_limit", "check_limits"]
 
 CheckPoint = Literal["quote", "order", "delivery", "invoice"]
+ExposurePart = Literal["receivables", "open_orders"]
 
 
 class CreditPolicy(Config):
@@ -28,6 +30,13 @@ class CreditPolicy(Config):
     check_points: tuple[CheckPoint, ...] = ("order", "delivery")
     default_limit: int = Field(default=0, ge=0)
     group_limits_shared: bool = True
+    #: what the exposure counts at each check point (default: open receivables and unbilled open
+    #: orders everywhere); e.g. ``{invoice = ["receivables"]}``: at invoice the order is being billed,
+    #: so other open orders are not counted (ERPNext checks the outstanding at the invoice)
+    exposure_at: dict[CheckPoint, tuple[ExposurePart, ...]] = {}
+    #: a user with this role may pass an order over its limit: the hold becomes a warning, logged
+    #: as an override (ERPNext's "role allowed to bypass credit limit"); none = nobody
+    controller_role: str | None = "credit_controller"
 
 
 def within_limit(exposure_after, limit):
@@ -36,16 +45,19 @@ def within_limit(exposure_after, limit):
     return np.asarray(exposure_after) <= np.asarray(limit)
 
 
-def exposure(customer_id: str, receivables: pd.DataFrame, open_orders: pd.DataFrame) -> int:
-    """Open receivables + unbilled open orders of a customer (minor units)."""
-    r = int(receivables.loc[receivables["customer_id"] == customer_id, "open"].sum())
-    o = int(open_orders.loc[open_orders["customer_id"] == customer_id, "unbilled"].sum())
+def exposure(customer_id: str, receivables: pd.DataFrame, open_orders: pd.DataFrame,
+             parts=("receivables", "open_orders")) -> int:
+    """Open receivables + unbilled open orders of a customer (minor units); ``parts`` says which
+    of the two count (:attr:`CreditPolicy.exposure_at`)."""
+    r = int(receivables.loc[receivables["customer_id"] == customer_id, "open"].sum()) if "receivables" in parts else 0
+    o = int(open_orders.loc[open_orders["customer_id"] == customer_id, "unbilled"].sum()) \
+        if "open_orders" in parts and open_orders is not None and len(open_orders) else 0
     return r + o
 
 
 def check_order(order: dict, customers: pd.DataFrame, receivables: pd.DataFrame, open_orders: pd.DataFrame,
                 policy: CreditPolicy, *, point: CheckPoint = "order", log: list | None = None,
-                group_tree=None, tree_limits: dict | pd.Series | None = None) -> dict:
+                group_tree=None, tree_limits: dict | pd.Series | None = None, user_roles=()) -> dict:
     """Check one order (``order_id, customer_id, amount``) at a check point.
 
     Returns ``ok``, ``limit``, ``limit_source`` (customer / group / default), ``exposure``
@@ -57,6 +69,10 @@ def check_order(order: dict, customers: pd.DataFrame, receivables: pd.DataFrame,
     a multi-level group structure: the order passes only if it fits under the limit of the
     customer and of every ancestor that has one (:func:`crmsim.graphs.org.available_credit`);
     ``limit_source`` names the binding entity.
+
+    The exposure counts what :attr:`CreditPolicy.exposure_at` says for ``point``. A user whose
+    ``user_roles`` include the policy's ``controller_role`` passes an order over the limit with a
+    ``warning`` (``override`` in the log) instead of a hold.
     """
     if point not in policy.check_points:
         return {"ok": True, "reason": f"no credit check at '{point}'", "limit": None, "exposure": None,
@@ -66,7 +82,8 @@ def check_order(order: dict, customers: pd.DataFrame, receivables: pd.DataFrame,
     if cid not in c.index:
         raise KeyError(f"check_order: unknown customer_id '{cid}'")
     if group_tree is not None:
-        return _check_in_tree(order, cid, group_tree, tree_limits, receivables, open_orders, policy, point, log)
+        return _check_in_tree(order, cid, group_tree, tree_limits, receivables, open_orders, policy, point, log,
+                              user_roles)
     own = c.at[cid, "credit_limit"] if "credit_limit" in c.columns else np.nan
     group = c.at[cid, "group_id"] if "group_id" in c.columns else None
     members = [cid]
@@ -79,11 +96,16 @@ def check_order(order: dict, customers: pd.DataFrame, receivables: pd.DataFrame,
             members = c.index[c["group_id"] == group].tolist()
     else:
         limit, source = policy.default_limit, "default"
-    exp = sum(exposure(m, receivables, open_orders) for m in members) + int(order["amount"])
-    return _decide(order, cid, point, log, exp, limit, source)
+    parts = policy.exposure_at.get(point, ("receivables", "open_orders"))
+    exp = sum(exposure(m, receivables, open_orders, parts) for m in members) + int(order["amount"])
+    return _decide(order, cid, point, log, exp, limit, source, controller=_controls(policy, user_roles))
 
 
-def _check_in_tree(order, cid, tree, limits, receivables, open_orders, policy, point, log) -> dict:
+def _controls(policy: CreditPolicy, user_roles) -> bool:
+    return policy.controller_role is not None and policy.controller_role in set(user_roles or ())
+
+
+def _check_in_tree(order, cid, tree, limits, receivables, open_orders, policy, point, log, user_roles=()) -> dict:
     from crmsim.graphs.org import available_credit
 
     if cid not in tree:
@@ -91,28 +113,34 @@ def _check_in_tree(order, cid, tree, limits, receivables, open_orders, policy, p
     if limits is None:
         raise ValueError("check_order: group_tree needs tree_limits (limit per entity)")
     # open receivables + unbilled orders per entity, in one pass (what exposure() gives one at a time)
-    exp = (receivables.groupby("customer_id")["open"].sum()
-           .add(open_orders.groupby("customer_id")["unbilled"].sum(), fill_value=0)
-           .reindex(list(tree.nodes), fill_value=0).astype(np.int64))
+    parts = policy.exposure_at.get(point, ("receivables", "open_orders"))
+    r = receivables.groupby("customer_id")["open"].sum() if "receivables" in parts else pd.Series(dtype=float)
+    o = open_orders.groupby("customer_id")["unbilled"].sum() if "open_orders" in parts else pd.Series(dtype=float)
+    exp = r.add(o, fill_value=0).reindex(list(tree.nodes), fill_value=0).astype(np.int64)
     exp[cid] += int(order["amount"])
     av = available_credit(tree, limits, exp).loc[cid]
     b = av["binding"]
     if b is None or pd.isna(b):   # nobody up the tree has a limit
-        return _decide(order, cid, point, log, exp[cid], policy.default_limit, "default")
+        return _decide(order, cid, point, log, exp[cid], policy.default_limit, "default",
+                       controller=_controls(policy, user_roles))
     limit = int(pd.Series(limits, dtype=float)[b])
     used = int(round(limit - av["headroom"]))      # the binding entity's rolled-up exposure
-    return _decide(order, cid, point, log, used, limit, "customer" if b == cid else f"group {b}")
+    return _decide(order, cid, point, log, used, limit, "customer" if b == cid else f"group {b}",
+                   controller=_controls(policy, user_roles))
 
 
-def _decide(order, cid, point, log, exp: int, limit: int, source: str) -> dict:
-    """The credit rule on one exposure and limit, with the hold/release log entry."""
-    ok = bool(within_limit(exp, limit))
+def _decide(order, cid, point, log, exp: int, limit: int, source: str, *, controller: bool = False) -> dict:
+    """The credit rule on one exposure and limit, with the hold/release log entry; a credit
+    controller's order over the limit passes with a warning (``override``)."""
+    within = bool(within_limit(exp, limit))
+    over = None if within else f"exposure {exp} exceeds the {source} limit {limit} by {exp - limit}"
+    ok = within or controller
     result = {"ok": ok, "limit": limit, "limit_source": source, "exposure": exp,
-              "reason": None if ok else f"exposure {exp} exceeds the {source} limit {limit} by {exp - limit}"}
+              "reason": None if ok else over, "warning": over if (ok and over) else None}
     if log is not None:
         log.append({"order_id": order.get("order_id"), "customer_id": cid, "point": point,
-                    "action": "release" if ok else "hold", "exposure": exp, "limit": limit,
-                    "reason": result["reason"]})
+                    "action": "release" if within else ("override" if controller else "hold"), "exposure": exp,
+                    "limit": limit, "reason": over})
     return result
 
 
@@ -147,3 +175,62 @@ def early_warnings(history: pd.DataFrame, *, utilisation_alert: float = 0.9) -> 
             warn.append(f"limit utilisation {util:.0%}")
         rows.append({"customer_id": cid, "utilisation": util, "warnings": warn})
     return pd.DataFrame(rows)
+
+
+def check_limits(limits: pd.DataFrame) -> None:
+    """One credit limit per customer and company (``customer_id``, ``company`` where several
+    companies share customers, ``credit_limit`` >= 0): an error naming the repeated pairs, as
+    ERPNext refuses a second limit for the same company."""
+    from crmsim.errors import InputError
+
+    keys = ["customer_id", *(["company"] if "company" in limits.columns else [])]
+    miss = [c for c in [*keys, "credit_limit"] if c not in limits.columns]
+    if miss:
+        raise InputError(f"credit limits: column(s) {miss} missing; columns are {list(limits.columns)}")
+    dup = limits[limits.duplicated(keys, keep=False)]
+    if len(dup):
+        pairs = dup[keys].drop_duplicates().astype(str).agg(" / ".join, axis=1).tolist()
+        raise InputError(f"credit limits: more than one limit for {' / '.join(keys)} {pairs[:5]}; one per "
+                         f"{'customer and company' if 'company' in keys else 'customer'}")
+    neg = limits.index[pd.to_numeric(limits["credit_limit"], errors="coerce").fillna(-1) < 0].tolist()
+    if neg:
+        raise InputError(f"credit limits: rows {neg[:5]} have a credit_limit that is not an amount >= 0")
+
+
+def change_limit(limits: pd.DataFrame, customer_id: str, new_limit: int, receivables: pd.DataFrame,
+                 open_orders: pd.DataFrame | None = None, *, company: str | None = None,
+                 parts=("receivables", "open_orders")) -> pd.DataFrame:
+    """The limits table with one customer's limit changed, refused (a named error) when the new
+    limit is below what the customer already owes and has on order (``parts``), as ERPNext
+    validates it ("credit limit has to be at least the outstanding amount"); a customer without a
+    row gets one.
+
+    >>> lim = pd.DataFrame({"customer_id": ["C1"], "credit_limit": [100_000]})
+    >>> rec = pd.DataFrame({"customer_id": ["C1"], "open": [60_000]})
+    >>> change_limit(lim, "C1", 70_000, rec)["credit_limit"].tolist()
+    [70000]
+    >>> change_limit(lim, "C1", 50_000, rec)
+    Traceback (most recent call last):
+    ...
+    crmsim.errors.InputError: credit limit of C1: 50000 is below its outstanding 60000 (receivables 60000, open orders 0); the limit has to be at least 60000
+    """
+    from crmsim.errors import InputError
+
+    check_limits(limits)
+    if int(new_limit) < 0:
+        raise InputError(f"credit limit of {customer_id}: {new_limit} is not an amount >= 0")
+    r = exposure(customer_id, receivables, None, ("receivables",)) if "receivables" in parts else 0
+    o = exposure(customer_id, receivables.iloc[:0], open_orders, ("open_orders",)) \
+        if open_orders is not None and "open_orders" in parts else 0
+    if int(new_limit) < r + o:
+        raise InputError(f"credit limit of {customer_id}: {int(new_limit)} is below its outstanding {r + o} "
+                         f"(receivables {r}, open orders {o}); the limit has to be at least {r + o}")
+    out = limits.copy()
+    hit = out["customer_id"] == customer_id
+    if "company" in out.columns:
+        hit &= out["company"] == company
+    if hit.any():
+        out.loc[hit, "credit_limit"] = int(new_limit)
+        return out
+    row = {"customer_id": customer_id, "credit_limit": int(new_limit), **({"company": company} if "company" in out.columns else {})}
+    return pd.concat([out, pd.DataFrame([row])], ignore_index=True)
