@@ -159,3 +159,21 @@ def test_stage_conversion_by_group():
     assert won.to_dict() == (opps[opps["stage"] == "won"].groupby("channel").size()).to_dict()
     with pytest.raises(ValueError, match="needs the opportunities table"):
         stage_conversion(hist, by="channel")
+
+
+def test_erpnext_auto_close_of_replied_opportunities():
+    from crmsim.pipeline import AutoCloseRule
+
+    # ERPNext auto_close_opportunity: status Replied and modified < now - 15 days -> Closed
+    now = pd.Timestamp("2025-06-16 09:00")
+    opps = pd.DataFrame({"opportunity_id": ["O1", "O2", "O3", "O4"],
+                         "status": ["Replied", "Replied", "Replied", "Quotation"],
+                         "modified_at": ["2025-06-01 08:59", "2025-06-01 09:00", "2025-06-10", "2025-01-01"]})
+    after, log = AutoCloseRule().apply(opps, now)
+    assert after["status"].tolist() == ["Closed", "Replied", "Replied", "Quotation"]   # exactly 15 days: not yet
+    assert log[["opportunity_id", "from", "to"]].values.tolist() == [["O1", "Replied", "Closed"]]
+    assert after.loc[0, "modified_at"] == now
+    r = AutoCloseRule(after_days=30, statuses=("Replied", "Quotation"), to="Lost")
+    assert r.due(opps, now).tolist() == [False, False, False, True]
+    with pytest.raises(Exception, match="column 'modified_at' expects a date in every row"):
+        AutoCloseRule().due(opps.assign(modified_at=["2025-06-01", "soon", None, "2025-01-01"]), now)

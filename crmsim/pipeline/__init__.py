@@ -29,7 +29,14 @@ from crmsim.pipeline.forecast import (
     weighted_pipeline,
 )
 from crmsim.pipeline.history import HistoryMapping, canonical_text, load_history, parse_amount
-from crmsim.pipeline.opportunities import SalesProcess, Stage, StageError, check_history, stage_at
+from crmsim.pipeline.opportunities import (
+    AutoCloseRule,
+    SalesProcess,
+    Stage,
+    StageError,
+    check_history,
+    stage_at,
+)
 
 __all__ = [
     "CutoffWarning",
@@ -55,6 +62,7 @@ __all__ = [
     "weighted_pipeline",
     "win_rates",
     "SalesProcess",
+    "AutoCloseRule",
     "Stage",
     "StageError",
     "canonical_text",

@@ -9,7 +9,7 @@ from pydantic import Field, model_validator
 from crmsim.conditions import Condition, evaluate_all
 from crmsim.config import Config
 
-__all__ = ["Stage", "SalesProcess", "StageError", "stage_at", "check_history"]
+__all__ = ["Stage", "SalesProcess", "StageError", "stage_at", "check_history", "AutoCloseRule"]
 
 
 class Stage(Config):
@@ -119,3 +119,50 @@ def stage_at(history: pd.DataFrame, when, *, id_col: str = "opportunity_id") -> 
     """The stage of each opportunity at time ``when`` (its last stage entered at or before)."""
     h = history[pd.to_datetime(history["t"]) <= pd.Timestamp(when)]
     return h.sort_values("t", kind="stable").groupby(id_col)["stage"].last()
+
+
+class AutoCloseRule(Config):
+    """Close opportunities left in a status without any change for ``after_days`` days, as
+    ERPNext's nightly ``auto_close_opportunity`` (CRM Settings "close opportunity after days",
+    default 15, status ``Replied``): an opportunity whose last change is *before* ``today`` minus
+    ``after_days`` days (at the same time of day) moves to ``to``.
+
+    Examples
+    --------
+    >>> opps = pd.DataFrame({"opportunity_id": ["O1", "O2", "O3"], "status": ["Replied", "Replied", "Open"],
+    ...                      "modified_at": pd.to_datetime(["2025-05-31 10:00", "2025-06-01 10:00", "2025-01-01 00:00"])})
+    >>> after, log = AutoCloseRule().apply(opps, "2025-06-16 10:00")
+    >>> after["status"].tolist(), log["opportunity_id"].tolist()
+    (['Closed', 'Replied', 'Open'], ['O1'])
+    """
+
+    after_days: float = Field(default=15, gt=0)
+    statuses: tuple[str, ...] = ("Replied",)
+    to: str = "Closed"
+    status_col: str = "status"
+    changed_col: str = "modified_at"
+
+    def due(self, opps: pd.DataFrame, now) -> pd.Series:
+        """Which opportunities the rule closes at ``now`` (a date or a date and time)."""
+        from crmsim.tables import date_column, need_columns
+
+        need_columns(opps, [self.status_col, self.changed_col], "opportunities")
+        if self.to in self.statuses:
+            raise ValueError(f"auto close: the status it closes to ('{self.to}') is one it closes from")
+        changed = date_column(opps, self.changed_col, "opportunities", filled=True)
+        cut = pd.Timestamp(now) - pd.Timedelta(days=self.after_days)
+        return (opps[self.status_col].isin(self.statuses) & (changed < cut)).rename("due")
+
+    def apply(self, opps: pd.DataFrame, now) -> tuple[pd.DataFrame, pd.DataFrame]:
+        """``(opportunities after, log)``: the due ones set to ``to`` with ``modified_at = now``; the
+        log has ``opportunity_id`` (where present), the status before and after, and the last change."""
+        d = self.due(opps, now).to_numpy()
+        out = opps.copy()
+        log = opps.loc[d, [c for c in ("opportunity_id", self.status_col, self.changed_col) if c in opps.columns]].rename(
+            columns={self.status_col: "from", self.changed_col: "last_change"}).assign(to=self.to, at=pd.Timestamp(now))
+        out.loc[d, self.status_col] = self.to
+        from crmsim.tables import date_column
+
+        out[self.changed_col] = date_column(opps, self.changed_col, "opportunities").astype("datetime64[ns]")
+        out.loc[d, self.changed_col] = pd.Timestamp(now)
+        return out, log.reset_index(drop=True)
