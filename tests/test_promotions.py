@@ -192,3 +192,23 @@ def test_a_threshold_on_the_orders_total_quantity():
     assert r.skipped["reason"].tolist() == ["min_qty not reached: 6 units of 10"]
     with pytest.raises(ValueError, match="needs min_spend > 0 or min_qty > 0"):
         Promotion(promo_id="y", kind="threshold", percent_off=0.1)
+
+
+@pytest.mark.parametrize("mode, qty, lines_net, free_line", [
+    # buy 3 get 1 at 30 instead of 100 (ERPNext's free item rate): added, the 4th unit is a line of 30
+    ("added", 3, 300, (1, 30, 70)),
+    # in the cart: 4 pens ordered, the 4th is charged 30: 400 - 70 = 330
+    ("in_cart", 4, 330, None),
+])
+def test_free_goods_at_a_stated_rate(mode, qty, lines_net, free_line):
+    p = Promotion(promo_id="b3g1", kind="free_goods", product_id=("pen",), buy=3, get=1, free_mode=mode,
+                  free_item_rate=30)
+    r = apply_promotions(order(("pen", qty, 100)), [p], cost={"pen": 40})
+    paid = r.lines[~r.lines["free"]]
+    assert int(paid["net_amount"].sum()) == lines_net
+    free = r.lines[r.lines["free"]]
+    if free_line:
+        assert free[["qty", "net_amount", "free_value"]].astype(int).values.tolist() == [list(free_line)]
+        assert r.applied["cost"].tolist() == [10]           # the unit cost 40 less the 30 paid
+    else:
+        assert free.empty and r.applied["discount"].tolist() == [70]

@@ -69,6 +69,8 @@ class Promotion(Config):
     get: int = Field(default=0, ge=0)
     free_product: str | None = None
     free_mode: Literal["added", "in_cart"] = "added"
+    #: what each "free" unit costs the customer (minor units; ERPNext's free item rate): 0 = free
+    free_item_rate: int = Field(default=0, ge=0)
     recursive: bool = False
     budget: int | None = Field(default=None, ge=0)
     on_exhaustion: Literal["partial", "skip"] = "partial"
@@ -247,7 +249,7 @@ class PromotionEngine:
                     continue
                 unit = float(net[m].sum() / q)
                 if p.free_mode == "in_cart":  # the free units are in the order: a discount on them
-                    disc[m] += k * unit * qty[m] / q
+                    disc[m] += k * max(unit - p.free_item_rate, 0.0) * qty[m] / q
                 else:
                     free.append((p.free_product or pid, k, unit))
         return np.minimum(disc, net), free
@@ -330,7 +332,7 @@ class PromotionEngine:
             return out
 
         def value(res):
-            return sum(float(dsc.sum()) + sum(n * u for _, n, u in fr) for _, dsc, fr in res)
+            return sum(float(dsc.sum()) + sum(n * max(u - q.free_item_rate, 0) for _, n, u in fr) for q, dsc, fr in res)
 
         plain = [c for c in cands if not c[0].exclusive]
         excl = [c for c in cands if c[0].exclusive]
@@ -354,7 +356,8 @@ class PromotionEngine:
                 skipped.append({"order_id": order_id, "promo_id": p.promo_id,
                                 "reason": f"not combined ({why}): {winners} gave more"})
         for p, disc, free in chosen:
-            cost_free = sum(n * self.cost.get(pid, u) for pid, n, u in free)
+            rate = p.free_item_rate     # what the customer pays for each "free" unit
+            cost_free = sum(n * max(self.cost.get(pid, u) - rate, 0) for pid, n, u in free)
             benefit = float(disc.sum())
             want = benefit + cost_free
             if want <= 0:
@@ -374,9 +377,10 @@ class PromotionEngine:
             given = [(pid, n, u) for pid, n, u in given if n]
             for pid, n, u in given:
                 free_rows.append({"order_id": order_id, "customer_id": customer, "product_id": pid, "qty": n,
-                                  "amount": 0, "promo_id": p.promo_id, "free": True, "free_value": int(round(n * u))})
+                                  "amount": n * rate, "promo_id": p.promo_id, "free": True,
+                                  "free_value": int(round(n * max(u - rate, 0)))})
             nfree = sum(n for _, n, _ in given)
-            cost = int(disc.sum()) + int(round(sum(n * self.cost.get(pid, u) for pid, n, u in given)))
+            cost = int(disc.sum()) + int(round(sum(n * max(self.cost.get(pid, u) - rate, 0) for pid, n, u in given)))
             if commit:
                 self.used[p.promo_id] = self.used.get(p.promo_id, 0) + cost
             disc_total += disc
@@ -449,7 +453,7 @@ def apply_promotions(lines: pd.DataFrame, promotions, *, policy: PromotionPolicy
     L["free"] = False
     if free_all:
         F = pd.DataFrame(free_all)
-        F["net_amount"] = 0
+        F["net_amount"] = F["amount"]          # 0, or what the customer pays at a free item rate
         F["promo_discount"] = 0
         ints = [c for c in L.columns if pd.api.types.is_integer_dtype(L[c])]
         L = pd.concat([L, F], ignore_index=True)

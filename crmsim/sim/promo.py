@@ -135,6 +135,9 @@ class PromoConfig(Config):
                     raise ValueError(f"promotion {pr.promo_id} names product '{pid}', not one of {names}")
             # simulated orders carry product, category and customer only: a promotion that could
             # never apply is an error, not a silent no-op
+            if pr.free_item_rate:
+                raise ValueError(f"promotion {pr.promo_id}: the simulation gives free goods free; a free_item_rate "
+                                 "(goods at a reduced price) is not simulated yet")
             unused = [f for f in ("customer_grade", "region", "channel") if getattr(pr, f)]
             if unused:
                 raise ValueError(f"promotion {pr.promo_id}: the simulation's orders have no {unused}; "
