@@ -143,3 +143,11 @@ def test_the_round_robin_goes_on_across_calls():
     assert first["owner_id"].tolist() == ["r1", "r2"] and first.attrs["last_rep"] == "r2"
     second, _ = rule.assign_table(pd.DataFrame({"lead_id": ["c", "d"]}), reps, start_after=first.attrs["last_rep"])
     assert second["owner_id"].tolist() == ["r3", "r1"]
+
+
+def test_a_rep_who_opted_out_gets_no_lead():
+    reps = pd.DataFrame({"rep_id": ["r1", "r2"], "assignment_optout": ["yes", ""]})
+    res, _ = AssignmentRule(policy="round_robin").assign_table(pd.DataFrame({"lead_id": list("abc")}), reps)
+    assert res["owner_id"].tolist() == ["r2", "r2", "r2"]
+    res, _ = AssignmentRule().assign_table(pd.DataFrame({"lead_id": ["a"]}), reps.assign(assignment_optout=True))
+    assert res["reason"].tolist() == ["no_eligible_rep"]

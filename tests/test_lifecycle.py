@@ -58,3 +58,16 @@ def test_stage_metrics_conversion_and_velocity():
     assert m.loc["ads", "mql_rate"] == pytest.approx(2 / 3) and m.loc["ads", "sql_rate"] == 0.5
     assert m.loc["ads", "mql_median_days"] == 1.5 and m.loc["ads", "sql_median_days"] == 10
     assert m.loc["email", "mql"] == 1 and np.isnan(m.loc["email", "sql_median_days"])
+
+
+def test_an_unassign_condition_takes_a_lead_back_whatever_its_contact_timer():
+    from crmsim.conditions import Condition
+    from crmsim.leads import RecallRule
+
+    leads = pd.DataFrame({"assigned_at": pd.to_datetime(["2025-03-10 09:00", "2025-03-10 09:00", None]),
+                          "first_contact_at": pd.to_datetime(["2025-03-10 09:30", None, None]),
+                          "owner_active": [False, True, False]})
+    rule = RecallRule(max_working_hours=24, unassign_when=(Condition(field="owner_active", op="eq", value=False),))
+    # contacted, but its rep left: back; within its timer: kept; never assigned: nothing to take back
+    assert rule.due(leads, "2025-03-10 12:00").tolist() == [True, False, False]
+    assert RecallRule(max_working_hours=24).due(leads, "2025-03-10 12:00").tolist() == [False, False, False]

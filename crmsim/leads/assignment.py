@@ -137,7 +137,7 @@ class AssignmentRule(Config):
         less ``received_24h``), which caps the leads each gets in this call. Leads that are won,
         lost, archived or (unless ``reassign_owned``) owned are ``not_eligible``. The rotation
         continues across calls: ``start_after`` is the rep who got the last lead of the previous
-        call (``result.attrs["last_rep"]``).
+        call (``result.attrs["last_rep"]``). Reps with ``assignment_optout`` get no lead.
         """
         if "rep_id" not in reps.columns:
             raise KeyError("reps table: column 'rep_id' missing")
@@ -205,11 +205,16 @@ class AssignmentRule(Config):
             rep_tier = reps["tier"].to_numpy()
         if start_after is None or start_after not in ids:
             turn = 0
+        available = np.ones(n, dtype=bool)
+        if "assignment_optout" in reps.columns:   # Odoo: a member who skips auto-assignment
+            from crmsim.customers.pool import _flag
+
+            available = ~_flag(reps["assignment_optout"])
         for k in order:
             if skip[k]:
                 reason[k] = why_skip[k]
                 continue
-            eligible = np.ones(n, dtype=bool)
+            eligible = available.copy()
             why = "policy"
             for ri, (route, hit) in enumerate(zip(self.routes, route_rows)):
                 if hit[k]:

@@ -67,11 +67,19 @@ class RecallRule(Config):
 
     max_working_hours: float = Field(default=24.0, gt=0)
     calendar: WorkCalendar = WorkCalendar()
+    #: an unassign condition: an assigned lead meeting all of these goes back at once, contacted or
+    #: not (e.g. ``[{field = "owner_active", op = "eq", value = false}]``: its rep left)
+    unassign_when: tuple[Condition, ...] = ()
 
     def due(self, leads: pd.DataFrame, now) -> pd.Series:
+        """Leads to take back from their owner: not contacted in time, or meeting ``unassign_when``."""
         now_col = pd.Series(pd.Timestamp(now), index=leads.index)
         waited = self.calendar.working_hours(leads["assigned_at"], now_col)
-        return (leads["first_contact_at"].isna() & (waited > self.max_working_hours)).astype(bool)
+        out = leads["first_contact_at"].isna() & (waited > self.max_working_hours)
+        if self.unassign_when:
+            owned = leads["assigned_at"].notna()
+            out = out | (evaluate_all(self.unassign_when, leads) & owned)
+        return out.astype(bool)
 
 
 #: Oldroyd, McElheran & Elkington, "The Short Life of Online Sales Leads", HBR, March 2011: firms
