@@ -566,31 +566,21 @@ def _validation_text(table) -> str:
 
 
 def _price_input(path: str):
-    """Order lines from CSV/Parquet with ``qty`` as numbers and ``date`` as dates; errors name
-    the file, column and rows."""
-    import numpy as np
-    import pandas as pd
-
+    """Order lines from CSV, Parquet or Excel with ``qty`` as numbers and ``date`` as dates; errors
+    name the file, column and rows."""
     from crmsim.errors import InputError
-    from crmsim.tables import read_table
+    from crmsim.tables import date_column, quantity_column, read_table
 
     df = read_table(path, source=path)
     missing = [c for c in ("product_id", "qty") if c not in df.columns]
     if missing:
         raise InputError(f"{path}: missing columns {missing}; order lines need product_id and qty")
-    qty = pd.to_numeric(df["qty"], errors="coerce")
-    bad = qty.isna() | (qty < 0) | ~np.isfinite(qty.fillna(0))
-    if bad.any():
-        raise InputError(f"{path}: column 'qty' expects finite numbers >= 0; rows {df.index[bad].tolist()[:10]} have "
-                         f"{df.loc[bad, 'qty'].tolist()[:10]}")
-    df["qty"] = qty
+    try:
+        df["qty"] = quantity_column(df, "qty", path)
+    except ValueError as e:
+        raise InputError(str(e)) from None
     if "date" in df.columns:
-        d = pd.to_datetime(df["date"], errors="coerce")
-        bad = d.isna() & df["date"].notna()
-        if bad.any():
-            raise InputError(f"{path}: column 'date' expects dates; rows {df.index[bad].tolist()[:10]} have "
-                             f"{df.loc[bad, 'date'].tolist()[:10]}")
-        df["date"] = d
+        df["date"] = date_column(df, "date", path)
     return df
 
 

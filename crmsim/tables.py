@@ -29,6 +29,7 @@ __all__ = [
     "read_table",
     "parse_dates",
     "date_column",
+    "quantity_column",
     "cents_column",
     "split_sheet",
     "schema",
@@ -448,6 +449,23 @@ def date_column(df: pd.DataFrame, col: str, table: str, *, filled: bool = False)
         raise InputError(f"{table}: column '{col}' expects {'a date in every row' if filled else 'dates'}; rows {df.index[bad][:5].tolist()} "
                          f"({int(bad.sum())} in all) have {df.loc[bad, col].astype(str).head(3).tolist()}")
     return pd.to_datetime(d)
+
+
+def quantity_column(df: pd.DataFrame, col: str, table: str) -> pd.Series:
+    """Column ``col`` as finite numbers >= 0 (a numeric column as it is, text read as numbers); a
+    value that is not one is a ``ValueError`` naming the table, the column and the rows.
+
+    >>> quantity_column(pd.DataFrame({"qty": ["2", "0.5"]}), "qty", "order lines").tolist()
+    [2.0, 0.5]
+    """
+    if col not in df.columns:
+        raise KeyError(f"{table}: column '{col}' is missing; columns are {list(df.columns)}")
+    q = pd.to_numeric(df[col], errors="coerce")
+    bad = (q.isna() | ~np.isfinite(q.fillna(0)) | (q < 0)).to_numpy()
+    if bad.any():
+        raise ValueError(f"{table}: column '{col}' expects finite numbers >= 0; rows {df.index[bad][:5].tolist()} "
+                         f"have {df.loc[bad, col].astype(str).head(3).tolist()}")
+    return df[col] if pd.api.types.is_numeric_dtype(df[col]) else q.astype(float)
 
 
 def cents_column(df: pd.DataFrame, col: str, table: str, *, missing: int | None = None) -> np.ndarray:

@@ -409,16 +409,10 @@ def price_lines(lines: pd.DataFrame, catalog: pd.DataFrame, rules, *, policy: Pr
     if (pos < 0).any():
         raise KeyError(f"order lines: column 'product_id' names products not in the catalogue: "
                        f"{sorted(map(str, uniq[pos < 0]))[:10]}")
+    from crmsim.tables import quantity_column
+
     L = lines.copy()
-    if "qty" not in L.columns:
-        raise KeyError(f"order lines: column 'qty' is missing; columns are {list(L.columns)}")
-    qty = pd.to_numeric(L["qty"], errors="coerce")
-    bad = (qty.isna() | ~np.isfinite(qty.fillna(0)) | (qty < 0)).to_numpy()
-    if bad.any():
-        raise ValueError(f"order lines: column 'qty' expects finite numbers >= 0; rows {L.index[bad][:5].tolist()} "
-                         f"have {L.loc[bad, 'qty'].astype(str).head(3).tolist()}")
-    if not pd.api.types.is_numeric_dtype(L["qty"]):    # text from a file: numbers, as checked
-        L["qty"] = qty.astype(float)
+    L["qty"] = quantity_column(L, "qty", "order lines")
     for col in ("category", "form", "base_price"):
         L[col] = catalog[col].to_numpy()[pos][codes]
     L["base_qty"] = to_base_units(L, units) if (units is not None and "unit" in L.columns) else L["qty"].astype(float)

@@ -406,17 +406,11 @@ def apply_promotions(lines: pd.DataFrame, promotions, *, policy: PromotionPolicy
     need = [c for c in ("order_id", "customer_id", "product_id", "qty", "amount") if c not in lines.columns]
     if need:
         raise KeyError(f"order lines: missing columns {need}")
-    from crmsim.tables import cents_column, date_column
+    from crmsim.tables import cents_column, date_column, quantity_column
 
     eng = PromotionEngine(list(promotions), policy or PromotionPolicy(), dict(cost or {}))
     L = lines.reset_index(drop=True)
-    qty = pd.to_numeric(L["qty"], errors="coerce")
-    bad = (qty.isna() | ~np.isfinite(qty.fillna(0)) | (qty < 0)).to_numpy()
-    if bad.any():
-        raise ValueError(f"order lines: column 'qty' expects finite numbers >= 0; rows {L.index[bad][:5].tolist()} "
-                         f"have {L.loc[bad, 'qty'].astype(str).head(3).tolist()}")
-    if not pd.api.types.is_numeric_dtype(L["qty"]):    # text from a file: numbers, as checked
-        L["qty"] = qty.to_numpy(float)
+    L["qty"] = quantity_column(L, "qty", "order lines")
     L["amount"] = cents_column(L, "amount", "order lines")
     if "date" in L.columns:
         L["date"] = date_column(L, "date", "order lines", filled=True)
