@@ -113,7 +113,7 @@ def load_export(src, what: str, cols: list[Col], columns: dict[str, str] | None 
     from crmsim.tables import need_columns, parse_dates, read_table
 
     raw = read_table(src, source=f"{what} table" + ("" if isinstance(src, pd.DataFrame) else f" ({src})"))
-    columns = dict(columns or {})
+    columns = {crm: exp.strip() for crm, exp in (columns or {}).items()}
     names = {crm: exp for crm, exp in columns.items() if exp in raw.columns}
     for crm, exp in names.items():
         if crm != exp and crm in raw.columns and crm not in columns.values():
@@ -825,7 +825,10 @@ def cmd_dedup(args) -> int:
         rule, sections, surv = LEAD_DEDUP, {}, Survivorship()
         notes.append("no --rules: crmsim's default lead rule (blocking on email, phone, company domain, company + "
                      "city; name, email, phone, company, city compared)")
-    cols = [Col("lead_id", "id", unique=True)] + [Col(f.field, "number") for f in rule.fields if f.method == "numeric"]
+    used = dict.fromkeys([*(f.field for f in rule.fields), *(x for k in rule.keys for x in k.fields)])
+    num = {f.field for f in rule.fields if f.method == "numeric"}
+    cols = [Col("lead_id", "id", unique=True)] + [Col(f, "number" if f in num else "text") for f in used
+                                                   if f != "lead_id"]
     got = load_export(args.table, "leads", cols, _columns(args, sections))
     t = got.table
     if "lead_id" not in t.columns:
@@ -852,9 +855,9 @@ def cmd_dedup(args) -> int:
           f"duplicate(s) (score >= {rule.threshold:g}); {g.loc[g['group_size'] > 1, 'group'].nunique():,} group(s) "
           f"of {multi:,} records merge into {len(merged):,} records")
     if len(skipped):
-        big = pd.concat(skipped, ignore_index=True) if isinstance(skipped, list) else skipped
-        notes.append(f"{len(big):,} blocking value(s) shared by more records than max_block were not compared "
-                     f"(first: {big.iloc[0]['key']} = {big.iloc[0]['v']!r}, {int(big.iloc[0]['records'])} records)")
+        first = skipped.iloc[0]
+        notes.append(f"{len(skipped):,} blocking value(s) shared by more records than max_block were not compared "
+                     f"(first: {first['key']} = {first['value']!r}, {int(first['records'])} records)")
     _write(args, "dedup", {"pairs": show, "groups": g, "merged": merged, "archive": archive},
            {"leads": got.quarantine}, notes, args.currency)
     return 0

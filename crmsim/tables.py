@@ -354,7 +354,10 @@ def read_table(src, *, source: str | None = None, na_values=("",)) -> pd.DataFra
         except Exception as e:  # pyarrow's errors for a file that is not Parquet
             raise InputError(f"{what}: {p} is not a readable Parquet file ({e})") from None
     try:
-        return pd.read_csv(p, dtype=str, keep_default_na=False, na_values=list(na_values))
+        df = pd.read_csv(p, dtype=str, keep_default_na=False, na_values=list(na_values))
+        # "id, name, city" headers (a space after each comma) are common in hand-made exports
+        df.columns = [c.strip() if isinstance(c, str) else c for c in df.columns]
+        return df
     except pd.errors.ParserError as e:   # e.g. a row with more fields than the header
         raise InputError(f"{what}: {p}: {str(e).strip().replace('Error tokenizing data. C error: ', '')}; "
                          "every row needs as many fields as the header (quote values with commas)") from None
