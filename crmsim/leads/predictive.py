@@ -53,6 +53,15 @@ def _features(df: pd.DataFrame, features, missing_values) -> pd.DataFrame:
     return X.apply(lambda c: _missing(c, missing_values))
 
 
+def _need_features(features) -> list[str]:
+    features = list(features)
+    if not features:
+        from crmsim.errors import InputError
+
+        raise InputError("give at least one feature column to fit on")
+    return features
+
+
 def _target(df: pd.DataFrame, target: str, positive) -> np.ndarray:
     if target not in df.columns:
         raise KeyError(f"target column '{target}' missing; columns are {list(df.columns)}")
@@ -83,7 +92,7 @@ def fit_naive_bayes(history: pd.DataFrame, target: str, features, *, positive=No
     isotonic regression in 5-fold cross-validation (naive Bayes scores are too extreme for Platt
     scaling on probabilities). ``missing_values``: placeholders (e.g. :data:`PLACEHOLDERS`:
     "Select", "N/A") read as missing."""
-    features = list(features)
+    features = _need_features(features)
     y = _target(history, target, positive)
     history = history.assign(**_features(history, features, missing_values))
     counts = np.bincount(y, minlength=2)
@@ -117,7 +126,7 @@ def fit_logistic(history: pd.DataFrame, target: str, features, *, positive=None,
                  seed: int = 0, missing_values=()) -> PredictiveScorer:
     """L2-regularised logistic regression (one-hot categories, standardised numbers);
     ``missing_values`` as for :func:`fit_naive_bayes`."""
-    features = list(features)
+    features = _need_features(features)
     y = _target(history, target, positive)
     history = history.assign(**_features(history, features, missing_values))
     num, cat = _split_types(history, features)
