@@ -47,33 +47,36 @@ SCOPE_FIELDS = ("product_id", "category", "customer_id", "customer_grade", "regi
 
 class Promotion(Config):
     promo_id: str
+    #: threshold (order spend / units), cumulative (a customer's spend over orders), item (per line),
+    #: bundle (a set of products), free_goods (buy N get M)
     kind: Literal["threshold", "cumulative", "item", "bundle", "free_goods"]
-    priority: int = 0
-    exclusive: bool = False
-    valid_from: str | None = None
-    valid_to: str | None = None              # inclusive
-    product_id: tuple[str, ...] = ()
-    category: tuple[str, ...] = ()
-    customer_id: tuple[str, ...] = ()
-    customer_grade: tuple[str, ...] = ()
-    region: tuple[str, ...] = ()
-    channel: tuple[str, ...] = ()
-    min_spend: int = Field(default=0, ge=0)
-    min_qty: float = Field(default=0, ge=0)
-    amount_off: int = Field(default=0, ge=0)
-    percent_off: float = Field(default=0.0, ge=0, le=1)
-    repeat: bool = False
-    bundle: dict[str, int] = {}
-    bundle_price: int | None = Field(default=None, ge=0)
-    buy: int = Field(default=0, ge=0)
-    get: int = Field(default=0, ge=0)
-    free_product: str | None = None
+    priority: int = 0   # higher first when promotions are stacked
+    exclusive: bool = False   # never combined with another promotion
+    valid_from: str | None = None   # first day (ISO date)
+    valid_to: str | None = None              # last day, inclusive
+    product_id: tuple[str, ...] = ()   # scope: these products (empty: any)
+    category: tuple[str, ...] = ()   # scope: these categories
+    customer_id: tuple[str, ...] = ()   # scope: these customers
+    customer_grade: tuple[str, ...] = ()   # scope: these customer grades
+    region: tuple[str, ...] = ()   # scope: these regions
+    channel: tuple[str, ...] = ()   # scope: these sales channels
+    min_spend: int = Field(default=0, ge=0)   # threshold / cumulative: spend in scope needed (cents)
+    min_qty: float = Field(default=0, ge=0)   # item: units on a line; threshold: units in scope
+    amount_off: int = Field(default=0, ge=0)   # cents off (item: per unit)
+    percent_off: float = Field(default=0.0, ge=0, le=1)   # share off
+    repeat: bool = False   # threshold: amount_off once per multiple of the threshold
+    bundle: dict[str, int] = {}   # bundle: product -> units in one set
+    bundle_price: int | None = Field(default=None, ge=0)   # bundle: price of one set (cents)
+    buy: int = Field(default=0, ge=0)   # free_goods: units bought
+    get: int = Field(default=0, ge=0)   # free_goods: units given for them
+    free_product: str | None = None   # free_goods: the product given (default: the one bought)
+    #: free_goods: ``added`` (extra units on the order) or ``in_cart`` (units in the order are free)
     free_mode: Literal["added", "in_cart"] = "added"
     #: what each "free" unit costs the customer (minor units; ERPNext's free item rate): 0 = free
     free_item_rate: int = Field(default=0, ge=0)
-    recursive: bool = False
-    budget: int | None = Field(default=None, ge=0)
-    on_exhaustion: Literal["partial", "skip"] = "partial"
+    recursive: bool = False   # free_goods added: free units count toward more free units
+    budget: int | None = Field(default=None, ge=0)   # the promotion's budget (cents of cost)
+    on_exhaustion: Literal["partial", "skip"] = "partial"   # when the budget runs out: give what is left, or nothing
     #: threshold / cumulative: the benefit goes to these products or categories instead of the
     #: lines that met the condition ("buy A for 200, get 10% on B")
     benefit_product_id: tuple[str, ...] = ()

@@ -279,13 +279,13 @@ class ReclaimPolicy(Config):
     ['no_followup>30d', 'no_deal>90d']
     """
 
-    rules: tuple[ReclaimRule, ...] = Field(min_length=1)
-    combine: Literal["any", "all"] = "any"
-    exempt_locked: bool = True
-    reclaim_closed: bool = False
-    exempt_open_opportunity: bool = True
-    exempt_followup_plan: bool = True
-    remind_days: int = Field(default=3, ge=0)
+    rules: tuple[ReclaimRule, ...] = Field(min_length=1)   # the reclaim rules (see ReclaimRule)
+    combine: Literal["any", "all"] = "any"   # any rule firing reclaims, or all of them must fire
+    exempt_locked: bool = True   # a locked customer stays with its owner
+    reclaim_closed: bool = False   # false: a customer with a closed deal stays with its owner
+    exempt_open_opportunity: bool = True   # a customer with an open opportunity stays
+    exempt_followup_plan: bool = True   # a customer with an active follow-up plan stays
+    remind_days: int = Field(default=3, ge=0)   # remind the owner this many days before the reclaim
 
     @property
     def active_rules(self) -> tuple[ReclaimRule, ...]:

@@ -169,7 +169,7 @@ def scenario_reference() -> str:
 
     def table(rows: list[dict]) -> list[str]:
         t = ["| key | type | range | default | meaning |", "|---|---|---|---|---|"]
-        t += [f"| `{r['key']}` | {r['type']} | {r['range']} | {r['default']} | {r['meaning'].replace('|', '/')} |"
+        t += [f"| `{r['key']}` | {r['type']} | {r['range']} | {r['default']} | {r['meaning'].replace('|', chr(92) + '|')} |"
               for r in rows]
         return t
 

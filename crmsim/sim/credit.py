@@ -47,21 +47,26 @@ class CreditConfig(Config):
     ``order_rate_sigma`` spreads order rates across customers (lognormal sigma; 0 = equal).
     """
 
-    customers: int = Field(default=500, ge=1)
+    customers: int = Field(default=500, ge=1)   # customers in the book
+    #: share of customers per risk grade (your grade names)
     grade_shares: dict[str, float] = {"A": 0.2, "B": 0.3, "C": 0.3, "D": 0.15, "E": 0.05}
-    orders_per_month: float = Field(default=2.0, gt=0)
-    order_rate_sigma: float = Field(default=0.5, ge=0)
-    order_amount_mean: int = Field(default=500_000, gt=0)      # cents
-    order_amount_cv: float = Field(default=0.8, ge=0)
-    terms_days: int = Field(default=30, ge=0)
-    limit_multiplier: float = Field(default=1.5, gt=0)          # x expected open exposure
+    orders_per_month: float = Field(default=2.0, gt=0)   # mean orders per customer per month (Poisson)
+    order_rate_sigma: float = Field(default=0.5, ge=0)   # lognormal spread of order rates across customers
+    order_amount_mean: int = Field(default=500_000, gt=0)      # mean order amount, cents
+    order_amount_cv: float = Field(default=0.8, ge=0)   # coefficient of variation of order amounts
+    terms_days: int = Field(default=30, ge=0)   # payment terms: due this many days after the invoice
+    limit_multiplier: float = Field(default=1.5, gt=0)          # credit limit = this x the expected open exposure
+    #: mean days paid after the due date, per grade (exponential)
     late_days_mean: dict[str, float] = {"A": 2, "B": 6, "C": 14, "D": 28, "E": 50}
+    #: per grade, days from invoice to payment (replaces terms + late days; calibrate fits it)
     days_to_pay: dict[str, Distribution] = {}
+    #: probability of default within a year, per grade
     annual_pd: dict[str, float] = {"A": 0.003, "B": 0.01, "C": 0.025, "D": 0.06, "E": 0.15}
-    rho: float = Field(default=0.15, gt=0, lt=1)
-    lgd: float = Field(default=0.6, ge=0, le=1)
+    rho: float = Field(default=0.15, gt=0, lt=1)   # asset correlation of the one-factor default model
+    lgd: float = Field(default=0.6, ge=0, le=1)   # loss given default: share of the open amount lost
     dunning_every_days: int = Field(default=0, ge=0)            # 0 = no dunning
     dunning_effect: float = Field(default=0.35, ge=0, le=1)     # delay cut at a weekly cadence
+    #: IFRS 9 provision matrix: loss rate per ageing bucket
     loss_rates: dict[str, float] = {"current": 0.003, "1-30": 0.016, "31-60": 0.036, "61-90": 0.066,
                                     "91-120": 0.106, "121+": 0.25}
 

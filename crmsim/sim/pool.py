@@ -37,19 +37,22 @@ class PoolCustomers(Config):
     The grades are the keys of ``grade_shares``, your own names, listed best first (the order the
     ``best_grade`` follow-up priority and the claim preference use)."""
 
-    count: int = Field(ge=1)
+    count: int = Field(ge=1)    # customers in the book
+    #: share of customers per grade, best first (your grade names)
     grade_shares: dict[str, float] = {"A": 0.1, "B": 0.2, "C": 0.4, "D": 0.3}
+    #: deal amount multiple per grade (an A deal is 4x the deal_amount draw)
     grade_value: dict[str, float] = {"A": 4.0, "B": 2.0, "C": 1.0, "D": 0.5}
+    #: a customer's latent interest (0-1) at the start is Beta(interest_alpha, interest_beta)
     interest_alpha: float = Field(default=2.0, gt=0)
     interest_beta: float = Field(default=5.0, gt=0)
-    interest_drift_sd: float = Field(default=0.01, ge=0)
-    followup_boost: float = Field(default=0.05, ge=0, le=1)
-    deal_rate: float = Field(default=0.12, ge=0, le=1)
-    after_deal_interest: float = Field(default=0.3, ge=0, le=1)
-    deal_amount: Distribution = LogNormal(mean=8000.0, cv=0.9)
-    loss_grace_days: int = Field(default=30, ge=0)
-    loss_rate_per_year: float = Field(default=0.6, ge=0)
-    initial_pool_share: float = Field(default=0.1, ge=0, le=1)
+    interest_drift_sd: float = Field(default=0.01, ge=0)   # daily random change of interest (sd)
+    followup_boost: float = Field(default=0.05, ge=0, le=1)   # a follow-up closes this share of the gap to interest 1
+    deal_rate: float = Field(default=0.12, ge=0, le=1)   # P(deal | follow-up) = deal_rate x interest
+    after_deal_interest: float = Field(default=0.3, ge=0, le=1)   # interest is multiplied by this after a deal
+    deal_amount: Distribution = LogNormal(mean=8000.0, cv=0.9)   # currency units, times the grade_value
+    loss_grace_days: int = Field(default=30, ge=0)   # silent longer than this: may be lost to a competitor
+    loss_rate_per_year: float = Field(default=0.6, ge=0)   # the loss hazard while silent, per year
+    initial_pool_share: float = Field(default=0.1, ge=0, le=1)   # share of customers in the pool at the start
     #: customers per region (reclaimed customers go to the pool that takes their region)
     region_shares: dict[str, float] = {"all": 1.0}
 
@@ -75,14 +78,14 @@ class PoolReps(Config):
     lognormal with sigma ``book_skew`` (0 = equal books), as when senior reps hoard accounts.
     """
 
-    count: int = Field(ge=1)
-    followups_per_day: int = Field(default=8, ge=0)
-    workdays: tuple[int, ...] = (0, 1, 2, 3, 4)
-    priority: Literal["most_silent", "best_grade", "random"] = "most_silent"
-    min_gap_days: int = Field(default=7, ge=0)
-    target_holding: int = Field(default=250, ge=0)
-    book_skew: float = Field(default=0.8, ge=0)
-    team: str = "t1"
+    count: int = Field(ge=1)    # reps
+    followups_per_day: int = Field(default=8, ge=0)   # follow-ups per rep per working day
+    workdays: tuple[int, ...] = (0, 1, 2, 3, 4)   # working weekdays (0 = Monday)
+    priority: Literal["most_silent", "best_grade", "random"] = "most_silent"   # whom a rep follows up first
+    min_gap_days: int = Field(default=7, ge=0)   # no follow-up of a customer followed up fewer days ago
+    target_holding: int = Field(default=250, ge=0)   # a rep holding fewer claims from the pool
+    book_skew: float = Field(default=0.8, ge=0)   # lognormal sigma of initial book shares (0 = equal)
+    team: str = "t1"   # the team of every rep when teams is empty
     #: reps per team (must add up to ``count``); empty: every rep is in ``team``
     teams: dict[str, int] = {}
 
