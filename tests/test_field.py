@@ -206,3 +206,23 @@ def test_field_simulation_creates_todos_by_rule_from_drawn_forms():
     with pytest.raises(ValueError, match="todo rule 'x' reads \\['mood'\\], not among form_fields"):
         FieldCustomers(count=5, form_fields={"stock_low": 0.5},
                        todo_rules=(TodoRule(title="x", when=(Condition(field="mood", op="eq", value="bad"),)),))
+
+
+def test_the_todo_share_is_one_todo_rule_on_the_visit_form():
+    """One mechanism (issue: one rule, two uses): the todo_share shorthand runs as a form field and a
+    TodoRule, so the to-dos a simulated visit creates are the rule's answers; with the shorthand
+    the share of visits creating one is todo_share."""
+    from crmsim.field.checkin import TodoRule
+    from crmsim.sim.field import FieldConfig, FieldCustomers, simulate_field
+
+    c = FieldCustomers(count=200, todo_share=0.3, todo_due_days=9)
+    form, rules, shorthand = c.todo_model()
+    assert shorthand and form == {"follow_up_needed": 0.3}
+    assert rules == (TodoRule(title="follow-up", when=[{"field": "follow_up_needed", "op": "eq", "value": True}],
+                              due_days=9),)
+    assert c.todo_table() == [[], [("follow-up", 9)]]          # no -> nothing; yes -> the rule's to-do
+    res = simulate_field(FieldConfig(customers=c, reps={"count": 2}), seed=2, horizon_days=14)
+    visits = res.metrics["visits"]
+    assert res.metrics["todos"] == res.metrics["todos.follow-up"]
+    assert abs(res.metrics["todos"] / visits - 0.3) < 0.1
+    assert FieldCustomers(count=10, todo_share=0).todo_model() == ({}, (), True)

@@ -43,6 +43,8 @@ class FieldCustomers(Config):
     open_minute: int = Field(default=540, ge=0, lt=1440)      # 09:00
     close_minute: int = Field(default=1080, gt=0, le=1440)    # 18:00
     service_minutes: Distribution = LogNormal(mean=25.0, cv=0.4)
+    #: shorthand without todo_rules: the share of visits that create a "follow-up" to-do, due
+    #: todo_due_days later (run as one form field and one TodoRule, see todo_model)
     todo_share: float = Field(default=0.3, ge=0, le=1)
     todo_due_days: int = Field(default=14, ge=1)
     #: yes/no fields of the visit form and the chance each is yes (read by ``todo_rules``)
@@ -61,14 +63,31 @@ class FieldCustomers(Config):
                 raise ValueError(f"todo rule '{r.title}' reads {unknown}, not among form_fields {sorted(self.form_fields)}")
         return self
 
+    def todo_model(self) -> tuple[dict[str, float], tuple[TodoRule, ...], bool]:
+        """The visit form and the to-do rules the simulation runs: ``form_fields`` and
+        ``todo_rules`` as given, or, without rules, the shorthand ``todo_share`` written as one
+        form field (``follow_up_needed``, yes with that chance) and one
+        :class:`~crmsim.field.checkin.TodoRule` ("follow-up", due ``todo_due_days`` later): one
+        mechanism either way. The third value says the shorthand was used."""
+        if self.todo_rules:
+            return dict(self.form_fields), tuple(self.todo_rules), False
+        if not self.todo_share:
+            return {}, (), True
+        from crmsim.conditions import Condition
+
+        rule = TodoRule(title="follow-up", when=(Condition(field="follow_up_needed", op="eq", value=True),),
+                        due_days=self.todo_due_days)
+        return {"follow_up_needed": self.todo_share}, (rule,), True
+
     def todo_table(self) -> list[list[tuple[str, int]]]:
         """For every combination of form answers (bit k = field k is yes), the to-dos the rules
         create: the rules are evaluated once on all combinations, then looked up per visit."""
-        names = list(self.form_fields)
+        fields, rules, _ = self.todo_model()
+        names = list(fields)
         combos = np.arange(2 ** len(names))
         forms = pd.DataFrame({f: (combos >> k & 1).astype(bool) for k, f in enumerate(names)})
-        hits = [evaluate_all(r.when, forms).to_numpy() for r in self.todo_rules]
-        return [[(r.title, r.due_days) for r, h in zip(self.todo_rules, hits) if h[i]] for i in combos]
+        hits = [evaluate_all(r.when, forms).to_numpy() for r in rules]
+        return [[(r.title, r.due_days) for r, h in zip(rules, hits) if h[i]] for i in combos]
 
 
 class FieldReps(Config):
@@ -136,10 +155,11 @@ def simulate_field(cfg: FieldConfig, seed, horizon_days: float, warmup_days: flo
     travel_total = np.zeros(len(reps))
     worked_total = np.zeros(len(reps))
     env = world.env
-    rules_on = bool(rc.todo_rules)
+    form, todo_rules, shorthand = rc.todo_model()   # to-dos: the TodoRules of the visit form, always
+    rules_on = bool(todo_rules)
     if rules_on:
         todo_of = rc.todo_table()
-        p_yes = np.array(list(rc.form_fields.values()))
+        p_yes = np.array(list(form.values()))
         bits = 1 << np.arange(p_yes.size)
 
     def rep_proc(r: int):
@@ -198,15 +218,15 @@ def simulate_field(cfg: FieldConfig, seed, horizon_days: float, warmup_days: flo
                 visits.append((rid, c, day, begin, begin + svc, kinds[node - 1]))
                 for t_id in open_todo.pop(c, []):
                     todos[t_id][3] = begin
+                u = rng.random()   # one draw per visit on the rep's stream, whichever form (common random numbers)
                 if rules_on:   # the form's answers, then the to-do rules they meet
-                    rng.random()   # keeps the rep's stream aligned with the share model (common random numbers)
-                    combo = int(bits[form_rng.random(p_yes.size) < p_yes].sum())
+                    # the todo_share shorthand answers its one field with the rep's draw; a form of
+                    # the user's own fields has its own stream
+                    yes = np.array([u < p_yes[0]]) if shorthand else form_rng.random(p_yes.size) < p_yes
+                    combo = int(bits[yes].sum())
                     for title, due_days in todo_of[combo]:
                         todos.append([len(todos), c, begin, None, begin + due_days * 1440, title])
                         open_todo.setdefault(c, []).append(len(todos) - 1)
-                elif rng.random() < rc.todo_share:
-                    todos.append([len(todos), c, begin, None, begin + rc.todo_due_days * 1440, "follow-up"])
-                    open_todo.setdefault(c, []).append(len(todos) - 1)
             back = dist[here, 0] / rr.speed_kmh * 60
             travel_total[r] += back
             worked_total[r] += rr.day_end - rr.day_start
@@ -244,7 +264,7 @@ def simulate_field(cfg: FieldConfig, seed, horizon_days: float, warmup_days: flo
     if rules_on:
         after_wu = td[td["created"] >= world.warmup * 1440]
         m["todos"] = float(len(after_wu))
-        for title in dict.fromkeys(r.title for r in rc.todo_rules):
+        for title in dict.fromkeys(r.title for r in todo_rules):
             m[f"todos.{title}"] = float((after_wu["title"] == title).sum())
     log = world.log
     log.extend(done["start_min"].to_numpy() / 1440, "visit", np.arange(len(done)), "visit",
