@@ -29,7 +29,8 @@ from pydantic import Field, model_validator
 
 from crmsim.config import Config
 
-__all__ = ["ApprovalLevel", "ApprovalPolicy", "required_level", "required_level_index", "Quote", "QuoteVersion"]
+__all__ = ["ApprovalLevel", "ApprovalPolicy", "required_level", "required_level_index", "counter_offer", "Quote",
+           "QuoteVersion"]
 
 
 class ApprovalLevel(Config):
@@ -71,6 +72,21 @@ def required_level_index(discount, amount, policy: ApprovalPolicy) -> np.ndarray
         ok = (d <= lv.max_discount + 1e-12) & (a <= (np.inf if lv.max_amount is None else lv.max_amount))
         out[ok] = k
     return out
+
+
+def counter_offer(discount: float, amount: float, policy: ApprovalPolicy) -> tuple[int, float, bool]:
+    """The negotiation rule: ``(level index, discount offered, countered)``. A discount some level
+    may grant is offered as asked, at the lowest such level; beyond every level the rep counters
+    with the top level's maximum discount (the top level's authority).
+
+    >>> pol = ApprovalPolicy(levels=[{"name": "rep", "max_discount": 0.1}, {"name": "boss", "max_discount": 0.25}])
+    >>> counter_offer(0.05, 1000, pol), counter_offer(0.2, 1000, pol), counter_offer(0.4, 1000, pol)
+    ((0, 0.05, False), (1, 0.2, False), (1, 0.25, True))
+    """
+    k = int(required_level_index(discount, amount, policy)[0])
+    if k >= 0:
+        return k, float(discount), False
+    return len(policy.levels) - 1, float(policy.levels[-1].max_discount), True
 
 
 def required_level(discount: float, amount: float, policy: ApprovalPolicy) -> str | None:

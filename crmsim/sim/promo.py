@@ -18,7 +18,8 @@ customer sees the benefit the order would get (a dry run), chooses the units, an
 then booked through the engine (thresholds and bundles are met by the whole basket). ``stockpile``
 customers forward-buy a product during a promotion (that share of an occasion's need again, at
 the promoted price) and use that stock before buying it again, which makes the post-promotion dip. A share of orders are negotiated deals: the customer asks for a
-discount; the rule :func:`crmsim.cpq.quotes.required_level_index` says who may grant it. Within
+discount; the rule :func:`crmsim.cpq.quotes.required_level_index` says who may grant it and
+:func:`crmsim.cpq.quotes.counter_offer` what is offered. Within
 the rep's authority it is granted at once; above it the request queues for ``approvers`` (a SimPy
 resource) and a review time, and the customer walks away if the wait outlasts their patience;
 beyond every level the rep counters with the top level's maximum. Quarterly (every 91 days)
@@ -40,7 +41,7 @@ from pydantic import Field, model_validator
 
 from crmsim.config import Config
 from crmsim.cpq.promotions import Promotion, PromotionEngine, PromotionPolicy
-from crmsim.cpq.quotes import ApprovalLevel, ApprovalPolicy, required_level_index
+from crmsim.cpq.quotes import ApprovalLevel, ApprovalPolicy, counter_offer, required_level_index
 from crmsim.cpq.rebates import RebateTier, tier_amount
 from crmsim.sim.engine import Result, World
 from crmsim.sim.registry import ModelSpec, register
@@ -183,7 +184,6 @@ def simulate_promo(cfg: PromoConfig, seed, horizon_days: float, warmup_days: flo
     orders: list[tuple] = []
     next_order = [0]
     st = {"rebate": 0.0, "requests": 0, "lost_waiting": 0, "wait_sum": 0.0, "countered": 0}
-    top = cfg.approval.levels[-1].max_discount
 
     def book(oid, day, c, k, units, free, list_amt, disc, cf_units, promos, kind, level=-1, wait=np.nan, lost=False):
         net = list_amt - disc
@@ -259,19 +259,18 @@ def simulate_promo(cfg: PromoConfig, seed, horizon_days: float, warmup_days: flo
             if is_deal:   # a negotiated order: promotions do not apply
                 ask = float(np.clip(r.beta(20 * s.ask_discount, 20 * (1 - s.ask_discount)), 0, 0.95))
                 total = sum(q * price[j] for j, q in zip(ks, needs))
-                lvl = int(required_level_index(ask, total, cfg.approval)[0])
-                if lvl > 0:   # above the rep's authority: wait for an approver
+                lvl, give, countered = counter_offer(ask, total, cfg.approval)   # the negotiation rule (cpq)
+                if lvl > 0 and not countered:   # above the rep's authority: wait for an approver
                     log.record(now, "customer", c, "approval_requested", value=ask)
                     env.process(deal(oid, day, c, ks, needs, ask, r))
                     continue
                 # within the rep's authority, or beyond every level: the rep counters with the top level's maximum
-                st["countered"] += lvl < 0 and day >= world.warmup
-                won = lvl == 0 or u_deal < cfg.counter_accept
-                give = ask if lvl == 0 else top
+                st["countered"] += countered and day >= world.warmup
+                won = not countered or u_deal < cfg.counter_accept
                 for j, q in zip(ks, needs):
                     book(oid, day, c, j, q if won else 0, 0, q * price[j],
                          float(np.floor(give * q * price[j] + 0.5)) if won else 0.0, q, "", "deal",
-                         0 if lvl == 0 else (len(cfg.approval.levels) - 1 if won else -1), 0.0, not won)
+                         lvl if won else -1, 0.0, not won)
                 continue
             m = len(ks)
             ka = np.array(ks)
