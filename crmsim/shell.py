@@ -28,6 +28,8 @@ __all__ = ["Col", "Loaded", "load_export", "load_rule", "add_commands"]
 #: (currency units with any thousands separator or sign, to integer minor units), ``number``,
 #: ``flag`` (yes/no, true/false, 1/0; blank = no)
 KINDS = ("id", "text", "date", "money", "number", "flag")
+#: how the ids a merged record absorbed are written in one cell of the merged table
+ID_SEP = " | "
 
 
 @dataclass(frozen=True)
@@ -772,8 +774,6 @@ def cmd_assign(args) -> int:
 def _restore(args) -> int:
     """``dedup --unmerge RESULT``: the rows before the merge, from a dedup result's merged and
     archive tables (by :func:`crmsim.leads.dedup.unmerge`), in their original order."""
-    import ast
-
     import pandas as pd
 
     from crmsim.leads.dedup import unmerge
@@ -788,8 +788,7 @@ def _restore(args) -> int:
             raise _input_error(f"{args.unmerge}: the {name} table has no source_row column; give the output of "
                                "crmsim dedup")
         t.index = pd.to_numeric(t["source_row"], errors="coerce").astype("Int64")
-    merged["absorbed_ids"] = [tuple(ast.literal_eval(x)) if isinstance(x, str) and x.startswith("(") else ()
-                              for x in merged["absorbed_ids"]]
+    merged["absorbed_ids"] = [tuple(x.split(ID_SEP)) if isinstance(x, str) and x else () for x in merged["absorbed_ids"]]
     back = unmerge(merged, archive, id_col="lead_id").drop(columns=["overridden"], errors="ignore")
     out = Path(args.out) if args.out else Path(f"{src.with_suffix('')}-restored")
     from crmsim.outputs import write_tables
@@ -845,7 +844,8 @@ def cmd_dedup(args) -> int:
     size = groups.map(groups.value_counts())
     g = pd.DataFrame({"source_row": t["source_row"], "lead_id": ids, "group": ids[groups.to_numpy()],
                       "group_size": size.to_numpy()})
-    merged = merged.assign(absorbed_ids=merged["absorbed_ids"].map(repr), overridden=merged["overridden"].map(
+    merged = merged.assign(absorbed_ids=merged["absorbed_ids"].map(lambda ids: ID_SEP.join(map(str, ids))),
+                           overridden=merged["overridden"].map(
         lambda d: "; ".join(f"{k}: {'(blank)' if v is None or v != v or v == '' else v}" for k, v in d.items())
         if d else ""))
     archive = archive.assign(group=ids[archive["group"].to_numpy(int)])
