@@ -867,11 +867,14 @@ def add_commands(sub) -> None:
     """Register the table commands on the CLI's subparsers."""
     fmt = argparse.RawDescriptionHelpFormatter
 
-    def common(p, rules_help: str, rules_required: bool = True):
-        p.add_argument("table", help="the export: CSV, Parquet or Excel (.xlsx; book.xlsx#Sheet for one sheet of several)")
-        p.add_argument("--rules", "--policy", dest="rules", required=rules_required, help=rules_help)
-        p.add_argument("--map", help="mapping TOML: [columns] crmsim name = your export's column (default: the rule "
-                                     "file's own [columns])")
+    def common(p, rules_help: str | None, rules_required: bool = True,
+               table_help: str = "the export: CSV, Parquet or Excel (.xlsx; book.xlsx#Sheet for one sheet of several)",
+               table_optional: bool = False):
+        p.add_argument("table", nargs="?" if table_optional else None, help=table_help)
+        if rules_help:
+            p.add_argument("--rules", "--policy", dest="rules", required=rules_required, help=rules_help)
+        p.add_argument("--map", help="mapping TOML: [columns] crmsim name = your export's column"
+                                     + (" (default: the rule file's own [columns])" if rules_help else ""))
         p.add_argument("--out", help="a folder (one CSV per table) or NAME.xlsx (one sheet per table); default "
                                      "results/<command>-<export name>/")
         p.add_argument("--currency", default="", help="currency shown on money in Excel output (e.g. EUR)")
@@ -925,15 +928,12 @@ def add_commands(sub) -> None:
                     "invoice has open, over-payments (prepayments) and payments nobody can place (unidentified).",
         epilog="example:\n  crmsim writeoff data/examples/erp_payments.csv --receivables data/examples/erp_invoices.csv "
                "\\\n      --map data/examples/erp_map.toml --out writeoff.xlsx --currency EUR")
-    w.add_argument("table", help="payments: CSV, Parquet or Excel (amount; payment_id, customer_id, the invoice "
-                                 "named (ref or invoice_id), paid_at where known)")
+    common(w, None, table_help="payments: CSV, Parquet or Excel (amount; payment_id, customer_id, the invoice named "
+                               "(ref or invoice_id), paid_at where known)")
     w.add_argument("--receivables", "--invoices", dest="receivables", required=True,
                    help="open invoices (invoice_id, customer_id, amount [, open, due_at])")
-    w.add_argument("--map", help="mapping TOML: [columns] crmsim name = your export's column")
     w.add_argument("--passes", default="reference,exact,oldest", help="allocation passes, in order (default "
                                                                        "reference,exact,oldest)")
-    w.add_argument("--out", help="a folder (CSV per table) or NAME.xlsx; default results/writeoff-<payments name>/")
-    w.add_argument("--currency", default="", help="currency shown on money in Excel output (e.g. EUR)")
     w.set_defaults(func=_guard(cmd_writeoff))
 
     sc = sub.add_parser(
@@ -976,13 +976,9 @@ def add_commands(sub) -> None:
         epilog="examples:\n  crmsim dedup leads.csv --out dedup.xlsx             # crmsim's default lead rule\n"
                "  crmsim dedup leads.csv --rules dedup.toml           # [dedup] keys, fields, threshold; "
                "[survivorship]\n  crmsim dedup --unmerge dedup.xlsx --out restored.xlsx")
-    dd.add_argument("table", nargs="?", help="the export: CSV, Parquet or Excel (book.xlsx#Sheet)")
-    dd.add_argument("--rules", help="dedup rule TOML: [dedup] keys, fields, threshold and [survivorship] (default: "
-                                    "crmsim's lead rule)")
-    dd.add_argument("--map", help="mapping TOML: [columns] crmsim name = your export's column")
-    dd.add_argument("--out", help="a folder (CSV per table) or NAME.xlsx; default results/dedup-<export name>/")
+    common(dd, "dedup rule TOML: [dedup] keys, fields, threshold and [survivorship] (default: crmsim's lead rule)",
+           rules_required=False, table_optional=True)
     dd.add_argument("--unmerge", metavar="RESULT", help="a dedup result (folder or .xlsx): restore the rows before the "
                                                         "merge")
-    dd.add_argument("--currency", default="", help=argparse.SUPPRESS)
     dd.set_defaults(func=_guard(cmd_dedup))
 
