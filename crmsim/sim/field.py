@@ -279,4 +279,4 @@ register(ModelSpec(name="field", config=FieldConfig, simulate=simulate_field, ta
                    requires=("ortools",),
                    units={"planned": "count", "overflow": "count", "visits": "count", "missed": "count", "cancelled": "count",
                           "plan_adherence": "share", "visits_per_rep_day": "number", "travel_share": "share",
-                          "coverage.*": "pct", "todos_on_time": "share"}))
+                          "coverage.*": "pct", "todos_on_time": "share", "todos": "count", "todos.*": "count"}))
