@@ -365,14 +365,11 @@ def cmd_calibrate_credit(args) -> int:
 
 
 def _read_map_columns(path) -> dict:
-    from crmsim.errors import InputError, read_toml
+    from crmsim.shell import (
+        read_columns_map,  # one reader of [columns] for calibrate and the table commands
+    )
 
-    if not path:
-        return {}
-    columns = read_toml(path).get("columns", {})
-    if not isinstance(columns, dict) or not all(isinstance(v, str) for v in columns.values()):
-        raise InputError(f"{path}: [columns] must map crmsim names to export column names (strings)")
-    return columns
+    return read_columns_map(path)
 
 
 def cmd_calibrate_pool(args) -> int:

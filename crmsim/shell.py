@@ -19,7 +19,7 @@ did not write (:mod:`crmsim.outputs`).
 from __future__ import annotations
 
 import argparse
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 __all__ = ["Col", "Loaded", "load_export", "load_rule", "add_commands"]
@@ -49,13 +49,11 @@ class Col:
 @dataclass
 class Loaded:
     """A read export: ``table`` (crmsim's column names, converted, the rows that can be used, with
-    ``source_row``: the row number in the file, header = 1), ``quarantine`` (the rows set aside, in
-    the export's own columns, with ``source_row`` and ``reason``), ``notes`` (what was assumed)."""
+    ``source_row``: the row number in the file, header = 1) and ``quarantine`` (the rows set aside,
+    in the export's own columns, with ``source_row`` and ``reason``)."""
 
     table: object
     quarantine: object
-    notes: list[str] = field(default_factory=list)
-    names: dict[str, str] = field(default_factory=dict)
 
 
 def _input_error(msg: str):
@@ -74,20 +72,6 @@ def read_columns_map(path) -> dict[str, str]:
     if not isinstance(cols, dict) or not all(isinstance(v, str) for v in cols.values()):
         raise _input_error(f"{path}: [columns] must map crmsim names to export column names (strings)")
     return cols
-
-
-def _flags(txt):
-    """yes / no per cell (NaN where neither), as ``crmsim.customers.pool`` reads flags."""
-    import numpy as np
-    import pandas as pd
-
-    from crmsim.customers.pool import _FALSE, _TRUE
-
-    t = txt.astype("string").str.strip().str.lower().fillna("")
-    num = pd.to_numeric(t, errors="coerce")
-    yes = t.isin(_TRUE) | (num > 0).fillna(False)
-    no = t.isin(_FALSE) | (num <= 0).fillna(False)
-    return pd.Series(np.where(yes, True, np.where(no, False, np.nan)), index=txt.index, dtype="object")
 
 
 def load_export(src, what: str, cols: list[Col], columns: dict[str, str] | None = None) -> Loaded:
@@ -112,7 +96,7 @@ def load_export(src, what: str, cols: list[Col], columns: dict[str, str] | None 
     import pandas as pd
 
     from crmsim.pipeline.history import parse_amount
-    from crmsim.tables import need_columns, parse_dates, read_table
+    from crmsim.tables import need_columns, parse_dates, parse_flags, read_table
 
     raw = read_table(src, source=f"{what} table" + ("" if isinstance(src, pd.DataFrame) else f" ({src})"))
     columns = {crm: exp.strip() for crm, exp in (columns or {}).items()}
@@ -175,10 +159,9 @@ def load_export(src, what: str, cols: list[Col], columns: dict[str, str] | None 
             else:
                 out[c.name] = v
         elif c.kind == "flag":
-            f = _flags(s)
-            bad = f.isna().to_numpy() & ~blank
-            flag_rows(bad, f"{shown[c.name]}: '{{v}}' is not yes/no (true/false, 1/0)", s)
-            out[c.name] = f.fillna(False).astype(bool)
+            yes, bad = parse_flags(s)
+            flag_rows(bad & ~blank, f"{shown[c.name]}: '{{v}}' is not yes/no (true/false, 1/0)", s)
+            out[c.name] = yes
         if c.kind == "id" or c.filled:
             flag_rows(blank, f"{shown[c.name]}: blank")
         if c.unique:
@@ -192,7 +175,7 @@ def load_export(src, what: str, cols: list[Col], columns: dict[str, str] | None 
     row = np.arange(len(df)) + 2
     table = out[~bad].assign(source_row=row[~bad]).reset_index(drop=True)
     quarantine = raw[bad].assign(source_row=row[bad], reason=["; ".join(r) for r in reasons if r]).reset_index(drop=True)
-    return Loaded(table, quarantine, [], names)
+    return Loaded(table, quarantine)
 
 
 def load_rule(path, cls, section: str, *, variant: str | None = None, extra_sections=()) -> tuple[object, dict]:
@@ -289,6 +272,12 @@ def _write(args, stem: str, tables: dict, quarantine: dict, notes: list[str], cu
         print(f"note: {n}")
     where = files[0] if len(files) == 1 else files[0].parent
     print(f"wrote {where}" + ("" if len(files) == 1 else f" ({', '.join(f.name for f in files)})"))
+
+
+def _money(currency: str):
+    """Minor units as a receivables clerk reads them: to the cent, with the currency (the metric
+    format of :func:`crmsim.units.fmt` rounds large amounts to whole units)."""
+    return lambda x: f"{x / 100:,.2f}" + (f" {currency}" if currency else "")
 
 
 def _guard(fn):
@@ -516,7 +505,7 @@ def cmd_writeoff(args) -> int:
     res = allocate(pay, rec, passes=_passes(args))
     al = res["allocations"]
     r = res["receivables"]
-    money = lambda x: f"{x / 100:,.2f}{(' ' + args.currency) if args.currency else ''}"  # noqa: E731
+    money = _money(args.currency)
     print(f"{len(pay):,} payments ({money(pay['amount'].sum())}) against {len(rec):,} invoices "
           f"({money(r['amount'].sum())}, {money(r['allocated'].sum() + r['open'].sum())} open before)")
     for name, g in al.groupby("pass", sort=False):
@@ -586,7 +575,7 @@ def cmd_ageing(args) -> int:
     by_cust = by_cust.sort_values("open", ascending=False, kind="stable").reset_index(drop=True)
     total = by_cust[list(labels)].sum()
     tot = int(total.sum())
-    money = lambda x: f"{x / 100:,.2f}{(' ' + args.currency) if args.currency else ''}"  # noqa: E731
+    money = _money(args.currency)
     print(f"ageing on {today.date()} ({how}): {len(open_):,} open invoices of {by_cust.shape[0]:,} customers, "
           f"{money(tot)} open")
     for lab in labels:

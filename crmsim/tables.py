@@ -28,6 +28,8 @@ __all__ = [
     "extra_columns",
     "read_table",
     "parse_dates",
+    "parse_flags",
+    "flag_column",
     "date_column",
     "quantity_column",
     "cents_column",
@@ -452,6 +454,41 @@ def date_column(df: pd.DataFrame, col: str, table: str, *, filled: bool = False)
         raise InputError(f"{table}: column '{col}' expects {'a date in every row' if filled else 'dates'}; rows {df.index[bad][:5].tolist()} "
                          f"({int(bad.sum())} in all) have {df.loc[bad, col].astype(str).head(3).tolist()}")
     return pd.to_datetime(d)
+
+
+_TRUE = {"true", "yes", "y", "1", "x", "t"}
+_FALSE = {"false", "no", "n", "0", "", "f", "nan", "none"}
+
+
+def parse_flags(col: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """``(yes, bad)``: a yes/no column (or a count, > 0 meaning yes) as booleans (``True/False``,
+    ``yes/no``, ``1/0``, numbers; missing is no), and where a cell is neither.
+
+    >>> yes, bad = parse_flags(pd.Series(["Yes", "", "0", "maybe", 3]))
+    >>> yes.tolist(), bad.tolist()
+    ([True, False, False, False, True], [False, False, False, True, False])
+    """
+    if pd.api.types.is_bool_dtype(col) or pd.api.types.is_numeric_dtype(col):
+        return col.fillna(0).to_numpy(dtype=float) > 0, np.zeros(len(col), dtype=bool)
+    txt = col.astype("string").str.strip().str.lower().fillna("")
+    num = pd.to_numeric(txt, errors="coerce")
+    yes = (txt.isin(_TRUE) | (num > 0).fillna(False)).to_numpy(dtype=bool)
+    no = (txt.isin(_FALSE) | (num <= 0).fillna(False)).to_numpy(dtype=bool)
+    return yes, ~yes & ~no
+
+
+def flag_column(col: pd.Series, table: str) -> np.ndarray:
+    """:func:`parse_flags`, with a cell that is neither yes nor no an
+    :class:`~crmsim.errors.InputError` naming the table, the column and the rows."""
+    from crmsim.errors import InputError
+
+    yes, bad = parse_flags(col)
+    if bad.any():
+        rows = col.index[bad][:5].tolist()
+        raise InputError(f"{table}: column '{col.name}' expects yes/no (true/false, 1/0) or a count; rows {rows}"
+                         f"{' ...' if bad.sum() > 5 else ''} ({int(bad.sum())} in all) have "
+                         f"{col[bad].astype(str).head(3).tolist()}")
+    return yes
 
 
 def quantity_column(df: pd.DataFrame, col: str, table: str) -> pd.Series:

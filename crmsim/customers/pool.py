@@ -116,26 +116,11 @@ def _day_numbers(col: pd.Series) -> np.ndarray:
     return out
 
 
-_TRUE = {"true", "yes", "y", "1", "x", "t"}
-_FALSE = {"false", "no", "n", "0", "", "f", "nan", "none"}
-
-
 def _flag(col: pd.Series) -> np.ndarray:
-    """A yes/no column (or a count, > 0 meaning yes) as booleans: ``True/False``, ``yes/no``,
-    ``1/0``, numbers; missing is no. Anything else is an error naming the column and rows."""
-    if pd.api.types.is_bool_dtype(col) or pd.api.types.is_numeric_dtype(col):
-        return col.fillna(0).to_numpy(dtype=float) > 0
-    txt = col.astype("string").str.strip().str.lower().fillna("")
-    num = pd.to_numeric(txt, errors="coerce")
-    yes = txt.isin(_TRUE) | (num > 0).fillna(False)
-    no = txt.isin(_FALSE) | (num <= 0).fillna(False)
-    bad = (~yes & ~no).to_numpy(dtype=bool)
-    if bad.any():
-        from crmsim.errors import InputError
+    """A yes/no column of the customers table (:func:`crmsim.tables.flag_column`)."""
+    from crmsim.tables import flag_column
 
-        raise InputError(f"customers table: column '{col.name}' expects yes/no (true/false, 1/0) or a count; "
-                         f"{_rows_named(col, bad)}")
-    return yes.to_numpy(dtype=bool)
+    return flag_column(col, "customers table")
 
 
 def _days_since(col: pd.Series, today: pd.Timestamp) -> pd.Series:

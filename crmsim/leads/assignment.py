@@ -178,9 +178,9 @@ class AssignmentRule(Config):
             why_skip[m & ~skip] = "not_eligible: " + leads["stage"].astype(str).to_numpy()[m & ~skip]
             skip |= m
         if "active" in leads.columns:
-            from crmsim.customers.pool import _flag
+            from crmsim.tables import flag_column
 
-            m = ~_flag(leads["active"].fillna(True))
+            m = ~flag_column(leads["active"].fillna(True), "leads")
             why_skip[m & ~skip] = "not_eligible: archived"
             skip |= m
         if "owner_id" in leads.columns and not self.reassign_owned:
@@ -207,9 +207,9 @@ class AssignmentRule(Config):
             turn = 0
         available = np.ones(n, dtype=bool)
         if "assignment_optout" in reps.columns:   # Odoo: a member who skips auto-assignment
-            from crmsim.customers.pool import _flag
+            from crmsim.tables import flag_column
 
-            available = ~_flag(reps["assignment_optout"])
+            available = ~flag_column(reps["assignment_optout"], "reps table")
         for k in order:
             if skip[k]:
                 reason[k] = why_skip[k]
