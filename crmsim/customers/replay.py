@@ -308,12 +308,15 @@ def _frame(h: PoolHistory, sp: pd.DataFrame, code: np.ndarray, d: float, idx: di
     return pd.DataFrame(out)
 
 
-def state_at(history: PoolHistory, day) -> pd.DataFrame:
+def state_at(history: PoolHistory, day, *, include_pool: bool = False) -> pd.DataFrame:
     """The owned customers at the reclaim job of ``day`` (it sees what happened before that day),
     as a customers table (``customer_id, owner_id, received_at, last_followup_at, last_deal_at,
     deal_closed`` and, with opportunities, ``last_opportunity_at, open_opportunities``, plus the
     customers table's own columns): the state :func:`replay_reclaim` judges each night, for one
-    night. A spell still open at the end of the history is taken to last.
+    night. A spell still open at the end of the history is taken to last. ``include_pool=True``
+    adds the customers nobody owned then (no ``owner_id``; ``previous_owner_id``,
+    ``left_owner_at`` and ``entered_pool_at`` from their last spell) and, where ``lost_at`` is
+    known, ``lost``: the whole book, as :func:`crmsim.sim.pool.simulate_pool` starts from it.
 
     Examples
     --------
@@ -331,7 +334,35 @@ def state_at(history: PoolHistory, day) -> pd.DataFrame:
     codes = pd.Index(history.customers["customer_id"])
     idx = _indexes(history, codes)
     sel = sp[active]
-    return _frame(history, sel, codes.get_indexer(sel["customer_id"]), d, idx).reset_index(drop=True)
+    owned = _frame(history, sel, codes.get_indexer(sel["customer_id"]), d, idx).reset_index(drop=True)
+    if not include_pool:
+        return owned
+    book = pd.concat([owned, _pool_frame(history, sp[~active], set(owned["customer_id"]), codes, d, idx)],
+                     ignore_index=True)
+    if "lost_at" in book.columns:
+        book["lost"] = day_numbers(book["lost_at"], "customers") < d
+    return book
+
+
+def _pool_frame(h: PoolHistory, ended: pd.DataFrame, owned: set, codes: pd.Index, d: float, idx: dict) -> pd.DataFrame:
+    """The customers nobody owns at the job of day ``d``: each with its last owner and the day
+    that spell ended (``previous_owner_id``, ``left_owner_at``, ``entered_pool_at``); a customer
+    no spell of the history reaches was in the pool from before it (dates unknown, left empty).
+    ``lost``: ``lost_at`` before ``d``, where the customers table has it."""
+    c = h.customers[~h.customers["customer_id"].isin(owned)]
+    past = ended[ended["end"].to_numpy() < d].sort_values(["customer_id", "end"])
+    last = past.groupby("customer_id").tail(1).set_index("customer_id")
+    code = codes.get_indexer(c["customer_id"])
+    left = last["end"].reindex(c["customer_id"]).to_numpy(float)
+    out = {"customer_id": c["customer_id"].to_numpy(), "owner_id": None,
+           "previous_owner_id": last["owner_id"].reindex(c["customer_id"]).to_numpy(object),
+           "left_owner_at": _date(left), "entered_pool_at": _date(left),
+           "last_followup_at": _date(idx["fu"].last(code, d - 1)), "last_deal_at": _date(idx["deal"].last(code, d - 1))}
+    out["deal_closed"] = ~pd.isna(out["last_deal_at"])
+    for col in c.columns:
+        if col not in out and col != "received_at":
+            out[col] = c[col].to_numpy()
+    return pd.DataFrame(out)
 
 
 def _indexes(h: PoolHistory, codes: pd.Index) -> dict:

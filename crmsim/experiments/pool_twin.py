@@ -11,17 +11,24 @@ with its 95% CI and n:
   follow-ups of a customer;
 - the outcomes: the chance a follow-up closes a deal (the simulation's ``deal_rate`` is set by
   simulation so that its deals per follow-up match the history's; on a proportional sub-book of
-  at most :data:`SUB_BOOK` customers for large books), deal amounts (lognormal mean
-  and cv) and their multiple per grade, and the rate at which customers silent for more than
-  ``loss_grace_days`` are lost (losses per silent customer-year, where ``lost_at`` is known).
+  at most :data:`SUB_BOOK` customers for large books) and its multiple per grade
+  (``grade_deal_rate``), deal amounts (lognormal mean and cv) and their multiple per grade, and
+  the rate at which customers silent for more than ``loss_grace_days`` are lost (losses per
+  silent customer-year, where ``lost_at`` is known); a discrete-time deal hazard by days since
+  the last follow-up and grade (``deal_hazard`` rows, deals per customer-day with exact CIs);
+- the behaviour: whom reps follow up first (``reps.priority``: on sampled rep-days, the share of
+  the real follow-ups each priority would have chosen from the rep's book) and whom they claim
+  from the pool (``reps.claim_order``, the same on days with claims); a rule is chosen over
+  ``random`` only when its share is clearly higher. Claims per rep per working day are reported.
 
 The latent interest model (its beta prior, drift, the boost of a follow-up) is not visible in
 any export and keeps the base scenario's values, as the provenance says; so do the reclaim policy
 and the claim rules (they are the rules you choose, not facts to fit).
 
-:func:`pool_split_validation` fits on the first part of the history and simulates the rest:
-deals, reclaims, claims and customers lost per month, and the median interval between
-follow-ups, against the held-out months.
+:func:`pool_split_validation` fits on the first part of the history and simulates the rest from
+the book as it was at the split (owners, the pool, last follow-ups; the latent interest moved
+from its prior by each customer's follow-ups and deals): deals, reclaims, claims and customers
+lost per month, and the median interval between follow-ups, against the held-out months.
 """
 
 from __future__ import annotations
@@ -34,7 +41,7 @@ import pandas as pd
 from crmsim.customers.replay import PoolHistory
 from crmsim.errors import InputError
 from crmsim.experiments.fits import Estimates, held_out_table, poisson_rate_ci, proportion_ci
-from crmsim.sim.pool import PoolConfig, simulate_pool
+from crmsim.sim.pool import PoolConfig, interest_from_history, simulate_pool
 
 __all__ = ["PoolCalibration", "calibrate_pool", "pool_split_validation", "pool_window_metrics"]
 
@@ -51,6 +58,11 @@ class PoolCalibration:
     provenance: pd.DataFrame
     notes: list[str] = field(default_factory=list)
     window: tuple = (None, None)
+
+
+def grade_names(col: pd.Series) -> pd.Series:
+    """A customers table's grades as the pool scenario names them (blank: ``(no grade)``)."""
+    return col.astype(str).str.strip().replace({"": "(no grade)", "nan": "(no grade)", "None": "(no grade)"})
 
 
 def _day(x) -> float:
@@ -99,7 +111,7 @@ def calibrate_pool(history: PoolHistory, base: PoolConfig, *, start=None, end=No
     c_raw, r_raw = raw["customers"], raw["reps"]
     c_raw["count"] = n
     if "grade" in cust.columns:
-        g = cust["grade"].astype(str).str.strip().replace("", "(no grade)")
+        g = grade_names(cust["grade"])
         shares = g.value_counts(sort=False).sort_index()
         c_raw["grade_shares"] = {k: v / n for k, v in shares.items()}
         for k, v in shares.items():
@@ -212,6 +224,26 @@ def calibrate_pool(history: PoolHistory, base: PoolConfig, *, start=None, end=No
                 note=f"{losses} customers lost in {yrs:.1f} customer-years silent > {grace:.0f} days")
     else:
         notes.append("customers: no 'lost_at'; the loss rate is the base scenario's")
+    # behaviour: whom reps follow up and whom they claim, the chance of a deal per grade, the hazard
+    _fit_deal_by_grade(h, fu, dl, c_raw, est, notes)
+    _deal_hazard(h, fu, dl, t0, t1, est, notes)
+    rng = np.random.default_rng(np.random.SeedSequence([int(seed), 31]))
+    pick = _fit_priority(h, fu, t0, t1, int(r_raw["min_gap_days"]), rng, est)
+    if pick is not None:
+        r_raw["priority"] = pick
+    else:
+        notes.append("too few follow-ups to tell whom reps follow up first: reps.priority is the base scenario's")
+    sp = h.spells
+    prev_end = sp.groupby("customer_id")["ended_by"].shift(1)
+    n_claim = int((prev_end.isin(["reclaim", "pool"]) & (sp["start"] >= t0) & (sp["start"] < t1)).sum())
+    est.add("claims_per_rep_day", n_claim / rep_days, poisson_rate_ci(n_claim, rep_days), n_claim,
+            note="claims from the pool per rep per working day (the simulation's reps claim up to "
+                 "target_holding; compared in the time-split check)")
+    pick = _fit_claim_order(h, t0, t1, rng, est)
+    if pick is not None:
+        r_raw["claim_order"] = pick
+    else:
+        notes.append("fewer than 20 claims in the window: reps.claim_order is the base scenario's")
     # the simulation's deal_rate: the chance per follow-up scales with a latent interest nobody
     # observes, so set it by simulation to reproduce the history's deals per follow-up
     cfg = PoolConfig.model_validate(raw)
@@ -237,6 +269,222 @@ def calibrate_pool(history: PoolHistory, base: PoolConfig, *, start=None, end=No
     return PoolCalibration(cfg, est, prov, notes, (pd.Timestamp(np.datetime64(int(t0), "D")),
                                                    pd.Timestamp(np.datetime64(int(t1) - 1, "D"))))
 
+
+#: days since the last follow-up, for the deal hazard (lower bounds; the last bucket is open)
+HAZARD_DAYS = (0, 1, 8, 31, 91)
+
+
+def _hazard_label(k: int) -> str:
+    lo = HAZARD_DAYS[k]
+    if k + 1 == len(HAZARD_DAYS):
+        return f"{lo}+ d"
+    hi = HAZARD_DAYS[k + 1] - 1
+    return f"{lo} d" if hi == lo else f"{lo}-{hi} d"
+
+
+def _fit_deal_by_grade(h: PoolHistory, fu: pd.DataFrame, dl: pd.DataFrame, c_raw: dict, est: Estimates,
+                       notes: list[str]) -> None:
+    """Deals per follow-up of each grade against all grades': ``customers.grade_deal_rate``."""
+    if "grade" not in h.customers.columns or not len(fu) or not len(dl):
+        return
+    g = grade_names(h.customers["grade"]).set_axis(h.customers["customer_id"])
+    n_fu = g.reindex(fu["customer_id"]).value_counts()
+    k_dl = g.reindex(dl["customer_id"]).value_counts()
+    p_all = len(dl) / len(fu)
+    out = {}
+    for grade in c_raw.get("grade_shares", {}):
+        n, k = int(n_fu.get(grade, 0)), int(k_dl.get(grade, 0))
+        if n < 100 or k < 5:
+            out[grade] = 1.0
+            est.add("grade_deal_rate", 1.0, n=n, group=grade, source="pooled", path=f"customers.grade_deal_rate.{grade}",
+                    note=f"{k} deals in {n} follow-ups (< 5 or < 100): the overall rate")
+            continue
+        lo, hi = proportion_ci(k, n)
+        out[grade] = (k / n) / p_all
+        est.add("grade_deal_rate", out[grade], (lo / p_all, hi / p_all), n, group=grade,
+                path=f"customers.grade_deal_rate.{grade}", note="deals per follow-up of the grade / of all grades")
+    c_raw["grade_deal_rate"] = out
+
+
+def _deal_hazard(h: PoolHistory, fu: pd.DataFrame, dl: pd.DataFrame, t0: float, t1: float, est: Estimates,
+                 notes: list[str]) -> None:
+    """A discrete-time deal hazard: deals per customer-day by days since the last follow-up
+    (:data:`HAZARD_DAYS`) and grade, with exact Poisson 95% CIs (the piecewise-constant hazard
+    is the maximum-likelihood fit of a discrete-time hazard model with those cells). Customer-
+    days count from a customer's first follow-up in the window to the window's end (a customer
+    lost stops counting). Estimates only: the simulation closes deals at follow-ups."""
+    if not len(fu):
+        return
+    codes = pd.Index(h.customers["customer_id"])
+    c = codes.get_indexer(fu["customer_id"])
+    order = np.lexsort((fu["t"].to_numpy(), c))
+    c, t = c[order], fu["t"].to_numpy(float)[order]
+    stop = np.full(len(codes), t1)
+    if "lost_at" in h.customers.columns:
+        from crmsim.tables import day_numbers
+
+        lost = day_numbers(h.customers["lost_at"], "customers")
+        stop = np.where(np.isnan(lost), t1, np.clip(lost + 1, t0, t1))
+    nxt_same = np.r_[c[1:] == c[:-1], False]
+    end = np.minimum(np.where(nxt_same, np.r_[t[1:], 0], stop[c]), stop[c])   # the spell of days [t, end)
+    length = np.clip(end - t, 0, None)
+    grades = (grade_names(h.customers["grade"]).to_numpy() if "grade" in h.customers.columns
+              else np.full(len(codes), ""))
+    # each deal: days since the last follow-up on or before its day
+    dc = codes.get_indexer(dl["customer_id"])
+    dt = dl["t"].to_numpy(float)
+    key = c * 1e6 + t
+    i = np.searchsorted(key, dc * 1e6 + dt, side="right") - 1
+    seen = (i >= 0) & (c[np.maximum(i, 0)] == dc)
+    since = np.where(seen, dt - t[np.maximum(i, 0)], np.nan)
+    if (~seen).any():
+        notes.append(f"deal hazard: {int((~seen).sum())} deal(s) before their customer's first follow-up in the "
+                     "window are not in it")
+    edges = np.array(HAZARD_DAYS + (np.inf,))
+    off = since[seen] > 0
+    if seen.any() and off.mean() > 0.2:
+        notes.append(f"{off.mean():.0%} of deals were closed on a day without a follow-up; the simulation closes "
+                     "deals at follow-ups (deals per follow-up is what it matches)")
+    for gname in [""] + (sorted(set(grades)) if "grade" in h.customers.columns else []):
+        mask_s = np.ones(c.size, bool) if gname == "" else grades[c] == gname
+        mask_d = seen & (np.ones(dc.size, bool) if gname == "" else grades[np.maximum(dc, 0)] == gname)
+        for k in range(len(HAZARD_DAYS)):
+            lo, hi = edges[k], edges[k + 1]
+            days_in = np.clip(np.minimum(length[mask_s], hi) - lo, 0, None).sum()
+            n_dl = int(((since[mask_d] >= lo) & (since[mask_d] < hi)).sum())
+            if days_in <= 0:
+                continue
+            grp = _hazard_label(k) if gname == "" else f"{gname} | {_hazard_label(k)}"
+            est.add("deal_hazard", n_dl / days_in, poisson_rate_ci(n_dl, float(days_in)), n_dl, group=grp,
+                    note=f"deals per customer-day, {days_in:.0f} customer-days (days since the last follow-up)")
+
+
+def top_k_share(key: np.ndarray, chosen: np.ndarray, k: int) -> float:
+    """The expected share of ``chosen`` (a mask) among the ``k`` items with the smallest ``key``,
+    ties at the cut broken at random: how much of a real choice a priority rule reproduces."""
+    if k <= 0 or key.size == 0:
+        return np.nan
+    k = min(k, key.size)
+    cut = np.partition(key, k - 1)[k - 1]
+    less, tied = key < cut, key == cut
+    p = np.where(less, 1.0, np.where(tied, (k - less.sum()) / max(tied.sum(), 1), 0.0))
+    return float(p[chosen].sum() / chosen.sum()) if chosen.any() else np.nan
+
+
+def _choose(est: Estimates, parameter: str, path: str, scores: dict[str, list[float]], n: int, what: str):
+    """The rule whose choices agree best with the history's (mean top-k share over the sampled
+    days, normal 95% CI); ``random`` unless another beats it clearly. Adds one row per rule and
+    returns the pick (the last row added is the pick's)."""
+    res = {}
+    for rule, v in scores.items():
+        a = np.asarray(v, float)
+        a = a[np.isfinite(a)]
+        if a.size < 5:
+            return None
+        m, se = float(a.mean()), float(a.std(ddof=1) / np.sqrt(a.size))
+        res[rule] = (m, m - 1.96 * se, m + 1.96 * se, a.size)
+    best = max(res, key=lambda r: res[r][0])
+    if best != "random" and res[best][1] <= res["random"][2]:
+        best = "random"
+    for rule, (m, lo, hi, k) in sorted(res.items(), key=lambda x: x[0] == best):
+        est.add(parameter, m, (lo, hi), n, group=rule, source="fitted" if rule == best else "compared",
+                note=f"share of the {what} the rule '{rule}' would have made on {k} sampled days" +
+                     (" (chosen)" if rule == best else ""))
+    est.rows[-1]["path"] = path
+    return best
+
+
+def _fit_priority(h: PoolHistory, fu: pd.DataFrame, t0: float, t1: float, min_gap: int, rng, est: Estimates,
+                  days: int = 300):
+    """Whom reps follow up: on up to ``days`` sampled rep-days, the share of the day's follow-ups
+    each priority (most silent first, best grade first, random) would have chosen from the rep's
+    book; ``reps.priority`` is the best, if it clearly beats random."""
+    if len(fu) < 50:
+        return None
+    from crmsim.customers.replay import _Index
+
+    sp = h.spells
+    codes = pd.Index(h.customers["customer_id"])
+    idx = _Index(codes.get_indexer(h.followups["customer_id"]), h.followups["t"].to_numpy(float))
+    gcode = (pd.factorize(grade_names(h.customers["grade"]), sort=True)[0] if "grade" in h.customers.columns
+             else np.zeros(len(codes), int))
+    rd = fu.groupby(["rep", "t"]).size()
+    rd = rd[rd > 0]
+    pick = rd.index[rng.choice(len(rd), size=min(days, len(rd)), replace=False)]
+    by_owner = {o: g for o, g in sp.groupby("owner_id")}
+    fu_sets = fu.groupby(["rep", "t"])["customer_id"].agg(set)
+    scores = {"most_silent": [], "best_grade": [], "random": []}
+    for rep, d in pick:
+        g = by_owner.get(rep)
+        if g is None:
+            continue
+        on = (g["start"].to_numpy() < d) & ((g["end"].to_numpy() > d) | (g["ended_by"].to_numpy() == "open"))
+        chosen_ids = fu_sets[(rep, d)]
+        book = pd.unique(np.r_[g["customer_id"].to_numpy()[on], np.array(sorted(chosen_ids), dtype=object)])
+        cc = codes.get_indexer(book)
+        last = idx.last(cc, d - 1)
+        since = d - np.where(np.isnan(last), t0 - 1, last)
+        chosen = np.isin(book, list(chosen_ids))
+        ok = (since >= min_gap) | chosen
+        book, cc, since, chosen = book[ok], cc[ok], since[ok], chosen[ok]
+        k = int(chosen.sum())
+        if k == 0 or k >= len(book):
+            continue
+        scores["most_silent"].append(top_k_share(-since, chosen, k))
+        scores["best_grade"].append(top_k_share(gcode[cc] * 1e4 - since, chosen, k))
+        scores["random"].append(k / len(book))
+    return _choose(est, "priority_agreement", "reps.priority", scores, int(rd.loc[pick].sum()), "follow-ups")
+
+
+def _fit_claim_order(h: PoolHistory, t0: float, t1: float, rng, est: Estimates, days: int = 200):
+    """Whom reps claim: on up to ``days`` sampled days with claims, the share of the day's claims
+    each order (best grade, longest in the pool, random) would have taken from what was in the
+    pool; ``reps.claim_order`` is the best, if it clearly beats random."""
+    sp = h.spells
+    prev_end = sp.groupby("customer_id")["ended_by"].shift(1)
+    first = ~sp["customer_id"].duplicated()
+    claims = sp[prev_end.isin(["reclaim", "pool"]) & (sp["start"] >= t0) & (sp["start"] < t1)]
+    if len(claims) < 20:
+        return None
+    codes = pd.Index(h.customers["customer_id"])
+    gcode = (pd.factorize(grade_names(h.customers["grade"]), sort=True)[0] if "grade" in h.customers.columns
+             else np.zeros(len(codes), int))
+    cust_all = codes.get_indexer(sp["customer_id"])
+    s_start, s_end = sp["start"].to_numpy(), sp["end"].to_numpy()
+    open_ = sp["ended_by"].to_numpy() == "open"
+    days_with = np.unique(claims["start"].to_numpy())
+    pick = rng.choice(days_with, size=min(days, days_with.size), replace=False)
+    # the day a customer's previous spell ended: when it entered the pool
+    ent_day = np.where(~first, np.r_[np.nan, s_end[:-1]], np.nan)
+    scores = {"best_grade": [], "oldest_in_pool": [], "random": []}
+    n = 0
+    for d in pick:
+        held = (s_start < d) & ((s_end > d) | open_)
+        owned = np.zeros(len(codes), bool)
+        owned[cust_all[held]] = True
+        today = (s_start == d) & prev_end.isin(["reclaim", "pool"]).to_numpy()
+        chosen_c = cust_all[today]
+        # in the pool that afternoon: ended spells not followed by an active one, and today's claims
+        ended = (s_end <= d) & ~open_
+        in_pool = np.zeros(len(codes), bool)
+        in_pool[cust_all[ended]] = True
+        in_pool &= ~owned
+        in_pool[chosen_c] = True
+        cand = np.flatnonzero(in_pool)
+        chosen = np.isin(cand, chosen_c)
+        k = int(chosen.sum())
+        if k == 0 or k >= cand.size:
+            continue
+        entered = pd.Series(s_end[ended], index=cust_all[ended]).groupby(level=0).max()
+        ent = entered.reindex(cand).to_numpy(float)
+        nxt = pd.Series(ent_day[today], index=chosen_c).groupby(level=0).max()
+        ent = np.where(chosen & ~np.isnan(nxt.reindex(cand).to_numpy(float)), nxt.reindex(cand).to_numpy(float), ent)
+        ent = np.where(np.isnan(ent), t0 - 365, ent)
+        scores["best_grade"].append(top_k_share(gcode[cand].astype(float), chosen, k))
+        scores["oldest_in_pool"].append(top_k_share(ent, chosen, k))
+        scores["random"].append(k / cand.size)
+        n += k
+    return _choose(est, "claim_order_agreement", "reps.claim_order", scores, n, "claims")
 
 def _silent_exposure(h: PoolHistory, t0: float, t1: float, grace: float, lost: np.ndarray) -> tuple[float, int]:
     """Customer-days in ``[t0, t1)`` spent silent for more than ``grace`` days (since the last
@@ -293,7 +541,6 @@ _NOT_FITTABLE = {"interest_alpha": "latent interest: not in any export", "intere
                  "interest_drift_sd": "latent interest: not in any export",
                  "followup_boost": "latent interest: not in any export",
                  "after_deal_interest": "latent interest: not in any export",
-                 "priority": "how reps choose whom to follow up: not fitted",
                  "policy": "the reclaim policy is a rule you choose", "pools": "the pools and claim rules are rules you choose"}
 
 
@@ -331,6 +578,19 @@ def pool_window_metrics(events: pd.DataFrame, t0: float, t1: float) -> dict[str,
             "followup_interval": out["followup_interval"]}
 
 
+def _interest_at(h: PoolHistory, book: pd.DataFrame, day: float, cfg: PoolConfig, seed) -> np.ndarray:
+    """The latent interest of the book's customers at ``day``, moved from its prior by the
+    follow-ups and deals each went through before it (the simulation's own updates)."""
+    codes = pd.Index(book["customer_id"])
+    fu, dl = h.followups[h.followups["t"] < day], h.deals[h.deals["t"] < day]
+    cust = np.r_[codes.get_indexer(fu["customer_id"]), codes.get_indexer(dl["customer_id"])]
+    t = np.r_[fu["t"].to_numpy(float), dl["t"].to_numpy(float)]
+    deal = np.r_[np.zeros(len(fu), bool), np.ones(len(dl), bool)]
+    ok = cust >= 0
+    rng = np.random.default_rng(np.random.SeedSequence([int(seed), 29]))
+    return interest_from_history(cfg.customers, cust[ok], t[ok], deal[ok], day, rng, len(book))
+
+
 def _history_events(h: PoolHistory) -> pd.DataFrame:
     sp = h.spells
     parts = [pd.DataFrame({"t": h.followups["t"], "event": "followup", "entity_id": h.followups["customer_id"]}),
@@ -351,24 +611,41 @@ def _history_events(h: PoolHistory) -> pd.DataFrame:
 
 
 def pool_split_validation(history: PoolHistory, base: PoolConfig, *, split: float = 2 / 3, replications: int = 5,
-                          warmup_days: int | None = None, seed=0) -> dict:
-    """Fit on the first ``split`` of the history, simulate the rest (after a run-in of
-    ``warmup_days``, default the fitted part's length, so the simulated book is as old as the
-    history's at the split) ``replications`` times, and compare per-month deals, reclaims,
-    claims, losses and the follow-up interval with the held-out months. Returns ``{"table",
-    "calibration", "split"}``; the table has ``metric, observed, simulated, sim_low, sim_high,
+                          warmup_days: int | None = None, seed=0, from_state: bool = True) -> dict:
+    """Fit on the first ``split`` of the history, simulate the rest ``replications`` times, and
+    compare per-month deals, reclaims, claims, losses and the follow-up interval with the held-out
+    months. The simulation starts from the book as it was at the split (``from_state``: owners,
+    the pool, last follow-ups and deals, read by :func:`crmsim.customers.replay.state_at`); with
+    ``from_state=False`` it starts from a book drawn from the fitted shares after a run-in of
+    ``warmup_days`` (default the fitted part's length). Returns ``{"table", "calibration",
+    "split", "start"}``; the table has ``metric, observed, simulated, sim_low, sim_high,
     error_pct, within_10pct, within_range``."""
+    from crmsim.customers.replay import state_at
+
     t_start, t_end = _day(history.start), _day(history.end) + 1
     t_split = float(np.floor(t_start + split * (t_end - t_start)))
     if t_end - t_split < 28:
         raise InputError("the held-out part of the history is shorter than 4 weeks")
-    cal = calibrate_pool(history, base, end=pd.Timestamp(np.datetime64(int(t_split), "D")), seed=seed)
-    warmup_days = int(t_split - t_start) if warmup_days is None else warmup_days
+    split_at = pd.Timestamp(np.datetime64(int(t_split), "D"))
+    cal = calibrate_pool(history, base, end=split_at, seed=seed)
     obs = pool_window_metrics(_history_events(history), t_split, t_end)
     horizon = t_end - t_split
+    cfg, kw, w = cal.config, {}, 0
+    if from_state:
+        book = state_at(history, split_at, include_pool=True)
+        if "grade" in book.columns and "grade" in history.customers.columns:
+            book["grade"] = grade_names(book["grade"])
+        owners = book["owner_id"].dropna().nunique()
+        if owners > cfg.reps.count:
+            cfg = cfg.model_copy(update={"reps": cfg.reps.model_copy(update={"count": int(owners), "teams": {}})})
+        book["interest"] = _interest_at(history, book, t_split, cfg, seed)
+        kw = {"start_book": book, "start_at": split_at}
+    else:
+        w = int(t_split - t_start) if warmup_days is None else warmup_days
     sims = []
     for k in range(replications):
-        r = simulate_pool(cal.config, seed=np.random.SeedSequence([int(seed), k]), horizon_days=warmup_days + horizon)
-        sims.append(pool_window_metrics(r.events, warmup_days, warmup_days + horizon))
+        r = simulate_pool(cfg, seed=np.random.SeedSequence([int(seed), k]), horizon_days=w + horizon, **kw)
+        sims.append(pool_window_metrics(r.events, w, w + horizon))
     table = held_out_table(obs, pd.DataFrame(sims))
-    return {"table": table, "calibration": cal, "split": pd.Timestamp(np.datetime64(int(t_split), "D"))}
+    return {"table": table, "calibration": cal, "split": split_at,
+            "start": "the book at the split" if from_state else f"a drawn book after a {w}-day run-in"}

@@ -28,7 +28,7 @@ from crmsim.sim.distributions import Distribution, LogNormal
 from crmsim.sim.engine import Result, World
 from crmsim.sim.registry import ModelSpec, register
 
-__all__ = ["PoolConfig", "PoolCustomers", "PoolReps", "PoolResult", "simulate_pool", "gini"]
+__all__ = ["PoolConfig", "PoolCustomers", "PoolReps", "PoolResult", "simulate_pool", "gini", "interest_from_history"]
 
 
 class PoolCustomers(Config):
@@ -48,6 +48,8 @@ class PoolCustomers(Config):
     interest_drift_sd: float = Field(default=0.01, ge=0)   # daily random change of interest (sd)
     followup_boost: float = Field(default=0.05, ge=0, le=1)   # a follow-up closes this share of the gap to interest 1
     deal_rate: float = Field(default=0.12, ge=0, le=1)   # P(deal | follow-up) = deal_rate x interest
+    #: P(deal | follow-up) multiple per grade (a grade not listed: 1), as calibrate_pool fits it
+    grade_deal_rate: dict[str, float] = {}
     after_deal_interest: float = Field(default=0.3, ge=0, le=1)   # interest is multiplied by this after a deal
     deal_amount: Distribution = LogNormal(mean=8000.0, cv=0.9)   # currency units, times the grade_value
     loss_grace_days: int = Field(default=30, ge=0)   # silent longer than this: may be lost to a competitor
@@ -66,6 +68,10 @@ class PoolCustomers(Config):
                              f"got {self.grade_shares}")
         if set(self.grade_value) != set(self.grade_shares):
             raise ValueError(f"grade_value needs the grades of grade_shares {sorted(self.grade_shares)}")
+        unknown = sorted(set(self.grade_deal_rate) - set(self.grade_shares))
+        if unknown or any(v < 0 for v in self.grade_deal_rate.values()):
+            raise ValueError(f"grade_deal_rate: grades {unknown} are not in grade_shares {sorted(self.grade_shares)}"
+                             if unknown else f"grade_deal_rate must be >= 0, got {self.grade_deal_rate}")
         return self
 
 
@@ -84,6 +90,8 @@ class PoolReps(Config):
     priority: Literal["most_silent", "best_grade", "random"] = "most_silent"   # whom a rep follows up first
     min_gap_days: int = Field(default=7, ge=0)   # no follow-up of a customer followed up fewer days ago
     target_holding: int = Field(default=250, ge=0)   # a rep holding fewer claims from the pool
+    #: which pool customers a rep claims first: the best grade, those longest in the pool, or any
+    claim_order: Literal["best_grade", "oldest_in_pool", "random"] = "best_grade"
     book_skew: float = Field(default=0.8, ge=0)   # lognormal sigma of initial book shares (0 = equal)
     team: str = "t1"   # the team of every rep when teams is empty
     #: reps per team (must add up to ``count``); empty: every rep is in ``team``
@@ -172,46 +180,127 @@ HISTORY_START = _T0
 class _Book:
     """The customer base as columns, with the table view the rules read."""
 
-    def __init__(self, cfg: PoolConfig, world: World):
+    def __init__(self, cfg: PoolConfig, world: World, start_book: pd.DataFrame | None = None,
+                 start_at: pd.Timestamp = None):
         c, self.cfg, self.w = cfg.customers, cfg, world
+        self.t0 = pd.Timestamp(start_at) if start_at is not None else _T0
         rng = world.streams.rng("init")
-        n, R = c.count, cfg.reps.count
-        self.n, self.R = n, R
-        grades = list(c.grade_shares)
+        R = cfg.reps.count
+        grades, regions = list(c.grade_shares), list(c.region_shares)
         self.grade_names = np.array(grades)
-        self.grade = rng.choice(len(grades), size=n, p=np.array(list(c.grade_shares.values())))
-        self.value_mult = np.array([c.grade_value[g] for g in grades])[self.grade]
-        self.interest = rng.beta(c.interest_alpha, c.interest_beta, n)
-        in_pool = rng.random(n) < c.initial_pool_share
-        regions = list(c.region_shares)
         self.region_names = np.array(regions, dtype=object)
-        self.region = (world.streams.rng("init.region").choice(len(regions), size=n, p=list(c.region_shares.values()))
-                       if len(regions) > 1 else np.zeros(n, dtype=np.int64))
         route = cfg.region_pool()
         self.region_pool = np.array([route[r] for r in regions], dtype=np.int64)
-        self.pool = np.where(in_pool, self.region_pool[self.region], -1)
         self.pool_ids = np.array([p.pool_id for p in cfg.pools], dtype=object)
         self.rep_team = np.array(cfg.reps.team_of(), dtype=object)
         self.claims_by_pool = np.zeros(len(cfg.pools), dtype=np.int64)
-        share = rng.lognormal(0.0, cfg.reps.book_skew, R)
-        self.owner = np.where(in_pool, -1, rng.choice(R, size=n, p=share / share.sum()))
-        self.received = np.where(in_pool, np.nan, -rng.integers(0, 365, n).astype(float))
-        since = rng.integers(1, 46, n).astype(float)   # days since the last follow-up before day 0
-        self.last_fu = np.where(in_pool, -since - 30, np.maximum(self.received, -since))
-        self.last_deal = np.full(n, np.nan)
+        self.rep_ids = np.array([f"R{i:03d}" for i in range(R)], dtype=object)
+        self.R = R
+        if start_book is not None:
+            self._from_table(start_book, rng)
+        else:
+            n = c.count
+            self.n = n
+            self.grade = rng.choice(len(grades), size=n, p=np.array(list(c.grade_shares.values())))
+            self.interest = rng.beta(c.interest_alpha, c.interest_beta, n)
+            in_pool = rng.random(n) < c.initial_pool_share
+            self.region = (world.streams.rng("init.region").choice(len(regions), size=n, p=list(c.region_shares.values()))
+                           if len(regions) > 1 else np.zeros(n, dtype=np.int64))
+            self.pool = np.where(in_pool, self.region_pool[self.region], -1)
+            share = rng.lognormal(0.0, cfg.reps.book_skew, R)
+            self.owner = np.where(in_pool, -1, rng.choice(R, size=n, p=share / share.sum()))
+            self.received = np.where(in_pool, np.nan, -rng.integers(0, 365, n).astype(float))
+            since = rng.integers(1, 46, n).astype(float)   # days since the last follow-up before day 0
+            self.last_fu = np.where(in_pool, -since - 30, np.maximum(self.received, -since))
+            self.last_deal = np.full(n, np.nan)
+            self.deal_closed = np.zeros(n, dtype=bool)
+            self.lost = np.zeros(n, dtype=bool)
+            self.entered_pool = np.where(in_pool, -since - 1, np.nan)
+            self.prev_owner = np.full(n, -1)
+            self.left_owner = np.where(in_pool, -since - 1, np.nan)
+            self.ids_in = None
+        n = self.n
+        self.value_mult = np.array([c.grade_value[g] for g in grades])[self.grade]
+        self.deal_mult = np.array([c.grade_deal_rate.get(g, 1.0) for g in grades])[self.grade]
         self.deals = np.zeros(n, dtype=np.int64)
         self.deals_since_received = np.zeros(n, dtype=np.int64)
-        self.deal_closed = np.zeros(n, dtype=bool)
-        self.lost = np.zeros(n, dtype=bool)
-        self.entered_pool = np.where(in_pool, -since - 1, np.nan)
-        self.prev_owner = np.full(n, -1)
-        self.left_owner = np.where(in_pool, -since - 1, np.nan)
         self.owners_seen: list[set[int]] = [({int(o)} if o >= 0 else set()) for o in self.owner]
         self.followups_by_rep = np.zeros(R, dtype=np.int64)
         self.capacity_by_rep = np.zeros(R, dtype=np.int64)
         self.reclaims = 0
         self.claims = 0
-        self.rep_ids = np.array([f"R{i:03d}" for i in range(R)])
+
+    def _from_table(self, t: pd.DataFrame, rng: np.random.Generator) -> None:
+        """The book as a customers table says it is at day 0 (every customer, the pool's with no
+        ``owner_id``): :func:`crmsim.customers.replay.state_at` with ``include_pool=True``."""
+        from crmsim.errors import InputError
+        from crmsim.tables import day_numbers, flag_column
+
+        c = self.cfg.customers
+        if "customer_id" not in t.columns or "owner_id" not in t.columns:
+            raise InputError("start_book: needs the columns customer_id and owner_id (empty = in the pool)")
+        n = len(t)
+        if n == 0:
+            raise InputError("start_book: the table has no customers")
+        self.n = n
+        self.ids_in = t["customer_id"].astype(str).to_numpy()
+
+        def codes(col: str, names: np.ndarray, shares: dict) -> np.ndarray:
+            if col not in t.columns:
+                return (rng.choice(len(names), size=n, p=list(shares.values())) if len(names) > 1
+                        else np.zeros(n, dtype=np.int64))
+            v = t[col].astype(str).str.strip()
+            idx = pd.Index(names).get_indexer(v)
+            if (idx < 0).any():
+                bad = sorted(set(v[idx < 0]))[:5]
+                raise InputError(f"start_book: column '{col}' has values {bad} that are not the scenario's "
+                                 f"{col}s {list(names)}")
+            return idx.astype(np.int64)
+
+        self.grade = codes("grade", self.grade_names, c.grade_shares)
+        self.region = codes("region", self.region_names, c.region_shares)
+        day0 = float(np.datetime64(self.t0.date(), "D").astype(np.int64))
+
+        def days(col: str) -> np.ndarray:
+            if col not in t.columns:
+                return np.full(n, np.nan)
+            return day_numbers(t[col], "start_book") - day0
+
+        own = t["owner_id"]
+        owned = own.notna().to_numpy() & (own.astype(str).str.strip() != "").to_numpy()
+        names = sorted(set(own[owned].astype(str)))
+        if len(names) > self.R:
+            raise InputError(f"start_book: {len(names)} owners hold customers but the scenario has reps.count = "
+                             f"{self.R}; set reps.count to at least {len(names)}")
+        self.rep_ids[: len(names)] = names
+        rep = pd.Index(self.rep_ids)
+        self.owner = np.where(owned, rep.get_indexer(own.astype(str)), -1)
+        prev = t["previous_owner_id"].astype(str) if "previous_owner_id" in t.columns else pd.Series([""] * n)
+        self.prev_owner = rep.get_indexer(prev)     # -1 for an owner who holds nothing now
+        pool_col = t["pool_id"].astype(str) if "pool_id" in t.columns else pd.Series([""] * n)
+        pk = pd.Index(self.pool_ids).get_indexer(pool_col)
+        self.pool = np.where(owned, -1, np.where(pk >= 0, pk, self.region_pool[self.region]))
+        self.received = np.where(owned, days("received_at"), np.nan)
+        self.received[owned & np.isnan(self.received)] = -365.0
+        fu = days("last_followup_at")
+        self.last_fu = np.where(np.isnan(fu), np.where(owned, self.received, -365.0), fu)
+        self.last_deal = days("last_deal_at")
+        self.deal_closed = (flag_column(t["deal_closed"], "start_book") if "deal_closed" in t.columns
+                            else ~np.isnan(self.last_deal))
+        self.deal_closed = np.asarray(self.deal_closed, dtype=bool)
+        self.lost = (np.asarray(flag_column(t["lost"], "start_book"), dtype=bool) if "lost" in t.columns
+                     else np.zeros(n, dtype=bool))
+        self.entered_pool = np.where(owned, np.nan, days("entered_pool_at"))
+        self.entered_pool[~owned & np.isnan(self.entered_pool)] = -365.0
+        self.left_owner = np.where(owned, np.nan, days("left_owner_at"))
+        if "interest" in t.columns:
+            self.interest = pd.to_numeric(t["interest"], errors="coerce").to_numpy(float)
+            bad = ~((self.interest >= 0) & (self.interest <= 1))
+            if bad.any():
+                raise InputError(f"start_book: column 'interest' must be a number in [0, 1]; rows "
+                                 f"{np.flatnonzero(bad)[:5].tolist()} are not")
+        else:
+            self.interest = rng.beta(c.interest_alpha, c.interest_beta, n)
 
     #: the book's array behind each column the claim and reclaim changes set, and its missing value
     _COLUMNS = {"owner_id": ("owner", -1), "previous_owner_id": ("prev_owner", -1), "pool_id": ("pool", -1),
@@ -229,10 +318,9 @@ class _Book:
         """Codes (-1 = missing) as names."""
         return pd.Series(np.where(codes >= 0, names[np.maximum(codes, 0)], None), dtype="object")
 
-    @staticmethod
-    def _dates(days: np.ndarray) -> np.ndarray:
+    def _dates(self, days: np.ndarray) -> np.ndarray:
         """Day numbers of the run (float, NaN = missing) as datetime64 dates."""
-        d = np.datetime64(_T0.date(), "D") + np.nan_to_num(days).astype("timedelta64[D]")
+        d = np.datetime64(self.t0.date(), "D") + np.nan_to_num(days).astype("timedelta64[D]")
         d[np.isnan(days)] = np.datetime64("NaT")
         return d.astype("datetime64[us]")
 
@@ -259,6 +347,39 @@ class _Book:
         })
 
 
+def _boosted(c: PoolCustomers, interest: np.ndarray) -> np.ndarray:
+    """Interest after a follow-up: it closes ``followup_boost`` of the gap to 1."""
+    return interest + c.followup_boost * (1 - interest)
+
+
+def _after_deal(c: PoolCustomers, interest: np.ndarray) -> np.ndarray:
+    return interest * c.after_deal_interest
+
+
+def interest_from_history(c: PoolCustomers, customer: np.ndarray, t: np.ndarray, is_deal: np.ndarray,
+                          until: float, rng: np.random.Generator, n: int) -> np.ndarray:
+    """The latent interest of ``n`` customers at day ``until`` given what they went through: a
+    draw from the prior, then each customer's follow-ups (``is_deal`` False) and deals (True), at
+    days ``t``, in order, moved by the same updates the simulation makes, and the daily drift for
+    the days since the first of them. ``customer``: row numbers ``0..n-1``. What a history shows
+    of the unobserved interest: the start of a simulation from a real book."""
+    x = rng.beta(c.interest_alpha, c.interest_beta, n)
+    order = np.lexsort((is_deal, t, customer))   # a deal is closed on the follow-up of its day
+    cu, dl = customer[order], is_deal[order]
+    first = np.full(n, np.nan)
+    if cu.size:
+        start = np.searchsorted(cu, cu, side="left")
+        rank = np.arange(cu.size) - start
+        np.fmin.at(first, cu, t[order])
+        for k in range(int(rank.max()) + 1):
+            sel = rank == k
+            f, d = cu[sel & ~dl], cu[sel & dl]
+            x[f] = _boosted(c, x[f])
+            x[d] = _after_deal(c, x[d])
+    days = np.where(np.isnan(first), 0.0, np.maximum(until - first, 0.0))
+    return np.clip(x + rng.normal(0, 1, n) * c.interest_drift_sd * np.sqrt(days), 0, 1)
+
+
 def _work(book: _Book, day: float, cfg: PoolConfig, world: World) -> None:
     """Each rep follows up ``followups_per_day`` own customers, by the priority policy."""
     c, reps = cfg.customers, cfg.reps
@@ -282,14 +403,14 @@ def _work(book: _Book, day: float, cfg: PoolConfig, world: World) -> None:
     book.last_fu[chosen] = day
     np.add.at(book.followups_by_rep, book.owner[chosen], 1)
     alive = chosen[~book.lost[chosen]]
-    book.interest[alive] += c.followup_boost * (1 - book.interest[alive])
-    deal = alive[rng.random(alive.size) < c.deal_rate * book.interest[alive]]
+    book.interest[alive] = _boosted(c, book.interest[alive])
+    deal = alive[rng.random(alive.size) < np.minimum(1.0, c.deal_rate * book.deal_mult[alive]) * book.interest[alive]]
     amount = c.deal_amount.sample(rng, deal.size) * book.value_mult[deal]
     book.deals[deal] += 1
     book.deals_since_received[deal] += 1
     book.last_deal[deal] = day
     book.deal_closed[deal] = True
-    book.interest[deal] *= c.after_deal_interest
+    book.interest[deal] = _after_deal(c, book.interest[deal])
     world.log.extend(np.full(chosen.size, day), "customer", chosen, "followup", actor=book.owner[chosen])
     world.log.extend(np.full(deal.size, day), "customer", deal, "deal", actor=book.owner[deal], value=amount)
 
@@ -307,7 +428,7 @@ def _nightly(book: _Book, day: float, cfg: PoolConfig, world: World) -> None:
     owned = np.flatnonzero(book.owner >= 0)
     if owned.size == 0:
         return
-    today = _T0 + pd.Timedelta(days=day)
+    today = book.t0 + pd.Timedelta(days=day)
     view = book.frame(owned)
     if cfg.reclaim_by == "rules":
         due = cfg.policy.evaluate(view, today)["due"].to_numpy()
@@ -333,8 +454,8 @@ def _activity_summary(book: _Book, idx: np.ndarray, day: float) -> pd.DataFrame:
 
 def _claims(book: _Book, day: float, cfg: PoolConfig, world: World,
             claimed_today: np.ndarray) -> None:
-    """Reps below their target claim from the pools they are members of (in pool order), best
-    grade first, under each pool's claim rules."""
+    """Reps below their target claim from the pools they are members of (in pool order), in
+    their ``claim_order`` (best grade first by default), under each pool's claim rules."""
     if not (book.owner < 0).any():
         return
     reps = cfg.reps
@@ -347,8 +468,14 @@ def _claims(book: _Book, day: float, cfg: PoolConfig, world: World,
         counted = (book.owner >= 0) & (True if rules.cap_counts_closed else ~book.deal_closed)
         held = np.bincount(book.owner[counted], minlength=book.R)   # after claims from earlier pools
         taken = np.zeros(book.n, dtype=bool)
-        # reps see grade, not the latent interest or whether a customer is already lost
-        pref = np.lexsort((rng.random(pool_idx.size), book.grade[pool_idx]))
+        # reps see grade and time in the pool, not the latent interest or whether a customer is lost
+        tie = rng.random(pool_idx.size)
+        if reps.claim_order == "best_grade":
+            pref = np.lexsort((tie, book.grade[pool_idx]))
+        elif reps.claim_order == "oldest_in_pool":
+            pref = np.lexsort((tie, book.entered_pool[pool_idx]))
+        else:
+            pref = np.argsort(tie, kind="stable")
         candidates = pool_idx[pref]
         for r in rng.permutation(book.R):
             want = reps.target_holding - held[r]
@@ -383,8 +510,19 @@ def _claims(book: _Book, day: float, cfg: PoolConfig, world: World,
 
 
 def simulate_pool(cfg: PoolConfig, seed, horizon_days: float, warmup_days: float = 0.0,
-                  *, keep_events: bool = True) -> PoolResult:
+                  *, keep_events: bool = True, start_book: pd.DataFrame | None = None,
+                  start_at=None) -> PoolResult:
     """Simulate the public pool for one replication.
+
+    The book at day 0 is drawn from ``cfg.customers`` unless ``start_book`` gives it: a customers
+    table of every customer (``customer_id``, ``owner_id`` empty for the pool's, and where known
+    ``grade``, ``region``, ``pool_id``, ``received_at``, ``last_followup_at``, ``last_deal_at``,
+    ``deal_closed``, ``previous_owner_id``, ``left_owner_at``, ``entered_pool_at``, ``lost``), as
+    :func:`crmsim.customers.replay.state_at` (``include_pool=True``) reads it from your history.
+    Its dates count from ``start_at`` (the date of day 0, default :data:`HISTORY_START`), and so do
+    the weekdays; ``customers.count`` and the grade/region shares are then the table's, the latent
+    interest is the table's ``interest`` column (see :func:`interest_from_history`) or a draw from
+    its prior, and the events' ``entity_id`` is the row of ``start_book``.
 
     Metrics (over [warmup, horizon]): ``deals``, ``revenue``, ``conversion`` (share of customers
     with a deal), ``lost`` (to competitors), ``median_silent_days`` (customers not lost, at the
@@ -400,8 +538,9 @@ def simulate_pool(cfg: PoolConfig, seed, horizon_days: float, warmup_days: float
     True
     """
     world = World(seed, horizon_days, warmup_days)
-    book = _Book(cfg, world)
+    book = _Book(cfg, world, start_book, start_at)
     workdays = set(cfg.reps.workdays)
+    wd0 = book.t0.day_of_week
     claimed = np.zeros(book.R, dtype=np.int64)
     counters = {}
 
@@ -410,13 +549,13 @@ def simulate_pool(cfg: PoolConfig, seed, horizon_days: float, warmup_days: float
         if d == world.warmup and "start" not in counters:
             counters["start"] = (book.reclaims, book.claims, book.followups_by_rep.copy(),
                                  book.capacity_by_rep.copy(), book.claims_by_pool.copy())
-        if int(d) % 7 in workdays:
+        if (int(d) + wd0) % 7 in workdays:
             _work(book, d, cfg, world)
 
     def afternoon(now: float) -> None:
         d = float(np.floor(now))
         claimed[:] = 0
-        if int(d) % 7 in workdays:
+        if (int(d) + wd0) % 7 in workdays:
             _claims(book, d, cfg, world, claimed)
 
     world.every_day(work, at_hour=9)
@@ -454,7 +593,10 @@ def simulate_pool(cfg: PoolConfig, seed, horizon_days: float, warmup_days: float
             m[f"in_pool_end.{pid}"] = float(((book.owner < 0) & (book.pool == k)).sum())
             m[f"claims.{pid}"] = float(book.claims_by_pool[k] - pool0[k])
     idx = np.arange(book.n)
-    table = book.frame(idx).assign(
+    table = book.frame(idx)
+    if book.ids_in is not None:
+        table["customer_id"] = book.ids_in
+    table = table.assign(
         lost=book.lost, deals=book.deals, interest=book.interest,
         owners=[len(s) for s in book.owners_seen])
     return PoolResult(table=table, events=events if keep_events else events.iloc[:0], metrics=m)
