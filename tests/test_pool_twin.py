@@ -49,7 +49,7 @@ def test_held_out_months_are_reproduced(export):
     v = pool_split_validation(h, BASE, replications=3, seed=1)
     t = v["table"].set_index("metric")
     for m in ("deals", "reclaims", "claims"):
-        assert abs(t.loc[m, "error_pct"]) <= 10, t          # measured: -0.9%, -0.5%, +1.3% (4 replications)
+        assert abs(t.loc[m, "error_pct"]) <= 10, t          # measured: -3.5%, -0.3%, +1.5% (from the book at the split)
     assert t.loc["followup_interval", "within_10pct"]
 
 

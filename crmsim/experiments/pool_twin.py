@@ -10,8 +10,8 @@ with its 95% CI and n:
 - the work: follow-ups per rep per working day, the working weekdays, the shortest gap between two
   follow-ups of a customer;
 - the outcomes: the chance a follow-up closes a deal (the simulation's ``deal_rate`` is set by
-  simulation so that its deals per follow-up match the history's; on a proportional sub-book of
-  at most :data:`SUB_BOOK` customers for large books) and its multiple per grade
+  simulation from the book as it was at the window's start, so that its deals per follow-up match
+  the history's; on a sub-book of about :data:`SUB_BOOK` customers for large books) and its multiple per grade
   (``grade_deal_rate``), deal amounts (lognormal mean and cv) and their multiple per grade, and
   the rate at which customers silent for more than ``loss_grace_days`` are lost (losses per
   silent customer-year, where ``lost_at`` is known); a discrete-time deal hazard by days since
@@ -240,17 +240,18 @@ def calibrate_pool(history: PoolHistory, base: PoolConfig, *, start=None, end=No
             note="claims from the pool per rep per working day (the simulation's reps claim up to "
                  "target_holding; compared in the time-split check)")
     pick = _fit_claim_order(h, t0, t1, rng, est)
-    if pick is not None:
+    if isinstance(pick, str) and pick in ("best_grade", "oldest_in_pool", "random"):
         r_raw["claim_order"] = pick
     else:
-        notes.append("fewer than 20 claims in the window: reps.claim_order is the base scenario's")
+        notes.append(f"{pick}: reps.claim_order (whom reps claim first) is the base scenario's")
     # the simulation's deal_rate: the chance per follow-up scales with a latent interest nobody
     # observes, so set it by simulation to reproduce the history's deals per follow-up
     cfg = PoolConfig.model_validate(raw)
     if n_fu and k_deal:
         d_rate, p_sim = cfg.customers.deal_rate, np.nan
+        start = _start_book(h, t0, cfg, seed)
         for _ in range(3):
-            p_sim = _deals_per_followup(cfg, seed, days=min(120, int(t1 - t0)))
+            p_sim = _deals_per_followup(cfg, seed, start, t0, days=min(365, int(t1 - t0)))
             if not p_sim:
                 break
             d_rate = float(min(1.0, d_rate * p_obs / p_sim))
@@ -259,7 +260,8 @@ def calibrate_pool(history: PoolHistory, base: PoolConfig, *, start=None, end=No
         lo, hi = proportion_ci(k_deal, n_fu)
         scale = d_rate / p_obs
         est.add("deal_rate", d_rate, (lo * scale, min(1.0, hi * scale)), n_fu, path="customers.deal_rate",
-            note=f"set by simulation so deals per follow-up match the history's {p_obs:.4f}")
+            note=f"set by simulation from the book at the window's start so deals per follow-up match "
+                 f"the history's {p_obs:.4f}")
     if base_set is None:
         from crmsim.experiments.calibrate import _set_paths
 
@@ -436,16 +438,16 @@ def _fit_priority(h: PoolHistory, fu: pd.DataFrame, t0: float, t1: float, min_ga
     return _choose(est, "priority_agreement", "reps.priority", scores, int(rd.loc[pick].sum()), "follow-ups")
 
 
-def _fit_claim_order(h: PoolHistory, t0: float, t1: float, rng, est: Estimates, days: int = 200):
+def _fit_claim_order(h: PoolHistory, t0: float, t1: float, rng, est: Estimates, days: int = 200) -> str:
     """Whom reps claim: on up to ``days`` sampled days with claims, the share of the day's claims
     each order (best grade, longest in the pool, random) would have taken from what was in the
-    pool; ``reps.claim_order`` is the best, if it clearly beats random."""
+    pool; returns the best, if it clearly beats random, else why none was chosen."""
     sp = h.spells
     prev_end = sp.groupby("customer_id")["ended_by"].shift(1)
     first = ~sp["customer_id"].duplicated()
     claims = sp[prev_end.isin(["reclaim", "pool"]) & (sp["start"] >= t0) & (sp["start"] < t1)]
     if len(claims) < 20:
-        return None
+        return f"{len(claims)} claims in the window (fewer than 20)"
     codes = pd.Index(h.customers["customer_id"])
     gcode = (pd.factorize(grade_names(h.customers["grade"]), sort=True)[0] if "grade" in h.customers.columns
              else np.zeros(len(codes), int))
@@ -484,7 +486,9 @@ def _fit_claim_order(h: PoolHistory, t0: float, t1: float, rng, est: Estimates, 
         scores["oldest_in_pool"].append(top_k_share(ent, chosen, k))
         scores["random"].append(k / cand.size)
         n += k
-    return _choose(est, "claim_order_agreement", "reps.claim_order", scores, n, "claims")
+    pick = _choose(est, "claim_order_agreement", "reps.claim_order", scores, n, "claims")
+    return pick if pick is not None else ("on fewer than 5 sampled days did reps leave customers in the pool "
+                                          "when they claimed, so their choice cannot be seen")
 
 def _silent_exposure(h: PoolHistory, t0: float, t1: float, grace: float, lost: np.ndarray) -> tuple[float, int]:
     """Customer-days in ``[t0, t1)`` spent silent for more than ``grace`` days (since the last
@@ -511,28 +515,41 @@ def _silent_exposure(h: PoolHistory, t0: float, t1: float, grace: float, lost: n
     return total, k
 
 
-#: the deal rate is set on a proportional sub-book of at most this many customers (deals per
-#: follow-up is a per-follow-up ratio: it keeps when customers and reps shrink together)
+#: the deal rate is set on a sub-book of at most about this many customers (a random subset of
+#: the reps with their books, and the pool in proportion: deals per follow-up is a per-follow-up
+#: ratio, kept when customers and reps shrink together)
 SUB_BOOK = 5000
 
 
-def _sub_book(cfg: PoolConfig) -> PoolConfig:
-    n = cfg.customers.count
-    if n <= SUB_BOOK:
-        return cfg
-    f = SUB_BOOK / n
-    raw = cfg.model_dump(mode="json", by_alias=True, exclude_none=True)
-    raw["customers"]["count"] = SUB_BOOK
-    teams = {t: max(1, round(k * f)) for t, k in cfg.reps.teams.items()}
-    raw["reps"]["teams"] = teams
-    raw["reps"]["count"] = sum(teams.values()) if teams else max(1, round(cfg.reps.count * f))
-    return PoolConfig.model_validate(raw)
+def _start_book(h: PoolHistory, day: float, cfg: PoolConfig, seed, limit: int = SUB_BOOK) -> pd.DataFrame:
+    """The book at ``day`` as the simulation starts from it (every customer, the latent interest
+    moved by what each went through before), cut to a sub-book of about ``limit`` customers."""
+    from crmsim.customers.replay import state_at
+
+    book = state_at(h, pd.Timestamp(np.datetime64(int(day), "D")), include_pool=True)
+    if "grade" in book.columns and "grade" in h.customers.columns:
+        book["grade"] = grade_names(book["grade"])
+    if len(book) > limit:
+        rng = np.random.default_rng(np.random.SeedSequence([int(seed), 37]))
+        owners = book["owner_id"].dropna().unique()
+        f = limit / len(book)
+        keep_reps = set(rng.choice(owners, size=max(1, round(len(owners) * f)), replace=False)) if len(owners) else set()
+        mine = book["owner_id"].isin(keep_reps)
+        owned = book["owner_id"].notna()
+        share = mine.sum() / max(owned.sum(), 1)
+        pool = ~owned & (rng.random(len(book)) < share)
+        book = book[mine | pool].reset_index(drop=True)
+    book["interest"] = _interest_at(h, book, day, cfg, seed)
+    return book
 
 
-def _deals_per_followup(cfg: PoolConfig, seed, days: int) -> float:
-    r = simulate_pool(_sub_book(cfg), seed=np.random.SeedSequence([int(seed), 17]), horizon_days=days,
-                      warmup_days=min(30, days // 4))
-    e = r.events[r.events["t"] >= min(30, days // 4)]
+def _deals_per_followup(cfg: PoolConfig, seed, start: pd.DataFrame, t0: float, days: int) -> float:
+    """Deals per follow-up of the simulation run from the book ``start`` at day ``t0``."""
+    owners = start["owner_id"].dropna().nunique()
+    c = cfg.model_copy(update={"reps": cfg.reps.model_copy(update={"count": max(1, int(owners)), "teams": {}})})
+    r = simulate_pool(c, seed=np.random.SeedSequence([int(seed), 17]), horizon_days=days, start_book=start,
+                      start_at=pd.Timestamp(np.datetime64(int(t0), "D")))
+    e = r.events
     n_fu = int((e["event"] == "followup").sum())
     return float((e["event"] == "deal").sum() / n_fu) if n_fu else 0.0
 
@@ -620,8 +637,6 @@ def pool_split_validation(history: PoolHistory, base: PoolConfig, *, split: floa
     ``warmup_days`` (default the fitted part's length). Returns ``{"table", "calibration",
     "split", "start"}``; the table has ``metric, observed, simulated, sim_low, sim_high,
     error_pct, within_10pct, within_range``."""
-    from crmsim.customers.replay import state_at
-
     t_start, t_end = _day(history.start), _day(history.end) + 1
     t_split = float(np.floor(t_start + split * (t_end - t_start)))
     if t_end - t_split < 28:
@@ -632,13 +647,10 @@ def pool_split_validation(history: PoolHistory, base: PoolConfig, *, split: floa
     horizon = t_end - t_split
     cfg, kw, w = cal.config, {}, 0
     if from_state:
-        book = state_at(history, split_at, include_pool=True)
-        if "grade" in book.columns and "grade" in history.customers.columns:
-            book["grade"] = grade_names(book["grade"])
+        book = _start_book(history, t_split, cfg, seed, limit=len(history.customers))
         owners = book["owner_id"].dropna().nunique()
         if owners > cfg.reps.count:
             cfg = cfg.model_copy(update={"reps": cfg.reps.model_copy(update={"count": int(owners), "teams": {}})})
-        book["interest"] = _interest_at(history, book, t_split, cfg, seed)
         kw = {"start_book": book, "start_at": split_at}
     else:
         w = int(t_split - t_start) if warmup_days is None else warmup_days
