@@ -37,7 +37,7 @@ from crmsim.rng import rng_from
 from crmsim.sim.credit import CreditConfig, simulate_credit
 from crmsim.tables import day_numbers, need_columns
 
-__all__ = ["CreditHistory", "CreditCalibration", "load_credit_history", "calibrate_credit",
+__all__ = ["CreditHistory", "CreditCalibration", "load_credit_history", "card_statement_history", "calibrate_credit",
            "credit_split_validation", "credit_metrics", "MIN_CUSTOMERS"]
 
 #: fewer customers than this in a grade: its default rate and days to pay are pooled
@@ -201,6 +201,130 @@ def load_credit_history(customers: pd.DataFrame, invoices: pd.DataFrame, payment
                          exclusions=pd.DataFrame(excl, columns=["table", "reason", "rows", "first"]), notes=notes)
 
 
+#: the Taiwan credit-card default data (Yeh & Lien 2009; ``data/credit/``): statement months
+#: April..September 2005, oldest first (``*_6`` .. ``*_1``; the status of September is ``PAY_0``)
+TAIWAN_LAYOUT = {
+    "id": "ID", "limit": "LIMIT_BAL", "default_next_month": "default.payment.next.month",
+    "months": ["2005-04-30", "2005-05-31", "2005-06-30", "2005-07-31", "2005-08-31", "2005-09-30"],
+    "bill": ["BILL_AMT6", "BILL_AMT5", "BILL_AMT4", "BILL_AMT3", "BILL_AMT2", "BILL_AMT1"],
+    "paid": ["PAY_AMT6", "PAY_AMT5", "PAY_AMT4", "PAY_AMT3", "PAY_AMT2", "PAY_AMT1"],
+    "status": ["PAY_6", "PAY_5", "PAY_4", "PAY_3", "PAY_2", "PAY_0"],
+}
+
+
+def card_statement_history(df: pd.DataFrame, layout: dict | None = None, *, due_days: int = 20, grades: int = 5,
+                           default_months_late: int = 3, label_defaults: bool = False,
+                           minor_units: int = 100) -> CreditHistory:
+    """A :class:`CreditHistory` from monthly card statements (one row per client; per month the
+    statement balance, the amount paid in the month and the repayment status in months late),
+    such as the Taiwan default data (``layout`` default :data:`TAIWAN_LAYOUT`).
+
+    Read as invoices: each statement after the first is an invoice for the charges new since the
+    previous one (balance - (previous balance - paid this month), if positive; the first month
+    is the opening balance, not a sale), issued on the statement date and due ``due_days``
+    later. It was paid on its due date if the next month's status is paid duly or revolving
+    (<= 0), and k months late if that status is k; the last month's invoices are open (their
+    status is not known). A client defaults at the first statement ``default_months_late``
+    or more months late (90 days past due: the Basel II definition, BCBS 2006 paragraph 452);
+    with ``label_defaults``, a client the data marks as defaulting next month (and not in default
+    already) defaults at the end of that month. Grades: ``grades`` bands of the credit limit, ``A`` the highest limits (the
+    issuer sets limits by its own risk view; the data has no grade). Each assumption is in
+    ``notes``; months with no new charges are counted in ``exclusions``.
+
+    Examples
+    --------
+    >>> x = pd.DataFrame({"ID": [1], "LIMIT_BAL": [1000], "default.payment.next.month": [0],
+    ...     "BILL_AMT6": [100], "BILL_AMT5": [150], "BILL_AMT4": [0], "BILL_AMT3": [0], "BILL_AMT2": [0], "BILL_AMT1": [0],
+    ...     "PAY_AMT6": [0], "PAY_AMT5": [100], "PAY_AMT4": [150], "PAY_AMT3": [0], "PAY_AMT2": [0], "PAY_AMT1": [0],
+    ...     "PAY_6": [0], "PAY_5": [0], "PAY_4": [1], "PAY_3": [0], "PAY_2": [0], "PAY_0": [0]})
+    >>> h = card_statement_history(x, grades=1)
+    >>> h.invoices[["amount", "issued", "due", "paid"]].astype(int).values.tolist()   # 150 - (100 - 100), late 1 month
+    [[15000, 12934, 12954, 12984]]
+    """
+    lay = dict(TAIWAN_LAYOUT if layout is None else layout)
+    months = pd.to_datetime(lay["months"])
+    k = len(months)
+    for key in ("bill", "paid", "status"):
+        if len(lay[key]) != k:
+            raise InputError(f"statement layout: '{key}' names {len(lay[key])} columns but 'months' has {k}")
+    need = [lay["id"], lay["limit"]] + lay["bill"] + lay["paid"] + lay["status"]
+    need_columns(df, need, "statements")
+
+    def num(col):
+        v = pd.to_numeric(df[col], errors="coerce")
+        if v.isna().any():
+            rows = df.index[v.isna()][:5].tolist()
+            raise InputError(f"statements: column '{col}' expects numbers; rows {rows} are not")
+        return v.to_numpy(float)
+
+    bill = np.column_stack([num(c) for c in lay["bill"]])
+    paid = np.column_stack([num(c) for c in lay["paid"]])
+    status = np.column_stack([num(c) for c in lay["status"]])
+    ids = df[lay["id"]].astype(str).to_numpy()
+    day = months.values.astype("datetime64[D]").astype(np.int64).astype(float)
+    new = np.maximum(bill[:, 1:] - np.maximum(bill[:, :-1] - paid[:, 1:], 0), 0)     # months 2..k
+    late = np.full(new.shape, np.nan)
+    late[:, :-1] = np.maximum(status[:, 2:], 0)            # the next month's status, in months
+    n, m = new.shape
+    cust = np.repeat(ids, m)
+    issued = np.tile(day[1:], n)
+    amount = new.ravel()
+    months_late = late.ravel()
+    due = issued + due_days
+    paid_at = np.where(np.isnan(months_late), np.nan, due + 30 * np.nan_to_num(months_late))
+    until = float(day[-1])
+    paid_at[paid_at > until] = np.nan
+    keep = amount > 0
+    # defaults: the first statement at least default_months_late behind, else next month if marked
+    hit = status >= default_months_late
+    first = np.where(hit.any(axis=1), day[np.argmax(hit, axis=1)], np.nan)
+    nxt = float((months[-1] + pd.offsets.MonthEnd(1)).to_datetime64().astype("datetime64[D]").astype(np.int64))
+    label_note = "the data marks no default next month"
+    if lay.get("default_next_month") in df.columns:
+        flag = pd.to_numeric(df[lay["default_next_month"]], errors="coerce").fillna(0).to_numpy() > 0
+        if label_defaults:
+            first = np.where(np.isnan(first) & flag, nxt, first)
+            until = nxt
+            label_note = (f"{int(flag.sum())} clients marked as defaulting next month default on "
+                          f"{pd.Timestamp(np.datetime64(int(nxt), 'D')).date()} unless already in default")
+        else:
+            label_note = (f"the data's default-next-month label ({int(flag.sum())} clients) is not a default date: "
+                          "it lies a month beyond the statements and is a different definition (label_defaults=True "
+                          "adds it at the end of that month)")
+    limit = num(lay["limit"])
+    labels = [chr(ord("A") + i) for i in range(grades)]
+    band = pd.qcut(pd.Series(limit).rank(method="first", ascending=False), grades, labels=labels) if grades > 1 \
+        else pd.Series(["A"] * n)
+    customers = pd.DataFrame({"customer_id": ids, "grade": band.astype(str).to_numpy(), "credit_limit": limit,
+                              "defaulted_at": _date_or_nan(first)})
+    invoices = pd.DataFrame({"invoice_id": [f"{c}-{int(t)}" for c, t in zip(cust[keep], issued[keep])],
+                             "customer_id": cust[keep], "amount": amount[keep], "issued_at": _date_or_nan(issued[keep]),
+                             "due_at": _date_or_nan(due[keep]), "paid_at": _date_or_nan(paid_at[keep])})
+    h = load_credit_history(customers, invoices, minor_units=minor_units,
+                            observed_until=pd.Timestamp(np.datetime64(int(until), "D")))
+    h.exclusions = pd.concat([h.exclusions, pd.DataFrame([{
+        "table": "statements", "reason": "client-months with no new charges (no invoice)",
+        "rows": int((~keep).sum()), "first": ""}])], ignore_index=True)
+    h.notes += [
+        f"statements read as invoices: the charges new since the previous statement, due {due_days} days after it; "
+        f"the first month ({months[0].date()}) is the opening balance, not a sale",
+        "paid on the due date when the next month's status is paid duly or revolving (<= 0), k months late "
+        "when it is k (30 days each); the last month's invoices are open (their status is not known yet)",
+        f"a default is the first statement {default_months_late}+ months late (90 days past due, BCBS 2006 "
+        "para. 452)", label_note,
+        f"grades: {grades} bands of the credit limit (A: the highest limits); the data has no risk grade",
+    ]
+    return h
+
+
+def _date_or_nan(days: np.ndarray) -> np.ndarray:
+    a = np.asarray(days, float)
+    out = np.full(a.shape, np.datetime64("NaT"), dtype="datetime64[D]")
+    ok = ~np.isnan(a)
+    out[ok] = a[ok].astype(np.int64).astype("datetime64[D]")
+    return out
+
+
 @dataclass
 class CreditCalibration:
     """The calibrated ``config``, the ``estimates`` (``parameter, grade, value, ci_low, ci_high,
@@ -271,19 +395,44 @@ def calibrate_credit(history: CreditHistory, base: CreditConfig | None = None, *
         k = int((book["grade"] == gname).sum())
         shares[gname] = k / n_c
         est.add("grade_share", k / n_c, proportion_ci(k, n_c), n_c, group=gname, path=f"grade_shares.{gname}")
+    # billing: invoices on a few dates only (monthly statements, collective invoices) are the bills
+    # of a cycle's orders; elsewhere each order has its own invoice
+    cycle = _billing_cycle(inv["issued"].to_numpy(float))
+    if cycle:
+        est.add("billing_cycle_days", cycle, n=int(np.unique(inv["issued"]).size), path="billing_cycle_days",
+                note="invoices are issued on a few dates only: the median gap between those dates")
+        notes.append(f"invoices fall on {np.unique(inv['issued']).size} dates only: read as bills every {cycle} days "
+                     "of the orders placed since the last one (billing_cycle_days)")
     # orders: invoices per customer-month (Poisson) and their spread across customers
     months = exposure_years * 12
+    if cycle:
+        # the window's bills hold the orders of as many whole cycles, the first one's from before it
+        months *= np.unique(inv["issued"]).size * cycle / (t1 - t0)
     lam = len(inv) / months
     est.add("orders_per_month", lam, poisson_rate_ci(len(inv), months), len(inv), path="orders_per_month")
     per = inv.groupby("customer_id").size().reindex(book["customer_id"], fill_value=0).to_numpy(float)
     life = (alive_to - alive_from)[in_book]
-    sigma = _rate_sigma(per)
-    est.add("order_rate_sigma", sigma, _boot_ci(per, _rate_sigma, rng), per.size, path="order_rate_sigma",
-        note="lognormal spread of order rates by the method of moments on invoices per customer")
     amt = inv["amount"].to_numpy(float)
+    amount_cv = float(amt.std(ddof=1) / amt.mean())
+    if cycle:
+        # one bill a cycle each: customers differ in how much they spend, not how often they are
+        # billed; the spread of spend goes into the order rates (so limits follow it, as an
+        # issuer's do) and the order amounts keep the spread within a customer
+        st = _spend_stats(inv, book["customer_id"])
+        sigma, amount_cv = _spend_spread(st)
+        ci_sigma, ci_cv = _spend_ci(st, rng)
+        est.add("order_rate_sigma", sigma, ci_sigma, len(book),
+                path="order_rate_sigma", note="lognormal spread of spend per customer (bills on a cycle: the "
+                "spread of how much customers buy, net of the spread within a customer), method of moments")
+        est.add("order_amount_cv", amount_cv, ci_cv, amt.size,
+                path="order_amount_cv", note="spread of a customer's bills around that customer's mean")
+    else:
+        sigma = _rate_sigma(per)
+        est.add("order_rate_sigma", sigma, _boot_ci(per, _rate_sigma, rng), per.size, path="order_rate_sigma",
+            note="lognormal spread of order rates by the method of moments on invoices per customer")
+        est.add("order_amount_cv", amount_cv, _boot_ci(amt, lambda x: x.std(ddof=1) / x.mean(), rng),
+            amt.size, path="order_amount_cv")
     est.add("order_amount_mean", float(amt.mean()), _mean_ci(amt), amt.size, path="order_amount_mean", note="minor units")
-    est.add("order_amount_cv", float(amt.std(ddof=1) / amt.mean()), _boot_ci(amt, lambda x: x.std(ddof=1) / x.mean(), rng),
-        amt.size, path="order_amount_cv")
     terms = (inv["due"] - inv["issued"]).dropna().to_numpy()
     if terms.size:
         t = float(np.median(terms))
@@ -367,7 +516,7 @@ def calibrate_credit(history: CreditHistory, base: CreditConfig | None = None, *
     else:
         # limit over the customer's expected open exposure (orders a day x days open x mean amount)
         g_of = book["grade"].to_numpy()
-        mean_open = np.array([np.mean(days_to_pay[x]["values"]) for x in g_of])
+        mean_open = np.array([np.mean(days_to_pay[x]["values"]) for x in g_of]) + cycle / 2
         exp_open = per / np.maximum(life, 1) * mean_open * amt.mean()
         r = lim / np.where(exp_open > 0, exp_open, np.nan)
         r = r[np.isfinite(r)]
@@ -377,9 +526,9 @@ def calibrate_credit(history: CreditHistory, base: CreditConfig | None = None, *
                 note="median credit limit / expected open exposure")
     raw = base.model_dump(mode="json", by_alias=True, exclude_none=True)
     raw.update(customers=int(n_c), grade_shares=shares, orders_per_month=float(lam), order_rate_sigma=sigma,
-               order_amount_mean=int(round(amt.mean())), order_amount_cv=float(amt.std(ddof=1) / amt.mean()),
+               order_amount_mean=int(round(amt.mean())), order_amount_cv=amount_cv,
                terms_days=int(round(t)), limit_multiplier=limit_mult, late_days_mean=late_mean,
-               annual_pd=annual_pd, days_to_pay=days_to_pay)
+               annual_pd=annual_pd, days_to_pay=days_to_pay, billing_cycle_days=int(cycle))
     cfg = CreditConfig.model_validate(raw)
     est = est.frame()
     if base_set is None:
@@ -389,6 +538,46 @@ def calibrate_credit(history: CreditHistory, base: CreditConfig | None = None, *
     prov = _provenance(cfg, est, base_set)
     d0, d1 = np.datetime64(int(t0), "D"), np.datetime64(int(t1) - 1, "D")
     return CreditCalibration(cfg, est, prov, notes, (pd.Timestamp(d0), pd.Timestamp(d1)))
+
+
+def _spend_stats(inv: pd.DataFrame, customers: pd.Series) -> np.ndarray:
+    """Per customer of ``customers``: spend in the window, bills, and the sum of squared relative
+    deviations of the bills from the customer's mean (rows of a (n, 3) array)."""
+    g = inv.groupby("customer_id")["amount"]
+    m = g.transform("mean").to_numpy(float)
+    d = pd.Series(((inv["amount"].to_numpy(float) - m) / m) ** 2, index=inv.index).groupby(inv["customer_id"]).sum()
+    st = pd.DataFrame({"s": g.sum(), "k": g.size(), "d": d}).reindex(customers, fill_value=0)
+    return st.to_numpy(float)
+
+
+def _spend_spread(st: np.ndarray) -> tuple[float, float]:
+    """For bills on a cycle (``st`` from :func:`_spend_stats`): the lognormal sigma of spend
+    across customers and the cv of a customer's bills around their own mean. Spend ``S`` sums
+    Poisson orders of amounts with mean ``mu`` and cv ``c``: ``Var S = E[S] mu (1 + c^2) + E[S]^2
+    (e^{sigma^2} - 1)`` (method of moments)."""
+    s, k, d = st[:, 0], st[:, 1], st[:, 2]
+    rep = k > 1
+    c2 = float(d[rep].sum() / max(k[rep].sum() - rep.sum(), 1))
+    m, v = s.mean(), s.var(ddof=1)
+    mu = s.sum() / max(k.sum(), 1)
+    ratio = max(v - m * mu * (1 + c2), 0) / m**2 if m > 0 else 0.0
+    return float(np.sqrt(np.log1p(ratio))), float(np.sqrt(c2))
+
+
+def _spend_ci(st: np.ndarray, rng, n: int = 200) -> tuple[tuple[float, float], tuple[float, float]]:
+    """Bootstrap 95% intervals (resampling customers) of both values of :func:`_spend_spread`."""
+    out = np.array([_spend_spread(st[rng.integers(0, len(st), len(st))]) for _ in range(n)])
+    q = np.quantile(out, [0.025, 0.975], axis=0)
+    return (float(q[0, 0]), float(q[1, 0])), (float(q[0, 1]), float(q[1, 1]))
+
+
+def _billing_cycle(issued: np.ndarray) -> int:
+    """Days between bills when invoices are issued on a few dates only (at most one date in
+    20 days of the window), else 0 (each order invoiced on its own)."""
+    ud = np.unique(issued[np.isfinite(issued)])
+    if ud.size < 2 or ud.size > (ud[-1] - ud[0]) / 20 + 1:
+        return 0
+    return int(round(float(np.median(np.diff(ud)))))
 
 
 def _dispersion(defaulted: np.ndarray, t0: float, t1: float, life: np.ndarray) -> float:
@@ -494,6 +683,15 @@ def credit_split_validation(history: CreditHistory, base: CreditConfig | None = 
     h = history
     t_start, t_end = h.start, h.observed_until + 1
     t_split = float(np.floor(t_start + split * (t_end - t_start)))
+    bills = np.unique(h.invoices["issued"].to_numpy(float))
+    cycle = _billing_cycle(bills)
+    if cycle:
+        # bills on a few dates: the split falls the day after a bill and the held-out part ends
+        # the day after the last one, so both parts hold whole cycles (as the simulation bills)
+        before = bills[bills < t_split]
+        t_split = float((before[-1] if before.size else bills[0]) + 1)
+        t_end = float(bills[-1] + 1)
+        warmup_days = int(np.ceil(warmup_days / cycle) * cycle)
     if t_end - t_split < 30:
         raise InputError("the held-out part of the history is shorter than 30 days; use a longer history or a smaller split")
     cal = calibrate_credit(h, base, end=pd.Timestamp(np.datetime64(int(t_split), "D")), seed=seed)

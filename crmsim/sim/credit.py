@@ -55,6 +55,9 @@ class CreditConfig(Config):
     order_amount_mean: int = Field(default=500_000, gt=0)      # mean order amount, cents
     order_amount_cv: float = Field(default=0.8, ge=0)   # coefficient of variation of order amounts
     terms_days: int = Field(default=30, ge=0)   # payment terms: due this many days after the invoice
+    #: 0: each order is invoiced when placed; n: a customer's orders are billed together every n
+    #: days (a monthly statement or collective invoice: 30), the days to pay count from that bill
+    billing_cycle_days: int = Field(default=0, ge=0)
     limit_multiplier: float = Field(default=1.5, gt=0)          # credit limit = this x the expected open exposure
     #: mean days paid after the due date, per grade (exponential)
     late_days_mean: dict[str, float] = {"A": 2, "B": 6, "C": 14, "D": 28, "E": 50}
@@ -105,9 +108,10 @@ def credit_book(cfg: CreditConfig, streams) -> tuple[np.ndarray, np.ndarray, np.
     g = streams.rng("book").choice(len(grades), n, p=[cfg.grade_shares[x] for x in grades])
     size = streams.rng("book.size").lognormal(0, cfg.order_rate_sigma, n)  # some customers buy more than others
     rate = cfg.orders_per_month / 30.4 * size / size.mean()
-    # days an invoice stays open, on average, per grade: terms + delay, or the fitted days to pay
+    # days an order stays open, on average, per grade: terms + delay, or the fitted days to pay,
+    # and half a billing cycle waiting for its bill
     open_days = np.array([cfg.days_to_pay[x].mean() if x in cfg.days_to_pay else cfg.terms_days + cfg.late_days_mean[x]
-                          for x in grades])
+                          for x in grades]) + cfg.billing_cycle_days / 2
     expected_open = rate * open_days[g] * cfg.order_amount_mean
     limit = np.round(cfg.limit_multiplier * expected_open).astype(np.int64)
     return g, rate, limit
@@ -136,6 +140,22 @@ def simulate_credit(cfg: CreditConfig, seed, horizon_days: float, warmup_days: f
     pay_heap: list = []
     state = {"sales": 0, "lost_sales": 0, "loss": 0, "exposure_sum": 0.0, "days": 0, "holds": 0}
     log = world.log
+
+    cycle = cfg.billing_cycle_days
+    unbilled = np.zeros(n, dtype=np.int64)
+
+    def invoice(c: int, a: int, day: int, r: np.random.Generator) -> None:
+        """An invoice of ``a`` to customer ``c`` on ``day``, and the day it will be paid."""
+        due = day + cfg.terms_days
+        d = dtp[g[c]]
+        if d is None:
+            pay_day = due + int(round(r.exponential(late[c])))
+        else:   # fitted days from invoice to payment; dunning cuts the days past due
+            days = float(d.sample(r, 1)[0])
+            pay_day = day + int(round(days if days <= cfg.terms_days else
+                                      cfg.terms_days + (days - cfg.terms_days) * cut))
+        heapq.heappush(pay_heap, (pay_day, len(recs)))
+        recs.append((c, a, day, due, np.nan))
 
     def daily(now: float) -> None:
         day = int(now)
@@ -174,16 +194,14 @@ def simulate_credit(cfg: CreditConfig, seed, horizon_days: float, warmup_days: f
                 if day >= world.warmup:
                     state["sales"] += a
                 open_amt[c] += a
-                due = day + cfg.terms_days
-                d = dtp[g[c]]
-                if d is None:
-                    pay_day = due + int(round(r.exponential(late[c])))
-                else:   # fitted days from invoice to payment; dunning cuts the days past due
-                    days = float(d.sample(r, 1)[0])
-                    pay_day = day + int(round(days if days <= cfg.terms_days else
-                                              cfg.terms_days + (days - cfg.terms_days) * cut))
-                heapq.heappush(pay_heap, (pay_day, len(recs)))
-                recs.append((c, a, day, due, np.nan))
+                if cycle:
+                    unbilled[c] += a
+                else:
+                    invoice(c, a, day, r)
+        if cycle and day % cycle == cycle - 1:   # the bill of the cycle's orders (defaulted: nothing)
+            for c in np.flatnonzero((unbilled > 0) & ~defaulted).tolist():
+                invoice(c, int(unbilled[c]), day, r)
+            unbilled[:] = 0
         if day >= world.warmup:
             state["exposure_sum"] += float(open_amt[~defaulted].sum())
             state["days"] += 1
