@@ -16,6 +16,7 @@ from crmsim.experiments.credit_twin import (
     CreditCalibration,
     CreditHistory,
     calibrate_credit,
+    card_statement_history,
     credit_split_validation,
     load_credit_history,
 )
@@ -52,6 +53,7 @@ __all__ = [
     "CreditCalibration",
     "CreditHistory",
     "calibrate_credit",
+    "card_statement_history",
     "credit_split_validation",
     "load_credit_history",
     "ExperimentResult",
