@@ -349,10 +349,10 @@ def cmd_calibrate_credit(args) -> int:
         raise InputError("calibrate --model credit needs --invoices FILE and --customers FILE (and --payments FILE "
                          "unless the invoices have a paid date)")
     columns = _read_map_columns(args.map)
-    tables = {k: read_table(getattr(args, k), source=f"{k} table") for k in ("customers", "invoices", "payments")
-              if getattr(args, k)}
+    tables = {k: read_table(getattr(args, k), source=f"{k} table") for k in ("customers", "invoices", "payments",
+                                                                             "dunning") if getattr(args, k)}
     history = load_credit_history(tables["customers"], tables["invoices"], tables.get("payments"), columns=columns,
-                                  observed_until=args.observed_until)
+                                  observed_until=args.observed_until, dunning=tables.get("dunning"))
     print(history.summary())
     base = _base_scenario(args, "credit", "credit_policy.toml")
     base_set = _set_paths(base.baseline)
@@ -747,6 +747,8 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--customers", help="credit: customers (customer_id, grade [, credit_limit, defaulted_at]); "
                                        "pool: accounts (customer_id [, grade, region, lost_at])")
     c.add_argument("--payments", help="credit: payments (invoice_id, paid_at, amount)")
+    c.add_argument("--dunning", help="credit: reminders sent (invoice_id, dunned_at); fits the dunning cadence and "
+                                     "effect")
     c.add_argument("--map", help="TOML mapping: [columns] (crmsim name = export column); for the funnel also "
                                  "[statuses] or default_status, [channel_map], [deals] (required for the funnel)")
     c.add_argument("--deals", help="funnel: deals table joined by lead id (or [deals] file in the mapping); "

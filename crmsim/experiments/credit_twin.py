@@ -38,6 +38,7 @@ from crmsim.sim.credit import CreditConfig, simulate_credit
 from crmsim.tables import day_numbers, need_columns
 
 __all__ = ["CreditHistory", "CreditCalibration", "load_credit_history", "card_statement_history", "calibrate_credit",
+           "dunning_effect",
            "credit_split_validation", "credit_metrics", "MIN_CUSTOMERS"]
 
 #: fewer customers than this in a grade: its default rate and days to pay are pooled
@@ -76,6 +77,8 @@ class CreditHistory:
     observed_until: float
     exclusions: pd.DataFrame
     notes: list[str] = field(default_factory=list)
+    #: reminders sent (``invoice_id, t``: day numbers), when a dunning log was given
+    dunning: pd.DataFrame | None = None
 
     @property
     def start(self) -> float:
@@ -94,7 +97,7 @@ class CreditHistory:
 
 def load_credit_history(customers: pd.DataFrame, invoices: pd.DataFrame, payments: pd.DataFrame | None = None,
                         *, columns: dict[str, str] | None = None, minor_units: int = 100,
-                        observed_until=None) -> CreditHistory:
+                        observed_until=None, dunning: pd.DataFrame | None = None) -> CreditHistory:
     """Read customers, invoices and payments (see the module docstring).
 
     Examples
@@ -197,8 +200,27 @@ def load_credit_history(customers: pd.DataFrame, invoices: pd.DataFrame, payment
              else float(np.nanmax(known)))
     if not len(invoices):
         raise InputError("invoices table: no usable invoice (see the exclusions)")
+    dun = None
+    if dunning is not None:
+        dn = rename(dunning)
+        _need(dn, ["invoice_id", "dunned_at"], "dunning", names)
+        dn = dn.assign(invoice_id=dn["invoice_id"].astype(str).str.strip())
+        dt = _days(dn["dunned_at"], "dunning", names)
+        pos = pd.Index(invoices["invoice_id"]).get_indexer(dn["invoice_id"])
+        nomatch = pos < 0
+        out("dunning", "invoice_id not in the invoices", nomatch, dn["invoice_id"].to_numpy())
+        undated = ~nomatch & np.isnan(dt)
+        out("dunning", "no reminder date", undated, dn["invoice_id"].to_numpy())
+        due_of = invoices["due"].to_numpy()[np.maximum(pos, 0)]
+        early = ~nomatch & ~undated & ~(dt > due_of)
+        out("dunning", "sent on or before the due date (or the invoice has none)", early, dn["invoice_id"].to_numpy())
+        ok = ~nomatch & ~undated & ~early
+        dun = pd.DataFrame({"invoice_id": dn["invoice_id"].to_numpy()[ok], "t": dt[ok]})
+    else:
+        notes.append("no dunning log: the dunning cadence and effect are the base scenario's")
     return CreditHistory(invoices=invoices, customers=c, observed_until=until,
-                         exclusions=pd.DataFrame(excl, columns=["table", "reason", "rows", "first"]), notes=notes)
+                         exclusions=pd.DataFrame(excl, columns=["table", "reason", "rows", "first"]), notes=notes,
+                         dunning=dun)
 
 
 #: the Taiwan credit-card default data (Yeh & Lien 2009; ``data/credit/``): statement months
@@ -358,6 +380,111 @@ def _mean_ci(x: np.ndarray) -> tuple[float, float]:
         return np.nan, np.nan
     h = 1.959963984540054 * x.std(ddof=1) / np.sqrt(x.size)
     return float(x.mean() - h), float(x.mean() + h)
+
+
+#: days past due, lower bounds of the bands the dunning effect is compared within
+DUNNING_BANDS = (1, 8, 15, 22, 31, 46, 61, 91)
+
+
+def dunning_effect(invoices: pd.DataFrame, reminders: pd.DataFrame, until: float) -> dict:
+    """How much a reminder speeds up payment: the Mantel-Haenszel ratio of payment rates per
+    invoice-day past due, reminded against not yet reminded, within bands of days past due
+    (:data:`DUNNING_BANDS`), with its 95% CI (Greenland-Robins variance). An invoice is at risk
+    from the day after its due date until it is paid or ``until``; ``reminded`` from the day
+    after its first reminder. Returns ``ratio, ci, payments, every_days`` (the median gap
+    between reminders of one invoice, else the median days past due of the first) and ``why``
+    when it cannot be estimated (no reminder, or no band with both kinds of invoice-day).
+
+    Under the simulation's model (delays past due exponential, cut by ``cut``), the ratio is
+    ``1 / cut``.
+
+    Examples
+    --------
+    Days 8-14 past due: ``a`` waits 3 days unreminded, is reminded on day 10 and pays 2 days
+    later; ``b`` is never reminded and pays after 6 days in the band: 1/2 against 1/9 a day.
+
+    >>> inv = pd.DataFrame({"invoice_id": ["a", "b"], "due": [0.0, 0.0], "paid": [12.0, 13.0]})
+    >>> r = dunning_effect(inv, pd.DataFrame({"invoice_id": ["a"], "t": [10.0]}), until=30)
+    >>> round(r["ratio"], 2), r["payments"]
+    (4.5, 2)
+    """
+    if reminders is None or not len(reminders):
+        return {"ratio": np.nan, "ci": (np.nan, np.nan), "payments": 0, "every_days": np.nan,
+                "why": "no reminders in the dunning log"}
+    inv = invoices[np.isfinite(invoices["due"].to_numpy(float))]
+    first = reminders.groupby("invoice_id")["t"].min()
+    r = first.reindex(inv["invoice_id"]).to_numpy(float)
+    due = inv["due"].to_numpy(float)
+    paid = inv["paid"].to_numpy(float)
+    end = np.where(np.isnan(paid), until, np.minimum(paid, until))     # last day at risk
+    event = ~np.isnan(paid) & (paid <= until) & (paid > due)
+    # days past due at risk: unreminded (0, r - due], reminded (r - due, end - due]
+    lo, hi = np.zeros(due.size), end - due
+    cut_at = np.where(np.isnan(r), np.inf, r - due)
+    edges = np.array(DUNNING_BANDS + (np.inf,), float)
+    pay_dpd = paid - due
+    rem_at_pay = pay_dpd > cut_at
+    num = den = var_num = 0.0
+    used = 0
+    for b in range(len(DUNNING_BANDS)):
+        a_lo, a_hi = edges[b] - 1, edges[b + 1] - 1            # days past due (a_lo, a_hi]
+        u_hi = np.minimum(hi, cut_at)
+        t0 = np.clip(np.minimum(u_hi, a_hi) - np.maximum(lo, a_lo), 0, None).sum()
+        t1 = np.clip(np.minimum(hi, a_hi) - np.maximum(np.maximum(lo, cut_at), a_lo), 0, None).sum()
+        inb = event & (pay_dpd > a_lo) & (pay_dpd <= a_hi)
+        a1 = float((inb & rem_at_pay).sum())
+        c0 = float((inb & ~rem_at_pay).sum())
+        if t0 <= 0 or t1 <= 0:
+            continue
+        T = t0 + t1
+        num += a1 * t0 / T
+        den += c0 * t1 / T
+        var_num += (a1 + c0) * t1 * t0 / T**2
+        used += 1
+    gaps = reminders.sort_values(["invoice_id", "t"]).groupby("invoice_id")["t"].diff().dropna()
+    dpd_first = (first - inv.set_index("invoice_id")["due"].reindex(first.index)).dropna()
+    every = float(gaps.median()) if len(gaps) else float(dpd_first.median()) if len(dpd_first) else np.nan
+    n_pay = int(event.sum())
+    if not used or num <= 0 or den <= 0:
+        return {"ratio": np.nan, "ci": (np.nan, np.nan), "payments": n_pay, "every_days": every,
+                "why": "no band of days past due holds both reminded and not yet reminded invoices with payments"}
+    ratio = num / den
+    se = np.sqrt(var_num / (num * den))
+    return {"ratio": float(ratio), "ci": (float(ratio * np.exp(-1.96 * se)), float(ratio * np.exp(1.96 * se))),
+            "payments": n_pay, "every_days": every, "why": ""}
+
+
+def _fit_dunning(h: CreditHistory, inv: pd.DataFrame, until: float, terms: int, est: Estimates,
+                 notes: list[str]) -> tuple[int, float, float] | None:
+    """``dunning_every_days`` and ``dunning_effect`` from the reminders of the window's invoices,
+    or None (and a note) when the log is missing or cannot tell."""
+    if h.dunning is None:
+        return None
+    rem = h.dunning[h.dunning["invoice_id"].isin(set(inv["invoice_id"]))]
+    r = dunning_effect(inv, rem, until)
+    if r["why"]:
+        notes.append(f"dunning: {r['why']}; the cadence and effect are the base scenario's")
+        return None
+    every = int(max(1, round(r["every_days"])))
+    scale = min(1.0, 7 / every)
+    cut = float(np.clip(1 / r["ratio"], 1e-3, 1.0))
+    effect = float(np.clip((1 - cut) / scale, 0.0, 1.0))
+    cut = 1 - effect * scale
+    lo, hi = r["ci"]
+    est.add("dunning_rate_ratio", r["ratio"], r["ci"], r["payments"],
+            note="payment rate per day past due after a reminder / before one, within bands of days past due "
+                 "(Mantel-Haenszel)")
+    est.add("dunning_every_days", every, n=len(rem), path="dunning_every_days",
+            note="median days between reminders of an invoice (or to the first one past due)")
+    est.add("dunning_effect", effect, (float(np.clip((1 - 1 / lo) / scale, 0, 1)), float(np.clip((1 - 1 / hi) / scale, 0, 1))),
+            r["payments"], path="dunning_effect",
+            note="delay cut at a weekly cadence, from the rate ratio (the simulation's cut = 1 / ratio)")
+    notes.append(f"dunning: payments after a reminder come {r['ratio']:.2f}x as fast [{lo:.2f}, {hi:.2f}]; the fitted "
+                 "days to pay are those before the cut (the simulation applies it)")
+    if rem.groupby("invoice_id")["t"].min().sub(inv.set_index("invoice_id")["due"]).dropna().nunique() == 1:
+        notes.append("dunning: every first reminder went out the same number of days past due; the effect rests "
+                     "on payments being as likely on each day of a band of days past due")
+    return every, effect, cut
 
 
 def calibrate_credit(history: CreditHistory, base: CreditConfig | None = None, *, start=None, end=None,
@@ -525,6 +652,15 @@ def calibrate_credit(history: CreditHistory, base: CreditConfig | None = None, *
             est.add("limit_multiplier", limit_mult, _boot_ci(r, np.median, rng), r.size, path="limit_multiplier",
                 note="median credit limit / expected open exposure")
     raw = base.model_dump(mode="json", by_alias=True, exclude_none=True)
+    dun = _fit_dunning(h, inv, t1, int(round(t)), est, notes)
+    if dun is not None:
+        # the delays seen were cut by the reminders; the simulation applies the cut itself, so it
+        # gets the delays without it (the past-due part / cut), and the cadence and effect
+        every, effect, cut = dun
+        for gname, d in days_to_pay.items():
+            d["values"] = [v if v <= t else round(t + (v - t) / cut, 1) for v in d["values"]]
+            late_mean[gname] = late_mean[gname] / cut
+        raw.update(dunning_every_days=int(every), dunning_effect=float(effect))
     raw.update(customers=int(n_c), grade_shares=shares, orders_per_month=float(lam), order_rate_sigma=sigma,
                order_amount_mean=int(round(amt.mean())), order_amount_cv=amount_cv,
                terms_days=int(round(t)), limit_multiplier=limit_mult, late_days_mean=late_mean,
@@ -596,8 +732,8 @@ def _dispersion(defaulted: np.ndarray, t0: float, t1: float, life: np.ndarray) -
 
 _NOT_FITTABLE = {"lgd": "loss given default: needs recoveries, which receivables do not show",
                  "rho": "default correlation: needs many years of default rates",
-                 "dunning_every_days": "dunning: not fitted (needs dunning dates and a comparison group)",
-                 "dunning_effect": "dunning: not fitted (needs dunning dates and a comparison group)",
+                 "dunning_every_days": "dunning: not fitted (needs a dunning log: invoice_id, dunned_at)",
+                 "dunning_effect": "dunning: not fitted (needs a dunning log: invoice_id, dunned_at)",
                  "loss_rates": "provision matrix: from the base scenario (crmsim.finance.ecl fits it from ageing history)"}
 
 
