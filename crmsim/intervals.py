@@ -5,7 +5,10 @@ from __future__ import annotations
 
 import math
 
-from scipy import special
+from crmsim._lazy import lazy_module
+
+special = lazy_module("scipy.special")
+
 
 __all__ = ["proportion_ci", "poisson_rate_ci"]
 

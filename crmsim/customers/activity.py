@@ -20,9 +20,11 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 from pydantic import Field
-from scipy import optimize, special
 
+from crmsim._lazy import lazy_module
 from crmsim.config import Config
+
+special = lazy_module("scipy.special")
 
 __all__ = [
     "summary_from_transactions",
@@ -177,6 +179,8 @@ def _fit(terms, x, tx, T, start, weights=None):
         v = terms(np.exp(logp), x, tx, T)
         s = -(w * v).sum()
         return s if np.isfinite(s) else 1e300
+
+    from scipy import optimize  # loaded when a model is fitted (it takes a part of a second)
 
     res = optimize.minimize(nll, np.log(start), method="Nelder-Mead",
                             options={"xatol": 1e-7, "fatol": 1e-7, "maxiter": 20000, "maxfev": 40000})

@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from scipy import special  # stdtrit = Student-t quantile (scipy.stats takes ~0.5 s more to import)
+
+from crmsim._lazy import lazy_module
+
+special = lazy_module("scipy.special")  # stdtrit = Student-t quantile (scipy.stats takes ~0.5 s more)
+
 
 __all__ = ["mean_ci", "compare", "ID_COLUMNS", "replications_needed", "select_best"]
 

@@ -6,7 +6,11 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from scipy import special  # ndtr / ndtri: the normal CDF and quantile (lighter than scipy.stats)
+
+from crmsim._lazy import lazy_module
+
+special = lazy_module("scipy.special")  # ndtr / ndtri: the normal CDF and quantile
+
 
 __all__ = ["vasicek_cdf", "vasicek_quantile", "basel_correlation", "portfolio_loss_mc", "loss_summary",
            "expected_loss", "irb_capital"]

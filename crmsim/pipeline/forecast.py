@@ -7,10 +7,12 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from scipy import special
 
+from crmsim._lazy import lazy_module
 from crmsim.pipeline.flat import kaplan_meier
 from crmsim.pipeline.opportunities import SalesProcess, stage_at
+
+special = lazy_module("scipy.special")
 
 __all__ = ["weighted_pipeline", "monte_carlo", "Forecast", "MarkovModel", "backtest", "open_at"]
 

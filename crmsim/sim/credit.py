@@ -21,8 +21,8 @@ import heapq
 import numpy as np
 import pandas as pd
 from pydantic import Field, model_validator
-from scipy import special
 
+from crmsim._lazy import lazy_module
 from crmsim.config import Config
 from crmsim.finance.ageing import DEFAULT_BUCKETS, ageing, bucket_labels, dso
 from crmsim.finance.credit import within_limit
@@ -30,6 +30,8 @@ from crmsim.finance.ecl import provision
 from crmsim.sim.distributions import Distribution
 from crmsim.sim.engine import Result, World
 from crmsim.sim.registry import ModelSpec, register
+
+special = lazy_module("scipy.special")
 
 __all__ = ["CreditConfig", "CreditResult", "simulate_credit", "credit_book"]
 
