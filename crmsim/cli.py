@@ -657,7 +657,7 @@ def cmd_init(args) -> int:
     dest = Path(args.dir)
     plan = [(f, dest / "scenarios" / f.name) for f in sorted(_bundled("scenarios").glob("*.toml"))]
     plan += [(f, dest / "data" / "examples" / f.name) for f in sorted(_bundled("examples").iterdir()) if f.is_file()]
-    starter = _bundled("examples") / "starter"    # policy.toml and data/customers.xlsx: the reclaim quick start
+    starter = _bundled("examples") / "starter"    # policy.toml, data/customers.xlsx, start_here.ipynb
     plan += [(f, dest / f.relative_to(starter)) for f in sorted(starter.rglob("*")) if f.is_file()]
     if not plan:
         raise InputError("init: this crmsim installation has no bundled scenarios or examples")
@@ -671,8 +671,9 @@ def cmd_init(args) -> int:
     n_s = sum(1 for _, t in plan if t.parent.name == "scenarios")
     n_e = sum(1 for _, t in plan if t.parent.name == "examples")
     print(f"wrote {n_s} scenarios to {dest / 'scenarios'}, {n_e} example exports to {dest / 'data' / 'examples'}, "
-          f"and policy.toml with data/customers.xlsx\nnext: cd {dest} && crmsim run scenarios/funnel.toml\n"
-          f"      crmsim reclaim data/customers.xlsx --policy policy.toml    # who goes back to the pool")
+          f"policy.toml with data/customers.xlsx, and start_here.ipynb\nnext: cd {dest} && crmsim run "
+          f"scenarios/funnel.toml\n      crmsim reclaim data/customers.xlsx --policy policy.toml    # who goes back "
+          f"to the pool\n      jupyter lab start_here.ipynb    # the rule on the table, then simulated, to a decision")
     return 0
 
 

@@ -70,3 +70,21 @@ def test_the_wheel_has_its_scenarios_and_examples_and_the_quick_start_runs_anywh
     assert rc.returncode == 0, rc.stderr
     assert "due tonight" in rc.stdout and "set aside from customers: 2 row(s)" in rc.stdout
     assert (demo / "results" / "reclaim-customers" / "due.csv").is_file()
+
+
+def test_the_starter_notebook_runs_where_init_puts_it(tmp_path):
+    """``crmsim init`` copies start_here.ipynb; it runs top to bottom there, from the rule on the
+    export to a decision."""
+    import nbformat
+    from nbclient import NotebookClient
+
+    r = subprocess.run([sys.executable, "-m", "crmsim.cli", "init", str(tmp_path / "demo")], capture_output=True,
+                       text=True)
+    assert r.returncode == 0, r.stderr
+    path = tmp_path / "demo" / "start_here.ipynb"
+    nb = nbformat.read(path, as_version=4)
+    NotebookClient(nb, timeout=600, kernel_name="python3", resources={"metadata": {"path": str(path.parent)}}).execute()
+    text = "".join(o.get("text", "") for c in nb.cells for o in c.get("outputs", []))
+    assert "due tonight" in text and "set aside" in text
+    assert "Cannot tell yet" in text or "Change to" in text or "Keep" in text
+    assert (tmp_path / "demo" / "results" / "reclaim" / "quarantine.csv").exists()

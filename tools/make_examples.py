@@ -49,6 +49,87 @@ def starter(examples: Path) -> None:
     with pd.ExcelWriter(out, engine="openpyxl") as xw:
         t.to_excel(xw, sheet_name="Accounts", index=False)
     print(f"wrote {out} ({len(t)} rows, as at the job of {day.date()})")
+    starter_notebook(examples / "starter" / "start_here.ipynb")
+
+
+STARTER_CELLS = [
+    ("markdown", """# Start here: who goes back to the pool tonight, and would another limit do better?
+
+This folder came from `crmsim init`. `data/customers.xlsx` is a CRM's account list (its own column
+names; a repeated account and a date typed by hand included, as real exports have), and
+`policy.toml` a reclaim rule to try on it, with the mapping of the export's columns. Replace both
+with your own export and rule: nothing below depends on crmsim's names.
+
+1. **The rule on the table**: which accounts the rule sends back to the public pool at tonight's
+   job, which are close (remind the owner), which are exempt and why, which rows could not be read.
+2. **The rule simulated**: the same kind of rule over a year of a pool like this one, a shorter
+   and a longer limit against today's, and what a stated objective says to do."""),
+    ("code", """import pandas as pd
+import plotly.express as px
+
+from crmsim.cli import main
+
+# the same command as `crmsim reclaim data/customers.xlsx --policy policy.toml --out results/reclaim`
+code = main(["reclaim", "data/customers.xlsx", "--policy", "policy.toml", "--out", "results/reclaim"])
+print("exit code", code)"""),
+    ("code", """status = pd.read_csv("results/reclaim/customers.csv")
+quarantine = pd.read_csv("results/reclaim/quarantine.csv")
+owned = status[status["owner_id"].notna()]
+print(f"{len(owned):,} owned accounts: {int(owned['due'].sum())} due tonight, {int(owned['remind'].sum())} to remind, "
+      f"{int(owned['exempt'].notna().sum())} exempt; {len(quarantine)} row(s) set aside (results/reclaim/quarantine.csv)")
+fig = px.histogram(owned[owned["days_until"].notna()], x="days_until", color="grade", nbins=60,
+                   title="Days until each account is reclaimed (< 0: already past the limit)")
+fig.update_layout(xaxis_title="days until reclaim", yaxis_title="accounts")
+fig.show()"""),
+    ("markdown", """The accounts left of zero go back tonight; those just right of it are next week's. Before
+switching the rule on, look at who they belong to (`results/reclaim/due.csv`, column `owner_id`)
+and at the rows set aside: they are not judged at all until their dates are fixed."""),
+    ("code", """from crmsim.experiments import load_scenario, run_experiment
+from crmsim.experiments.scenario import scenario_from_dict
+
+sc = load_scenario("scenarios/pool_reclamation.toml")
+raw = sc.model_dump(mode="json", by_alias=True, exclude_none=True)
+raw["baseline"]["customers"]["count"] = len(status)       # a book the size of this export
+raw["baseline"]["reps"].update(count=max(1, owned["owner_id"].nunique()), teams={})
+raw["sweep"] = [{"name": "limit", "grid": {"policy.rules.0.limit_days": [21, 45]}}]
+raw["run"].update(replications=3)
+res = run_experiment(scenario_from_dict(raw, source="start_here"), jobs=1)
+rec = res.decide()
+print(rec.text())"""),
+    ("code", """t = rec.table[rec.table["variant"] != "baseline"]
+fig = px.bar(t, x="label", y="diff", error_y=t["diff_ci_high"] - t["diff"], error_y_minus=t["diff"] - t["diff_ci_low"],
+             title=f"{rec.decision.name}: change against today's 30 days, a year (95% CI)")
+fig.update_layout(xaxis_title="", yaxis_title=sc.currency)
+fig.show()"""),
+    ("markdown", """The decision above is stated by the scenario's `[decision]` (revenue, less an assumed cost per
+customer lost to a competitor): it says which limit to take, what it gains, at what cost and how
+sure, or "cannot tell yet" with the replications it would need. The simulated pool runs on the
+scenario's illustrative assumptions, sized like this export. To make it a twin of *your* pool, fit
+it to your CRM's history (accounts, activities, deals and the owner-change log):
+
+    crmsim calibrate --model pool --customers data/examples/crm_accounts.csv \\
+        --activities data/examples/crm_activities.csv --deals data/examples/crm_deals.csv \\
+        --ownership data/examples/crm_ownership.csv --map data/examples/crm_map.toml \\
+        --start 2025-01-06 --out results/my_pool.toml --validate 5
+
+then run the fitted scenario (`crmsim run results/my_pool.toml`) or replay a limit on the history
+itself (`crmsim.customers.replay_reclaim`; see the README)."""),
+]
+
+
+def starter_notebook(out: Path) -> None:
+    """``starter/start_here.ipynb``: the starter project's notebook (no outputs; it runs where
+    ``crmsim init`` put it)."""
+    import nbformat
+
+    nb = nbformat.v4.new_notebook()
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    for k, (kind, src) in enumerate(STARTER_CELLS):
+        cell = nbformat.v4.new_markdown_cell(src) if kind == "markdown" else nbformat.v4.new_code_cell(src)
+        cell["id"] = f"start-{k}"
+        nb.cells.append(cell)
+    nbformat.write(nb, out)
+    print(f"wrote {out}")
 
 
 #: a CRM's lead list view: crmsim's name -> the export's column
