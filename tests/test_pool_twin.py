@@ -152,3 +152,19 @@ def test_interest_follows_the_simulation_updates():
                               10.0, rng, 2)
     assert x[0] == pytest.approx(((0.5 + 0.5 * 0.5) + 0.5 * (1 - 0.75)) * 0.2, abs=1e-3)
     assert x[1] == pytest.approx(0.5, abs=1e-3)
+
+
+def test_no_ownership_log_still_calibrates_and_says_what_it_cannot_see(export):
+    from crmsim.customers import state_at
+
+    x, h = export
+    now = state_at(h, h.end).set_index("customer_id")
+    acc = x["accounts"]
+    key = exports.POOL_EXPORT_COLUMNS["customer_id"]
+    acc = acc.assign(owner_id=now["owner_id"].reindex(acc[key]).to_numpy(),
+                     received_at=now["received_at"].reindex(acc[key]).astype(str).to_numpy())
+    h0 = pool_history(acc, x["activities"], x["deals"], None, columns=exports.POOL_EXPORT_COLUMNS, start=HISTORY_START)
+    cal = calibrate_pool(h0, BASE)
+    assert any("no ownership log" in n for n in cal.notes)
+    assert any("claim_order" in n for n in cal.notes)          # no claims can be seen without the log
+    assert cal.config.reps.claim_order == BASE.reps.claim_order
