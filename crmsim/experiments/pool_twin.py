@@ -234,8 +234,7 @@ def calibrate_pool(history: PoolHistory, base: PoolConfig, *, start=None, end=No
     else:
         notes.append("too few follow-ups to tell whom reps follow up first: reps.priority is the base scenario's")
     sp = h.spells
-    prev_end = sp.groupby("customer_id")["ended_by"].shift(1)
-    n_claim = int((prev_end.isin(["reclaim", "pool"]) & (sp["start"] >= t0) & (sp["start"] < t1)).sum())
+    n_claim = int((claimed_spells(sp) & (sp["start"] >= t0) & (sp["start"] < t1)).sum())
     est.add("claims_per_rep_day", n_claim / rep_days, poisson_rate_ci(n_claim, rep_days), n_claim,
             note="claims from the pool per rep per working day (the simulation's reps claim up to "
                  "target_holding; compared in the time-split check)")
@@ -443,9 +442,9 @@ def _fit_claim_order(h: PoolHistory, t0: float, t1: float, rng, est: Estimates, 
     each order (best grade, longest in the pool, random) would have taken from what was in the
     pool; returns the best, if it clearly beats random, else why none was chosen."""
     sp = h.spells
-    prev_end = sp.groupby("customer_id")["ended_by"].shift(1)
+    claimed = claimed_spells(sp).to_numpy()
     first = ~sp["customer_id"].duplicated()
-    claims = sp[prev_end.isin(["reclaim", "pool"]) & (sp["start"] >= t0) & (sp["start"] < t1)]
+    claims = sp[claimed & (sp["start"] >= t0).to_numpy() & (sp["start"] < t1).to_numpy()]
     if len(claims) < 20:
         return f"{len(claims)} claims in the window (fewer than 20)"
     codes = pd.Index(h.customers["customer_id"])
@@ -464,7 +463,7 @@ def _fit_claim_order(h: PoolHistory, t0: float, t1: float, rng, est: Estimates, 
         held = (s_start < d) & ((s_end > d) | open_)
         owned = np.zeros(len(codes), bool)
         owned[cust_all[held]] = True
-        today = (s_start == d) & prev_end.isin(["reclaim", "pool"]).to_numpy()
+        today = (s_start == d) & claimed
         chosen_c = cust_all[today]
         # in the pool that afternoon: ended spells not followed by an active one, and today's claims
         ended = (s_end <= d) & ~open_
@@ -608,15 +607,19 @@ def _interest_at(h: PoolHistory, book: pd.DataFrame, day: float, cfg: PoolConfig
     return interest_from_history(cfg.customers, cust[ok], t[ok], deal[ok], day, rng, len(book))
 
 
+def claimed_spells(spells: pd.DataFrame) -> pd.Series:
+    """Which ownership spells began with a claim: right after the customer was in the pool
+    (its previous spell ended by a reclaim or was put back). ``spells`` sorted by customer, start."""
+    return spells.groupby("customer_id")["ended_by"].shift(1).isin(["reclaim", "pool"])
+
+
 def _history_events(h: PoolHistory) -> pd.DataFrame:
     sp = h.spells
     parts = [pd.DataFrame({"t": h.followups["t"], "event": "followup", "entity_id": h.followups["customer_id"]}),
              pd.DataFrame({"t": h.deals["t"], "event": "deal", "entity_id": h.deals["customer_id"]}),
              pd.DataFrame({"t": sp.loc[sp["ended_by"] == "reclaim", "end"], "event": "reclaim",
                            "entity_id": sp.loc[sp["ended_by"] == "reclaim", "customer_id"]})]
-    # a claim: a spell that starts right after the customer was in the pool (reclaimed or put back)
-    prev_end = sp.groupby("customer_id")["ended_by"].shift(1)
-    claimed = prev_end.isin(["reclaim", "pool"])
+    claimed = claimed_spells(sp)
     parts.append(pd.DataFrame({"t": sp.loc[claimed, "start"], "event": "claim", "entity_id": sp.loc[claimed, "customer_id"]}))
     if "lost_at" in h.customers.columns:
         from crmsim.tables import day_numbers
