@@ -35,26 +35,43 @@ SHARED = -1
 class Assigner:
     """The stateful side of an :class:`AssignmentRule` for a fixed team of reps."""
 
-    def __init__(self, policy: str, n_reps: int):
+    def __init__(self, policy: str, n_reps: int, *, tie_break: str = "rotation",
+                 rng: np.random.Generator | None = None, start: int = 0):
         if n_reps <= 0:
             raise ValueError(f"n_reps(={n_reps}) must be > 0.")
         self.policy = policy
         self.n = n_reps
-        self._next = 0
+        self.tie_break = tie_break
+        self.rng = rng
+        self._next = start % n_reps
 
-    def choose(self, loads: np.ndarray | None = None) -> int:
-        """Index of the rep who gets the next lead, given each rep's current load (queued + in work).
+    def choose(self, loads: np.ndarray | None = None, candidates: np.ndarray | None = None, *,
+               policy: str | None = None) -> int:
+        """Index of the rep who gets the next lead, given each rep's current load (queued + in work),
+        among ``candidates`` (a mask; default every rep), by ``policy`` (default the assigner's).
 
-        round_robin: strictly in turn. least_loaded: the smallest load; ties go to the next rep in
-        turn after the last one chosen. shared_queue: :data:`SHARED`.
+        round_robin: strictly in turn (the next candidate after the last one chosen). least_loaded:
+        the smallest load; ties go to the next rep in turn after the last one chosen (or, with
+        ``tie_break = "random"``, a draw from ``rng``). shared_queue: :data:`SHARED`.
+
+        Examples
+        --------
+        >>> a = Assigner("least_loaded", 3)
+        >>> a.choose(np.array([2, 0, 0])), a.choose(np.array([2, 1, 0])), a.choose(np.array([0, 1, 1]))
+        (1, 2, 0)
         """
-        if self.policy == "shared_queue":
+        policy = policy or self.policy
+        if policy == "shared_queue":
             return SHARED
-        if self.policy == "round_robin":
-            r = self._next
+        cand = np.arange(self.n) if candidates is None else np.flatnonzero(candidates)
+        if policy == "round_robin":
+            r = int(cand[np.argmin((cand - self._next) % self.n)])
         else:
-            order = (np.arange(self.n) + self._next) % self.n
-            r = int(order[np.argmin(loads[order])])
+            mins = cand[loads[cand] == loads[cand].min()]
+            if self.tie_break == "random":
+                r = int(self.rng.choice(mins))
+            else:
+                r = int(mins[np.argmin((mins - self._next) % self.n)])
         self._next = (r + 1) % self.n
         return r
 
@@ -205,6 +222,7 @@ class AssignmentRule(Config):
             rep_tier = reps["tier"].to_numpy()
         if start_after is None or start_after not in ids:
             turn = 0
+        chooser = Assigner(self.policy, n, tie_break=self.tie_break, rng=rng, start=turn)
         available = np.ones(n, dtype=bool)
         if "assignment_optout" in reps.columns:   # Odoo: a member who skips auto-assignment
             from crmsim.tables import flag_column
@@ -250,18 +268,9 @@ class AssignmentRule(Config):
             if not free.any():
                 reason[k] = "quota_reached" if (eligible & quota_bound).any() else "capacity_full"
                 continue
-            cand = np.flatnonzero(free)
-            if self.policy == "round_robin" and why == "policy":
-                rot = (cand - turn) % n
-                r = int(cand[np.argmin(rot)])
-                turn = (r + 1) % n
-            else:  # least loaded; ties by rotation or a seeded draw
-                mins = cand[load[cand] == load[cand].min()]
-                if self.tie_break == "random":
-                    r = int(rng.choice(mins))
-                else:
-                    r = int(mins[np.argmin((mins - turn) % n)])
-                turn = (r + 1) % n
+            # in turn for the round robin; least loaded for routes and tiers (ties by rotation or a draw)
+            r = chooser.choose(load, free, policy="round_robin" if self.policy == "round_robin" and why == "policy"
+                               else "least_loaded")
             owner[k] = ids[r]
             reason[k] = why
             load[r] += 1
