@@ -24,10 +24,11 @@ from pathlib import Path
 
 __all__ = ["Col", "Loaded", "load_export", "load_rule", "add_commands"]
 
-#: how a converted column is read: ``id`` (text, required per row), ``text``, ``date``, ``money``
+#: how a converted column is read: ``id`` (text, required per row), ``text``, ``date`` (the day),
+#: ``datetime`` (the day and the time of day), ``money``
 #: (currency units with any thousands separator or sign, to integer minor units), ``number``,
 #: ``flag`` (yes/no, true/false, 1/0; blank = no)
-KINDS = ("id", "text", "date", "money", "number", "flag")
+KINDS = ("id", "text", "date", "datetime", "money", "number", "flag")
 #: how the ids a merged record absorbed are written in one cell of the merged table
 ID_SEP = " | "
 
@@ -135,10 +136,10 @@ def load_export(src, what: str, cols: list[Col], columns: dict[str, str] | None 
         if c.kind in ("id", "text"):
             out[c.name] = txt.mask(pd.Series(blank, index=txt.index)).astype("object")
             out.loc[blank, c.name] = None
-        elif c.kind == "date":
+        elif c.kind in ("date", "datetime"):
             d, bad = parse_dates(s)
             flag_rows(bad, f"{shown[c.name]}: '{{v}}' is not a date", s)
-            out[c.name] = pd.to_datetime(d).dt.normalize()
+            out[c.name] = pd.to_datetime(d).dt.normalize() if c.kind == "date" else pd.to_datetime(d)
         elif c.kind in ("money", "number"):
             if c.kind == "money":
                 v = pd.Series([parse_amount(x) for x in s.tolist()], index=s.index, dtype="float64")

@@ -307,6 +307,42 @@ class Estimates:
                                                 "source", "note", "path"])
 
 
+def provenance_table(cfg, est: pd.DataFrame, base_set: set[str], not_fittable: dict[str, str] | None = None
+                     ) -> pd.DataFrame:
+    """Every parameter of a calibrated config ``cfg`` with where it came from: the estimate whose
+    ``path`` is the parameter or a section above it (fitted, pooled, observed...), else the base
+    scenario (a path set in it, ``base_set``) or a crmsim default, with the reason it was not
+    fitted from ``not_fittable`` (keyed by the parameter's name under ``customers`` / ``reps``,
+    else by its first part).
+
+    >>> from crmsim.sim.field import FieldConfig
+    >>> cfg = FieldConfig(customers={"count": 40}, reps={"count": 2})
+    >>> e = Estimates()
+    >>> e.add("stores", 40, n=40, path="customers.count")
+    >>> t = provenance_table(cfg, e.frame(), {"reps"}, {"speed_kmh": "not in the log"})
+    >>> t.set_index("path").loc[["customers.count", "reps.speed_kmh", "routing"], "source"].tolist()
+    ['fitted', 'base scenario', 'default']
+    """
+    from crmsim.experiments.calibrate import _leaves
+
+    not_fittable = not_fittable or {}
+    fitted = {r.path: r for r in est.itertuples() if isinstance(r.path, str)}
+    rows = []
+    for path, value in _leaves(cfg.model_dump(mode="json", by_alias=True, exclude_none=True)):
+        r = next((fitted[p] for p in fitted if path == p or path.startswith(p + ".")), None)
+        if r is not None:
+            rows.append({"path": path, "value": value, "source": r.source, "ci_low": r.ci_low, "ci_high": r.ci_high,
+                         "n": r.n, "note": r.note})
+            continue
+        parts = path.split(".")
+        in_base = any(".".join(parts[:k]) in base_set for k in range(len(parts), 0, -1))
+        key = parts[1] if len(parts) > 1 and parts[0] in ("customers", "reps") else parts[0]
+        rows.append({"path": path, "value": value if isinstance(value, str | int | float | bool) else str(value),
+                     "source": "base scenario" if in_base else "default", "ci_low": np.nan, "ci_high": np.nan,
+                     "n": 0, "note": not_fittable.get(key, "")})
+    return pd.DataFrame(rows)
+
+
 def held_out_table(observed: dict, simulated: pd.DataFrame) -> pd.DataFrame:
     """A time-split check's table: per metric the ``observed`` value of the held-out months, the
     ``simulated`` mean over replications and their 95% range (``sim_low``, ``sim_high``),

@@ -40,7 +40,13 @@ import pandas as pd
 
 from crmsim.customers.replay import PoolHistory
 from crmsim.errors import InputError
-from crmsim.experiments.fits import Estimates, held_out_table, poisson_rate_ci, proportion_ci
+from crmsim.experiments.fits import (
+    Estimates,
+    held_out_table,
+    poisson_rate_ci,
+    proportion_ci,
+    provenance_table,
+)
 from crmsim.sim.pool import PoolConfig, interest_from_history, simulate_pool
 
 __all__ = ["PoolCalibration", "calibrate_pool", "pool_split_validation", "pool_window_metrics"]
@@ -266,7 +272,7 @@ def calibrate_pool(history: PoolHistory, base: PoolConfig, *, start=None, end=No
 
         base_set = _set_paths(base)
     est = est.frame()
-    prov = _provenance(cfg, est, base_set)
+    prov = provenance_table(cfg, est, base_set, _NOT_FITTABLE)
     return PoolCalibration(cfg, est, prov, notes, (pd.Timestamp(np.datetime64(int(t0), "D")),
                                                    pd.Timestamp(np.datetime64(int(t1) - 1, "D"))))
 
@@ -558,26 +564,6 @@ _NOT_FITTABLE = {"interest_alpha": "latent interest: not in any export", "intere
                  "followup_boost": "latent interest: not in any export",
                  "after_deal_interest": "latent interest: not in any export",
                  "policy": "the reclaim policy is a rule you choose", "pools": "the pools and claim rules are rules you choose"}
-
-
-def _provenance(cfg: PoolConfig, est: pd.DataFrame, base_set: set[str]) -> pd.DataFrame:
-    from crmsim.experiments.calibrate import _leaves
-
-    fitted = {r.path: r for r in est.itertuples() if isinstance(r.path, str)}
-    rows = []
-    for path, value in _leaves(cfg.model_dump(mode="json", by_alias=True, exclude_none=True)):
-        r = next((fitted[p] for p in fitted if path == p or path.startswith(p + ".")), None)
-        if r is not None:
-            rows.append({"path": path, "value": value, "source": r.source, "ci_low": r.ci_low, "ci_high": r.ci_high,
-                         "n": r.n, "note": r.note})
-            continue
-        parts = path.split(".")
-        in_base = any(".".join(parts[:k]) in base_set for k in range(len(parts), 0, -1))
-        key = parts[1] if len(parts) > 1 and parts[0] in ("customers", "reps") else parts[0]
-        rows.append({"path": path, "value": value if isinstance(value, str | int | float | bool) else str(value),
-                     "source": "base scenario" if in_base else "default", "ci_low": np.nan, "ci_high": np.nan,
-                     "n": 0, "note": _NOT_FITTABLE.get(key, "")})
-    return pd.DataFrame(rows)
 
 
 def pool_window_metrics(events: pd.DataFrame, t0: float, t1: float) -> dict[str, float]:

@@ -44,7 +44,8 @@ def plan_visits(customers: pd.DataFrame, cadence: Cadence, *, start, days: int,
     """Each rep's visit plan for ``days`` days from ``start``.
 
     A customer is due every ``every_days[grade]`` days, first on a day staggered by its position
-    (so a rep's A customers do not all fall on Monday); a due visit goes to the owner's next
+    (so a rep's A customers do not all fall on Monday) or, when ``customers`` has a
+    ``last_visit`` date, ``every_days`` after it (on the first day if that is already past); a due visit goes to the owner's next
     working day with free capacity, at most ``every_days`` days late. Returns ``(plan, overflow)``:
     ``plan`` has ``rep_id, customer_id, date, grade, kind`` (``regular`` / ``accompanied``);
     ``overflow`` the visits that found no capacity in time (never silently dropped).
@@ -59,10 +60,16 @@ def plan_visits(customers: pd.DataFrame, cadence: Cadence, *, start, days: int,
     unknown = sorted(set(c["grade"]) - set(cadence.every_days))
     if unknown:
         raise KeyError(f"cadence has no every_days for grade(s) {unknown}")
+    first = np.full(len(c), -1)
+    if "last_visit" in c.columns:
+        last = pd.to_datetime(c["last_visit"], errors="coerce")
+        since = ((start - last) / pd.Timedelta(days=1)).to_numpy()
+        step_of = c["grade"].map(cadence.every_days).to_numpy(float)
+        first = np.where(np.isfinite(since), np.maximum(0, step_of - since), -1).astype(int)
     due = []
     for k, (cid, g, rep) in enumerate(zip(c["customer_id"], c["grade"], c[owner_col])):
         step = cadence.every_days[g]
-        for d in range(k % step, days, step):
+        for d in range(k % step if first[k] < 0 else int(first[k]), days, step):
             due.append((rep, cid, g, d, step))
     due.sort(key=lambda x: (x[3], x[4], str(x[1])))  # by due day, most frequent grades first
     load: dict[tuple[str, int], int] = {}

@@ -12,7 +12,8 @@ import pandas as pd
 
 from crmsim.rng import rng_from
 
-__all__ = ["pool_export", "POOL_EXPORT_COLUMNS", "credit_export", "CREDIT_EXPORT_COLUMNS"]
+__all__ = ["pool_export", "POOL_EXPORT_COLUMNS", "credit_export", "CREDIT_EXPORT_COLUMNS", "field_export",
+           "FIELD_EXPORT_COLUMNS"]
 
 
 #: How :func:`pool_export`'s CRM-style columns map to :func:`crmsim.customers.replay.pool_history`'s.
@@ -168,3 +169,73 @@ def credit_export(cfg, days: int, *, seed=None, noise: bool = True) -> dict[str,
             "Invoice No": [inv_no[-1], "INV-NOPE"], "Payment Date": date([rc["created"].iloc[-1] - 3, 10]),
             "Amount": ["1.00", "5.00"]})], ignore_index=True)
     return {"customers": customers, "invoices": invoices, "payments": payments, "truth": res}
+
+
+#: How :func:`field_export`'s columns map to :func:`crmsim.experiments.field_twin.load_visit_history`'s.
+FIELD_EXPORT_COLUMNS = {"customer_id": "Store Code", "lat": "Latitude", "lon": "Longitude", "grade": "Tier",
+                        "owner_id": "Sales Rep", "visit_id": "Visit No", "rep_id": "Sales Rep",
+                        "visit_type": "Visit Type", "planned_at": "Planned Date", "status": "Status",
+                        "checkin_at": "Check-in Time", "checkout_at": "Check-out Time"}
+
+
+def field_export(cfg, days: int, *, seed=None, noise: bool = True) -> dict[str, pd.DataFrame]:
+    """``days`` of a field team as a field-sales app exports them, from the field simulation:
+    ``stores`` (``Store Code, Store Name, Latitude, Longitude, Tier, Sales Rep``) and ``visits``
+    (``Visit No, Sales Rep, Store Code, Visit Type, Planned Date`` (blank: an ad-hoc visit),
+    ``Status`` (Completed / Cancelled / Not Visited), ``Check-in Time, Check-out Time``
+    (``2025-01-06 09:12``, to the minute), ``Check-in Lat, Check-in Lng``). The log starts on a
+    Monday, 2025-01-06; ad-hoc visits the rep did not get to are in no log. With ``noise``: a visit of a store not in the stores table, a completed
+    visit without check-out, one whose check-out is before its check-in, and a store without
+    coordinates (0, 0). Returns the tables and ``truth`` (the simulation's result).
+
+    Examples
+    --------
+    >>> from crmsim.sim.field import FieldConfig
+    >>> t = field_export(FieldConfig(customers={"count": 30}, reps={"count": 2}, routing=False), 14, seed=1)
+    >>> list(t["visits"].columns)[:6]
+    ['Visit No', 'Sales Rep', 'Store Code', 'Visit Type', 'Planned Date', 'Status']
+    """
+    from crmsim.sim.engine import World
+    from crmsim.sim.field import _T0, field_world, simulate_field
+
+    seed = 0 if seed is None else seed
+    res = simulate_field(cfg, seed=seed, horizon_days=days)
+    cust, _reps = field_world(cfg, World(seed, days).streams.rng("world"))   # the same stores (named streams)
+    rng = rng_from(np.random.SeedSequence([int(seed), 557]))
+    stores = pd.DataFrame({"Store Code": cust["customer_id"], "Store Name": [f"Store {i}" for i in range(len(cust))],
+                           "Latitude": cust["lat"].round(6), "Longitude": cust["lon"].round(6), "Tier": cust["grade"],
+                           "Sales Rep": cust["owner_id"]})
+    v = res.table.sort_values(["day", "rep_id", "start_min"], kind="stable")
+    v = v[~(v["adhoc"] & (v["status"] == "missed"))].reset_index(drop=True)   # an ad-hoc visit not made is in no log
+    t0 = np.datetime64(_T0.date(), "m")
+
+    def when(m):
+        m = np.asarray(m, dtype=float)
+        out = (t0 + np.nan_to_num(np.round(m)).astype("int64").astype("timedelta64[m]")).astype(str)
+        out = np.char.replace(out.astype(str), "T", " ").astype(object)
+        out[np.isnan(m)] = ""
+        return out
+
+    st = v["status"].to_numpy()
+    day0 = np.datetime64(_T0.date(), "D")
+    planned = np.where(v["adhoc"].to_numpy(), "", (day0 + v["day"].to_numpy().astype("timedelta64[D]")).astype(str))
+    pos = cust.set_index("customer_id").loc[v["customer_id"], ["lat", "lon"]].to_numpy()
+    jitter = rng.normal(0, 0.0002, pos.shape)
+    done = np.isin(st, ["planned", "adhoc"])
+    visits = pd.DataFrame({
+        "Visit No": [f"V{i:07d}" for i in range(len(v))], "Sales Rep": v["rep_id"], "Store Code": v["customer_id"],
+        "Visit Type": np.where(v["visit_type"].to_numpy() == "", "Routine", v["visit_type"].to_numpy()),
+        "Planned Date": planned,
+        "Status": np.select([done, st == "cancelled"], ["Completed", "Cancelled"], "Not Visited"),
+        "Check-in Time": when(v["start_min"]), "Check-out Time": when(v["end_min"]),
+        "Check-in Lat": np.where(done, np.round(pos[:, 0] + jitter[:, 0], 6), np.nan),
+        "Check-in Lng": np.where(done, np.round(pos[:, 1] + jitter[:, 1], 6), np.nan)})
+    if noise and done.sum() >= 3:
+        k = np.flatnonzero(done)[[0, 1]]
+        visits.loc[k[0], "Check-out Time"] = ""
+        visits.loc[k[1], ["Check-in Time", "Check-out Time"]] = [visits.loc[k[1], "Check-out Time"],
+                                                               visits.loc[k[1], "Check-in Time"]]
+        extra = visits.iloc[[k[0]]].assign(**{"Visit No": "V-X1", "Store Code": "S99999"})
+        visits = pd.concat([visits, extra], ignore_index=True)
+        stores.loc[len(stores) - 1, ["Latitude", "Longitude"]] = [0.0, 0.0]
+    return {"stores": stores, "visits": visits, "truth": res}

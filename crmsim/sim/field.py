@@ -21,6 +21,7 @@ from pydantic import Field, model_validator
 
 from crmsim.conditions import evaluate_all
 from crmsim.config import Config
+from crmsim.errors import InputError
 from crmsim.field.checkin import TodoRule
 from crmsim.field.plans import Cadence, plan_visits
 from crmsim.field.routes import distance_matrix, plan_route
@@ -28,13 +29,26 @@ from crmsim.sim.distributions import Distribution, LogNormal
 from crmsim.sim.engine import Result, World
 from crmsim.sim.registry import ModelSpec, register
 
-__all__ = ["FieldConfig", "FieldCustomers", "FieldReps", "FieldResult", "simulate_field", "field_world"]
+__all__ = ["FieldConfig", "FieldCustomers", "FieldReps", "FieldResult", "VisitType", "simulate_field", "field_world",
+           "given_world"]
 
 _T0 = pd.Timestamp("2025-01-06")  # a Monday
 
 
+class VisitType(Config):
+    """A kind of visit (a routine call, an audit, a new listing...): its ``share`` of visits and the
+    time it takes on site."""
+
+    share: float = Field(gt=0)
+    service_minutes: Distribution
+
+
 class FieldCustomers(Config):
-    """Stores in a city: position, grade, opening hours. Illustrative defaults (Shanghai)."""
+    """Stores in a city: position, grade, opening hours. Illustrative defaults (Shanghai).
+
+    ``visit_types`` (optional): each visit is of one type, drawn with the types' shares, and takes
+    that type's ``service_minutes``; without types every visit takes ``service_minutes``.
+    """
 
     count: int = Field(ge=1)
     center: tuple[float, float] = (31.2304, 121.4737)
@@ -43,6 +57,7 @@ class FieldCustomers(Config):
     open_minute: int = Field(default=540, ge=0, lt=1440)      # 09:00
     close_minute: int = Field(default=1080, gt=0, le=1440)    # 18:00
     service_minutes: Distribution = LogNormal(mean=25.0, cv=0.4)
+    visit_types: dict[str, VisitType] = {}
     #: shorthand without todo_rules: the share of visits that create a "follow-up" to-do, due
     #: todo_due_days later (run as one form field and one TodoRule, see todo_model)
     todo_share: float = Field(default=0.3, ge=0, le=1)
@@ -62,6 +77,13 @@ class FieldCustomers(Config):
             if unknown:
                 raise ValueError(f"todo rule '{r.title}' reads {unknown}, not among form_fields {sorted(self.form_fields)}")
         return self
+
+    def service_mean(self) -> float:
+        """Mean minutes on site over all visits (the types' means weighted by their shares)."""
+        if not self.visit_types:
+            return self.service_minutes.mean()
+        w = np.array([t.share for t in self.visit_types.values()])
+        return float(np.dot(w / w.sum(), [t.service_minutes.mean() for t in self.visit_types.values()]))
 
     def todo_model(self) -> tuple[dict[str, float], tuple[TodoRule, ...], bool]:
         """The visit form and the to-do rules the simulation runs: ``form_fields`` and
@@ -97,6 +119,8 @@ class FieldReps(Config):
     speed_kmh: float = Field(default=22.0, gt=0)
     travel_noise_cv: float = Field(default=0.3, ge=0)
     road_factor: float = Field(default=1.35, ge=1)           # road distance / straight line
+    #: fixed minutes of every trip on top of the driving (parking, walking in)
+    trip_minutes: float = Field(default=0.0, ge=0)
 
 
 class FieldConfig(Config):
@@ -137,16 +161,55 @@ def field_world(cfg: FieldConfig, seed) -> tuple[pd.DataFrame, pd.DataFrame]:
     return cust, reps
 
 
+def given_world(stores: pd.DataFrame, rep_homes: pd.DataFrame | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The simulation's world from your own stores (``customer_id, lat, lon, grade, owner_id``, and
+    optionally ``last_visit``, the date of each store's last visit) and the reps' homes
+    (``rep_id, lat, lon``; default: the centre of each rep's stores). Stores without an owner are
+    not visited (as :func:`~crmsim.field.plans.plan_visits` leaves them)."""
+    need = [c for c in ("customer_id", "lat", "lon", "grade", "owner_id") if c not in stores.columns]
+    if need:
+        raise InputError(f"stores: columns {need} missing; columns are {list(stores.columns)}")
+    cust = stores.reset_index(drop=True).copy()
+    cust["customer_id"] = cust["customer_id"].astype(str)
+    owned = cust[cust["owner_id"].notna()]
+    if rep_homes is None:
+        rep_homes = owned.groupby("owner_id", sort=True)[["lat", "lon"]].mean().reset_index().rename(columns={"owner_id": "rep_id"})
+    else:
+        need = [c for c in ("rep_id", "lat", "lon") if c not in rep_homes.columns]
+        if need:
+            raise InputError(f"rep homes: columns {need} missing; columns are {list(rep_homes.columns)}")
+        unknown = sorted(set(owned["owner_id"].astype(str)) - set(rep_homes["rep_id"].astype(str)))
+        if unknown:
+            raise InputError(f"stores: owner_id {unknown[:5]} not among the reps' homes")
+    reps = rep_homes[["rep_id", "lat", "lon"]].reset_index(drop=True)
+    return cust, reps
+
+
+def _weekdays(start: pd.Timestamp, days: int) -> np.ndarray:
+    return (start.weekday() + np.arange(days)) % 7
+
+
 def simulate_field(cfg: FieldConfig, seed, horizon_days: float, warmup_days: float = 0.0,
-                   *, keep_events: bool = True) -> FieldResult:
-    """Simulate the field team for one replication (see the module docstring)."""
+                   *, keep_events: bool = True, stores: pd.DataFrame | None = None,
+                   rep_homes: pd.DataFrame | None = None, start_at=None) -> FieldResult:
+    """Simulate the field team for one replication (see the module docstring).
+
+    ``stores`` (and ``rep_homes``): run on your own stores and reps (:func:`given_world`) instead
+    of the stores the config draws; ``start_at``: the date of the first day (default a Monday,
+    2025-01-06), which sets the weekdays and, with a ``last_visit`` column, when each store is due.
+    """
     world = World(seed, horizon_days, warmup_days)
     days = int(np.ceil(horizon_days))
-    cust, reps = field_world(cfg, world.streams.rng("world"))
-    plan, overflow = plan_visits(cust, cfg.cadence, start=_T0, days=days)
-    plan["day"] = ((plan["date"] - _T0) / pd.Timedelta(days=1)).astype(int)
+    t0 = _T0 if start_at is None else pd.Timestamp(start_at).normalize()
+    if stores is None:
+        cust, reps = field_world(cfg, world.streams.rng("world"))
+    else:
+        cust, reps = given_world(stores, rep_homes)
+    plan, overflow = plan_visits(cust, cfg.cadence, start=t0, days=days)
+    plan["day"] = ((plan["date"] - t0) / pd.Timedelta(days=1)).astype(int)
+    weekday = _weekdays(t0, days)
     pos = {cid: k for k, cid in enumerate(cust["customer_id"])}
-    latlon = cust[["lat", "lon"]].to_numpy()
+    latlon = cust[["lat", "lon"]].to_numpy(float)
     grade = cust["grade"].to_numpy()
     owner = cust["owner_id"].to_numpy()
     rc, rr = cfg.customers, cfg.reps
@@ -161,37 +224,42 @@ def simulate_field(cfg: FieldConfig, seed, horizon_days: float, warmup_days: flo
         todo_of = rc.todo_table()
         p_yes = np.array(list(form.values()))
         bits = 1 << np.arange(p_yes.size)
+    type_names = list(rc.visit_types) or [""]
+    type_p = np.array([t.share for t in rc.visit_types.values()]) if rc.visit_types else np.ones(1)
+    type_p = type_p / type_p.sum()
+    type_dist = [t.service_minutes for t in rc.visit_types.values()] or [rc.service_minutes]
+    svc_mean = rc.service_mean()
 
     def rep_proc(r: int):
         rid = reps["rep_id"].iloc[r]
         rng = world.streams.rng(f"rep.{rid}")
         form_rng = world.streams.rng(f"form.{rid}")
-        home = reps[["lat", "lon"]].to_numpy()[r]
+        type_rng = world.streams.rng(f"type.{rid}")
+        home = reps[["lat", "lon"]].to_numpy(float)[r]
         mine = np.flatnonzero(owner == rid)
         by_day = {d: g for d, g in plan[plan["rep_id"] == rid].groupby("day")}
         for day in range(days):
-            if day % 7 not in cfg.cadence.workdays:
+            if weekday[day] not in cfg.cadence.workdays:
                 continue
             start = day * 1440 + rr.day_start
             if env.now * 1440 < start:  # the clock is in days; the day is planned in minutes
                 yield env.timeout((start - env.now * 1440) / 1440)
             g = by_day.get(day)
             planned = [pos[c] for c in g["customer_id"]] if g is not None else []
-            kinds = ["planned"] * len(planned)
             keep = rng.random(len(planned)) >= cfg.cancellation_share
-            for k in np.flatnonzero(~keep):
-                visits.append((rid, int(planned[k]), day, np.nan, np.nan, "cancelled"))
-            stops = [p for p, ok in zip(planned, keep) if ok]
-            kinds = ["planned"] * len(stops)
             n_adhoc = rng.poisson(cfg.adhoc_per_day) if len(mine) else 0
-            for c in rng.choice(mine, size=min(n_adhoc, len(mine)), replace=False) if n_adhoc else []:
-                stops.append(int(c))
-                kinds.append("adhoc")
+            adhoc = [int(c) for c in rng.choice(mine, size=min(n_adhoc, len(mine)), replace=False)] if n_adhoc else []
+            vt = (type_rng.choice(len(type_names), len(planned) + len(adhoc), p=type_p) if rc.visit_types
+                  else np.zeros(len(planned) + len(adhoc), dtype=int))
+            for k in np.flatnonzero(~keep):
+                visits.append((rid, int(planned[k]), day, np.nan, np.nan, "cancelled", type_names[vt[k]], False))
+            stops = [p for p, ok in zip(planned, keep) if ok] + adhoc
+            kinds = ["planned"] * int(keep.sum()) + ["adhoc"] * len(adhoc)
+            types = list(vt[:len(planned)][keep]) + list(vt[len(planned):])
             if not stops:
                 continue
             pts = np.vstack([home, latlon[stops]])
             dist = distance_matrix(pts) * rr.road_factor
-            svc_mean = rc.service_minutes.mean()
             if cfg.routing and len(stops) > 1:
                 windows = [(rr.day_start, rr.day_end)] + [(rc.open_minute, rc.close_minute)] * len(stops)
                 route = plan_route(dist, speed_per_hour=rr.speed_kmh, service_minutes=svc_mean,
@@ -203,19 +271,22 @@ def simulate_field(cfg: FieldConfig, seed, horizon_days: float, warmup_days: flo
             here = 0
             day_end = day * 1440 + rr.day_end
             for node in order:
-                trav = dist[here, node] / rr.speed_kmh * 60 * rng.lognormal(-rr.travel_noise_cv**2 / 2, rr.travel_noise_cv)
-                svc = float(rc.service_minutes.sample(rng, 1)[0])
+                trav = (dist[here, node] / rr.speed_kmh * 60 * rng.lognormal(-rr.travel_noise_cv**2 / 2, rr.travel_noise_cv)
+                        + rr.trip_minutes)
+                svc = float(type_dist[types[node - 1]].sample(rng, 1)[0])
                 open_at = day * 1440 + rc.open_minute
                 arrive = env.now * 1440 + trav
                 begin = max(arrive, open_at)
                 c = stops[node - 1]
                 if begin + svc > min(day_end, day * 1440 + rc.close_minute):
-                    visits.append((rid, c, day, np.nan, np.nan, "missed"))
+                    visits.append((rid, c, day, np.nan, np.nan, "missed", type_names[types[node - 1]],
+                                   kinds[node - 1] == "adhoc"))
                     continue
                 yield env.timeout((begin + svc - env.now * 1440) / 1440)
                 travel_total[r] += trav
                 here = node
-                visits.append((rid, c, day, begin, begin + svc, kinds[node - 1]))
+                visits.append((rid, c, day, begin, begin + svc, kinds[node - 1], type_names[types[node - 1]],
+                               kinds[node - 1] == "adhoc"))
                 for t_id in open_todo.pop(c, []):
                     todos[t_id][3] = begin
                 u = rng.random()   # one draw per visit on the rep's stream, whichever form (common random numbers)
@@ -227,7 +298,7 @@ def simulate_field(cfg: FieldConfig, seed, horizon_days: float, warmup_days: flo
                     for title, due_days in todo_of[combo]:
                         todos.append([len(todos), c, begin, None, begin + due_days * 1440, title])
                         open_todo.setdefault(c, []).append(len(todos) - 1)
-            back = dist[here, 0] / rr.speed_kmh * 60
+            back = dist[here, 0] / rr.speed_kmh * 60 + (rr.trip_minutes if here else 0.0)
             travel_total[r] += back
             worked_total[r] += rr.day_end - rr.day_start
 
@@ -235,7 +306,8 @@ def simulate_field(cfg: FieldConfig, seed, horizon_days: float, warmup_days: flo
         env.process(rep_proc(r))
     world.run()
 
-    v = pd.DataFrame(visits, columns=["rep_id", "c", "day", "start_min", "end_min", "status"])
+    v = pd.DataFrame(visits, columns=["rep_id", "c", "day", "start_min", "end_min", "status", "visit_type",
+                                     "adhoc"])
     v["customer_id"] = cust["customer_id"].to_numpy()[v["c"]]
     v["grade"] = grade[v["c"]]
     v = v.drop(columns="c")
@@ -250,8 +322,8 @@ def simulate_field(cfg: FieldConfig, seed, horizon_days: float, warmup_days: flo
         "plan_adherence": float((after["status"] == "planned").sum() / planned_n) if planned_n else np.nan,
         "missed": float(((v["status"] == "missed") & (v["day"] >= world.warmup)).sum()),
         "cancelled": float(((v["status"] == "cancelled") & (v["day"] >= world.warmup)).sum()),
-        "visits_per_rep_day": float(len(after) / max(1, len(reps) * sum(1 for d in range(int(world.warmup), days)
-                                                                        if d % 7 in cfg.cadence.workdays))),
+        "visits_per_rep_day": float(len(after) / max(1, len(reps) * int(np.isin(weekday[int(world.warmup):],
+                                                                               cfg.cadence.workdays).sum()))),
         "travel_share": float(travel_total.sum() / worked_total.sum()) if worked_total.sum() else np.nan,
     }
     for g_name, every in cfg.cadence.every_days.items():
