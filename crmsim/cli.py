@@ -401,6 +401,34 @@ def cmd_calibrate_pool(args) -> int:
     return 0
 
 
+def cmd_calibrate_field(args) -> int:
+    """``crmsim calibrate --model field``: the field scenario fitted to a stores table and a visit /
+    check-in log, with provenance and, with ``--validate N``, the time-split check."""
+    from crmsim.errors import InputError, read_toml
+    from crmsim.experiments.field_twin import calibrate_field, field_split_validation, load_visit_history
+    from crmsim.tables import read_table
+
+    if not (args.stores and args.visits):
+        raise InputError("calibrate --model field needs --stores FILE (customer_id, lat, lon [, grade, owner_id]) and "
+                         "--visits FILE (rep_id, customer_id, checkin_at [, checkout_at, status, planned_at, visit_type])")
+    columns = _read_map_columns(args.map)
+    statuses = read_toml(args.map, "mapping file").get("statuses", {}) if args.map else {}
+    if not isinstance(statuses, dict):
+        raise InputError(f"{args.map}: [statuses] must map the export's status words to done / cancelled / missed / planned")
+    history = load_visit_history(read_table(args.stores, source="stores table"),
+                                 read_table(args.visits, source="visits table"), columns=columns, statuses=statuses)
+    print(history.summary())
+    base = _base_scenario(args, "field", "field_visits.toml")
+    from crmsim.experiments.calibrate import _set_paths
+
+    cal = calibrate_field(history, base.baseline, start=args.start, end=args.end, base_set=_set_paths(base.baseline))
+    files = _write_calibration(base, cal, history.exclusions, args, "field", args.visits)
+    if args.validate:
+        val = field_split_validation(history, base.baseline, split=args.split, replications=args.validate)
+        _print_split(val, files["validation"], args.validate)
+    return 0
+
+
 def _print_split(val: dict, path: Path, n: int) -> None:
     t = val["table"]
     t.to_csv(path, index=False)
@@ -419,10 +447,12 @@ def cmd_calibrate(args) -> int:
         return cmd_calibrate_credit(args)
     if args.model == "pool":
         return cmd_calibrate_pool(args)
+    if args.model == "field":
+        return cmd_calibrate_field(args)
     if not args.history:
         from crmsim.errors import InputError
 
-        raise InputError("calibrate: give the lead / MQL export (or --model credit / --model pool with their tables)")
+        raise InputError("calibrate: give the lead / MQL export (or --model credit / pool / field with their tables)")
     if not args.map:
         from crmsim.errors import InputError
 
@@ -731,15 +761,20 @@ def build_parser() -> argparse.ArgumentParser:
     v.add_argument("files", nargs="+")
     v.add_argument("--allow-large", action="store_true", help="accept scenarios beyond the size limits")
     v.set_defaults(func=cmd_validate)
-    c = sub.add_parser("calibrate", help="fit the funnel (lead export) or credit (receivables) scenario to your data",
+    c = sub.add_parser("calibrate", help="fit the funnel, credit, pool or field scenario to your exports",
                        description="Fit a scenario to your own exports. Examples: crmsim calibrate mqls.csv --deals "
                                    "closed_deals.csv --map map.toml --out my_funnel.toml --validate 5;  crmsim "
                                    "calibrate --model credit --invoices invoices.csv --payments payments.csv "
-                                   "--customers customers.csv --map credit_map.toml --out my_credit.toml --validate 10")
+                                   "--customers customers.csv --map credit_map.toml --out my_credit.toml --validate 10;  crmsim "
+                                   "calibrate --model field --stores stores.csv --visits visits.csv --map field_map.toml "
+                                   "--out my_field.toml --validate 5")
     c.add_argument("history", nargs="?", help="lead / MQL export (CSV or Parquet), for the funnel")
-    c.add_argument("--model", choices=["funnel", "credit", "pool"], default="funnel",
+    c.add_argument("--model", choices=["funnel", "credit", "pool", "field"], default="funnel",
                    help="which simulation to fit (default funnel); credit reads --invoices, --customers, --payments; "
-                        "pool reads --customers, --activities, --deals, --ownership")
+                        "pool reads --customers, --activities, --deals, --ownership; field reads --stores, --visits")
+    c.add_argument("--stores", help="field: stores (customer_id, lat, lon [, grade, owner_id])")
+    c.add_argument("--visits", help="field: visit / check-in log (rep_id, customer_id, checkin_at [, checkout_at, "
+                                    "status, planned_at, visit_type]); statuses in the map's [statuses]")
     c.add_argument("--activities", help="pool: follow-ups (customer_id, followup_at)")
     c.add_argument("--ownership", help="pool: owner-change log (customer_id, changed_at, owner_id [, action]) or "
                                        "intervals (customer_id, owner_id, owned_from, owned_to)")
@@ -757,7 +792,7 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--out", required=True, help="scenario file to write (.toml); estimates, provenance and "
                                                 "exclusions CSVs are written next to it")
     c.add_argument("--base", help="scenario whose rules to keep (default: the bundled scenarios/funnel.toml, "
-                                  "credit_policy.toml or pool_reclamation.toml)")
+                                  "credit_policy.toml, pool_reclamation.toml or field_visits.toml)")
     c.add_argument("--start", help="first day of the history to use (default: first lead)")
     c.add_argument("--end", help="day after the last creation day to use (default: after the last lead)")
     c.add_argument("--observed-until", help="outcomes known until this day (default: --end if given, else "
