@@ -405,7 +405,11 @@ def cmd_calibrate_field(args) -> int:
     """``crmsim calibrate --model field``: the field scenario fitted to a stores table and a visit /
     check-in log, with provenance and, with ``--validate N``, the time-split check."""
     from crmsim.errors import InputError, read_toml
-    from crmsim.experiments.field_twin import calibrate_field, field_split_validation, load_visit_history
+    from crmsim.experiments.field_twin import (
+        calibrate_field,
+        field_split_validation,
+        load_visit_history,
+    )
     from crmsim.tables import read_table
 
     if not (args.stores and args.visits):

@@ -9,7 +9,11 @@ import pandas as pd
 import pytest
 
 from crmsim.errors import InputError
-from crmsim.experiments.field_twin import calibrate_field, field_split_validation, load_visit_history
+from crmsim.experiments.field_twin import (
+    calibrate_field,
+    field_split_validation,
+    load_visit_history,
+)
 from crmsim.sim.exports import FIELD_EXPORT_COLUMNS, field_export
 from crmsim.sim.field import FieldConfig
 
