@@ -1,13 +1,15 @@
 """Discount and promotion simulation (FEATURES CPQ): what a promotion calendar, a rebate scheme and
 reps' discount authority do to revenue, volume and margin, before they go live.
 
-Customers belong to segments. Each has purchase occasions (Poisson); an order holds
+Customers belong to segments. Each has purchase occasions (Poisson, at ``occasions_per_month``
+times the day's ``weekday_weights`` and ``month_weights``); an order holds
 ``1 + Poisson(lines_mean - 1)`` distinct products, each with a need in units (1 + Poisson). What
 they buy depends on the price they see:
 
 - ``elasticity`` segments buy ``need x (1 - d)^e`` units at an effective discount ``d``
   (constant elasticity; default e = -2.62, the mean of Bijmolt, van Heerde & Pieters 2005,
-  REFERENCES.md: 20% off lifts volume by 79.4%);
+  REFERENCES.md: 20% off lifts volume by 79.4%; a product's own ``elasticity``, when set, is
+  used instead for every elasticity segment);
 - ``logit`` segments buy their need with probability ``1 / (1 + exp(-(a - b r)))`` at a price
   ``r`` times list (``a`` set so that the probability at list price is ``buy_prob``; own-price
   elasticity ``-b r (1 - P)``).
@@ -90,6 +92,7 @@ class PromoProduct(Config):
     list_price: int = Field(gt=0)     # minor units
     unit_cost: int = Field(ge=0)
     weight: float = Field(default=1.0, gt=0)
+    elasticity: float | None = Field(default=None, lt=0)   # this product's, over its buyers' segments'
 
 
 def _default_approval() -> ApprovalPolicy:
@@ -122,9 +125,17 @@ class PromoConfig(Config):
     counter_accept: float = Field(default=0.5, ge=0, le=1)
     rebate_tiers: tuple[RebateTier, ...] = ()           # quarterly volume rebate, whole-tier
     rebate_period_days: int = Field(default=91, ge=1)
+    # purchase occasions per weekday (Monday first) and per calendar month, as multipliers of
+    # ``occasions_per_month`` (the promotion twin fits them from order lines)
+    weekday_weights: tuple[float, ...] = (1.0,) * 7
+    month_weights: tuple[float, ...] = (1.0,) * 12
 
     @model_validator(mode="after")
     def _check(self) -> PromoConfig:
+        for f, k in (("weekday_weights", 7), ("month_weights", 12)):
+            w = getattr(self, f)
+            if len(w) != k or min(w) < 0 or max(w) <= 0:
+                raise ValueError(f"{f} needs {k} multipliers >= 0, not all 0; got {list(w)}")
         if abs(sum(s.share for s in self.segments) - 1) > 1e-6:
             raise ValueError(f"segment shares must sum to 1, got {sum(s.share for s in self.segments):g}")
         names = [p.product_id for p in self.products]
@@ -171,6 +182,7 @@ def simulate_promo(cfg: PromoConfig, seed, horizon_days: float, warmup_days: flo
     ucost = np.array([p.unit_cost for p in prods], dtype=float)
     pid = np.array([p.product_id for p in prods], dtype=object)
     pcat = np.array([p.category for p in prods], dtype=object)
+    p_el = np.array([np.nan if p.elasticity is None else p.elasticity for p in prods])
     cost_of = {p.product_id: p.unit_cost for p in prods}
     prod_index = {p.product_id: j for j, p in enumerate(prods)}
     eng = PromotionEngine(list(cfg.promotions), cfg.stacking, cost_of)
@@ -235,7 +247,8 @@ def simulate_promo(cfg: PromoConfig, seed, horizon_days: float, warmup_days: flo
         date = t0 + pd.Timedelta(days=day)
         if day > 0 and day % cfg.rebate_period_days == 0:   # before the new period's first orders
             pay_rebates(day)
-        k_occ = r.poisson(rate)
+        f = cfg.weekday_weights[date.weekday()] * cfg.month_weights[date.month - 1]
+        k_occ = r.poisson(rate if f == 1.0 else rate * f)
         who = np.repeat(np.arange(n), k_occ)
         promo_on = eng.active(date)
         units_day = cf_day = 0.0
@@ -294,7 +307,7 @@ def simulate_promo(cfg: PromoConfig, seed, horizon_days: float, warmup_days: flo
                 d_basket = float((d * lv).sum() / lv.sum()) if lv.sum() else 0.0
                 units = np.where(u_buy < logit_buy_prob(1 - d_basket, s.buy_prob, s.logit_b), rest, 0).astype(int)
             else:
-                x = elasticity_units(rest, d, s.elasticity)
+                x = elasticity_units(rest, d, np.where(np.isnan(p_el[ka]), s.elasticity, p_el[ka]))
                 units = (np.floor(x) + (np.array(u_rounds) < x - np.floor(x))).astype(int)
             fwd = np.where((d > 0) & (units > 0), np.round(s.stockpile * need_a), 0).astype(int)
             units = units + fwd
