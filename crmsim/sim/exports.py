@@ -13,7 +13,7 @@ import pandas as pd
 from crmsim.rng import rng_from
 
 __all__ = ["pool_export", "POOL_EXPORT_COLUMNS", "credit_export", "CREDIT_EXPORT_COLUMNS", "field_export",
-           "FIELD_EXPORT_COLUMNS"]
+           "FIELD_EXPORT_COLUMNS", "promo_export", "PROMO_EXPORT_COLUMNS"]
 
 
 #: How :func:`pool_export`'s CRM-style columns map to :func:`crmsim.customers.replay.pool_history`'s.
@@ -239,3 +239,63 @@ def field_export(cfg, days: int, *, seed=None, noise: bool = True) -> dict[str, 
         visits = pd.concat([visits, extra], ignore_index=True)
         stores.loc[len(stores) - 1, ["Latitude", "Longitude"]] = [0.0, 0.0]
     return {"stores": stores, "visits": visits, "truth": res}
+
+
+#: How :func:`promo_export`'s ERP-style columns map to :func:`crmsim.experiments.promo_twin.load_order_history`'s.
+PROMO_EXPORT_COLUMNS = {"order_id": "Order No", "order_date": "Order Date", "customer_id": "Customer",
+                        "segment": "Customer Group", "product_id": "Item Code", "category": "Item Group",
+                        "qty": "Qty", "list_price": "Rate", "discount_pct": "Discount %", "net_amount": "Amount",
+                        "promo_id": "Pricing Rule", "free": "Is Free Item"}
+
+
+def promo_export(cfg, days: int, *, seed=None, noise: bool = True) -> dict[str, pd.DataFrame]:
+    """``days`` of order lines as an ERP exports its sales order items, from the promotion
+    simulation: ``lines`` (``Order No, Order Date`` (the day, no time), ``Customer, Customer Group``
+    (the segment), ``Item Code, Item Group, Qty, Rate`` (list price per unit, currency units),
+    ``Discount %, Amount`` (net), ``Pricing Rule`` (the promotion, blank for none: a discount
+    without one was negotiated), ``Is Free Item`` (free goods: 100% off)). Deals lost while
+    waiting for approval and lines of no unit are not orders and are in no export. With
+    ``noise``: a return (negative quantity), a line without an item code and a line whose date is
+    not a date. Returns the tables and ``truth`` (the simulation's result).
+
+    Examples
+    --------
+    >>> from crmsim.sim.promo import PromoConfig
+    >>> t = promo_export(PromoConfig(customers=40), 14, seed=1)
+    >>> list(t["lines"].columns)[:6]
+    ['Order No', 'Order Date', 'Customer', 'Customer Group', 'Item Code', 'Item Group']
+    """
+    from crmsim.sim.promo import simulate_promo
+
+    seed = 0 if seed is None else seed
+    res = simulate_promo(cfg, seed=seed, horizon_days=days)
+    o = res.table
+    o = o[~o["lost"].to_numpy(bool) & ((o["units"] > 0) | (o["free_units"] > 0))].reset_index(drop=True)
+    price = {p.product_id: p.list_price for p in cfg.products}
+    cat = {p.product_id: p.category for p in cfg.products}
+    day0 = np.datetime64(pd.Timestamp(cfg.start_date).date(), "D")
+    date = (day0 + o["day"].to_numpy().astype("timedelta64[D]")).astype(str)
+    rate = o["product_id"].map(price).to_numpy(float) / 100
+    paid = o["units"].to_numpy(int)
+    pct = np.divide(o["discount"].to_numpy(float), o["list_amount"].to_numpy(float),
+                    out=np.zeros(len(o)), where=o["list_amount"].to_numpy(float) > 0)
+
+    def lines(mask, qty, pct, net, free):
+        return pd.DataFrame({"Order No": [f"SO-{i:07d}" for i in o["order_id"].to_numpy()[mask]],
+                             "Order Date": date[mask], "Customer": [f"CUST-{c:05d}" for c in o["customer"].to_numpy()[mask]],
+                             "Customer Group": o["segment"].to_numpy()[mask], "Item Code": o["product_id"].to_numpy()[mask],
+                             "Item Group": o["product_id"].map(cat).to_numpy()[mask], "Qty": qty[mask],
+                             "Rate": np.round(rate[mask], 2), "Discount %": np.round(100 * pct[mask], 2),
+                             "Amount": np.round(net[mask], 2), "Pricing Rule": o["promotions"].to_numpy()[mask],
+                             "Is Free Item": np.full(int(mask.sum()), "Yes" if free else "No"), "_at": o.index[mask]})
+
+    t = pd.concat([lines(paid > 0, paid, pct, o["net_amount"].to_numpy(float) / 100, False),
+                   lines(o["free_units"].to_numpy() > 0, o["free_units"].to_numpy(int), np.ones(len(o)),
+                         np.zeros(len(o)), True)], ignore_index=True)
+    t = t.sort_values(["_at", "Is Free Item"], kind="stable").drop(columns="_at").reset_index(drop=True)
+    if noise and len(t) >= 3:
+        ret = t.iloc[[0]].assign(**{"Order No": "SO-R0001", "Qty": -1, "Amount": -t["Rate"].iloc[0]})
+        t.loc[1, "Item Code"] = ""
+        t.loc[2, "Order Date"] = "n/a"
+        t = pd.concat([t, ret], ignore_index=True)
+    return {"lines": t, "truth": res}
