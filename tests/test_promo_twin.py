@@ -1,0 +1,99 @@
+"""The promotion twin: order lines generated from known parameters are read, the parameters
+recovered (95% CIs), a held-out promotion's uplift simulated, and bad or thin lines named."""
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from crmsim.cpq.promotions import Promotion
+from crmsim.errors import InputError
+from crmsim.experiments.promo_twin import calibrate_promo, load_order_history, promo_split_validation
+from crmsim.sim.exports import PROMO_EXPORT_COLUMNS, promo_export
+from crmsim.sim.promo import PromoConfig, PromoProduct, Segment
+
+PROMOS = [(0.10, "core", "2025-02-03", "2025-02-16"), (0.25, "extra", "2025-03-10", "2025-03-23"),
+          (0.20, "core", "2025-04-21", "2025-05-04"), (0.15, "extra", "2025-06-02", "2025-06-15"),
+          (0.30, "core", "2025-07-07", "2025-07-20")]
+TRUTH = PromoConfig(
+    customers=2000,
+    segments=(Segment(name="loyal", share=0.6, elasticity=-1.5, occasions_per_month=2.0),
+              Segment(name="hunters", share=0.4, elasticity=-3.0, occasions_per_month=1.5)),
+    products=(PromoProduct(product_id="A", category="core", list_price=10000, unit_cost=6000, weight=3),
+              PromoProduct(product_id="B", category="core", list_price=5000, unit_cost=3000, weight=2),
+              PromoProduct(product_id="C", category="extra", list_price=25000, unit_cost=13000, weight=1)),
+    promotions=tuple(Promotion(promo_id=f"P{i}", kind="item", percent_off=d, category=(c,), valid_from=f, valid_to=t)
+                     for i, (d, c, f, t) in enumerate(PROMOS)),
+    weekday_weights=(1.2, 1.1, 1.0, 1.0, 1.2, 0.8, 0.7))
+
+
+@pytest.fixture(scope="module")
+def history():
+    x = promo_export(TRUTH, 224, seed=2)
+    return load_order_history(x["lines"], columns=PROMO_EXPORT_COLUMNS)
+
+
+def test_noise_is_counted_not_dropped(history):
+    reasons = history.exclusions.set_index("reason")["rows"]
+    assert reasons.filter(like="blank").sum() == 1 and reasons.filter(like="not a date").sum() == 1
+    assert reasons.filter(like="quantity 0 or below").sum() == 1
+    assert history.promotions["promo_id"].nunique() == 5
+
+
+def test_known_parameters_are_recovered(history):
+    cal = calibrate_promo(history, TRUTH)
+    e = cal.estimates.set_index(["parameter", "group"])
+    truth = {("elasticity", "loyal"): -1.5, ("elasticity", "hunters"): -3.0,
+             ("occasions_per_month", "loyal"): 2.0, ("occasions_per_month", "hunters"): 1.5,
+             ("units_mean", "loyal"): 3.0, ("units_mean", "hunters"): 3.0,
+             ("segment_share", "loyal"): 0.6, ("segment_share", "hunters"): 0.4,
+             ("product_weight", "A"): 0.5, ("product_weight", "B"): 1 / 3, ("product_weight", "C"): 1 / 6}
+    w = np.array(TRUTH.weekday_weights) / np.mean(TRUTH.weekday_weights)
+    for k, d in enumerate(("Tue", "Wed", "Thu", "Fri", "Sat", "Sun"), start=1):
+        truth[("weekday_weight", d)] = w[k]
+    covered = [e.loc[k, "ci_low"] <= v <= e.loc[k, "ci_high"] for k, v in truth.items()]
+    assert np.mean(covered) >= 0.9, dict(zip(truth, covered))
+    assert (cal.estimates.loc[cal.estimates["parameter"] == "stockpile", "value"] == 0).all()
+    prov = cal.provenance.set_index("path")
+    assert prov.loc["segments", "source"] == "fitted" and "estimates under it" in prov.loc["segments", "note"]
+    assert prov.loc["approvers", "source"] in ("default", "base scenario")
+
+
+def test_held_out_promotion_uplift(history):
+    v = promo_split_validation(history, TRUTH, replications=3, seed=1)
+    t = v["table"].set_index("metric")
+    assert v["promotion"] == "P4"
+    assert t.loc["uplift.core", "observed"] > 0.5          # 30% off: units roughly double
+    # measured: observed 1.00, simulated 0.87 (-13%) at seed 2; the bound guards against regressions
+    assert abs(t.loc["uplift.core", "error_pct"]) < 25
+
+
+def test_no_price_variation_falls_back_to_the_base_elasticity():
+    x = promo_export(TRUTH.model_copy(update={"promotions": ()}), 60, seed=3, noise=False)
+    h = load_order_history(x["lines"], columns=PROMO_EXPORT_COLUMNS)
+    cal = calibrate_promo(h, TRUTH)
+    el = cal.estimates[cal.estimates["parameter"] == "elasticity"]
+    assert set(el["source"]) == {"base scenario"}
+    assert any("no price ever changed" in n for n in cal.notes)
+
+
+def test_bad_and_thin_lines_are_named():
+    with pytest.raises(InputError, match="list price"):
+        load_order_history(pd.DataFrame({"order_date": ["2025-01-01"], "customer_id": ["C"], "product_id": ["A"],
+                                         "qty": [1]}))
+    x = promo_export(TRUTH, 60, seed=4, noise=False)["lines"]
+    thin = x.iloc[:3].assign(**{"Item Code": "RARE"})
+    h = load_order_history(pd.concat([x, thin], ignore_index=True), columns=PROMO_EXPORT_COLUMNS)
+    cal = calibrate_promo(h, TRUTH)
+    assert any("product RARE: 3 order lines" in n for n in cal.notes)
+    assert cal.estimates.set_index(["parameter", "group"]).loc[("unit_cost", "RARE"), "source"] == "default"
+    clash = x.copy()
+    k = clash.index[clash["Pricing Rule"] == ""][:5]
+    clash.loc[k, "Pricing Rule"] = "OTHER"
+    clash.loc[k, "Discount %"] = 5.0
+    clash.loc[k, "Amount"] = (clash.loc[k, "Rate"] * clash.loc[k, "Qty"] * 0.95).round(2)
+    clash.loc[k, "Order Date"] = "2025-02-05"
+    clash.loc[k, "Item Code"] = "A"
+    h = load_order_history(clash, columns=PROMO_EXPORT_COLUMNS)
+    assert any("overlaps" in n for n in h.notes)
+    with pytest.raises(InputError, match="at least 4 weeks"):
+        calibrate_promo(h, TRUTH, start="2025-01-06", end="2025-01-20")
