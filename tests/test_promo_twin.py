@@ -7,7 +7,11 @@ import pytest
 
 from crmsim.cpq.promotions import Promotion
 from crmsim.errors import InputError
-from crmsim.experiments.promo_twin import calibrate_promo, load_order_history, promo_split_validation
+from crmsim.experiments.promo_twin import (
+    calibrate_promo,
+    load_order_history,
+    promo_split_validation,
+)
 from crmsim.sim.exports import PROMO_EXPORT_COLUMNS, promo_export
 from crmsim.sim.promo import PromoConfig, PromoProduct, Segment
 
@@ -58,13 +62,29 @@ def test_known_parameters_are_recovered(history):
     assert prov.loc["approvers", "source"] in ("default", "base scenario")
 
 
-def test_held_out_promotion_uplift(history):
-    v = promo_split_validation(history, TRUTH, replications=3, seed=1)
+def test_held_out_promotion_uplift():
+    # 8,000 customers: at 2,000 the log's own noise on a 2-week uplift is about 7% (measured, seeds 2-7:
+    # -9% to +18%); at 8,000 the error was -5.4, +1.5, -5.9, 0.0, +3.7, -5.9% (seeds 2-7)
+    x = promo_export(TRUTH.model_copy(update={"customers": 8000}), 224, seed=2)
+    h = load_order_history(x["lines"], columns=PROMO_EXPORT_COLUMNS)
+    v = promo_split_validation(h, TRUTH, replications=3, seed=1)
     t = v["table"].set_index("metric")
     assert v["promotion"] == "P4"
     assert t.loc["uplift.core", "observed"] > 0.5          # 30% off: units roughly double
-    # measured: observed 1.00, simulated 0.87 (-13%) at seed 2; the bound guards against regressions
-    assert abs(t.loc["uplift.core", "error_pct"]) < 25
+    assert abs(t.loc["uplift.core", "error_pct"]) < 10
+
+
+def test_stockpiling_is_recovered_where_the_dip_shows():
+    segs = (TRUTH.segments[0], TRUTH.segments[1].model_copy(update={"stockpile": 1.0}))
+    truth = TRUTH.model_copy(update={"customers": 3000, "segments": segs})
+    h = load_order_history(promo_export(truth, 224, seed=3)["lines"], columns=PROMO_EXPORT_COLUMNS)
+    cal = calibrate_promo(h, truth, seed=1)
+    e = cal.estimates.set_index(["parameter", "group"])
+    assert e.loc[("stockpile", "loyal"), "value"] == 0
+    for k, v in {("stockpile", "hunters"): 1.0, ("elasticity", "hunters"): -3.0}.items():
+        assert e.loc[k, "ci_low"] <= v <= e.loc[k, "ci_high"], (k, e.loc[k, ["value", "ci_low", "ci_high"]].to_dict())
+    assert "net of forward buying" in e.loc[("elasticity", "hunters"), "note"]
+    assert any("stockpiling: a dip" in n for n in cal.notes)
 
 
 def test_no_price_variation_falls_back_to_the_base_elasticity():

@@ -46,7 +46,13 @@ import numpy as np
 import pandas as pd
 
 from crmsim.errors import InputError
-from crmsim.experiments.fits import Estimates, fit_poisson_fe, held_out_table, proportion_ci, provenance_table
+from crmsim.experiments.fits import (
+    Estimates,
+    fit_poisson_fe,
+    held_out_table,
+    proportion_ci,
+    provenance_table,
+)
 from crmsim.sim.promo import BIJMOLT_ELASTICITY, PromoConfig, simulate_promo
 
 __all__ = ["ORDER_FIELDS", "OrderHistory", "PromoCalibration", "load_order_history", "calibrate_promo",
@@ -64,8 +70,9 @@ THIN_PRODUCT = 20
 POST_DAYS = (7, 91)
 #: Days of the log before a held-out promotion used as its baseline.
 PRE_DAYS = 28
-#: The stockpiling correction simulates at most this many customers per segment.
-SUB_CUSTOMERS = 1500
+#: The stockpiling correction simulates as many customers as the log has, at most this many (the
+#: simulation's noise adds to the log's: the CIs of what it sets are widened by that).
+SIM_CUSTOMERS_MAX = 4_000
 DAYS_PER_MONTH = 30.4
 
 
@@ -677,6 +684,7 @@ def _stockpiling(cfg, h, w, t0, t1, rf, dips, panel, segs, est, notes, seed, by,
             if np.isfinite(q_s) and q_s > 0:
                 theta[s][1] = float(np.clip(theta[s][1] * target[s][1] / q_s, 0.0, 5.0))
     cfg = _with(cfg, theta)
+    widen = math.sqrt(1 + cfg.customers / sub)     # indirect inference: the simulation's noise adds to the log's
     for s, (e_s, s_s) in theta.items():
         i = names.index(s)
         b, se_ = visible[s]
@@ -684,9 +692,12 @@ def _stockpiling(cfg, h, w, t0, t1, rf, dips, panel, segs, est, notes, seed, by,
         f = s_s / q if q > 0 else 0.0
         row = next(r for r in est.rows if r["parameter"] == "elasticity" and r["group"] == s)
         shift = e_s - row["value"]
-        row.update(value=e_s, ci_low=row["ci_low"] + shift, ci_high=row["ci_high"] + shift,
-                   note=row["note"] + f"; net of forward buying ({shift:+.2f} from the promotion lift, by simulation)")
-        est.add("stockpile", s_s, (q_lo * f, q_hi * f), int(post_days[segs.index(s)]), group=s,
+        half = widen * (row["ci_high"] - row["ci_low"]) / 2
+        row.update(value=e_s, ci_low=e_s - half, ci_high=e_s + half,
+                   note=row["note"] + f"; net of forward buying ({shift:+.2f} from the promotion lift, by simulation "
+                   f"of {sub:,} customers; CI widened x{widen:.2f} for its noise)")
+        est.add("stockpile", s_s, (s_s - widen * (s_s - q_lo * f), s_s + widen * (q_hi * f - s_s)),
+                int(post_days[segs.index(s)]), group=s,
                 path=f"segments.{i}.stockpile",
                 note=f"forward-bought share of an occasion's need: units {-100 * q:.1f}% in the weeks after promotions; "
                      "set by simulation on the log's calendar")
@@ -696,13 +707,13 @@ def _stockpiling(cfg, h, w, t0, t1, rf, dips, panel, segs, est, notes, seed, by,
 
 
 def _with(cfg: PromoConfig, theta: dict) -> PromoConfig:
-    segs = [s.model_copy(update={"elasticity": v[0], "stockpile": v[1]}) if s.name in theta else s
-            for s in cfg.segments]
+    segs = [s.model_copy(update={"elasticity": theta[s.name][0], "stockpile": theta[s.name][1]})
+            if s.name in theta else s for s in cfg.segments]
     return cfg.model_copy(update={"segments": tuple(segs)})
 
 
 def _subsample(cfg: PromoConfig) -> int:
-    return int(min(cfg.customers, SUB_CUSTOMERS * len(cfg.segments)))
+    return int(min(cfg.customers, SIM_CUSTOMERS_MAX))
 
 
 def _sim_reduced(cfg: PromoConfig, t0: int, t1: int, h: OrderHistory, w: pd.DataFrame, seed, by) -> dict:

@@ -19,7 +19,7 @@ Promotions are :class:`crmsim.cpq.promotions.Promotion` rules applied by the
 customer sees the benefit the order would get (a dry run), chooses the units, and the order is
 then booked through the engine (thresholds and bundles are met by the whole basket). ``stockpile``
 customers forward-buy a product during a promotion (that share of an occasion's need again, at
-the promoted price) and use that stock before buying it again, which makes the post-promotion dip. A share of orders are negotiated deals: the customer asks for a
+the promoted price, rounded at random to whole units so that its mean is that share) and use that stock before buying it again, which makes the post-promotion dip. A share of orders are negotiated deals: the customer asks for a
 discount; the rule :func:`crmsim.cpq.quotes.required_level_index` says who may grant it and
 :func:`crmsim.cpq.quotes.counter_offer` what is offered. Within
 the rep's authority it is granted at once; above it the request queues for ``approvers`` (a SimPy
@@ -309,7 +309,8 @@ def simulate_promo(cfg: PromoConfig, seed, horizon_days: float, warmup_days: flo
             else:
                 x = elasticity_units(rest, d, np.where(np.isnan(p_el[ka]), s.elasticity, p_el[ka]))
                 units = (np.floor(x) + (np.array(u_rounds) < x - np.floor(x))).astype(int)
-            fwd = np.where((d > 0) & (units > 0), np.round(s.stockpile * need_a), 0).astype(int)
+            # forward buying, rounded at random with the occasion's rounding draw (its mean is stockpile x need)
+            fwd = np.where((d > 0) & (units > 0), np.floor(s.stockpile * need_a + np.array(u_rounds)), 0).astype(int)
             units = units + fwd
             stock[c, ka] += fwd
             units_day += float(units.sum())
