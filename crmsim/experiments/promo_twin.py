@@ -46,6 +46,7 @@ import numpy as np
 import pandas as pd
 
 from crmsim.errors import InputError
+from crmsim.experiments.field_twin import _day
 from crmsim.experiments.fits import (
     Estimates,
     fit_poisson_fe,
@@ -125,10 +126,6 @@ class PromoCalibration:
 
 
 # ----------------------------------------------------------------------------- reading
-
-def _day(x) -> int:
-    return int(np.datetime64(pd.Timestamp(x).date(), "D").astype(np.int64))
-
 
 def load_order_history(lines, *, columns: dict[str, str] | None = None) -> OrderHistory:
     """Read order lines (a DataFrame or a file) into an :class:`OrderHistory` (see the module
