@@ -296,7 +296,7 @@ def _base_scenario(args, model: str, bundled: str):
     return base
 
 
-def _write_calibration(base, cal, exclusions, args, model: str, source: str) -> dict:
+def _write_calibration(base, cal, exclusions, args, model: str, source: str, sweep: list | None = None) -> dict:
     """Write a calibrated scenario and its estimates, provenance and exclusions next to ``--out``
     (never over a file crmsim did not write), and print where every parameter came from."""
     from crmsim.errors import InputError
@@ -316,6 +316,8 @@ def _write_calibration(base, cal, exclusions, args, model: str, source: str) -> 
     raw = base.model_dump(mode="json", by_alias=True, exclude_none=True)
     raw.update(name=f"{base.name}_calibrated", description=f"{base.description} (calibrated on {source})",
                baseline=cal.config.model_dump(mode="json", by_alias=True, exclude_none=True))
+    if sweep is not None:
+        raw["sweep"] = sweep
     sc = scenario_from_dict(raw, source=str(out))
     start, end = cal.window
     out.write_text(f"# Calibrated by crmsim calibrate --model {model} on {source} ({start.date()}..{end.date()}).\n"
@@ -433,6 +435,40 @@ def cmd_calibrate_field(args) -> int:
     return 0
 
 
+def cmd_calibrate_promo(args) -> int:
+    """``crmsim calibrate --model promo``: the promotion scenario fitted to order lines with
+    their prices and discounts, with provenance and, with ``--validate N``, a held-out past
+    promotion (``--holdout ID``, default the last one with enough log before it)."""
+    from crmsim.errors import InputError
+    from crmsim.experiments.calibrate import _set_paths
+    from crmsim.experiments.promo_twin import (
+        calibrate_promo,
+        load_order_history,
+        promo_split_validation,
+        replan_sweeps,
+    )
+    from crmsim.tables import read_table
+
+    if not args.lines:
+        raise InputError("calibrate --model promo needs --lines FILE (order lines: order_date, customer_id, product_id, "
+                         "qty, list_price and discount_pct, discount_amount or net_amount [, order_id, segment, "
+                         "category, promo_id, free, unit_cost])")
+    columns = _read_map_columns(args.map)
+    history = load_order_history(read_table(args.lines, source="order lines"), columns=columns)
+    print(history.summary())
+    base = _base_scenario(args, "promo", "promotions.toml")
+    cal = calibrate_promo(history, base.baseline, start=args.start, end=args.end, base_set=_set_paths(base.baseline))
+    raw = base.model_dump(mode="json", by_alias=True, exclude_none=True)
+    sweep, moved = replan_sweeps(raw.get("sweep", []), base.baseline.start_date, cal, history)
+    cal.notes += moved
+    files = _write_calibration(base, cal, history.exclusions, args, "promo", args.lines, sweep=sweep)
+    if args.validate:
+        val = promo_split_validation(history, base.baseline, holdout=args.holdout, replications=args.validate)
+        print(f"\nheld-out promotion: {val['promotion']}")
+        _print_split(val, files["validation"], args.validate)
+    return 0
+
+
 def _print_split(val: dict, path: Path, n: int) -> None:
     t = val["table"]
     t.to_csv(path, index=False)
@@ -453,10 +489,12 @@ def cmd_calibrate(args) -> int:
         return cmd_calibrate_pool(args)
     if args.model == "field":
         return cmd_calibrate_field(args)
+    if args.model == "promo":
+        return cmd_calibrate_promo(args)
     if not args.history:
         from crmsim.errors import InputError
 
-        raise InputError("calibrate: give the lead / MQL export (or --model credit / pool / field with their tables)")
+        raise InputError("calibrate: give the lead / MQL export (or --model credit / pool / field / promo with their tables)")
     if not args.map:
         from crmsim.errors import InputError
 
@@ -765,17 +803,24 @@ def build_parser() -> argparse.ArgumentParser:
     v.add_argument("files", nargs="+")
     v.add_argument("--allow-large", action="store_true", help="accept scenarios beyond the size limits")
     v.set_defaults(func=cmd_validate)
-    c = sub.add_parser("calibrate", help="fit the funnel, credit, pool or field scenario to your exports",
+    c = sub.add_parser("calibrate", help="fit the funnel, credit, pool, field or promotion scenario to your exports",
                        description="Fit a scenario to your own exports. Examples: crmsim calibrate mqls.csv --deals "
                                    "closed_deals.csv --map map.toml --out my_funnel.toml --validate 5;  crmsim "
                                    "calibrate --model credit --invoices invoices.csv --payments payments.csv "
                                    "--customers customers.csv --map credit_map.toml --out my_credit.toml --validate 10;  crmsim "
                                    "calibrate --model field --stores stores.csv --visits visits.csv --map field_map.toml "
-                                   "--out my_field.toml --validate 5")
+                                   "--out my_field.toml --validate 5;  crmsim calibrate --model promo --lines order_lines.csv "
+                                   "--map promo_map.toml --out my_promotions.toml --validate 5")
     c.add_argument("history", nargs="?", help="lead / MQL export (CSV or Parquet), for the funnel")
-    c.add_argument("--model", choices=["funnel", "credit", "pool", "field"], default="funnel",
+    c.add_argument("--model", choices=["funnel", "credit", "pool", "field", "promo"], default="funnel",
                    help="which simulation to fit (default funnel); credit reads --invoices, --customers, --payments; "
-                        "pool reads --customers, --activities, --deals, --ownership; field reads --stores, --visits")
+                        "pool reads --customers, --activities, --deals, --ownership; field reads --stores, --visits; "
+                        "promo reads --lines")
+    c.add_argument("--lines", help="promo: order lines (order_date, customer_id, product_id, qty, list_price and "
+                                   "discount_pct / discount_amount / net_amount [, order_id, segment, category, "
+                                   "promo_id, free, unit_cost])")
+    c.add_argument("--holdout", help="promo: the past promotion (its id) the --validate check holds out (default: "
+                                     "the last one with 12 weeks of log before it)")
     c.add_argument("--stores", help="field: stores (customer_id, lat, lon [, grade, owner_id])")
     c.add_argument("--visits", help="field: visit / check-in log (rep_id, customer_id, checkin_at [, checkout_at, "
                                     "status, planned_at, visit_type]); statuses in the map's [statuses]")
@@ -796,7 +841,7 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--out", required=True, help="scenario file to write (.toml); estimates, provenance and "
                                                 "exclusions CSVs are written next to it")
     c.add_argument("--base", help="scenario whose rules to keep (default: the bundled scenarios/funnel.toml, "
-                                  "credit_policy.toml, pool_reclamation.toml or field_visits.toml)")
+                                  "credit_policy.toml, pool_reclamation.toml, field_visits.toml or promotions.toml)")
     c.add_argument("--start", help="first day of the history to use (default: first lead)")
     c.add_argument("--end", help="day after the last creation day to use (default: after the last lead)")
     c.add_argument("--observed-until", help="outcomes known until this day (default: --end if given, else "

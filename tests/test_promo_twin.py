@@ -117,3 +117,48 @@ def test_bad_and_thin_lines_are_named():
     assert any("overlaps" in n for n in h.notes)
     with pytest.raises(InputError, match="at least 4 weeks"):
         calibrate_promo(h, TRUTH, start="2025-01-06", end="2025-01-20")
+
+
+def test_calibrate_command_writes_a_runnable_scenario_with_your_catalog(tmp_path):
+    import subprocess
+    import sys
+
+    x = promo_export(TRUTH.model_copy(update={"customers": 500}), 224, seed=3)
+    x["lines"].to_csv(tmp_path / "lines.csv", index=False)
+    (tmp_path / "map.toml").write_text("[columns]\n" + "".join(f'{k} = "{v}"\n' for k, v in PROMO_EXPORT_COLUMNS.items()))
+    out = tmp_path / "my_promo.toml"
+    cmd = [sys.executable, "-m", "crmsim.cli", "calibrate", "--model", "promo", "--lines", str(tmp_path / "lines.csv"),
+           "--map", str(tmp_path / "map.toml"), "--out", str(out), "--validate", "2", "--holdout", "P3"]
+    r = subprocess.run(cmd, capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    assert "held-out promotion: P3" in r.stdout and "uplift.extra" in r.stdout and "excluded from order lines" in r.stdout
+    # the bundled plan names a product 'premium' the catalog does not have: left out, said so
+    assert "variant '15% off premium' left out" in r.stdout
+    assert {p.name for p in tmp_path.iterdir()} >= {"my_promo.toml", "my_promo.estimates.csv", "my_promo.provenance.csv",
+                                                    "my_promo.exclusions.csv", "my_promo.validation.csv"}
+    from crmsim.experiments import load_scenario
+
+    sc = load_scenario(out)
+    assert {p.product_id for p in sc.baseline.products} == {"A", "B", "C"}
+    plan = next(s for s in sc.sweep if "promotions" in s.grid)
+    assert plan.labels["promotions"][-1].startswith("as last time: P4 (30% off core")
+    starts = [pd.Timestamp(v[0]["valid_from"]) for v in plan.grid["promotions"] if v]
+    assert min(starts) > pd.Timestamp(sc.baseline.start_date)      # the plan runs after your log, not in 2025-03
+    prov = pd.read_csv(tmp_path / "my_promo.provenance.csv").set_index("path")
+    assert prov.loc["start_date", "source"] == "observed"
+    bad = subprocess.run(cmd[:6] + ["--out", str(tmp_path / "x.toml")], capture_output=True, text=True)
+    assert bad.returncode != 0 and "needs --lines" in bad.stderr and "Traceback" not in bad.stderr
+    nohold = subprocess.run(cmd[:-1] + ["P9"], capture_output=True, text=True)
+    assert nohold.returncode != 0 and "no promotion 'P9'" in nohold.stderr and "Traceback" not in nohold.stderr
+
+
+def test_replan_moves_the_plan_by_whole_weeks_and_names_what_it_leaves_out():
+    from crmsim.experiments.promo_twin import replan
+
+    plan = [Promotion(promo_id="x", kind="item", percent_off=0.1, category=("core",), valid_from="2025-03-03",
+                      valid_to="2025-03-09"),
+            Promotion(promo_id="y", kind="free_goods", buy=2, get=1, free_product="Z")]
+    kept, notes = replan(plan, "2025-01-06", "2025-08-20", {"A": "core"})      # a Wednesday: 32 weeks later
+    assert [p.promo_id for p in kept] == ["x"] and kept[0].valid_from == "2025-10-13"
+    assert pd.Timestamp(kept[0].valid_from).day_of_week == 0
+    assert notes == ["promotion y: left out of the plan; it names product 'Z', not in your order lines"]

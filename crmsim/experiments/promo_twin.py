@@ -57,7 +57,7 @@ from crmsim.experiments.fits import (
 from crmsim.sim.promo import BIJMOLT_ELASTICITY, PromoConfig, simulate_promo
 
 __all__ = ["ORDER_FIELDS", "OrderHistory", "PromoCalibration", "load_order_history", "calibrate_promo",
-           "promo_uplift", "promo_split_validation", "history_promotions"]
+           "promo_uplift", "promo_split_validation", "history_promotions", "replan", "replan_sweeps"]
 
 #: crmsim's names for the columns the reader uses (map your export's names to them).
 ORDER_FIELDS = ("order_id", "order_date", "customer_id", "segment", "product_id", "category", "qty", "list_price",
@@ -390,7 +390,7 @@ _NOT_FITTABLE = {"promotions": "the promotions to simulate are your plan (the ba
                  "stacking": "how promotions combine is a rule you choose", "approval": "a rule you choose",
                  "approvers": "approvals are not in order lines", "review_days": "approvals are not in order lines",
                  "counter_accept": "counter-offers are not in order lines", "rebate_tiers": "a rule you choose",
-                 "rebate_period_days": "a rule you choose", "start_date": "the day after the fitted window"}
+                 "rebate_period_days": "a rule you choose"}
 
 
 def _mean_ci(x: np.ndarray) -> tuple[float, tuple[float, float]]:
@@ -571,6 +571,14 @@ def calibrate_promo(history: OrderHistory, base: PromoConfig | None = None, *, s
     raw["weekday_weights"] = [round(float(x), 6) for x in ww]
     raw["month_weights"] = [round(float(x), 6) for x in mw]
     raw["start_date"] = str(pd.Timestamp(t1, unit="D").date())
+    est.add("start_date", t1, n=len(w), source="observed", path="start_date",
+            note="the day after the fitted window (days since 1970): the simulation continues your log")
+    raw["promotions"], moved = replan(raw.get("promotions", []), base.start_date, raw["start_date"],
+                                      {p["product_id"]: p["category"] for p in raw["products"]})
+    notes += moved
+    if base.promotions:
+        notes.append(f"plan: the base scenario's {len(base.promotions)} promotion(s) moved to start as long after "
+                     f"{raw['start_date']} as they started after {base.start_date}")
     cfg = PromoConfig.model_validate(raw)
     cfg = _stockpiling(cfg, h, w, t0, t1, rf, dips, panel, segs, est, notes, seed, by, e_fit, e_ci)
     estimates = est.frame()
@@ -773,6 +781,100 @@ def history_promotions(h: OrderHistory, t0: int, t1: int) -> tuple:
                              valid_from=str(pd.Timestamp(int(g["first_day"].iloc[0]), unit="D").date()),
                              valid_to=str(pd.Timestamp(int(g["last_day"].iloc[0]), unit="D").date())))
     return tuple(out)
+
+
+def replan(promotions, base_start, start, products: dict[str, str]) -> tuple[tuple, list[str]]:
+    """The base scenario's promotion plan moved to a calibrated scenario: each promotion's days
+    moved by whole weeks so that it starts as many days after ``start`` as it started after
+    ``base_start`` (on the same weekday), and a promotion that names a product or a product group
+    not in ``products`` (``product_id -> category``, your catalog) left out, stated. Returns the
+    promotions (dicts or :class:`~crmsim.cpq.promotions.Promotion`, as given) and the notes.
+
+    Examples
+    --------
+    >>> plan = [{"promo_id": "spring", "kind": "item", "percent_off": 0.2, "category": ["core"],
+    ...          "valid_from": "2025-03-03", "valid_to": "2025-03-30"},
+    ...         {"promo_id": "prem", "kind": "item", "percent_off": 0.15, "product_id": ["premium"]}]
+    >>> kept, notes = replan(plan, "2025-01-06", "2025-08-18", {"A": "core"})
+    >>> kept[0]["valid_from"], kept[0]["valid_to"], len(kept)
+    ('2025-10-13', '2025-11-09', 1)
+    >>> notes[0]
+    "promotion prem: left out of the plan; it names product 'premium', not in your order lines"
+    """
+    shift = int(round((_day(start) - _day(base_start)) / 7)) * 7
+    cats = set(products.values())
+    kept, notes = [], []
+    for pr in promotions:
+        d = pr.model_dump() if hasattr(pr, "model_dump") else dict(pr)
+        named = [("product", x) for f in ("product_id", "bundle", "benefit_product_id") for x in (d.get(f) or ())]
+        named += [("product", d["free_product"])] if d.get("free_product") else []
+        named += [("product group", x) for f in ("category", "benefit_category") for x in (d.get(f) or ())]
+        missing = [(k, x) for k, x in named if x not in (products if k == "product" else cats)]
+        if missing:
+            k, x = missing[0]
+            notes.append(f"promotion {d['promo_id']}: left out of the plan; it names {k} '{x}', not in your order lines")
+            continue
+        for f in ("valid_from", "valid_to"):
+            if d.get(f):
+                d[f] = str((pd.Timestamp(d[f]) + pd.Timedelta(days=shift)).date())
+        kept.append(type(pr).model_validate(d) if hasattr(pr, "model_dump") else d)
+    return tuple(kept), notes
+
+
+def replan_sweeps(sweeps: list[dict], base_start, cal: PromoCalibration, history: OrderHistory) -> tuple[list[dict], list[str]]:
+    """The base scenario's sweeps (as dicts) for a calibrated scenario: every ``promotions``
+    variant moved and filtered by :func:`replan` (a variant left with none of its promotions is
+    left out, stated) and, beside them, the log's last promotion run again at the plan's first
+    promotion's place (``as last time: ID``), so the plan is compared with what you did."""
+    cfg = cal.config
+    products = {p.product_id: p.category for p in cfg.products}
+    out, notes = [], []
+    for sw in sweeps:
+        sw = {**sw, "grid": dict(sw["grid"]), "labels": dict(sw.get("labels", {}))}
+        if "promotions" in sw["grid"]:
+            values, labels = [], []
+            names = sw["labels"].get("promotions") or [f"#{k}" for k in range(len(sw["grid"]["promotions"]))]
+            first = []
+            for v, name in zip(sw["grid"]["promotions"], names):
+                kept, n = replan(v, base_start, cfg.start_date, products)
+                notes += n
+                if v and not kept:
+                    notes.append(f"sweep '{sw.get('name') or 'promotions'}': variant '{name}' left out (none of its "
+                                 "promotions applies to your catalog)")
+                    continue
+                values.append(list(kept))
+                labels.append(name)
+                first += [pd.Timestamp(p["valid_from"]) for p in kept if p.get("valid_from")]
+            last = _last_time(history, cfg.start_date, min(first) if first else None)
+            if last is not None:
+                values.append([last[0]])
+                labels.append(last[1])
+            if not values:
+                notes.append(f"sweep '{sw.get('name') or 'promotions'}': left out (no variant applies)")
+                continue
+            sw["grid"]["promotions"], sw["labels"]["promotions"] = values, labels
+        out.append(sw)
+    return out, notes
+
+
+def _last_time(h: OrderHistory, start, at) -> tuple[dict, str] | None:
+    """The log's last promotion as a plan entry, starting at ``at`` (default: 8 weeks after
+    ``start``), as long as it ran, with its label."""
+    if not len(h.promotions):
+        return None
+    pr = h.promotions.sort_values(["first_day", "promo_id"])
+    pid = pr["promo_id"].iloc[-1]
+    rows = pr[pr["promo_id"] == pid]
+    a, b = int(rows["first_day"].min()), int(rows["last_day"].max())
+    rules = history_promotions(h, a, b + 1)
+    rules = [r for r in rules if r.promo_id.split(":")[0] == str(pid)]
+    if len(rules) != 1:
+        return None             # a promotion of several depths is not one plan entry
+    at = pd.Timestamp(at) if at is not None else pd.Timestamp(start) + pd.Timedelta(days=56)
+    d = rules[0].model_dump(exclude_defaults=True)
+    d.update(promo_id=f"{pid}_again", valid_from=str(at.date()), valid_to=str((at + pd.Timedelta(days=b - a)).date()))
+    what = ", ".join(sorted(rows["category"].astype(str).unique()))
+    return d, f"as last time: {pid} ({rules[0].percent_off:.0%} off {what}, {b - a + 1} days)"
 
 
 # ----------------------------------------------------------------------------- validation
