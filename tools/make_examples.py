@@ -1,11 +1,11 @@
 """Write the example exports in data/examples/: a marketing export (an MQL table and its
 closed-deals table, in the shape of public funnel exports), an ERP's receivables (customers,
 invoices, payments) and a CRM's public-pool history (accounts, activities, deals, the owner-change
-log). Generated, not real: see crmsim.synth.marketing_export / credit_export / pool_export.
+log), a shop's order lines with past promotions and a field team's visit log. Generated, not real: see crmsim.synth.marketing_export / credit_export / pool_export.
 ``starter`` writes only the starter project's customers workbook (``crmsim init``), from the CRM
 history: the customers as a CRM list view shows them on a day, with two messy rows.
 
-    python tools/make_examples.py [starter]
+    python tools/make_examples.py [starter | leads | twins]
 """
 
 import sys
@@ -152,7 +152,86 @@ def leads(examples: Path) -> None:
     print(f"wrote {examples / 'crm_leads.csv'} ({len(t)} rows) and {examples / 'crm_reps.csv'}")
 
 
+#: the example shop's truth (``shop_order_lines.csv``): three customer groups, six items in three
+#: item groups, seven past promotions over 2025, a weekly and a yearly pattern; online customers
+#: buy ahead on promotion. Generated, not real: what the calibration should find is written here.
+SHOP = {
+    "customers": 1500, "start_date": "2025-01-06",
+    "segments": [
+        {"name": "Retail", "share": 0.55, "elasticity": -1.8, "occasions_per_month": 2.0, "units_mean": 2,
+         "lines_mean": 1.6},
+        {"name": "Online", "share": 0.30, "elasticity": -3.0, "stockpile": 0.5, "occasions_per_month": 1.5,
+         "units_mean": 2},
+        {"name": "Wholesale", "share": 0.15, "elasticity": -1.0, "occasions_per_month": 1.0, "units_mean": 12, "lines_mean": 3,
+         "deal_share": 0.4, "ask_discount": 0.08}],
+    "products": [
+        {"product_id": "BEV-1001", "category": "Beverages", "list_price": 2400, "unit_cost": 1500, "weight": 3},
+        {"product_id": "BEV-1002", "category": "Beverages", "list_price": 3600, "unit_cost": 2100, "weight": 2},
+        {"product_id": "SNK-2001", "category": "Snacks", "list_price": 1800, "unit_cost": 1000, "weight": 3},
+        {"product_id": "SNK-2002", "category": "Snacks", "list_price": 2900, "unit_cost": 1700, "weight": 1},
+        {"product_id": "HOM-3001", "category": "Household", "list_price": 5400, "unit_cost": 3000, "weight": 2},
+        {"product_id": "HOM-3002", "category": "Household", "list_price": 8900, "unit_cost": 5200, "weight": 1}],
+    "promotions": [
+        {"promo_id": "NEWYEAR-SNK15", "kind": "item", "category": ["Snacks"], "percent_off": 0.15,
+         "valid_from": "2025-02-03", "valid_to": "2025-02-16"},
+        {"promo_id": "SPRING-HOM20", "kind": "item", "category": ["Household"], "percent_off": 0.20,
+         "valid_from": "2025-03-17", "valid_to": "2025-03-30"},
+        {"promo_id": "MAY-BEV10", "kind": "item", "category": ["Beverages"], "percent_off": 0.10,
+         "valid_from": "2025-05-05", "valid_to": "2025-05-18"},
+        {"promo_id": "SUMMER-BEV25", "kind": "item", "category": ["Beverages"], "percent_off": 0.25,
+         "valid_from": "2025-06-23", "valid_to": "2025-07-06"},
+        {"promo_id": "AUG-SNK20", "kind": "item", "category": ["Snacks"], "percent_off": 0.20,
+         "valid_from": "2025-08-18", "valid_to": "2025-08-31"},
+        {"promo_id": "AUTUMN-HOM15", "kind": "item", "category": ["Household"], "percent_off": 0.15,
+         "valid_from": "2025-10-06", "valid_to": "2025-10-19"},
+        {"promo_id": "BLACKFRI-BEV30", "kind": "item", "category": ["Beverages"], "percent_off": 0.30,
+         "valid_from": "2025-11-24", "valid_to": "2025-12-07"}],
+    "weekday_weights": [1.15, 1.05, 1.0, 1.05, 1.25, 0.85, 0.65],
+    "month_weights": [0.85, 0.85, 0.95, 1.0, 1.05, 1.15, 1.2, 1.15, 1.0, 0.95, 0.9, 0.95],
+}
+
+#: the example field team's truth (``field_stores.csv``, ``field_visits.csv``): 500 stores around
+#: Guangzhou, 6 reps, 12 weeks; slower roads, longer visits and more cancellations than the
+#: bundled scenario assumes.
+FIELD_TEAM = {
+    "customers": {"count": 500, "center": [23.1291, 113.2644], "radius_km": 14.0,
+                  "grade_shares": {"A": 0.15, "B": 0.3, "C": 0.35, "D": 0.2},
+                  "service_minutes": {"kind": "lognormal", "mean": 32.0, "cv": 0.5}},
+    "reps": {"count": 6, "speed_kmh": 18.0, "road_factor": 1.5, "travel_noise_cv": 0.35},
+    "cadence": {"every_days": {"A": 7, "B": 14, "C": 28, "D": 56}, "visits_per_day": 8},
+    "routing": False, "cancellation_share": 0.12, "adhoc_per_day": 0.8,
+}
+
+
+def twins(examples: Path) -> None:
+    """The promotion and field twins' example logs: ``shop_order_lines.csv`` (a year of an ERP's
+    sales-order items, :data:`SHOP`) with ``shop_map.toml``, and ``field_stores.csv`` /
+    ``field_visits.csv`` (a field-sales app's stores and visit log, :data:`FIELD_TEAM`) with
+    ``field_map.toml``; each with the export's noise (a return, a blank item code, a bad date; a
+    visit without check-out, a store without coordinates, a visit of an unknown store)."""
+    from crmsim.sim.field import FieldConfig
+    from crmsim.sim.promo import PromoConfig
+
+    shop = exports.promo_export(PromoConfig.model_validate(SHOP), 364, seed=5)
+    shop["lines"].to_csv(examples / "shop_order_lines.csv", index=False)
+    (examples / "shop_map.toml").write_text(
+        "# crmsim calibrate --model promo: crmsim's name = the export's column\n[columns]\n"
+        + "".join(f'{k} = "{v}"\n' for k, v in exports.PROMO_EXPORT_COLUMNS.items()), encoding="utf-8")
+    print(f"wrote {examples / 'shop_order_lines.csv'} ({len(shop['lines'])} rows) and shop_map.toml")
+    team = exports.field_export(FieldConfig.model_validate(FIELD_TEAM), 84, seed=6)
+    team["stores"].to_csv(examples / "field_stores.csv", index=False)
+    team["visits"].to_csv(examples / "field_visits.csv", index=False)
+    (examples / "field_map.toml").write_text(
+        "# crmsim calibrate --model field: crmsim's name = the export's column\n[columns]\n"
+        + "".join(f'{k} = "{v}"\n' for k, v in exports.FIELD_EXPORT_COLUMNS.items())
+        + '\n[statuses]\nCompleted = "done"\nCancelled = "cancelled"\n"Not Visited" = "missed"\n', encoding="utf-8")
+    print(f"wrote {examples / 'field_stores.csv'}, field_visits.csv ({len(team['visits'])} rows) and field_map.toml")
+
+
 if __name__ == "__main__":
+    if sys.argv[1:] == ["twins"]:
+        twins(Path(__file__).resolve().parent.parent / "data" / "examples")
+        sys.exit(0)
     if sys.argv[1:] == ["leads"]:
         leads(Path(__file__).resolve().parent.parent / "data" / "examples")
         sys.exit(0)
@@ -181,3 +260,4 @@ if __name__ == "__main__":
           f"crm_ownership.csv, crm_map.toml")
     starter(out)
     leads(out)
+    twins(out)

@@ -689,18 +689,29 @@ def _stockpiling(cfg, h, w, t0, t1, rf, dips, panel, segs, est, notes, seed, by,
             if np.isfinite(q_s) and q_s > 0:
                 theta[s][1] = float(np.clip(theta[s][1] * target[s][1] / q_s, 0.0, 5.0))
     cfg = _with(cfg, theta)
+    # how much the lift the regression sees moves with forward buying (common random numbers):
+    # the stockpile's uncertainty is part of the elasticity's net of it (delta method)
+    bumped = {s: [e, sp + max(0.25, 0.25 * sp)] for s, (e, sp) in theta.items()}
+    lo_sim = _sim_reduced(_with(cfg, theta).model_copy(update={"customers": sub, "promotions": promos,
+                          "start_date": str(pd.Timestamp(t0, unit='D').date())}), t0, t1, h, w, seed, by)
+    hi_sim = _sim_reduced(_with(cfg, bumped).model_copy(update={"customers": sub, "promotions": promos,
+                          "start_date": str(pd.Timestamp(t0, unit='D').date())}), t0, t1, h, w, seed, by)
     widen = math.sqrt(1 + cfg.customers / sub)     # indirect inference: the simulation's noise adds to the log's
     for s, (e_s, s_s) in theta.items():
         i = names.index(s)
         b, se_ = visible[s]
         q, q_lo, q_hi = -math.expm1(b), -math.expm1(b + 1.96 * se_), -math.expm1(b - 1.96 * se_)
         f = s_s / q if q > 0 else 0.0
+        slope = ((hi_sim.get(s, (np.nan,))[0] - lo_sim.get(s, (np.nan,))[0]) / (bumped[s][1] - s_s))
+        slope = slope if np.isfinite(slope) else 0.0
+        sp_half = (q_hi - q_lo) * f / 2
         row = next(r for r in est.rows if r["parameter"] == "elasticity" and r["group"] == s)
         shift = e_s - row["value"]
-        half = widen * (row["ci_high"] - row["ci_low"]) / 2
-        row.update(value=e_s, ci_low=e_s - half, ci_high=e_s + half,
+        half = widen * math.hypot((row["ci_high"] - row["ci_low"]) / 2, slope * sp_half)
+        row.update(value=e_s, ci_low=e_s - half, ci_high=min(e_s + half, 0.0),
                    note=row["note"] + f"; net of forward buying ({shift:+.2f} from the promotion lift, by simulation "
-                   f"of {sub:,} customers; CI widened x{widen:.2f} for its noise)")
+                   f"of {sub:,} customers; CI with the forward buying's uncertainty and widened x{widen:.2f} for "
+                   "the simulation's noise)")
         est.add("stockpile", s_s, (s_s - widen * (s_s - q_lo * f), s_s + widen * (q_hi * f - s_s)),
                 int(post_days[segs.index(s)]), group=s,
                 path=f"segments.{i}.stockpile",
