@@ -101,7 +101,7 @@ def test_bad_and_thin_lines_are_named():
         load_order_history(pd.DataFrame({"order_date": ["2025-01-01"], "customer_id": ["C"], "product_id": ["A"],
                                          "qty": [1]}))
     x = promo_export(TRUTH, 60, seed=4, noise=False)["lines"]
-    thin = x.iloc[:3].assign(**{"Item Code": "RARE"})
+    thin = x.iloc[:3].assign(**{"Item Code": "RARE", "Incoming Rate": np.nan})     # and no cost in the lines
     h = load_order_history(pd.concat([x, thin], ignore_index=True), columns=PROMO_EXPORT_COLUMNS)
     cal = calibrate_promo(h, TRUTH)
     assert any("product RARE: 3 order lines" in n for n in cal.notes)

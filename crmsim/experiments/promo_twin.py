@@ -856,6 +856,7 @@ def replan_sweeps(sweeps: list[dict], base_start, cal: PromoCalibration, history
                 values.append(list(kept))
                 labels.append(name)
                 first += [pd.Timestamp(p["valid_from"]) for p in kept if p.get("valid_from")]
+            notes += _threshold_notes(values, history)
             last = _last_time(history, cfg.start_date, min(first) if first else None)
             if last is not None:
                 values.append([last[0]])
@@ -866,6 +867,20 @@ def replan_sweeps(sweeps: list[dict], base_start, cal: PromoCalibration, history
             sw["grid"]["promotions"], sw["labels"]["promotions"] = values, labels
         out.append(sw)
     return out, notes
+
+
+def _threshold_notes(values: list, h: OrderHistory) -> list[str]:
+    """For every spend threshold in the plan, the share of your orders that reach it (a threshold
+    written for another catalog's prices may be reached by nobody)."""
+    orders = h.lines.groupby("order_id")["list_amount"].sum().to_numpy(float)
+    out = []
+    for v in values:
+        for p in v:
+            if p.get("kind") in ("threshold", "cumulative") and p.get("min_spend") and len(orders):
+                share = float((orders >= p["min_spend"]).mean())
+                out.append(f"promotion {p['promo_id']}: {share:.1%} of your orders reach its spend of "
+                           f"{p['min_spend'] / 100:,.2f} (median order {np.median(orders) / 100:,.2f})")
+    return out
 
 
 def _last_time(h: OrderHistory, start, at) -> tuple[dict, str] | None:

@@ -245,7 +245,7 @@ def field_export(cfg, days: int, *, seed=None, noise: bool = True) -> dict[str, 
 PROMO_EXPORT_COLUMNS = {"order_id": "Order No", "order_date": "Order Date", "customer_id": "Customer",
                         "segment": "Customer Group", "product_id": "Item Code", "category": "Item Group",
                         "qty": "Qty", "list_price": "Rate", "discount_pct": "Discount %", "net_amount": "Amount",
-                        "promo_id": "Pricing Rule", "free": "Is Free Item"}
+                        "promo_id": "Pricing Rule", "free": "Is Free Item", "unit_cost": "Incoming Rate"}
 
 
 def promo_export(cfg, days: int, *, seed=None, noise: bool = True) -> dict[str, pd.DataFrame]:
@@ -253,7 +253,7 @@ def promo_export(cfg, days: int, *, seed=None, noise: bool = True) -> dict[str, 
     simulation: ``lines`` (``Order No, Order Date`` (the day, no time), ``Customer, Customer Group``
     (the segment), ``Item Code, Item Group, Qty, Rate`` (list price per unit, currency units),
     ``Discount %, Amount`` (net), ``Pricing Rule`` (the promotion, blank for none: a discount
-    without one was negotiated), ``Is Free Item`` (free goods: 100% off)). Deals lost while
+    without one was negotiated), ``Is Free Item`` (free goods: 100% off), ``Incoming Rate`` (unit cost, currency units)). Deals lost while
     waiting for approval and lines of no unit are not orders and are in no export. With
     ``noise``: a return (negative quantity), a line without an item code and a line whose date is
     not a date. Returns the tables and ``truth`` (the simulation's result).
@@ -273,6 +273,7 @@ def promo_export(cfg, days: int, *, seed=None, noise: bool = True) -> dict[str, 
     o = o[~o["lost"].to_numpy(bool) & ((o["units"] > 0) | (o["free_units"] > 0))].reset_index(drop=True)
     price = {p.product_id: p.list_price for p in cfg.products}
     cat = {p.product_id: p.category for p in cfg.products}
+    cost = {p.product_id: p.unit_cost / 100 for p in cfg.products}
     day0 = np.datetime64(pd.Timestamp(cfg.start_date).date(), "D")
     date = (day0 + o["day"].to_numpy().astype("timedelta64[D]")).astype(str)
     rate = o["product_id"].map(price).to_numpy(float) / 100
@@ -287,7 +288,8 @@ def promo_export(cfg, days: int, *, seed=None, noise: bool = True) -> dict[str, 
                              "Item Group": o["product_id"].map(cat).to_numpy()[mask], "Qty": qty[mask],
                              "Rate": np.round(rate[mask], 2), "Discount %": np.round(100 * pct[mask], 2),
                              "Amount": np.round(net[mask], 2), "Pricing Rule": o["promotions"].to_numpy()[mask],
-                             "Is Free Item": np.full(int(mask.sum()), "Yes" if free else "No"), "_at": o.index[mask]})
+                             "Is Free Item": np.full(int(mask.sum()), "Yes" if free else "No"),
+                             "Incoming Rate": o["product_id"].map(cost).to_numpy(float)[mask], "_at": o.index[mask]})
 
     t = pd.concat([lines(paid > 0, paid, pct, o["net_amount"].to_numpy(float) / 100, False),
                    lines(o["free_units"].to_numpy() > 0, o["free_units"].to_numpy(int), np.ones(len(o)),
