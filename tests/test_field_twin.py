@@ -63,7 +63,19 @@ def test_what_the_log_shows_is_recovered(history):
     assert prov.loc["reps.speed_kmh", "source"] == "fitted" and prov.loc["reps.speed_kmh", "n"] > 1000
     assert prov.loc["reps.road_factor", "source"] == "base scenario"
     assert "minutes per straight-line km" in prov.loc["reps.road_factor", "note"]
-    assert prov.loc["routing", "source"] == "base scenario" and "rule you choose" in prov.loc["routing", "note"]
+    # the team does not plan routes: its day loops are far longer than the shortest through the same stores
+    assert prov.loc["routing", "source"] == "fitted" and c.routing is False and "longer than the shortest" in \
+        prov.loc["routing", "note"]
+    assert e.loc[("route_excess", ""), "ci_low"] > 0.2
+
+
+def test_a_team_that_plans_its_routes_is_recognised():
+    cfg = FieldConfig(customers={"count": 300}, reps={"count": 3}, routing=True)
+    x = field_export(cfg, 28, seed=3)
+    cal = calibrate_field(load_visit_history(x["stores"], x["visits"], columns=FIELD_EXPORT_COLUMNS), BASE)
+    assert cal.config.routing is True          # BASE says False: the log decides
+    e = cal.estimates.set_index("parameter")
+    assert e.loc["route_excess", "value"] <= 0.05 and e.loc["route_excess", "n"] >= 20
 
 
 def test_held_out_weeks_are_reproduced(history):

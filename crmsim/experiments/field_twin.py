@@ -21,7 +21,10 @@ shows, each with its 95% CI and n:
   rep-day against the straight-line km between the two stores, ``gap = trip_minutes + km x
   minutes_per_km x noise`` (least squares, rep-day clustered CIs; gaps the trip cannot explain,
   such as lunch breaks, are left out and counted). The road factor and the speed enter only as
-  their ratio: the speed is fitted at the base scenario's road factor.
+  their ratio: the speed is fitted at the base scenario's road factor;
+- the routes: whether the team plans its day routes today (``routing``): each sampled rep-day's
+  loop through its stores in check-in order against the shortest loop through the same stores;
+  a median within 10% reads as planned routes (the excess is reported with its CI).
 
 Working hours and opening hours are kept from the base scenario (a log shows them only where the
 day was full) and widened when more than 5% of rep-days start before or end after them.
@@ -307,7 +310,7 @@ _NOT_FITTABLE = {"open_minute": "opening hours: not in a visit log (widened with
                  "todo_share": "to-dos: not in a visit log", "todo_due_days": "to-dos: not in a visit log",
                  "form_fields": "to-dos: not in a visit log", "todo_rules": "to-dos are rules you choose",
                  "road_factor": "only minutes per straight-line km can be seen; the speed is fitted at this road factor",
-                 "routing": "route planning is a rule you choose", "accompany_grade": "accompanied visits: not in a visit log",
+                 "accompany_grade": "accompanied visits: not in a visit log",
                  "accompany_per_month": "accompanied visits: not in a visit log"}
 
 
@@ -597,6 +600,7 @@ def calibrate_field(history: VisitHistory, base: FieldConfig, *, start=None, end
     trips = _trips(h, w)
     _fit_travel(trips, est, notes, base, r_raw, rng)
     _fit_day(w, trips, base, est, notes, r_raw, c_raw)
+    _fit_routing(h, w, est, raw, rng)
     cfg = FieldConfig.model_validate(raw)
     if raw["adhoc_per_day"] > 0:
         cfg = _adhoc_by_simulation(cfg, h, t0, t1, est, seed)
@@ -606,6 +610,48 @@ def calibrate_field(history: VisitHistory, base: FieldConfig, *, start=None, end
     prov = provenance_table(cfg, estimates, _set_paths(base) if base_set is None else base_set, _NOT_FITTABLE)
     return FieldCalibration(config=cfg, estimates=estimates, provenance=prov, notes=notes,
                             window=(pd.Timestamp(t0, unit="D"), pd.Timestamp(t1, unit="D")))
+
+
+#: Day routes at most this much longer than the shortest order of their stops read as planned routes.
+ROUTED_WITHIN = 0.10
+#: The routing check orders at most this many rep-days (a sample, drawn with the calibration's seed).
+ROUTE_SAMPLE = 200
+
+
+def _fit_routing(h: VisitHistory, w: pd.DataFrame, est: Estimates, raw: dict, rng) -> None:
+    """Does the team plan its routes today? Each rep-day of 4 or more done, placed, timed visits:
+    its loop in check-in order against the shortest loop through the same stores
+    (:func:`~crmsim.field.routes.plan_route`); routes within :data:`ROUTED_WITHIN` of the
+    shortest (median) read as planned. Sets ``routing``, stated; too few days keep the base's."""
+    from crmsim.field.routes import distance_matrix, plan_route, tour_length
+
+    d = w[(w["status"] == "done") & w["checkin"].notna()].sort_values(["rep_id", "day", "checkin"], kind="stable")
+    loc = h.stores[h.stores["located"]].set_index("customer_id")[["lat", "lon"]]
+    d = d[d["customer_id"].isin(loc.index)]
+    days = [g for _, g in d.groupby(["rep_id", "day"], sort=False) if len(g) >= 4]
+    if len(days) < 20:
+        est.add("routing", float(raw.get("routing", True)), n=len(days), source="base scenario", path="routing",
+                note=f"{len(days)} rep-days with 4 or more placed, timed visits (20 needed to tell planned routes)")
+        return
+    pick = rng.choice(len(days), size=min(ROUTE_SAMPLE, len(days)), replace=False)
+    ratios = []
+    for k in sorted(pick):
+        dist = distance_matrix(loc.loc[days[k]["customer_id"]].to_numpy(float))
+        walked = tour_length(range(len(dist)), dist)               # the day's loop in check-in order
+        best = tour_length([0, *plan_route(dist, solutions=50).order], dist)
+        if best > 0:
+            ratios.append(walked / best)
+    r = np.array(ratios)
+    med = float(np.median(r))
+    boot = np.median(rng.choice(r, size=(200, r.size)), axis=1)
+    routed = med - 1 <= ROUTED_WITHIN
+    raw["routing"] = bool(routed)
+    est.add("routing", float(routed), n=r.size, path="routing",
+            note=f"the log's day routes are {med - 1:+.0%} longer than the shortest order of their stops (median of "
+                 f"{r.size} rep-days, 95% CI {np.quantile(boot, 0.025) - 1:+.0%}..{np.quantile(boot, 0.975) - 1:+.0%}); "
+                 f"planned routes are within {ROUTED_WITHIN:.0%}: routing = {routed}")
+    est.add("route_excess", med - 1, (float(np.quantile(boot, 0.025) - 1), float(np.quantile(boot, 0.975) - 1)), r.size,
+            note="day route length in check-in order over the shortest order of the same stores, minus 1 (median)")
 
 
 #: The ad-hoc rate is set by simulating at most this many reps' stores over at most 4 weeks.
