@@ -21,7 +21,22 @@ from crmsim.experiments.credit_twin import (
     load_credit_history,
 )
 from crmsim.experiments.decision import Constraint, Decision, Recommendation, Term, decide
+from crmsim.experiments.field_twin import (
+    FieldCalibration,
+    VisitHistory,
+    calibrate_field,
+    field_split_validation,
+    load_visit_history,
+)
 from crmsim.experiments.pool_twin import PoolCalibration, calibrate_pool, pool_split_validation
+from crmsim.experiments.promo_twin import (
+    OrderHistory,
+    PromoCalibration,
+    calibrate_promo,
+    load_order_history,
+    promo_split_validation,
+    replan_sweeps,
+)
 from crmsim.experiments.runner import (
     ExperimentResult,
     fast_mode,
@@ -47,6 +62,17 @@ __all__ = [
     "Recommendation",
     "Term",
     "decide",
+    "FieldCalibration",
+    "VisitHistory",
+    "calibrate_field",
+    "field_split_validation",
+    "load_visit_history",
+    "OrderHistory",
+    "PromoCalibration",
+    "calibrate_promo",
+    "load_order_history",
+    "promo_split_validation",
+    "replan_sweeps",
     "PoolCalibration",
     "calibrate_pool",
     "pool_split_validation",
