@@ -31,7 +31,13 @@ import numpy as np
 import pandas as pd
 
 from crmsim.errors import InputError
-from crmsim.experiments.fits import Estimates, held_out_table, poisson_rate_ci, proportion_ci
+from crmsim.experiments.fits import (
+    Estimates,
+    TwinCalibration,
+    held_out_table,
+    poisson_rate_ci,
+    proportion_ci,
+)
 from crmsim.finance.ageing import dso as dso_rule
 from crmsim.rng import rng_from
 from crmsim.sim.credit import CreditConfig, simulate_credit
@@ -347,17 +353,8 @@ def _date_or_nan(days: np.ndarray) -> np.ndarray:
     return out
 
 
-@dataclass
-class CreditCalibration:
-    """The calibrated ``config``, the ``estimates`` (``parameter, grade, value, ci_low, ci_high,
-    n, source, note, path``), the ``provenance`` of every parameter of the config, ``notes`` and
-    the ``window`` (first and last day fitted, as dates)."""
-
-    config: CreditConfig
-    estimates: pd.DataFrame
-    provenance: pd.DataFrame
-    notes: list[str] = field(default_factory=list)
-    window: tuple = (None, None)
+class CreditCalibration(TwinCalibration[CreditConfig]):
+    """The credit twin's calibration (:class:`~crmsim.experiments.fits.TwinCalibration`; estimates grouped by ``grade``)."""
 
 
 def _boot_ci(x: np.ndarray, stat, rng, n: int = 300) -> tuple[float, float]:

@@ -38,7 +38,7 @@ weeks.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -46,6 +46,7 @@ import pandas as pd
 from crmsim.errors import InputError
 from crmsim.experiments.fits import (
     Estimates,
+    TwinCalibration,
     held_out_table,
     poisson_rate_ci,
     proportion_ci,
@@ -112,16 +113,8 @@ class VisitHistory:
         return "\n".join(lines)
 
 
-@dataclass
-class FieldCalibration:
-    """The calibrated ``config``, ``estimates`` (``parameter, group, value, ci_low, ci_high, n,
-    source, note, path``), ``provenance`` of every parameter, ``notes`` and the ``window``."""
-
-    config: FieldConfig
-    estimates: pd.DataFrame
-    provenance: pd.DataFrame
-    notes: list[str] = field(default_factory=list)
-    window: tuple = (None, None)
+class FieldCalibration(TwinCalibration[FieldConfig]):
+    """The field twin's calibration (:class:`~crmsim.experiments.fits.TwinCalibration`)."""
 
 
 # ----------------------------------------------------------------------------- reading

@@ -18,7 +18,8 @@
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Generic, TypeVar
 
 import numpy as np
 import pandas as pd
@@ -346,6 +347,23 @@ def fit_eventual_share(n_yes: int, n_no: int, open_reach: np.ndarray) -> tuple[f
     lo = 0.0 if phat <= 1e-12 or ll(1e-12) >= top else root(1e-12, phat)
     hi = 1.0 if phat >= 1 - 1e-12 or ll(1 - 1e-12) >= top else root(phat, 1 - 1e-12)
     return phat, (lo, hi)
+
+
+C = TypeVar("C")
+
+
+@dataclass
+class TwinCalibration(Generic[C]):
+    """What a ``calibrate_<model>`` returns: the calibrated ``config``, the ``estimates``
+    (``parameter, <group>, value, ci_low, ci_high, n, source, note, path``), the ``provenance``
+    of every parameter of the config (:func:`provenance_table`), ``notes`` and the ``window``
+    (first day fitted and the day after the last)."""
+
+    config: C
+    estimates: pd.DataFrame
+    provenance: pd.DataFrame
+    notes: list[str] = field(default_factory=list)
+    window: tuple = (None, None)
 
 
 class Estimates:

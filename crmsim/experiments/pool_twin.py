@@ -33,8 +33,6 @@ lost per month, and the median interval between follow-ups, against the held-out
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-
 import numpy as np
 import pandas as pd
 
@@ -42,6 +40,7 @@ from crmsim.customers.replay import PoolHistory
 from crmsim.errors import InputError
 from crmsim.experiments.fits import (
     Estimates,
+    TwinCalibration,
     held_out_table,
     poisson_rate_ci,
     proportion_ci,
@@ -54,16 +53,8 @@ __all__ = ["PoolCalibration", "calibrate_pool", "pool_split_validation", "pool_w
 _YEAR = 365.25
 
 
-@dataclass
-class PoolCalibration:
-    """The calibrated ``config``, ``estimates`` (``parameter, group, value, ci_low, ci_high, n,
-    source, note, path``), ``provenance`` of every parameter, ``notes`` and the ``window``."""
-
-    config: PoolConfig
-    estimates: pd.DataFrame
-    provenance: pd.DataFrame
-    notes: list[str] = field(default_factory=list)
-    window: tuple = (None, None)
+class PoolCalibration(TwinCalibration[PoolConfig]):
+    """The pool twin's calibration (:class:`~crmsim.experiments.fits.TwinCalibration`)."""
 
 
 def grade_names(col: pd.Series) -> pd.Series:

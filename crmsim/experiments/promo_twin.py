@@ -40,7 +40,7 @@ the simulation).
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -49,6 +49,7 @@ from crmsim.errors import InputError
 from crmsim.experiments.field_twin import _day
 from crmsim.experiments.fits import (
     Estimates,
+    TwinCalibration,
     fit_poisson_fe,
     held_out_table,
     proportion_ci,
@@ -113,16 +114,8 @@ class OrderHistory:
         return "\n".join(lines)
 
 
-@dataclass
-class PromoCalibration:
-    """The calibrated ``config``, ``estimates`` (``parameter, group, value, ci_low, ci_high, n,
-    source, note, path``), ``provenance`` of every parameter, ``notes`` and the ``window``."""
-
-    config: PromoConfig
-    estimates: pd.DataFrame
-    provenance: pd.DataFrame
-    notes: list[str] = field(default_factory=list)
-    window: tuple = (None, None)
+class PromoCalibration(TwinCalibration[PromoConfig]):
+    """The promotion twin's calibration (:class:`~crmsim.experiments.fits.TwinCalibration`)."""
 
 
 # ----------------------------------------------------------------------------- reading
