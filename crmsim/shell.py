@@ -131,8 +131,13 @@ def load_export(src, what: str, cols: list[Col], columns: dict[str, str] | None 
         if c.name not in df.columns:
             continue
         s = df[c.name]
-        txt = s.astype("string").str.strip()
-        blank = (txt.isna() | (txt == "")).to_numpy()
+        numeric = c.kind in ("money", "number") and pd.api.types.is_numeric_dtype(s) and not pd.api.types.is_bool_dtype(s)
+        if numeric:             # read as numbers already: nothing to parse
+            txt = None
+            blank = s.isna().to_numpy()
+        else:
+            txt = s.astype("string").str.strip()
+            blank = (txt.isna() | (txt == "")).to_numpy()
         if c.kind in ("id", "text"):
             out[c.name] = txt.mask(pd.Series(blank, index=txt.index)).astype("object")
             out.loc[blank, c.name] = None
@@ -141,10 +146,14 @@ def load_export(src, what: str, cols: list[Col], columns: dict[str, str] | None 
             flag_rows(bad, f"{shown[c.name]}: '{{v}}' is not a date", s)
             out[c.name] = pd.to_datetime(d).dt.normalize() if c.kind == "date" else pd.to_datetime(d)
         elif c.kind in ("money", "number"):
-            if c.kind == "money":
-                v = pd.Series([parse_amount(x) for x in s.tolist()], index=s.index, dtype="float64")
+            if numeric:
+                v = s.astype("float64")
             else:
                 v = pd.to_numeric(txt, errors="coerce").astype("float64")
+                if c.kind == "money":   # "$1,234.50", "1.234,50 EUR", "12k": read one by one
+                    odd = v.isna().to_numpy() & ~blank
+                    if odd.any():
+                        v[odd] = [parse_amount(x) for x in s[odd].tolist()]
             bad = v.isna().to_numpy() & ~blank | ~np.isfinite(v.fillna(0).to_numpy())
             flag_rows(bad, f"{shown[c.name]}: '{{v}}' is not {'an amount' if c.kind == 'money' else 'a number'}", s)
             if c.non_negative:

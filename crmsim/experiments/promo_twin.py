@@ -72,9 +72,10 @@ THIN_PRODUCT = 20
 POST_DAYS = (7, 91)
 #: Days of the log before a held-out promotion used as its baseline.
 PRE_DAYS = 28
-#: The stockpiling correction simulates as many customers as the log has, at most this many (the
-#: simulation's noise adds to the log's: the CIs of what it sets are widened by that).
-SIM_CUSTOMERS_MAX = 4_000
+#: The stockpiling correction simulates as many customers of the segments with a dip as the log
+#: has, at most this many (the simulation's noise adds to the log's: the CIs of what it sets are
+#: widened by that).
+SIM_CUSTOMERS_MAX = 3_000
 DAYS_PER_MONTH = 30.4
 
 
@@ -234,7 +235,10 @@ def load_order_history(lines, *, columns: dict[str, str] | None = None) -> Order
         raise InputError("order lines: no line with a list price; nothing to fit")
     if not has["promo_id"]:
         out = _runs_as_promotions(out)
-    seg_of = out.groupby("customer_id")["segment"].agg(lambda s: s.value_counts().index[0])
+    # each customer's most frequent segment (ties: the first seen)
+    c = out.groupby(["customer_id", "segment"], sort=False).size().reset_index(name="n")
+    seg_of = c.sort_values("n", ascending=False, kind="stable").drop_duplicates("customer_id").set_index(
+        "customer_id")["segment"]
     moved = out["segment"] != out["customer_id"].map(seg_of)
     if moved.any():
         notes.append(f"order lines: {int(out.loc[moved, 'customer_id'].nunique()):,} customers appear in more than one "
@@ -670,11 +674,22 @@ def _stockpiling(cfg, h, w, t0, t1, rf, dips, panel, segs, est, notes, seed, by,
         theta[s] = [e_fit.get(s, cfg.segments[names.index(s)].elasticity), s0]
     target = {s: (e_fit.get(s, np.nan), -math.expm1(visible[s][0])) for s in visible}
     promos = history_promotions(h, t0, t1)
-    sub = _subsample(cfg)
+    n_vis = sum(s.share for s in cfg.segments if s.name in visible) * cfg.customers
+    sub = int(max(1, min(round(n_vis), SIM_CUSTOMERS_MAX)))
+    start_date = str(pd.Timestamp(t0, unit="D").date())
+
+    def sim(th: dict) -> dict:
+        """The reduced form of the log's calendar simulated for the visible segments' customers only
+        (segments do not interact in the simulation but through approvers, whom promotions spare)."""
+        c = _with(cfg, th)
+        segs = [x for x in c.segments if x.name in visible]
+        tot = sum(x.share for x in segs)
+        segs = tuple(x.model_copy(update={"share": x.share / tot}) for x in segs)
+        return _sim_reduced(c.model_copy(update={"customers": sub, "segments": segs, "start_date": start_date,
+                                                 "promotions": promos}), t0, t1, h, w, seed, by)
+
     for _round in range(3):
-        c = _with(cfg, theta)
-        got = _sim_reduced(c.model_copy(update={"customers": sub, "start_date": str(pd.Timestamp(t0, unit='D').date()),
-                                                "promotions": promos}), t0, t1, h, w, seed, by)
+        got = sim(theta)
         for s in visible:
             e_s, q_s = got.get(s, (np.nan, np.nan))
             if np.isfinite(e_s) and np.isfinite(target[s][0]):
@@ -685,11 +700,8 @@ def _stockpiling(cfg, h, w, t0, t1, rf, dips, panel, segs, est, notes, seed, by,
     # how much the lift the regression sees moves with forward buying (common random numbers):
     # the stockpile's uncertainty is part of the elasticity's net of it (delta method)
     bumped = {s: [e, sp + max(0.25, 0.25 * sp)] for s, (e, sp) in theta.items()}
-    lo_sim = _sim_reduced(_with(cfg, theta).model_copy(update={"customers": sub, "promotions": promos,
-                          "start_date": str(pd.Timestamp(t0, unit='D').date())}), t0, t1, h, w, seed, by)
-    hi_sim = _sim_reduced(_with(cfg, bumped).model_copy(update={"customers": sub, "promotions": promos,
-                          "start_date": str(pd.Timestamp(t0, unit='D').date())}), t0, t1, h, w, seed, by)
-    widen = math.sqrt(1 + cfg.customers / sub)     # indirect inference: the simulation's noise adds to the log's
+    lo_sim, hi_sim = sim(theta), sim(bumped)
+    widen = math.sqrt(1 + n_vis / sub)     # indirect inference: the simulation's noise adds to the log's
     for s, (e_s, s_s) in theta.items():
         i = names.index(s)
         b, se_ = visible[s]
@@ -719,10 +731,6 @@ def _with(cfg: PromoConfig, theta: dict) -> PromoConfig:
     segs = [s.model_copy(update={"elasticity": theta[s.name][0], "stockpile": theta[s.name][1]})
             if s.name in theta else s for s in cfg.segments]
     return cfg.model_copy(update={"segments": tuple(segs)})
-
-
-def _subsample(cfg: PromoConfig) -> int:
-    return int(min(cfg.customers, SIM_CUSTOMERS_MAX))
 
 
 def _sim_reduced(cfg: PromoConfig, t0: int, t1: int, h: OrderHistory, w: pd.DataFrame, seed, by) -> dict:
