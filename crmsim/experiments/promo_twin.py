@@ -72,9 +72,8 @@ THIN_PRODUCT = 20
 POST_DAYS = (7, 91)
 #: Days of the log before a held-out promotion used as its baseline.
 PRE_DAYS = 28
-#: The stockpiling correction simulates as many customers of the segments with a dip as the log
-#: has, at most this many (the simulation's noise adds to the log's: the CIs of what it sets are
-#: widened by that).
+#: The stockpiling correction simulates this many customers of the segments with a dip (the
+#: simulation's noise adds to the log's: the CIs of what it sets are widened by that).
 SIM_CUSTOMERS_MAX = 3_000
 DAYS_PER_MONTH = 30.4
 
@@ -577,7 +576,7 @@ def calibrate_promo(history: OrderHistory, base: PromoConfig | None = None, *, s
         notes.append(f"plan: the base scenario's {len(base.promotions)} promotion(s) moved to start as long after "
                      f"{raw['start_date']} as they started after {base.start_date}")
     cfg = PromoConfig.model_validate(raw)
-    cfg = _stockpiling(cfg, h, w, t0, t1, rf, dips, panel, segs, est, notes, seed, by, e_fit, e_ci)
+    cfg = _stockpiling(cfg, h, w, t0, t1, rf, dips, (panel, segs, products), est, notes, seed, by, e_fit, e_ci)
     estimates = est.frame()
     from crmsim.experiments.calibrate import _set_paths
 
@@ -642,9 +641,12 @@ def _products(w, wc, base: PromoConfig, est: Estimates, notes: list[str], cats_o
     return out
 
 
-def _stockpiling(cfg, h, w, t0, t1, rf, dips, panel, segs, est, notes, seed, by, e_fit, e_ci) -> PromoConfig:
+def _stockpiling(cfg, h, w, t0, t1, rf, dips, pan, est, notes, seed, by, e_fit, e_ci) -> PromoConfig:
     """Forward buying where the dip after promotions is visible: set ``stockpile`` and the
-    elasticity so that the simulation on the log's calendar shows the log's lift and dip."""
+    elasticity so that the simulation on the log's calendar shows the log's lift and dip (both
+    measured by the same regression on the segments with a dip only, in the log and in the
+    simulation of those segments' customers)."""
+    panel, segs, products = pan
     names = [s.name for s in cfg.segments]
     visible = {s: d for s, d in dips.items() if d[0] + 1.96 * d[1] < 0}
     for s, (b, se_) in dips.items():
@@ -672,10 +674,15 @@ def _stockpiling(cfg, h, w, t0, t1, rf, dips, panel, segs, est, notes, seed, by,
         q = -math.expm1(b)
         s0 = float(np.clip(q * post_days[k] / max(promo_days[k], 1), 0.05, 3.0))
         theta[s] = [e_fit.get(s, cfg.segments[names.index(s)].elasticity), s0]
-    target = {s: (e_fit.get(s, np.nan), -math.expm1(visible[s][0])) for s in visible}
+    vis_idx = [segs.index(s) for s in visible]
+    rv = _reduced_form(panel[panel["s"].isin(vis_idx)], segs, products, {}, by, t1 - t0 >= 300)
+    target = {segs[g]: (float(rv["beta"][j]), np.nan) for g, j in rv["el"].items()}
+    for g, j in rv["dip"].items():
+        target.setdefault(segs[g], (np.nan, np.nan))
+        target[segs[g]] = (target[segs[g]][0], -math.expm1(float(rv["beta"][j])))
     promos = history_promotions(h, t0, t1)
     n_vis = sum(s.share for s in cfg.segments if s.name in visible) * cfg.customers
-    sub = int(max(1, min(round(n_vis), SIM_CUSTOMERS_MAX)))
+    sub = SIM_CUSTOMERS_MAX     # the regression is scale-free: more simulated customers, less simulation noise
     start_date = str(pd.Timestamp(t0, unit="D").date())
 
     def sim(th: dict) -> dict:
