@@ -27,9 +27,9 @@ def main() -> None:
     ap.add_argument("--days", type=int, default=540)
     ap.add_argument("--pool-customers", type=int, default=20_000)
     ap.add_argument("--pool-days", type=int, default=180)
-    ap.add_argument("--promo-customers", type=int, default=30_000)
+    ap.add_argument("--promo-customers", type=int, default=34_000)
     ap.add_argument("--promo-days", type=int, default=364)
-    ap.add_argument("--field-reps", type=int, default=600)
+    ap.add_argument("--field-reps", type=int, default=820)
     ap.add_argument("--field-days", type=int, default=280)
     ap.add_argument("--only", nargs="+", choices=["credit", "pool", "promo", "field"],
                     default=["credit", "pool", "promo", "field"])
