@@ -19,6 +19,13 @@ from crmsim.sim.credit import CreditConfig
 from crmsim.sim.pool import PoolConfig
 
 
+def write_map(path: Path, model: str, columns: dict[str, str], extra: str = "") -> None:
+    """A mapping file for ``crmsim calibrate --model MODEL``: ``[columns]`` (crmsim's name = the
+    export's column) and any ``extra`` sections."""
+    path.write_text(f"# crmsim calibrate --model {model}: crmsim's name = the export's column\n[columns]\n"
+                    + "".join(f'{k} = "{v}"\n' for k, v in columns.items()) + extra, encoding="utf-8")
+
+
 def starter(examples: Path) -> None:
     """``starter/data/customers.xlsx``: the CRM example's customers as its list view shows them at
     the reclaim job of 2025-07-01 (owner, rating, owner since, last activity, last won deal,
@@ -214,17 +221,12 @@ def twins(examples: Path) -> None:
 
     shop = exports.promo_export(PromoConfig.model_validate(SHOP), 364, seed=5)
     shop["lines"].to_csv(examples / "shop_order_lines.csv", index=False)
-    (examples / "shop_map.toml").write_text(
-        "# crmsim calibrate --model promo: crmsim's name = the export's column\n[columns]\n"
-        + "".join(f'{k} = "{v}"\n' for k, v in exports.PROMO_EXPORT_COLUMNS.items()), encoding="utf-8")
+    write_map(examples / "shop_map.toml", "promo", exports.PROMO_EXPORT_COLUMNS)
     print(f"wrote {examples / 'shop_order_lines.csv'} ({len(shop['lines'])} rows) and shop_map.toml")
     team = exports.field_export(FieldConfig.model_validate(FIELD_TEAM), 84, seed=6)
     team["stores"].to_csv(examples / "field_stores.csv", index=False)
     team["visits"].to_csv(examples / "field_visits.csv", index=False)
-    (examples / "field_map.toml").write_text(
-        "# crmsim calibrate --model field: crmsim's name = the export's column\n[columns]\n"
-        + "".join(f'{k} = "{v}"\n' for k, v in exports.FIELD_EXPORT_COLUMNS.items())
-        + '\n[statuses]\nCompleted = "done"\nCancelled = "cancelled"\n"Not Visited" = "missed"\n', encoding="utf-8")
+    write_map(examples / "field_map.toml", "field", exports.FIELD_EXPORT_COLUMNS, '\n[statuses]\nCompleted = "done"\nCancelled = "cancelled"\n"Not Visited" = "missed"\n')
     print(f"wrote {examples / 'field_stores.csv'}, field_visits.csv ({len(team['visits'])} rows) and field_map.toml")
 
 
@@ -246,16 +248,12 @@ if __name__ == "__main__":
     book = exports.credit_export(CreditConfig(customers=400, limit_multiplier=3), 365, seed=3)
     for k in ("customers", "invoices", "payments"):
         book[k].to_csv(out / f"erp_{k}.csv", index=False)
-    (out / "erp_map.toml").write_text(
-        "# crmsim calibrate --model credit: crmsim's name = the export's column\n[columns]\n"
-        + "".join(f'{k} = "{v}"\n' for k, v in exports.CREDIT_EXPORT_COLUMNS.items()), encoding="utf-8")
+    write_map(out / "erp_map.toml", "credit", exports.CREDIT_EXPORT_COLUMNS)
     print(f"wrote {out}/erp_customers.csv, erp_invoices.csv ({len(book['invoices'])} rows), erp_payments.csv, erp_map.toml")
     crm = exports.pool_export(PoolConfig(customers={"count": 1200}, reps={"count": 5, "target_holding": 250}), 240, seed=4)
     for k in ("accounts", "activities", "deals", "ownership"):
         crm[k].to_csv(out / f"crm_{k}.csv", index=False)
-    (out / "crm_map.toml").write_text(
-        "# crmsim calibrate --model pool: crmsim's name = the export's column\n[columns]\n"
-        + "".join(f'{k} = "{v}"\n' for k, v in exports.POOL_EXPORT_COLUMNS.items()), encoding="utf-8")
+    write_map(out / "crm_map.toml", "pool", exports.POOL_EXPORT_COLUMNS)
     print(f"wrote {out}/crm_accounts.csv, crm_activities.csv ({len(crm['activities'])} rows), crm_deals.csv, "
           f"crm_ownership.csv, crm_map.toml")
     starter(out)
