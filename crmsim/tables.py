@@ -305,6 +305,16 @@ def parse_dates(col: pd.Series) -> tuple[pd.Series, np.ndarray]:
     return d, d.isna().to_numpy() & filled
 
 
+def day_number(x) -> int:
+    """Whole days since 1970-01-01 of one date (a string, a datetime or a Timestamp; its time is
+    dropped): the day numbers the twins and :func:`day_numbers` count in.
+
+    >>> day_number("2025-01-02"), day_number(pd.Timestamp("2025-01-02 17:30"))
+    (20090, 20090)
+    """
+    return int(np.datetime64(pd.Timestamp(x).date(), "D").astype(np.int64))
+
+
 def day_numbers(col: pd.Series, table: str, names: Mapping[str, str] | None = None) -> np.ndarray:
     """Whole days since 1970-01-01 of each date in an export column (float; NaN where blank).
 

@@ -53,6 +53,7 @@ from crmsim.experiments.fits import (
     provenance_table,
 )
 from crmsim.sim.field import FieldConfig, simulate_field
+from crmsim.tables import day_number
 
 __all__ = ["STATUS_WORDS", "VisitHistory", "FieldCalibration", "load_visit_history", "calibrate_field",
            "field_window_metrics", "field_split_validation", "FIELD_FIELDS"]
@@ -478,10 +479,6 @@ def _territory(st: pd.DataFrame, est: Estimates, c_raw: dict, rng) -> None:
             path="customers.radius_km")
 
 
-def _day(x) -> int:
-    return int(np.datetime64(pd.Timestamp(x).date(), "D").astype(np.int64))
-
-
 def _workdays(w: pd.DataFrame, est: Estimates) -> tuple[int, ...]:
     d = w[w["status"] == "done"].drop_duplicates(["rep_id", "day"])
     wd = ((d["day"].to_numpy() + 3) % 7)          # 1970-01-01 was a Thursday
@@ -516,8 +513,8 @@ def calibrate_field(history: VisitHistory, base: FieldConfig, *, start=None, end
 
     h = history
     rng = rng_from(np.random.SeedSequence([int(seed), 4242]))
-    t0 = _day(start) if start is not None else int(h.visits["day"].min())
-    t1 = _day(end) if end is not None else int(h.visits["day"].max()) + 1
+    t0 = day_number(start) if start is not None else int(h.visits["day"].min())
+    t1 = day_number(end) if end is not None else int(h.visits["day"].max()) + 1
     if t1 - t0 < 14:
         raise InputError(f"the window has {t1 - t0} days; fitting the field team needs at least 2 weeks")
     w = h.visits[(h.visits["day"] >= t0) & (h.visits["day"] < t1)]

@@ -47,6 +47,7 @@ from crmsim.experiments.fits import (
     provenance_table,
 )
 from crmsim.sim.pool import PoolConfig, interest_from_history, simulate_pool
+from crmsim.tables import day_number
 
 __all__ = ["PoolCalibration", "calibrate_pool", "pool_split_validation", "pool_window_metrics"]
 
@@ -60,10 +61,6 @@ class PoolCalibration(TwinCalibration[PoolConfig]):
 def grade_names(col: pd.Series) -> pd.Series:
     """A customers table's grades as the pool scenario names them (blank: ``(no grade)``)."""
     return col.astype(str).str.strip().replace({"": "(no grade)", "nan": "(no grade)", "None": "(no grade)"})
-
-
-def _day(x) -> float:
-    return float(np.datetime64(pd.Timestamp(x).date(), "D").astype(np.int64))
 
 
 def _owner_at(h: PoolHistory, cust: pd.Series, t: np.ndarray) -> np.ndarray:
@@ -94,8 +91,8 @@ def calibrate_pool(history: PoolHistory, base: PoolConfig, *, start=None, end=No
     """Fit a :class:`~crmsim.sim.pool.PoolConfig` to a pool history on ``[start, end)`` (default:
     the history's window); ``base`` gives the rules and what cannot be fitted."""
     h = history
-    t0 = _day(start) if start is not None else _day(h.start)
-    t1 = _day(end) if end is not None else _day(h.end) + 1
+    t0 = float(day_number(start if start is not None else h.start))
+    t1 = float(day_number(end) if end is not None else day_number(h.end) + 1)
     if t1 - t0 < 28:
         raise InputError(f"the window has {t1 - t0:.0f} days; fitting the pool needs at least 4 weeks")
     est = Estimates("group")
@@ -617,7 +614,7 @@ def pool_split_validation(history: PoolHistory, base: PoolConfig, *, split: floa
     ``warmup_days`` (default the fitted part's length). Returns ``{"table", "calibration",
     "split", "start"}``; the table has ``metric, observed, simulated, sim_low, sim_high,
     error_pct, within_10pct, within_range``."""
-    t_start, t_end = _day(history.start), _day(history.end) + 1
+    t_start, t_end = float(day_number(history.start)), float(day_number(history.end) + 1)
     t_split = float(np.floor(t_start + split * (t_end - t_start)))
     if t_end - t_split < 28:
         raise InputError("the held-out part of the history is shorter than 4 weeks")

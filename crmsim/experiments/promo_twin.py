@@ -46,7 +46,6 @@ import numpy as np
 import pandas as pd
 
 from crmsim.errors import InputError
-from crmsim.experiments.field_twin import _day
 from crmsim.experiments.fits import (
     Estimates,
     TwinCalibration,
@@ -56,6 +55,7 @@ from crmsim.experiments.fits import (
     provenance_table,
 )
 from crmsim.sim.promo import BIJMOLT_ELASTICITY, PromoConfig, simulate_promo
+from crmsim.tables import day_number
 
 __all__ = ["ORDER_FIELDS", "OrderHistory", "PromoCalibration", "load_order_history", "calibrate_promo",
            "promo_uplift", "promo_split_validation", "history_promotions", "replan", "replan_sweeps"]
@@ -416,8 +416,8 @@ def calibrate_promo(history: OrderHistory, base: PromoConfig | None = None, *, s
     """
     base = base or PromoConfig()
     h = history
-    t0 = _day(start) if start is not None else int(h.lines["day"].min())
-    t1 = _day(end) if end is not None else int(h.lines["day"].max()) + 1
+    t0 = day_number(start) if start is not None else int(h.lines["day"].min())
+    t1 = day_number(end) if end is not None else int(h.lines["day"].max()) + 1
     if t1 - t0 < 28:
         raise InputError(f"the window has {t1 - t0} days; fitting demand needs at least 4 weeks")
     w = h.lines[(h.lines["day"] >= t0) & (h.lines["day"] < t1)]
@@ -457,7 +457,7 @@ def calibrate_promo(history: OrderHistory, base: PromoConfig | None = None, *, s
         a, b = beta[6], beta[7]
         mid = np.array([pd.Timestamp(2001, m, 15).dayofyear for m in range(1, 13)])
         # the annual cycle at each month's middle, against the calendar (days since 1970)
-        ref = _day("2001-01-01")
+        ref = day_number("2001-01-01")
         ang = 2 * np.pi * (ref + mid - 1) / 365.25
         mw = np.exp(a * np.sin(ang) + b * np.cos(ang))
         mw = mw / mw.mean()
@@ -820,7 +820,7 @@ def replan(promotions, base_start, start, products: dict[str, str]) -> tuple[tup
     >>> notes[0]
     "promotion prem: left out of the plan; it names product 'premium', not in your order lines"
     """
-    shift = int(round((_day(start) - _day(base_start)) / 7)) * 7
+    shift = int(round((day_number(start) - day_number(base_start)) / 7)) * 7
     cats = set(products.values())
     kept, notes = [], []
     for pr in promotions:
