@@ -162,3 +162,18 @@ def test_replan_moves_the_plan_by_whole_weeks_and_names_what_it_leaves_out():
     assert [p.promo_id for p in kept] == ["x"] and kept[0].valid_from == "2025-10-13"
     assert pd.Timestamp(kept[0].valid_from).day_of_week == 0
     assert notes == ["promotion y: left out of the plan; it names product 'Z', not in your order lines"]
+
+
+def test_a_last_promotion_of_two_depths_is_named_not_silently_skipped(history):
+    import dataclasses
+
+    from crmsim.experiments.promo_twin import _last_time
+
+    entry, label = _last_time(history, "2025-08-18", None)
+    assert entry["promo_id"] == "P4_again" and label.startswith("as last time: P4 (30% off core")
+    pr = history.promotions.copy()
+    rows = pr.index[pr["promo_id"] == "P4"]
+    assert len(rows) == 2                           # P4 ran on A and B
+    pr.loc[rows[0], "depth"] = 0.5
+    entry, why = _last_time(dataclasses.replace(history, promotions=pr), "2025-08-18", None)
+    assert entry is None and "P4" in why and "2 different depths" in why

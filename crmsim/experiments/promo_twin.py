@@ -865,10 +865,12 @@ def replan_sweeps(sweeps: list[dict], base_start, cal: PromoCalibration, history
                 labels.append(name)
                 first += [pd.Timestamp(p["valid_from"]) for p in kept if p.get("valid_from")]
             notes += _threshold_notes(values, history)
-            last = _last_time(history, cfg.start_date, min(first) if first else None)
-            if last is not None:
-                values.append([last[0]])
-                labels.append(last[1])
+            entry, label = _last_time(history, cfg.start_date, min(first) if first else None)
+            if entry is not None:
+                values.append([entry])
+                labels.append(label)
+            elif label:
+                notes.append(label)
             if not values:
                 notes.append(f"sweep '{sw.get('name') or 'promotions'}': left out (no variant applies)")
                 continue
@@ -891,11 +893,12 @@ def _threshold_notes(values: list, h: OrderHistory) -> list[str]:
     return out
 
 
-def _last_time(h: OrderHistory, start, at) -> tuple[dict, str] | None:
+def _last_time(h: OrderHistory, start, at) -> tuple[dict | None, str]:
     """The log's last promotion as a plan entry, starting at ``at`` (default: 8 weeks after
-    ``start``), as long as it ran, with its label."""
+    ``start``), as long as it ran, with its label; or ``None`` and why it is not added ('' when
+    the log has no promotion)."""
     if not len(h.promotions):
-        return None
+        return None, ""
     pr = h.promotions.sort_values(["first_day", "promo_id"])
     pid = pr["promo_id"].iloc[-1]
     rows = pr[pr["promo_id"] == pid]
@@ -903,7 +906,8 @@ def _last_time(h: OrderHistory, start, at) -> tuple[dict, str] | None:
     rules = history_promotions(h, a, b + 1)
     rules = [r for r in rules if r.promo_id.split(":")[0] == str(pid)]
     if len(rules) != 1:
-        return None             # a promotion of several depths is not one plan entry
+        return None, (f"plan: your last promotion {pid} is not added as 'as last time': it gave {len(rules)} "
+                      "different depths on its items, which is not one plan entry")
     at = pd.Timestamp(at) if at is not None else pd.Timestamp(start) + pd.Timedelta(days=56)
     d = rules[0].model_dump(exclude_defaults=True)
     d.update(promo_id=f"{pid}_again", valid_from=str(at.date()), valid_to=str((at + pd.Timedelta(days=b - a)).date()))
