@@ -46,6 +46,22 @@ def main() -> None:
             pool(d, a)
 
 
+def _timed(d: Path, names: list[str], load, fit) -> tuple[float, float, float]:
+    """Seconds to read the CSVs ``names`` once (the peer), then to read + ``load`` them, and to
+    read + load + ``fit`` (both from the start of the second read)."""
+    def read():
+        return {k: pd.read_csv(d / f"{k}.csv", keep_default_na=False) for k in names}
+
+    t = time.perf_counter()
+    read()
+    once = time.perf_counter() - t
+    t = time.perf_counter()
+    h = load(read())
+    loaded = time.perf_counter() - t
+    fit(h)
+    return once, loaded, time.perf_counter() - t
+
+
 def promo(d: Path, customers: int, days: int) -> None:
     """The promotion twin: an ERP's order lines of ``customers`` over ``days`` with six promotions."""
     from crmsim.cpq.promotions import Promotion
@@ -67,14 +83,8 @@ def promo(d: Path, customers: int, days: int) -> None:
     x = exports.promo_export(cfg, days, seed=1)["lines"]
     x.to_csv(d / "lines.csv", index=False)
     made = time.perf_counter() - t
-    t = time.perf_counter()
-    pd.read_csv(d / "lines.csv", keep_default_na=False)
-    read = time.perf_counter() - t
-    t = time.perf_counter()
-    h = load_order_history(pd.read_csv(d / "lines.csv", keep_default_na=False), columns=exports.PROMO_EXPORT_COLUMNS)
-    loaded = time.perf_counter() - t
-    calibrate_promo(h, cfg)
-    cal = time.perf_counter() - t
+    read, loaded, cal = _timed(d, ["lines"], lambda t: load_order_history(t["lines"], columns=exports.PROMO_EXPORT_COLUMNS),
+                               lambda h: calibrate_promo(h, cfg))
     print(f"promotion twin: {len(x):,} order lines, {customers:,} customers, {days} days (generated in {made:.0f} s): "
           f"read once {read:.1f} s; read + load {loaded:.1f} s; read + load + calibrate {cal:.1f} s "
           f"({cal / read:.1f}x reading; includes the simulations that set forward buying)")
@@ -93,15 +103,9 @@ def field(d: Path, reps: int, days: int) -> None:
     for k in ("stores", "visits"):
         x[k].to_csv(d / f"{k}.csv", index=False)
     made = time.perf_counter() - t
-    t = time.perf_counter()
-    tables = {k: pd.read_csv(d / f"{k}.csv", keep_default_na=False) for k in ("stores", "visits")}
-    read = time.perf_counter() - t
-    t = time.perf_counter()
-    tables = {k: pd.read_csv(d / f"{k}.csv", keep_default_na=False) for k in ("stores", "visits")}
-    h = load_visit_history(tables["stores"], tables["visits"], columns=exports.FIELD_EXPORT_COLUMNS)
-    loaded = time.perf_counter() - t
-    calibrate_field(h, cfg)
-    cal = time.perf_counter() - t
+    read, loaded, cal = _timed(d, ["stores", "visits"],
+                               lambda t: load_visit_history(t["stores"], t["visits"], columns=exports.FIELD_EXPORT_COLUMNS),
+                               lambda h: calibrate_field(h, cfg))
     print(f"field twin: {len(x['visits']):,} visits, {reps} reps, {len(x['stores']):,} stores, {days} days (generated "
           f"in {made:.0f} s): read once {read:.1f} s; read + load {loaded:.1f} s; read + load + calibrate {cal:.1f} s "
           f"({cal / read:.1f}x reading; includes the simulation that sets the ad-hoc rate)")
