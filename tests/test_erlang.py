@@ -60,3 +60,84 @@ def test_mmc_matches_erlang_c(lam, mean_hours, c):
     assert lo <= p_exp <= hi, f"P(wait) Erlang C {p_exp:.4f} outside 95% CI [{lo:.4f}, {hi:.4f}]"
     _, lo, hi = mean_ci(wq)
     assert lo <= wq_exp <= hi, f"Wq Erlang C {wq_exp:.5f} d outside 95% CI [{lo:.5f}, {hi:.5f}]"
+
+
+def erlang_a(lam: float, mu: float, c: int, theta: float, n_max: int = 3000) -> tuple[float, float]:
+    """(P(wait), P(abandon)) for M/M/c+M (Erlang A), from its birth-death chain: births lam, deaths
+    min(n, c) mu + max(n - c, 0) theta. By PASTA an arrival waits with P(N >= c); abandonments
+    per unit time are theta E[(N - c)+], divided by lam."""
+    log_p = np.zeros(n_max)
+    for n in range(1, n_max):
+        log_p[n] = log_p[n - 1] + math.log(lam / (min(n, c) * mu + max(n - c, 0) * theta))
+    p = np.exp(log_p - log_p.max())
+    p /= p.sum()
+    n = np.arange(n_max)
+    return float(p[n >= c].sum()), float(theta * (np.maximum(n - c, 0) * p).sum() / lam)
+
+
+def with_patience(cfg: FunnelConfig, patience: dict) -> FunnelConfig:
+    d = cfg.model_dump(by_alias=True)
+    d["outcomes"] = {**d["outcomes"], **patience}
+    return FunnelConfig.model_validate(d)
+
+
+@pytest.mark.parametrize(
+    "lam, mean_hours, c, patience_hours",
+    [
+        (100.0, 1.0, 5, 0.5),   # rho = 0.83, impatient leads
+        (40.0, 1.0, 2, 2.0),    # rho = 0.83, patient leads
+        (60.0, 1.0, 2, 1.0),    # rho = 1.25: overloaded, stable only through abandonment
+        (30.0, 0.5, 1, 0.25),   # M/M/1+M
+    ],
+)
+def test_patience_matches_erlang_a(lam, mean_hours, c, patience_hours):
+    mu, theta = 24.0 / mean_hours, 24.0 / patience_hours
+    pw_exp, pa_exp = erlang_a(lam, mu, c, theta)
+    cfg = with_patience(mmc_config(lam, mean_hours, c),
+                        {"patience_hours": {"kind": "exponential", "mean": patience_hours}})
+    pw, pa = [], []
+    for i in range(8):
+        r = simulate_funnel(cfg, np.random.SeedSequence(11, spawn_key=(i,)), horizon_days=90,
+                            warmup_days=5, keep_events=False)
+        leads = r.leads[r.leads["created"] >= 5]
+        gone = leads["state"] == "abandoned"
+        waited = gone | (leads["ttfc_h"] > 1e-9)  # every lead is an MQL here
+        pw.append(float(waited.mean()))
+        pa.append(r.metrics["p_abandon"])
+        assert r.metrics["abandoned"] == gone.sum()
+    _, lo, hi = mean_ci(pw)
+    assert lo <= pw_exp <= hi, f"P(wait) Erlang A {pw_exp:.4f} outside 95% CI [{lo:.4f}, {hi:.4f}]"
+    _, lo, hi = mean_ci(pa)
+    assert lo <= pa_exp <= hi, f"P(abandon) Erlang A {pa_exp:.4f} outside 95% CI [{lo:.4f}, {hi:.4f}]"
+
+
+def test_patience_per_channel_and_rep_queues():
+    """A channel's own patience overrides the funnel's; per-rep queues (least loaded) keep their
+    loads exact when leads abandon; leads without patience never abandon."""
+
+    base = mmc_config(60.0, 1.0, 3)
+    d = base.model_dump(by_alias=True)
+    d["channels"]["events"] = {**d["channels"]["search"]}
+    d["assignment"] = {"policy": "least_loaded"}
+    d["outcomes"] = {**d["outcomes"], "patience_hours": {"kind": "exponential", "mean": 0.5},
+                     "by_channel": {"events": {"patience_hours": {"kind": "constant", "value": 1e9}}}}
+    cfg = FunnelConfig.model_validate(d)
+    r = simulate_funnel(cfg, 5, horizon_days=30)
+    by = r.leads.groupby("channel", observed=True)["state"].apply(lambda s: int((s == "abandoned").sum()))
+    assert by["events"] == 0 and by["search"] > 50
+    ab = r.events[r.events["event"] == "abandoned"]
+    created = r.leads.set_index("lead_id")["created"]
+    assigned = r.events[r.events["event"] == "assigned"].set_index("entity_id")["t"]
+    # abandoned after assignment, never contacted, each by its own rep's queue
+    assert (ab["t"].to_numpy() >= assigned.loc[ab["entity_id"]].to_numpy()).all()
+    assert not r.events[(r.events["event"] == "contacted") & r.events["entity_id"].isin(ab["entity_id"])].size
+    assert (created.loc[ab["entity_id"]].to_numpy() <= ab["t"].to_numpy()).all()
+    assert r.metrics["state.abandoned"] == by.sum()
+
+
+def test_no_patience_changes_nothing():
+    """Unset patience: the same seed gives the same leads as before patience existed (no draw)."""
+    cfg = mmc_config(40.0, 1.0, 2)
+    a = simulate_funnel(cfg, 9, horizon_days=20).leads
+    b = simulate_funnel(with_patience(cfg, {"patience_hours": None}), 9, horizon_days=20).leads
+    assert a.equals(b) and not (a["state"] == "abandoned").any()

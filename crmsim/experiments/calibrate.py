@@ -600,7 +600,7 @@ def _sized_team(cfg: FunnelConfig, est: _Estimates, mql_share: float) -> tuple[F
 
 def _leaves(d, prefix=""):
     if isinstance(d, dict) and d and not ("kind" in d and prefix.endswith(("cycle_days", "deal_amount",
-                                                                            "contact_hours", "sql_hours",
+                                                                            "contact_hours", "sql_hours", "patience_hours",
                                                                             "response"))):
         for k, v in d.items():
             yield from _leaves(v, f"{prefix}.{k}" if prefix else str(k))

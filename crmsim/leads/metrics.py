@@ -3,7 +3,8 @@
 The same function reads a simulation's output and a real CRM's lead history, as long as the
 history has a leads table (``lead_id``, ``channel``, ``created``, ``cost``) and an event log with
 ``t, entity_id, event, value`` whose events include ``mql``, ``contacted``, ``sql``,
-``opportunity``, ``won`` (value = amount), ``lost``, ``recycled``, ``quarantined``, ``merged``.
+``opportunity``, ``won`` (value = amount), ``lost``, ``recycled``, ``quarantined``, ``merged``
+(and ``abandoned``: an MQL that gave up waiting for its first contact, where the history has one).
 Times are in days.
 """
 
@@ -16,7 +17,7 @@ __all__ = ["MILESTONES", "funnel_metrics", "funnel_by_channel"]
 
 #: Events counted once per lead, in funnel order.
 MILESTONES: tuple[str, ...] = (
-    "quarantined", "merged", "mql", "contacted", "recycled", "sql", "opportunity", "won", "lost",
+    "quarantined", "merged", "mql", "contacted", "recycled", "abandoned", "sql", "opportunity", "won", "lost",
 )
 
 
@@ -60,7 +61,7 @@ def funnel_metrics(leads: pd.DataFrame, events: pd.DataFrame, *, start: float = 
     contact in hours (``ttfc_mean_h``, ``ttfc_p50_h``, ``ttfc_p90_h``; contacted leads only),
     ``p_wait`` (share of contacted leads not contacted at the instant they arrived),
     ``marketing_cost``, ``revenue`` (sum of ``won`` values), ``cost_per_won``, ``win_rate``
-    (won / (won + lost)) and ``mql_to_sql``.
+    (won / (won + lost)), ``mql_to_sql`` and ``p_abandon`` (abandoned / MQL).
     """
     by_ch = funnel_by_channel(leads, events, start=start, end=end)
     m: dict[str, float] = {}
@@ -88,4 +89,5 @@ def funnel_metrics(leads: pd.DataFrame, events: pd.DataFrame, *, start: float = 
     closed = m["won"] + m["lost"]
     m["win_rate"] = m["won"] / closed if closed else np.nan
     m["mql_to_sql"] = m["sql"] / m["mql"] if m["mql"] else np.nan
+    m["p_abandon"] = m["abandoned"] / m["mql"] if m["mql"] else np.nan
     return m

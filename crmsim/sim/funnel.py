@@ -3,8 +3,10 @@
 Leads arrive per channel; a share fails the intake quality gate (quarantined) and a share
 duplicates an earlier lead (merged). The scoring rule grades the rest and marks MQLs. MQLs are
 assigned to reps by the assignment rule; reps work first contacts within their working calendar,
-so contact waits. The chance to qualify (SQL) is the lead's intent times the response curve at its
-time to first contact. SQLs become opportunities, which close won or lost after a cycle time.
+so contact waits; a lead with a patience (``outcomes.patience_hours``) gives up when its first
+contact has not started within it (abandoned: Erlang A, M/M/c+M, when patience and work are
+exponential on an always-on calendar). The chance to qualify (SQL) is the lead's intent times the
+response curve at its time to first contact. SQLs become opportunities, which close won or lost after a cycle time.
 A daily job recycles leads that waited too long (the recycle rule).
 
 Only waiting and capacity go through SimPy; arrivals, attributes, scoring and every outcome draw
@@ -15,6 +17,8 @@ Every lead ends in exactly one :data:`STATES` value: a terminal one or an open o
 
 from __future__ import annotations
 
+import heapq
+import math
 from collections import deque
 from itertools import compress
 from typing import Literal
@@ -43,7 +47,7 @@ from crmsim.sim.registry import ModelSpec, register
 __all__ = ["FunnelConfig", "RepsConfig", "OutcomeConfig", "ChannelOutcomes", "FunnelResult", "STATES", "EXPORT_STATUS", "export_history",
            "TERMINAL_STATES", "simulate_funnel"]
 
-TERMINAL_STATES = ("quarantined", "merged", "nurture", "recycled", "disqualified",
+TERMINAL_STATES = ("quarantined", "merged", "nurture", "recycled", "abandoned", "disqualified",
                    "sql_no_opportunity", "won", "lost")
 OPEN_STATES = ("queued", "in_contact", "opportunity_open")
 STATES = TERMINAL_STATES + OPEN_STATES
@@ -73,6 +77,7 @@ class ChannelOutcomes(Config):
     win_rate: float | None = Field(default=None, ge=0, le=1)
     cycle_days: Distribution | None = None
     deal_amount: Distribution | None = None
+    patience_hours: Distribution | None = None
 
 
 class OutcomeConfig(Config):
@@ -84,8 +89,11 @@ class OutcomeConfig(Config):
     a won deal. ``by_channel`` overrides any of the last four for a channel. ``cycle_from``
     says where the cycle time counts from: the end of first contact (``contact``, default) or the
     lead's creation (``created``: as an export without contact or SQL dates measures it; a deal
-    then closes at the later of contact end and creation + cycle). Defaults are illustrative
-    assumptions, not published figures.
+    then closes at the later of contact end and creation + cycle). ``patience_hours``, when set,
+    is how long an MQL waits for its first contact to start, in clock hours (nights and weekends
+    count), before it gives up: it leaves the queue as ``abandoned`` and takes no rep time
+    (``by_channel`` may give a channel its own). Unset (default), leads wait until contacted or
+    recycled. Defaults are illustrative assumptions, not published figures.
     """
 
     response: ResponseCurve = ResponseCurve()
@@ -95,6 +103,12 @@ class OutcomeConfig(Config):
     deal_amount: Distribution = LogNormal(mean=12000.0, cv=0.8)
     by_channel: dict[str, ChannelOutcomes] = {}
     cycle_from: Literal["contact", "created"] = "contact"
+    patience_hours: Distribution | None = None
+
+    def patience_for(self, channel: str) -> Distribution | None:
+        """The patience (hours) of one channel's leads: its own, else the funnel-wide one (or None)."""
+        own = self.by_channel.get(channel, ChannelOutcomes()).patience_hours
+        return self.patience_hours if own is None else own
 
     def for_channel(self, channel: str) -> tuple[float, float, Distribution, Distribution]:
         """``(sql_to_opportunity, win_rate, cycle_days, deal_amount)`` of one channel."""
@@ -188,14 +202,18 @@ def _draw_leads(cfg: FunnelConfig, world: World) -> pd.DataFrame:
             "cost": np.full(n, float(prof.cost_per_lead)),
             "sql_h": (cfg.reps.sql_hours.sample(rng(f"sqlwork.{ch}"), n) if cfg.reps.sql_hours is not None
                       else np.zeros(n)),
+            "patience_d": (np.full(n, np.inf) if (pat := cfg.outcomes.patience_for(ch)) is None
+                           else pat.sample(rng(f"patience.{ch}"), n) / 24),
         })
     cols = {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
     order = np.argsort(cols["t"], kind="stable")
     df = pd.DataFrame({k: v[order] for k, v in cols.items()})
     for k, cats in (("channel", names), ("company_size", COMPANY_SIZES), ("job_level", JOB_LEVELS)):
         df[k] = pd.Categorical.from_codes(df[k].to_numpy(), categories=cats)
-    if (df["work_h"] < 0).any() or (df["cycle_d"] < 0).any() or (df["sql_h"] < 0).any():
-        raise ValueError("contact_hours, sql_hours and cycle_days must not produce negative values")
+    if ((df["work_h"] < 0).any() or (df["cycle_d"] < 0).any() or (df["sql_h"] < 0).any()
+            or (df["patience_d"] < 0).any()):
+        raise ValueError("contact_hours, sql_hours, cycle_days and patience_hours must not produce "
+                         "negative values")
     return df
 
 
@@ -223,7 +241,7 @@ class _Desk:
     """Queues, reps and their SimPy processes: the only part of the funnel that needs SimPy."""
 
     def __init__(self, world: World, cfg: FunnelConfig, t: np.ndarray, work_h: np.ndarray,
-                 leads: pd.DataFrame | None = None):
+                 leads: pd.DataFrame | None = None, patience_d: np.ndarray | None = None):
         self.w, self.env = world, world.env
         self.cal = cfg.reps.calendar
         self.recycle = cfg.recycle
@@ -243,6 +261,14 @@ class _Desk:
         self._start = [np.nan] * N
         self._end = [np.nan] * N
         self.recycled_at = np.full(N, np.nan)
+        # Patience: a queued lead abandons at assignment + patience. Who is abandoned is exact
+        # (a rep skips a lead whose deadline has passed); loads drop at the deadline's first
+        # decision point (an assignment, a rep taking work, the nightly job) through a heap.
+        self.patient = patience_d is not None and bool(np.isfinite(patience_d).any())
+        self.patience = patience_d.tolist() if self.patient else None
+        self._deadline = [math.inf] * N
+        self._expiry: list[tuple[float, int]] = []
+        self.abandoned_at = np.full(N, np.nan)
         self.backlog: list[tuple[float, int]] = []
         # SQL follow-up work (optional): qualified at contact end by the same rule as the outcomes
         self.sql_work = cfg.reps.sql_hours is not None and leads is not None
@@ -274,6 +300,11 @@ class _Desk:
             if dt > 0:
                 yield env.timeout(dt)
             self._assigned[i] = env.now
+            if self.patient:
+                self._expire(env.now)
+                d = self._deadline[i] = env.now + self.patience[i]
+                if d < math.inf:
+                    heapq.heappush(self._expiry, (d, i))
             r = self.assigner.choose(self.load)
             if r == SHARED:
                 self.queues[0].append(i)
@@ -291,6 +322,8 @@ class _Desk:
             t_open = cal.next_open(env.now)
             if t_open > env.now:
                 yield env.timeout(t_open - env.now)
+            if self.patient:
+                self._drop_gone(q, env.now)
             if not q:
                 ev = env.event()
                 self.idle_by_rep[r] = ev
@@ -311,6 +344,25 @@ class _Desk:
                 self._sql_end[i] = env.now
             self.load[r] -= 1
 
+    def _abandon(self, i: int) -> None:
+        """Lead ``i`` gave up at its deadline (once; its rep's load drops)."""
+        if self.abandoned_at[i] != self.abandoned_at[i] and self._start[i] != self._start[i] \
+                and self.recycled_at[i] != self.recycled_at[i]:
+            self.abandoned_at[i] = self._deadline[i]
+            if self._owner[i] >= 0:
+                self.load[self._owner[i]] -= 1
+
+    def _expire(self, now: float) -> None:
+        """Every queued lead whose patience ran out by ``now`` abandons (at its deadline)."""
+        h = self._expiry
+        while h and h[0][0] <= now:
+            self._abandon(heapq.heappop(h)[1])
+
+    def _drop_gone(self, q: deque, now: float) -> None:
+        """Leads at the head of ``q`` that abandoned by ``now`` leave it."""
+        while q and (self.abandoned_at[q[0]] == self.abandoned_at[q[0]] or self._deadline[q[0]] <= now):
+            self._abandon(q.popleft())
+
     def _qualifies(self, i: int) -> bool:
         """The SQL rule of the outcomes (:func:`_p_sql`), for one lead at its contact end."""
         ttfc_h = np.array([(self._start[i] - self.t[i]) * 24])
@@ -322,6 +374,13 @@ class _Desk:
         Queues are FIFO by assignment time, so the recycle rule is asked first about each
         queue's oldest lead, and about the whole queue only where that one is due.
         """
+        if self.patient:  # abandoned leads leave every queue before the recycle rule is asked
+            self._expire(now)
+            for q in self.queues:
+                if q and any(self.abandoned_at[i] == self.abandoned_at[i] for i in q):
+                    keep = [i for i in q if self.abandoned_at[i] != self.abandoned_at[i]]
+                    q.clear()
+                    q.extend(keep)
         busy = [q for q in self.queues if q]
         if busy and self.recycle.max_wait_days > 0:
             heads = np.array([self._assigned[q[0]] for q in busy])
@@ -337,7 +396,10 @@ class _Desk:
         self.backlog.append((now, sum(len(q) for q in busy) if busy else 0))
 
     def finish(self) -> None:
-        """After the run: per-lead records as arrays."""
+        """After the run: leads whose patience ran out by the horizon abandon; per-lead records
+        as arrays."""
+        if self.patient:
+            self._expire(self.env.now)
         self.owner = np.array(self._owner, dtype=np.int64)
         self.assigned_at = np.array(self._assigned, dtype=float)
         self.c_start = np.array(self._start, dtype=float)
@@ -390,7 +452,8 @@ def simulate_funnel(cfg: FunnelConfig, seed, horizon_days: float, warmup_days: f
     mql = np.zeros(N, dtype=bool)
     mql[primary] = scored["mql"].to_numpy()
 
-    desk = _Desk(world, cfg, t, df["work_h"].to_numpy(), df if cfg.reps.sql_hours is not None else None)
+    desk = _Desk(world, cfg, t, df["work_h"].to_numpy(), df if cfg.reps.sql_hours is not None else None,
+                 df["patience_d"].to_numpy())
     desk.start(np.flatnonzero(mql))
     world.run()
     desk.finish()
@@ -406,11 +469,12 @@ def simulate_funnel(cfg: FunnelConfig, seed, horizon_days: float, warmup_days: f
     won = closed & (df["u_win"].to_numpy() < df["p_win"].to_numpy())
     lost = closed & ~won
     recycled = ~np.isnan(desk.recycled_at)
+    abandoned = ~np.isnan(desk.abandoned_at)
     in_contact = ~np.isnan(desk.c_start) & ~done
-    queued = mql & np.isnan(desk.c_start) & ~recycled
+    queued = mql & np.isnan(desk.c_start) & ~recycled & ~abandoned
 
     conds = {"quarantined": invalid, "merged": dup, "nurture": primary & ~mql,
-             "recycled": recycled, "queued": queued, "in_contact": in_contact,
+             "recycled": recycled, "abandoned": abandoned, "queued": queued, "in_contact": in_contact,
              "disqualified": done & ~sql, "sql_no_opportunity": sql & ~opp, "won": won,
              "lost": lost, "opportunity_open": opp & ~closed}
     codes = np.select(list(conds.values()), [STATES.index(k) for k in conds], default=-1)
@@ -432,6 +496,7 @@ def simulate_funnel(cfg: FunnelConfig, seed, horizon_days: float, warmup_days: f
     st = ~np.isnan(desk.c_start)
     log.extend(desk.c_start[st], "lead", ids[st], "contacted", actor=desk.owner[st])
     log.extend(desk.recycled_at[recycled], "lead", ids[recycled], "recycled")
+    log.extend(desk.abandoned_at[abandoned], "lead", ids[abandoned], "abandoned", actor=desk.owner[abandoned])
     log.extend(desk.c_end[sql], "lead", ids[sql], "sql", actor=desk.owner[sql])
     dq = done & ~sql
     log.extend(desk.c_end[dq], "lead", ids[dq], "disqualified", actor=desk.owner[dq])
@@ -486,10 +551,11 @@ def _team_metrics(desk: _Desk, world: World, cfg: FunnelConfig) -> dict[str, flo
     }
 
 
-#: The status a CRM export would show for each final state of a simulated lead.
+#: The status a CRM export would show for each final state of a simulated lead (a lead that gave
+#: up waiting was never contacted: a CRM shows it returned to marketing, like a recycled one).
 EXPORT_STATUS = {
     "quarantined": "invalid", "merged": "duplicate", "nurture": "nurture", "recycled": "recycled",
-    "queued": "mql", "in_contact": "mql", "disqualified": "disqualified",
+    "abandoned": "recycled", "queued": "mql", "in_contact": "mql", "disqualified": "disqualified",
     "sql_no_opportunity": "sql", "opportunity_open": "opportunity", "won": "won", "lost": "lost",
 }
 
@@ -525,9 +591,9 @@ def export_history(result: FunnelResult, *, start: str = "2025-01-06") -> pd.Dat
 register(ModelSpec(name="funnel", config=FunnelConfig, simulate=simulate_funnel, table="leads",
                    key_metrics=("won", "revenue", "ttfc_mean_h", "utilisation", "cost_per_won", "recycled"),
                    figures="crmsim.report.models:funnel_figures",
-                   units={**{s: "count" for s in ("leads", "quarantined", "merged", "mql", "contacted", "recycled", "sql",
+                   units={**{s: "count" for s in ("leads", "quarantined", "merged", "mql", "contacted", "recycled", "abandoned", "sql",
                                             "opportunity", "won", "lost", "reps", "backlog_end", "backlog_mean")},
                           **{f"{s}.*": "count" for s in ("leads", "quarantined", "merged", "mql", "contacted", "recycled",
-                                                          "sql", "opportunity", "won", "lost", "state")},
-                          "ttfc_*": "hours", "p_wait": "share", "win_rate": "share", "mql_to_sql": "share",
+                                                          "abandoned", "sql", "opportunity", "won", "lost", "state")},
+                          "ttfc_*": "hours", "p_wait": "share", "p_abandon": "share", "win_rate": "share", "mql_to_sql": "share",
                           "utilisation": "share", "marketing_cost": "money>=0", "revenue": "money>=0", "cost_per_won": "money>=0"}))
