@@ -80,3 +80,11 @@ def test_readme_table_rules_from_the_shell_run(root, tmp_path, capsys):
     assert len(commands) == 8
     written = {p.name for p in (tmp_path / "results").iterdir()}
     assert {"due.xlsx", "ageing.xlsx", "writeoff", "scored", "assigned", "dedup.xlsx", "restored"} <= written
+
+
+def test_readme_activity_holdout_snippet_runs(root, capsys):
+    ns = run_block(root, "holdout_report(")
+    out = capsys.readouterr().out
+    assert len(ns["split"]) == 2357 and "total" in out
+    rep = ns["holdout_report"](ns["fit_bgnbd"](ns["split"]), ns["split"])
+    assert round(rep.loc["total", "relative_error"], 2) == -0.12   # the README's "12% low"

@@ -4,8 +4,10 @@ from crmsim.customers.activity import (
     BGNBD,
     PAliveRule,
     ParetoNBD,
+    calibration_holdout,
     fit_bgnbd,
     fit_paretonbd,
+    holdout_report,
     summary_from_transactions,
 )
 from crmsim.customers.grading import (
@@ -47,6 +49,8 @@ __all__ = [
     "PAliveRule",
     "ParetoNBD",
     "fit_bgnbd",
+    "calibration_holdout",
+    "holdout_report",
     "fit_paretonbd",
     "summary_from_transactions",
     "Tier",
