@@ -59,8 +59,8 @@ def compare(name: str, s: pd.DataFrame) -> None:
         ("BG/NBD", act.fit_bgnbd, lifetimes.BetaGeoFitter, act.BGNBD.loglik_terms),
         ("Pareto/NBD", act.fit_paretonbd, lifetimes.ParetoNBDFitter, act.ParetoNBD.loglik_terms),
     ):
-        t_ours, m = _best(lambda: ours(s))
-        t_peer, f = _best(lambda: peer().fit(s["frequency"], s["recency"], s["T"]))
+        t_ours, m = _best(lambda ours=ours: ours(s))
+        t_peer, f = _best(lambda peer=peer: peer().fit(s["frequency"], s["recency"], s["T"]))
         p_ours = np.array(list(vars(m).values())[:4])
         p_peer = f.params_.to_numpy(float)
         ll_ours = terms(p_ours, x, tx, T).sum()

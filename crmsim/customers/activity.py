@@ -331,7 +331,7 @@ def _paretonbd_value_grad(logp, d: _Rows):
     p = np.exp(logp)
     r, alpha, s, beta = p
     gl, psi = special.gammaln, special.digamma
-    x, tx, T, w = d.x, d.tx, d.T, d.w
+    x, T, w = d.x, d.T, d.w
     rx, rsx = r + x, r + s + x
     l_Ta, l_Tb = np.log(alpha + T), np.log(beta + T)
     (x1, u1, c1), (x2, u2, c2) = d.pairs()
