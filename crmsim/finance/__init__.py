@@ -25,11 +25,13 @@ from crmsim.finance.orders import (
     validate_orders,
 )
 from crmsim.finance.portfolio import (
+    LossSample,
     basel_correlation,
     expected_loss,
     irb_capital,
     loss_summary,
     portfolio_loss_mc,
+    portfolio_losses,
     vasicek_cdf,
     vasicek_quantile,
 )
@@ -79,6 +81,8 @@ __all__ = [
     "loss_rates_from_roll_rates",
     "loss_summary",
     "portfolio_loss_mc",
+    "portfolio_losses",
+    "LossSample",
     "project_budget",
     "provision",
     "recognise",

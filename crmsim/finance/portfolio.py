@@ -4,6 +4,8 @@ Phi^-1(x) - Phi^-1(PD)) / sqrt(rho))), and the Basel II IRB corporate correlatio
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 import pandas as pd
 
@@ -12,7 +14,8 @@ from crmsim._lazy import lazy_module
 special = lazy_module("scipy.special")  # ndtr / ndtri: the normal CDF and quantile
 
 
-__all__ = ["vasicek_cdf", "vasicek_quantile", "basel_correlation", "portfolio_loss_mc", "loss_summary",
+__all__ = ["vasicek_cdf", "vasicek_quantile", "basel_correlation", "portfolio_loss_mc", "portfolio_losses",
+           "LossSample", "loss_summary",
            "expected_loss", "irb_capital"]
 
 
@@ -38,35 +41,120 @@ def portfolio_loss_mc(exposure, pd_, lgd, rho, *, scenarios: int = 100_000, seed
     """Losses per scenario of a portfolio under the one-factor Gaussian model: obligor i defaults
     when sqrt(rho) Z + sqrt(1 - rho) e_i < Phi^-1(PD_i), Z common to all.
 
-    Obligors sharing (PD, rho, exposure x LGD) form a group whose default count given Z is
-    Binomial(size, p(Z)), p(Z) = Phi((Phi^-1(PD) - sqrt(rho) Z) / sqrt(1 - rho)); when there are
-    few such groups (a homogeneous or bucketed book) that is all that is drawn. Otherwise every
+    Conditional on Z, obligors default independently with p_i(Z) = Phi((Phi^-1(PD_i) - sqrt(rho_i)
+    Z) / sqrt(1 - rho_i)). Obligors sharing (PD, rho, exposure x LGD) form a group whose default
+    count is Binomial(size, p(Z)); when there are few such groups (a homogeneous or bucketed
+    book) that is all that is drawn. Otherwise, where few (PD, rho) pairs are shared (grades),
+    each obligor's default given Z is one uniform draw against its grade's p(Z); else every
     obligor's latent variable is drawn (float32, in chunks of scenarios). Returns the loss of
-    each scenario (exposure x LGD summed over defaulters)."""
+    each scenario (exposure x LGD summed over defaulters). For the tail (q99.9, ES) use
+    :func:`portfolio_losses` with ``tail``: importance sampling of Z.
+
+    Examples
+    --------
+    >>> L = portfolio_loss_mc(np.ones(500), 0.02, 1.0, 0.15, scenarios=2000, seed=1)
+    >>> L.shape, bool(0.015 < L.mean() / 500 < 0.025)
+    ((2000,), True)
+    """
+    return portfolio_losses(exposure, pd_, lgd, rho, scenarios=scenarios, seed=seed, chunk=chunk).losses
+
+
+@dataclass(frozen=True)
+class LossSample:
+    """Simulated portfolio losses with their importance weights (all 1 without importance
+    sampling): every estimate is ``sum(weight x f(loss)) / n``."""
+
+    losses: np.ndarray
+    weights: np.ndarray
+    shift: float = 0.0
+
+    def tail_probability(self, x: float) -> float:
+        """P(loss > x)."""
+        return float(self.weights[self.losses > x].sum() / self.losses.size)
+
+    def quantile(self, q: float) -> float:
+        """The smallest loss x with P(loss > x) <= 1 - q (Glynn 1996's importance-sampling
+        quantile; the plain empirical quantile when unweighted)."""
+        if not 0 < q < 1:
+            raise ValueError(f"q must be in (0, 1), got {q}")
+        order = np.argsort(self.losses)[::-1]
+        tail = np.cumsum(self.weights[order]) / self.losses.size   # P(loss >= each, descending)
+        k = int(np.searchsorted(tail, 1 - q, side="right"))          # losses strictly above x
+        return float(self.losses[order][min(k, order.size - 1)])
+
+    def summary(self) -> dict[str, float]:
+        """Mean, 95/99/99.9% quantiles and the 99% expected shortfall (weighted)."""
+        n = self.losses.size
+        q99 = self.quantile(0.99)
+        tail = self.losses >= q99
+        es = float((self.weights[tail] * self.losses[tail]).sum() / self.weights[tail].sum())
+        return {"mean": float(self.weights @ self.losses / n), "q95": self.quantile(0.95), "q99": q99,
+                "q999": self.quantile(0.999), "es99": es}
+
+
+def portfolio_losses(exposure, pd_, lgd, rho, *, scenarios: int = 100_000, seed=None, chunk: int = 2000,
+                     tail: float | None = None) -> LossSample:
+    """The one-factor portfolio losses of :func:`portfolio_loss_mc`, optionally importance-sampled
+    for the tail.
+
+    With ``tail`` (e.g. 0.999) the systematic factor is drawn from N(mu, 1) with mu =
+    Phi^-1(1 - tail), the factor value beyond which the tail lies, and each scenario carries the
+    likelihood ratio exp(-mu Z + mu^2 / 2) (Glasserman & Li 2005, the factor shift; their
+    idiosyncratic twist is not applied). Half the scenarios then fall in the tail instead of one
+    in a thousand, so q99.9 and ES99 are far more precise for the same work; the body of the
+    distribution (mean, q95) is less precise than without it.
+
+    Examples
+    --------
+    >>> s = portfolio_losses(np.ones(1000), 0.02, 1.0, 0.15, scenarios=4000, seed=2, tail=0.999)
+    >>> x = vasicek_quantile(0.999, 0.02, 0.15) * 1000
+    >>> bool(abs(s.quantile(0.999) / x - 1) < 0.1)
+    True
+    """
+    if tail is not None and not 0.5 <= tail < 1:
+        raise ValueError(f"tail must be in [0.5, 1) (the quantile level to aim the sampling at), got {tail}")
+    if scenarios < 1:
+        raise ValueError(f"scenarios must be >= 1, got {scenarios}")
     rng = np.random.default_rng(seed)
     ead = np.asarray(exposure, dtype=float)
     n = ead.size
     pdv = np.broadcast_to(np.asarray(pd_, dtype=float), n)
     w = ead * np.broadcast_to(np.asarray(lgd, dtype=float), n)
     r = np.broadcast_to(np.asarray(rho, dtype=float), n)
+    mu = float(special.ndtri(1 - tail)) if tail is not None else 0.0
+    z = rng.standard_normal(scenarios) + mu
+    weights = np.exp(-mu * z + mu * mu / 2) if mu else np.ones(scenarios)
     keys, counts = np.unique(np.stack([pdv, r, w], axis=1), axis=0, return_counts=True)
-    z = rng.standard_normal(scenarios)
     if len(keys) <= max(1, n // 4):
         out = np.zeros(scenarios)
         for (p, rr, ww), c in zip(keys, counts):
-            pz = special.ndtr((special.ndtri(p) - np.sqrt(rr) * z) / np.sqrt(1 - rr))
-            out += ww * rng.binomial(int(c), pz)
-        return out
+            out += ww * rng.binomial(int(c), _p_given_z(p, rr, z))
+        return LossSample(out, weights, mu)
+    grades, g = np.unique(np.stack([pdv, r], axis=1), axis=0, return_inverse=True)
+    g = g.ravel()
+    out = np.empty(scenarios)
+    if len(grades) <= max(1, n // 4):   # shared grades: one uniform per obligor given Z
+        w32 = w.astype(np.float32)
+        for k in range(0, scenarios, chunk):
+            zz = z[k:k + chunk]
+            pz = np.stack([_p_given_z(p, rr, zz) for p, rr in grades], axis=1).astype(np.float32)
+            u = rng.random((zz.size, n), dtype=np.float32)
+            out[k:k + zz.size] = np.where(u < (pz[:, g] if len(grades) > 1 else pz), w32, 0).sum(axis=1)
+        return LossSample(out, weights, mu)
     thr = special.ndtri(pdv).astype(np.float32)
     a, b = np.sqrt(r).astype(np.float32), np.sqrt(1 - r).astype(np.float32)
     w32 = w.astype(np.float32)
-    out = np.empty(scenarios)
     for k in range(0, scenarios, chunk):
         m = min(chunk, scenarios - k)
         e = rng.standard_normal((m, n), dtype=np.float32)
         x = a[None, :] * z[k:k + m, None].astype(np.float32) + b[None, :] * e
-        out[k:k + m] = (x < thr[None, :]).astype(np.float32) @ w32
-    return out
+        out[k:k + m] = np.where(x < thr[None, :], w32, 0).sum(axis=1)
+    return LossSample(out, weights, mu)
+
+
+def _p_given_z(pd_: float, rho: float, z: np.ndarray) -> np.ndarray:
+    """P(default | Z = z) of an obligor with ``pd_`` and asset correlation ``rho``."""
+    return special.ndtr((special.ndtri(pd_) - np.sqrt(rho) * z) / np.sqrt(1 - rho))
 
 
 def loss_summary(losses: np.ndarray) -> dict[str, float]:
