@@ -226,3 +226,28 @@ def test_the_todo_share_is_one_todo_rule_on_the_visit_form():
     assert res.metrics["todos"] == res.metrics["todos.follow-up"]
     assert abs(res.metrics["todos"] / visits - 0.3) < 0.1
     assert FieldCustomers(count=10, todo_share=0).todo_model() == ({}, (), True)
+
+
+def test_route_quality_clock_and_determinism():
+    """'fast' stops at the first local optimum, 'better' is deterministic for a solution budget and
+    no longer than 'fast'; a clock in ms is kept (+10%, with a little slack for a busy CI machine)
+    and a clock too short for any route is a named error."""
+    import time
+
+    rng = np.random.default_rng(3)
+    d = distance_matrix(rng.random((60, 2)) * 100, "euclidean")
+    fast = plan_route(d, speed_per_hour=60, quality="fast")
+    b1 = plan_route(d, speed_per_hour=60, solutions=80)
+    b2 = plan_route(d, speed_per_hour=60, solutions=80)
+    assert b1.order == b2.order and b1.distance <= fast.distance
+    assert sorted(fast.order) == list(range(1, 60))
+    t = time.perf_counter()
+    r = plan_route(d, speed_per_hour=60, solutions=10**6, time_limit_ms=150)
+    el = (time.perf_counter() - t) * 1000
+    assert el <= 150 * 1.1 + 20, el
+    assert r.distance <= fast.distance and sorted(r.order) == list(range(1, 60))
+    big = distance_matrix(rng.random((600, 2)) * 100, "euclidean")
+    with pytest.raises(ValueError, match="time_limit_ms=1 ran out before a first route"):
+        plan_route(big, speed_per_hour=60, time_limit_ms=1)
+    with pytest.raises(ValueError, match="quality must be one of"):
+        plan_route(d, quality="best")

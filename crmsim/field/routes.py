@@ -1,7 +1,9 @@
 """Day routes for field visits (FEATURES SFE): the order to visit the planned stops from a start
 point, with travel times, time windows and service times, solved with Google OR-Tools' routing
-solver (a construction heuristic, local search to a local optimum incl. 2-opt / Or-opt moves, then
-guided local search for a fixed number of solutions on routes of more than 12 stops).
+solver: a construction heuristic and local search to a local optimum incl. 2-opt / Or-opt moves
+(``quality="fast"``), then guided local search for a fixed number of solutions on routes of more
+than 12 stops (``"better"``, the default). The matrices go to the solver's C++ side (no Python
+call per arc); an optional clock in milliseconds bounds the whole solve.
 
 Distances: ``haversine`` (lat/lon in degrees, km), ``euclidean`` (x/y), ``att`` (TSPLIB pseudo-
 Euclidean) or a matrix you pass. :func:`read_tsplib` loads TSPLIB instances.
@@ -17,7 +19,7 @@ import pandas as pd
 
 from crmsim.errors import need
 
-__all__ = ["Route", "distance_matrix", "haversine_km", "plan_route", "tour_length", "read_tsplib",
+__all__ = ["Route", "QUALITIES", "distance_matrix", "haversine_km", "plan_route", "tour_length", "read_tsplib",
            "read_tsplib_tour", "frame"]
 
 EARTH_KM = 6371.0088
@@ -66,10 +68,15 @@ class Route:
     dropped: list[int]
 
 
+#: The search each ``quality`` runs: first solution + local search, or that then guided local search.
+QUALITIES = ("fast", "better")
+
+
 def plan_route(dist: np.ndarray, *, speed_per_hour: float = 30.0, service_minutes=0.0,
                windows: list[tuple[float, float]] | None = None, start_minute: float = 0.0,
                day_end_minute: float | None = None, return_to_start: bool = True,
-               solutions: int = 200, time_limit_s: int = 10, allow_drop: bool = False,
+               quality: Literal["fast", "better"] = "better", solutions: int = 200,
+               time_limit_ms: int | None = None, allow_drop: bool = False,
                drop_penalty: float = 1e6) -> Route:
     """Order the stops 1..n-1 of ``dist`` (node 0 is the start) to minimise travel.
 
@@ -81,11 +88,29 @@ def plan_route(dist: np.ndarray, *, speed_per_hour: float = 30.0, service_minute
     windows : (open, close) minute of the day per node (node 0: the working day); a stop must be
         *started* inside its window; waiting for a window to open is allowed.
     day_end_minute : latest return (or last departure) time.
-    solutions : how many solutions guided local search may visit after the first local optimum
-        (routes of more than 12 stops); the search is deterministic unless it runs into the
-        ``time_limit_s`` safety clock first.
+    quality : ``"fast"``: the cheapest-arc construction and local search to a local optimum
+        (deterministic; a few ms for a 50-stop day); ``"better"``: then guided local search for
+        ``solutions`` more solutions (routes of more than 12 stops; deterministic for a given
+        ``solutions``).
+    time_limit_ms : a clock for the whole solve, in milliseconds: the search stops when it runs
+        out and the best route so far is returned (results then depend on the machine's speed).
+        Unset, only the solution budget bounds the search.
     allow_drop : let infeasible stops be left out (at ``drop_penalty`` each) instead of failing.
+
+    Examples
+    --------
+    >>> pts = np.array([[0, 0], [0, 3], [4, 3], [4, 0]], dtype=float)
+    >>> r = plan_route(distance_matrix(pts, "euclidean"), speed_per_hour=60, quality="fast")
+    >>> r.order in ([1, 2, 3], [3, 2, 1]), r.distance
+    (True, 14.0)
     """
+    if quality not in QUALITIES:
+        raise ValueError(f"quality must be one of {list(QUALITIES)}, got {quality!r}")
+    if time_limit_ms is not None and time_limit_ms < 1:
+        raise ValueError(f"time_limit_ms must be >= 1, got {time_limit_ms}")
+    import time as _time
+
+    t0 = _time.perf_counter()
     n = len(dist)
     travel = np.rint(np.asarray(dist, dtype=float) / speed_per_hour * 60.0 * 100).astype(np.int64)  # 1/100 min
     svc = np.broadcast_to(np.asarray(service_minutes, dtype=float), (n,)).copy()
@@ -104,18 +129,10 @@ def plan_route(dist: np.ndarray, *, speed_per_hour: float = 30.0, service_minute
 
     manager = pywrapcp.RoutingIndexManager(m, 1, [0], ends)
     routing = pywrapcp.RoutingModel(manager)
-    tl = travel.tolist()
-
-    def dist_cb(i, j):
-        return tl[manager.IndexToNode(i)][manager.IndexToNode(j)]
-
-    def time_cb(i, j):
-        a = manager.IndexToNode(i)
-        return int(svc_i[a]) + tl[a][manager.IndexToNode(j)]
-
-    d_idx = routing.RegisterTransitCallback(dist_cb)
+    # matrices by node (the manager's index = node for one vehicle with these start/end nodes)
+    d_idx = routing.RegisterTransitMatrix(travel.tolist())
     routing.SetArcCostEvaluatorOfAllVehicles(d_idx)
-    t_idx = routing.RegisterTransitCallback(time_cb)
+    t_idx = routing.RegisterTransitMatrix((travel + svc_i[:, None]).tolist())
     horizon = int(((day_end_minute if day_end_minute is not None else 10**6) + 1) * 100)
     routing.AddDimension(t_idx, horizon, horizon, False, "time")
     tdim = routing.GetDimensionOrDie("time")
@@ -133,15 +150,26 @@ def plan_route(dist: np.ndarray, *, speed_per_hour: float = 30.0, service_minute
     params = pywrapcp.DefaultRoutingSearchParameters()
     params.first_solution_strategy = routing_enums_pb2.FirstSolutionStrategy.PATH_CHEAPEST_ARC
     params.local_search_metaheuristic = routing_enums_pb2.LocalSearchMetaheuristic.GREEDY_DESCENT
+
+    def left_ms() -> int | None:
+        return None if time_limit_ms is None else int(time_limit_ms - (_time.perf_counter() - t0) * 1000)
+
+    if (ms := left_ms()) is not None:
+        params.time_limit.FromMilliseconds(max(ms, 1))
     sol = routing.SolveWithParameters(params)  # a local optimum: deterministic, ends by itself
-    if sol is not None and n > 12 and solutions > 0:
-        # then guided local search from it, for a fixed number of solutions (with a safety clock)
+    ms = left_ms()
+    if sol is not None and quality == "better" and n > 12 and solutions > 0 and (ms is None or ms > 1):
+        # then guided local search from it, for a fixed number of solutions (and the clock's rest)
         params.local_search_metaheuristic = routing_enums_pb2.LocalSearchMetaheuristic.GUIDED_LOCAL_SEARCH
         params.solution_limit = solutions
-        params.time_limit.seconds = time_limit_s
+        if ms is not None:
+            params.time_limit.FromMilliseconds(ms)
         better = routing.SolveFromAssignmentWithParameters(sol, params)
         if better is not None:
             sol = better
+    if sol is None and time_limit_ms is not None and left_ms() <= 0:
+        raise ValueError(f"time_limit_ms={time_limit_ms} ran out before a first route was found for {n - 1} "
+                         "stops: raise the limit (or leave it unset)")
     if sol is None:
         raise ValueError("no feasible route: the time windows or the day end cannot all be met "
                          "(pass allow_drop=True to leave stops out)")
