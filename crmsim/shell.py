@@ -850,14 +850,22 @@ def cmd_dedup(args) -> int:
     archive = archive.assign(group=ids[archive["group"].to_numpy(int)])
     n_dup = int(scored["duplicate"].sum())
     multi = int((g["group_size"] > 1).sum())
+    if "em" in scored.attrs:
+        em = scored.attrs["em"]
+        notes.append(f"Fellegi-Sunter weights estimated by EM on the {em['pairs']:,} candidate pairs (no labels): "
+                     f"{em['prior']:.1%} of them matches, {em['iterations']} iteration(s)"
+                     + ("" if em["converged"] else " (NOT converged: read the weights with care)")
+                     + "; score = P(match); m, u and weight per field and level in the em table")
+    what = "P(match)" if rule.weights == "em" else "score"
     print(f"{len(t):,} records: {len(pairs):,} candidate pair(s) from {len(rule.keys)} blocking key(s), {n_dup:,} "
-          f"duplicate(s) (score >= {rule.threshold:g}); {g.loc[g['group_size'] > 1, 'group'].nunique():,} group(s) "
+          f"duplicate(s) ({what} >= {rule.threshold:g}); {g.loc[g['group_size'] > 1, 'group'].nunique():,} group(s) "
           f"of {multi:,} records merge into {len(merged):,} records")
     if len(skipped):
         first = skipped.iloc[0]
         notes.append(f"{len(skipped):,} blocking value(s) shared by more records than max_block were not compared "
                      f"(first: {first['key']} = {first['value']!r}, {int(first['records'])} records)")
-    _write(args, "dedup", {"pairs": show, "groups": g, "merged": merged, "archive": archive},
+    extra = {"em": scored.attrs["em"]["table"]} if "em" in scored.attrs else {}
+    _write(args, "dedup", {"pairs": show, "groups": g, "merged": merged, "archive": archive, **extra},
            {"leads": got.quarantine}, notes, args.currency)
     return 0
 

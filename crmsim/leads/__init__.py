@@ -3,10 +3,12 @@
 from crmsim.leads.assignment import SHARED, UNASSIGNED_REASONS, Assigner, AssignmentRule, Route
 from crmsim.leads.dedup import (
     LEAD_DEDUP,
+    PERSON_DEDUP,
     BlockingKey,
     DedupRule,
     FieldComparator,
     Survivorship,
+    fellegi_sunter_em,
     merge,
     pair_quality,
     unmerge,
@@ -47,6 +49,8 @@ from crmsim.leads.scoring import BehaviourRule, PointsRule, ScoringRule, TagRule
 __all__ = [
     "HBR_2011_RESPONSE",
     "LEAD_DEDUP",
+    "PERSON_DEDUP",
+    "fellegi_sunter_em",
     "LIFECYCLE_STAGES",
     "MILESTONES",
     "SHARED",

@@ -24,7 +24,7 @@ from typing import Literal
 
 import numpy as np
 import pandas as pd
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 from rapidfuzz import fuzz
 from rapidfuzz.distance import JaroWinkler
 
@@ -36,6 +36,8 @@ __all__ = [
     "FieldComparator",
     "DedupRule",
     "LEAD_DEDUP",
+    "PERSON_DEDUP",
+    "fellegi_sunter_em",
     "Survivorship",
     "merge",
     "unmerge",
@@ -160,12 +162,80 @@ def _similarity(method: str, a: list, b: list) -> np.ndarray:
     return out
 
 
+def fellegi_sunter_em(levels: np.ndarray, n_levels: int, *, max_iter: int = 500, tol: float = 1e-9,
+                      prior: float = 0.1) -> dict:
+    """Unsupervised Fellegi-Sunter weights by EM (Fellegi & Sunter 1969; Winkler 1988's EM).
+
+    ``levels`` is a (pairs x fields) array of agreement levels, 0 = best agreement ... n_levels-1,
+    -1 = missing (the field leaves that pair's likelihood). A pair is a match (M) or not (U); its
+    fields agree independently given the class, with level probabilities ``m`` and ``u`` per
+    field. EM from a 10% prior, M concentrated on agreement and U on the levels' overall shares,
+    until no probability moves by ``tol``. Returns ``p_match`` per pair, ``weight`` (log2 m/u per
+    field and level), ``m``, ``u``, ``prior`` (the share of matches among the pairs),
+    ``iterations`` and ``converged``.
+
+    Examples
+    --------
+    >>> g = np.array([[0, 0], [0, 0], [0, 1], [1, 1], [1, 1], [1, 1], [1, 0], [1, 1]])
+    >>> r = fellegi_sunter_em(g, 2)
+    >>> bool(r["p_match"][0] > 0.5 > r["p_match"][3])
+    True
+    """
+    G = np.asarray(levels, dtype=np.int64)
+    P, K = G.shape
+    have = G >= 0
+    Gc = np.maximum(G, 0)
+    u = np.array([np.bincount(Gc[have[:, k], k], minlength=n_levels) + 1.0 for k in range(K)])
+    u /= u.sum(axis=1, keepdims=True)
+    m = np.tile(np.r_[0.9, np.full(n_levels - 1, 0.1 / max(n_levels - 1, 1))], (K, 1))
+    lam, w, converged, it = prior, np.zeros(P), False, 0
+    cols = np.arange(K)
+    for it in range(1, max_iter + 1):
+        lm = np.log(lam) + np.where(have, np.log(m[cols, Gc]), 0.0).sum(axis=1)
+        lu = np.log1p(-lam) + np.where(have, np.log(u[cols, Gc]), 0.0).sum(axis=1)
+        w = 1 / (1 + np.exp(np.clip(lu - lm, -700, 700)))
+        lam2 = float(np.clip(w.mean(), 1e-9, 1 - 1e-9))
+        m2 = np.array([np.bincount(Gc[:, k], weights=w * have[:, k], minlength=n_levels) for k in range(K)]) + 1e-9
+        u2 = np.array([np.bincount(Gc[:, k], weights=(1 - w) * have[:, k], minlength=n_levels)
+                       for k in range(K)]) + 1e-9
+        m2 /= m2.sum(axis=1, keepdims=True)
+        u2 /= u2.sum(axis=1, keepdims=True)
+        step = max(abs(lam2 - lam), float(np.abs(m2 - m).max()), float(np.abs(u2 - u).max()))
+        lam, m, u = lam2, m2, u2
+        if step < tol:
+            converged = True
+            break
+    if (m[:, 0] - u[:, 0]).mean() < 0:  # the classes came out swapped: M is the agreeing one
+        m, u, lam, w = u, m, 1 - lam, 1 - w
+    return {"p_match": w, "weight": np.log2(m / u), "m": m, "u": u, "prior": lam, "iterations": it,
+            "converged": converged}
+
+
 class DedupRule(Config):
-    """Blocking keys, field comparators and a threshold on the weighted mean similarity."""
+    """Blocking keys, field comparators and a threshold.
+
+    ``weights = "fixed"`` (default): a pair's ``score`` is the comparators' weighted mean
+    similarity. ``weights = "em"``: each similarity is cut into agreement ``levels`` (descending
+    cut points: >= 0.999, >= 0.9, >= 0.7, below) and Fellegi-Sunter weights are estimated by EM
+    on the candidate pairs themselves, without labels (:func:`fellegi_sunter_em`); ``score`` is
+    then the pair's probability of being a match, ``match_weight`` its log2 odds, and the
+    comparators' ``weight`` is not used. Either way a pair is a duplicate when ``score >=
+    threshold``; the EM fit (prior, m and u per field and level, iterations) is in the scored
+    table's ``attrs["em"]``.
+    """
 
     keys: tuple[BlockingKey, ...] = Field(min_length=1)
     fields: tuple[FieldComparator, ...] = Field(min_length=1)
     threshold: float = Field(default=0.85, gt=0, le=1)
+    weights: Literal["fixed", "em"] = "fixed"
+    levels: tuple[float, ...] = (0.999, 0.9, 0.7)
+
+    @field_validator("levels")
+    @classmethod
+    def _levels(cls, v: tuple[float, ...]) -> tuple[float, ...]:
+        if not v or any(not 0 < x <= 1 for x in v) or any(a <= b for a, b in zip(v, v[1:])):
+            raise ValueError(f"levels must be similarity cut points in (0, 1], strictly descending; got {list(v)}")
+        return v
 
     @model_validator(mode="after")
     def _unique_fields(self) -> DedupRule:
@@ -179,6 +249,22 @@ class DedupRule(Config):
         missing = sorted(cols - set(df.columns))
         if missing:
             raise KeyError(f"dedup: column(s) {missing} missing; columns are {list(df.columns)}")
+
+    def for_columns(self, columns) -> tuple[DedupRule, list[str]]:
+        """This rule without the blocking keys and comparators that name a column not in
+        ``columns``, and a note for each one dropped. Raises ``KeyError`` if no key or no
+        comparator is left."""
+        have = set(columns)
+        keys = [k for k in self.keys if set(k.fields) <= have]
+        fields = [f for f in self.fields if f.field in have]
+        notes = [f"blocking key {k.name}: not used (column(s) {sorted(set(k.fields) - have)} not in the table)"
+                 for k in self.keys if k not in keys]
+        notes += [f"field {f.field}: not compared (not in the table)" for f in self.fields if f not in fields]
+        if not keys or not fields:
+            need = sorted({x for k in self.keys for x in k.fields} | {f.field for f in self.fields})
+            raise KeyError(f"dedup: the table has none of the rule's {'blocking keys' if not keys else 'fields'}; "
+                           f"the rule uses columns {need}; columns are {sorted(have)}")
+        return self.model_copy(update={"keys": tuple(keys), "fields": tuple(fields)}), notes
 
     def candidate_pairs(self, df: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
         """``(pairs, skipped)``: pairs (positions ``i < j``) sharing at least one key, with the
@@ -228,6 +314,20 @@ class DedupRule(Config):
             num += np.where(have, sim, 0.0) * f.weight
             den += np.where(have | (f.missing == "zero"), f.weight, 0.0)
         out["score"] = np.where(den > 0, num / np.where(den > 0, den, 1), 0.0)
+        if self.weights == "em" and len(out):
+            sims = out[[f"sim.{f.field}" for f in self.fields]].to_numpy(float)
+            lv = np.where(np.isnan(sims), -1, sum((sims < c).astype(np.int64) for c in self.levels))
+            fit = fellegi_sunter_em(lv, len(self.levels) + 1)
+            out["score"] = fit["p_match"]
+            out["match_weight"] = np.log2(np.clip(fit["p_match"], 1e-300, None)) - np.log2(
+                np.clip(1 - fit["p_match"], 1e-300, None))
+            names = [f">= {self.levels[0]:g}"] + [f"[{b:g}, {a:g})" for a, b in zip(self.levels, self.levels[1:])] \
+                + [f"< {self.levels[-1]:g}"]
+            table = pd.DataFrame([{"field": f.field, "level": names[k], "m": fit["m"][q, k], "u": fit["u"][q, k],
+                                   "weight": fit["weight"][q, k]} for q, f in enumerate(self.fields)
+                                  for k in range(len(names))])
+            out.attrs["em"] = {"prior": fit["prior"], "iterations": fit["iterations"],
+                               "converged": fit["converged"], "pairs": len(out), "table": table}
         out["duplicate"] = out["score"] >= self.threshold
         return out
 
@@ -280,6 +380,29 @@ LEAD_DEDUP = DedupRule(
             FieldComparator(field="company", method="company", weight=1.0),
             FieldComparator(field="city", method="exact", weight=0.5)),
     threshold=0.85,
+)
+
+
+#: A ready rule for person / address records (customers, patients, members) without email or
+#: phone: map your columns onto ``given_name, surname, date_of_birth, street_number, street,
+#: city, postcode, national_id`` (:meth:`DedupRule.for_columns` drops what your table lacks).
+#: Blocking on the id's digits, the birth date, surname + postcode, given name + city and the
+#: surname's Soundex; weights estimated by EM on your own pairs (no labels).
+PERSON_DEDUP = DedupRule(
+    keys=(BlockingKey(fields=("national_id",), transform="digits"),
+          BlockingKey(fields=("date_of_birth",), transform="digits"),
+          BlockingKey(fields=("surname", "postcode")),
+          BlockingKey(fields=("given_name", "city")),
+          BlockingKey(fields=("surname",), transform="soundex")),
+    fields=(FieldComparator(field="given_name", method="jaro_winkler"),
+            FieldComparator(field="surname", method="jaro_winkler"),
+            FieldComparator(field="street_number", method="exact"),
+            FieldComparator(field="street", method="token_sort"),
+            FieldComparator(field="city", method="jaro_winkler"),
+            FieldComparator(field="postcode", method="jaro_winkler"),
+            FieldComparator(field="date_of_birth", method="ratio"),
+            FieldComparator(field="national_id", method="ratio")),
+    threshold=0.5, weights="em",
 )
 
 
