@@ -188,9 +188,10 @@ def fellegi_sunter_em(levels: np.ndarray, n_levels: int, *, max_iter: int = 500,
     u = np.array([np.bincount(Gc[have[:, k], k], minlength=n_levels) + 1.0 for k in range(K)])
     u /= u.sum(axis=1, keepdims=True)
     m = np.tile(np.r_[0.9, np.full(n_levels - 1, 0.1 / max(n_levels - 1, 1))], (K, 1))
-    lam, w, converged, it = prior, np.zeros(P), False, 0
+    lam, w, converged, iterations = prior, np.zeros(P), False, 0
     cols = np.arange(K)
-    for it in range(1, max_iter + 1):
+    while iterations < max_iter:
+        iterations += 1
         lm = np.log(lam) + np.where(have, np.log(m[cols, Gc]), 0.0).sum(axis=1)
         lu = np.log1p(-lam) + np.where(have, np.log(u[cols, Gc]), 0.0).sum(axis=1)
         w = 1 / (1 + np.exp(np.clip(lu - lm, -700, 700)))
@@ -207,7 +208,7 @@ def fellegi_sunter_em(levels: np.ndarray, n_levels: int, *, max_iter: int = 500,
             break
     if (m[:, 0] - u[:, 0]).mean() < 0:  # the classes came out swapped: M is the agreeing one
         m, u, lam, w = u, m, 1 - lam, 1 - w
-    return {"p_match": w, "weight": np.log2(m / u), "m": m, "u": u, "prior": lam, "iterations": it,
+    return {"p_match": w, "weight": np.log2(m / u), "m": m, "u": u, "prior": lam, "iterations": iterations,
             "converged": converged}
 
 
