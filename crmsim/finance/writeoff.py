@@ -71,7 +71,9 @@ def _fifo(p_cust, p_left, r_cust, r_left):
     po, plo, phi = intervals(ci_p, p_left)
     ro, rlo, rhi = intervals(ci_r, r_left)
     # merge breakpoints: every overlap of a payment interval with a receivable interval
-    pts = np.unique(np.concatenate([plo, phi, rlo, rhi]))
+    pts = np.sort(np.concatenate([plo, phi, rlo, rhi]))
+    if pts.size:   # distinct values (a sort: faster than np.unique's hash here)
+        pts = pts[np.r_[True, pts[1:] != pts[:-1]]]
     mids_lo, mids_hi = pts[:-1], pts[1:]
     pi = np.searchsorted(phi, mids_lo, side="right")
     ri = np.searchsorted(rhi, mids_lo, side="right")
@@ -83,8 +85,11 @@ def _fifo(p_cust, p_left, r_cust, r_left):
         return pi, ri, amt
     # merge consecutive pieces of the same (payment, receivable)
     key = pi.astype(np.int64) * (ro.size + 1) + ri
-    uniq, inv = np.unique(key, return_inverse=True)
-    total = np.bincount(inv, weights=amt).astype(np.int64)
+    order = np.argsort(key, kind="stable")
+    sk = key[order]
+    first = np.r_[True, sk[1:] != sk[:-1]]
+    uniq = sk[first]
+    total = np.bincount(np.cumsum(first) - 1, weights=amt[order]).astype(np.int64)
     return (uniq // (ro.size + 1)).astype(np.int64), (uniq % (ro.size + 1)).astype(np.int64), total
 
 
@@ -144,11 +149,13 @@ def allocate(payments: pd.DataFrame, receivables: pd.DataFrame, *, passes=PASSES
             p_keep = p_left.copy()
             p_left[held] = 0
         if name == "reference" and "ref" in pay.columns:
-            pos = pd.Series(np.arange(len(rec)), index=rec["receivable_id"].astype(str))
-            ref = pay["ref"].astype("string")
-            has = ref.notna().to_numpy() & ref.isin(pos.index).fillna(False).to_numpy()
-            pi = np.flatnonzero(has & (p_left > 0))
-            ri = pos.reindex(ref.iloc[pi].astype(str)).to_numpy()
+            ids = pd.Index(rec["receivable_id"].astype(str).to_numpy(object))
+            ref = pay["ref"]
+            named = ref.notna().to_numpy()
+            at = np.full(len(pay), -1, dtype=np.int64)   # position of the receivable each payment names
+            at[named] = ids.get_indexer(ref[named].astype(str).to_numpy(object))
+            pi = np.flatnonzero((at >= 0) & (p_left > 0))
+            ri = at[pi]
             same = pc[pi] == rc[ri]
             pi, ri = pi[same], ri[same]
             # several payments may name one receivable: pay it in payment order
@@ -178,8 +185,9 @@ def allocate(payments: pd.DataFrame, receivables: pd.DataFrame, *, passes=PASSES
             p_left[held] = p_keep[held]
     al = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame({"p": [], "r": [], "amount": [], "pass": []})
     allocations = pd.DataFrame({
-        "payment_id": pay["payment_id"].to_numpy()[al["p"].to_numpy(int)],
-        "receivable_id": rec["receivable_id"].to_numpy()[al["r"].to_numpy(int)],
+        # take on the column's own array: string ids stay Arrow strings (no Python object each)
+        "payment_id": pay["payment_id"].array.take(al["p"].to_numpy(np.int64)),
+        "receivable_id": rec["receivable_id"].array.take(al["r"].to_numpy(np.int64)),
         "amount": al["amount"].to_numpy(np.int64), "pass": al["pass"].to_numpy(object)})
     rec_out = rec.assign(allocated=r_open0 - r_left, open=r_left)
     pay_out = pay.assign(allocated=pay["amount"].to_numpy() - p_left, unallocated=p_left)
