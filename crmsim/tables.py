@@ -31,6 +31,7 @@ __all__ = [
     "extra_columns",
     "read_table",
     "parse_dates",
+    "dates_from_days",
     "parse_flags",
     "flag_column",
     "date_column",
@@ -313,6 +314,20 @@ def day_number(x) -> int:
     (20090, 20090)
     """
     return int(np.datetime64(pd.Timestamp(x).date(), "D").astype(np.int64))
+
+
+def dates_from_days(days):
+    """The dates of day numbers (whole days since 1970-01-01, as :func:`day_numbers` gives):
+    a ``DatetimeIndex`` for an array (NaT where NaN), a ``Timestamp`` (or NaT) for a number.
+
+    >>> dates_from_days(np.array([20090.0, np.nan])).strftime("%Y-%m-%d").tolist()[0], dates_from_days(20090)
+    ('2025-01-02', Timestamp('2025-01-02 00:00:00'))
+    """
+    a = np.asarray(days, dtype=float)
+    out = np.where(np.isnan(a), np.datetime64("NaT"), np.nan_to_num(a).astype(np.int64).astype("datetime64[D]"))
+    if a.ndim:
+        return pd.to_datetime(out)
+    return pd.NaT if np.isnan(a) else pd.Timestamp(out.item())
 
 
 def day_numbers(col: pd.Series, table: str, names: Mapping[str, str] | None = None) -> np.ndarray:

@@ -54,9 +54,10 @@ import pandas as pd
 
 from crmsim.customers.pool import ReclaimPolicy
 from crmsim.errors import InputError
-from crmsim.tables import day_numbers, need_columns
+from crmsim.tables import dates_from_days, day_numbers, need_columns
 
-__all__ = ["PoolHistory", "ReclaimReplay", "pool_history", "replay_reclaim", "state_at", "fill_exemptions", "HORIZONS"]
+__all__ = ["PoolHistory", "ReclaimReplay", "pool_history", "replay_reclaim", "state_at", "fill_exemptions", "HORIZONS",
+           "DayIndex"]
 
 #: days after the proposed reclaim within which deals are counted
 HORIZONS = (30, 90)
@@ -67,10 +68,7 @@ def _days(col: pd.Series, table: str, names: dict[str, str] | None = None) -> np
     return day_numbers(col, table, names)
 
 
-def _date(x: float | np.ndarray):
-    a = np.asarray(x, dtype=float)
-    out = np.where(np.isnan(a), np.datetime64("NaT"), (np.nan_to_num(a).astype(np.int64)).astype("datetime64[D]"))
-    return pd.to_datetime(out) if a.ndim else pd.Timestamp(out.item()) if not np.isnan(a) else pd.NaT
+_date = dates_from_days
 
 
 def _need(df: pd.DataFrame, cols, table: str, names: dict[str, str] | None = None) -> None:
@@ -255,7 +253,7 @@ def pool_history(customers: pd.DataFrame, followups: pd.DataFrame, deals: pd.Dat
                        exclusions=pd.DataFrame(excl, columns=["table", "reason", "rows", "first"]), notes=notes)
 
 
-class _Index:
+class DayIndex:
     """Per-customer sorted event days, for 'latest on or before day d' and 'how many by d'."""
 
     def __init__(self, codes: np.ndarray, days: np.ndarray):
@@ -367,14 +365,14 @@ def _pool_frame(h: PoolHistory, ended: pd.DataFrame, owned: set, codes: pd.Index
 
 def _indexes(h: PoolHistory, codes: pd.Index) -> dict:
     """Per-customer sorted event days (follow-ups, deals, opportunities) for :func:`_frame`."""
-    idx = {"fu": _Index(codes.get_indexer(h.followups["customer_id"]), h.followups["t"].to_numpy(float)),
-           "deal": _Index(codes.get_indexer(h.deals["customer_id"]), h.deals["t"].to_numpy(float)),
+    idx = {"fu": DayIndex(codes.get_indexer(h.followups["customer_id"]), h.followups["t"].to_numpy(float)),
+           "deal": DayIndex(codes.get_indexer(h.deals["customer_id"]), h.deals["t"].to_numpy(float)),
            "opp": None}
     if h.opportunities is not None:
         oc = codes.get_indexer(h.opportunities["customer_id"])
-        idx["opp"] = _Index(oc, h.opportunities["t"].to_numpy(float))
+        idx["opp"] = DayIndex(oc, h.opportunities["t"].to_numpy(float))
         cl = h.opportunities["closed"].to_numpy(float)
-        idx["opp_closed"] = _Index(oc[~np.isnan(cl)], cl[~np.isnan(cl)])
+        idx["opp_closed"] = DayIndex(oc[~np.isnan(cl)], cl[~np.isnan(cl)])
     return idx
 
 

@@ -41,7 +41,7 @@ from crmsim.experiments.fits import (
 from crmsim.finance.ageing import dso as dso_rule
 from crmsim.rng import rng_from
 from crmsim.sim.credit import CreditConfig, simulate_credit
-from crmsim.tables import day_numbers, need_columns
+from crmsim.tables import dates_from_days, day_numbers, need_columns
 
 __all__ = ["CreditHistory", "CreditCalibration", "load_credit_history", "card_statement_history", "calibrate_credit",
            "dunning_effect",
@@ -324,10 +324,10 @@ def card_statement_history(df: pd.DataFrame, layout: dict | None = None, *, due_
     band = pd.qcut(pd.Series(limit).rank(method="first", ascending=False), grades, labels=labels) if grades > 1 \
         else pd.Series(["A"] * n)
     customers = pd.DataFrame({"customer_id": ids, "grade": band.astype(str).to_numpy(), "credit_limit": limit,
-                              "defaulted_at": _date_or_nan(first)})
+                              "defaulted_at": dates_from_days(first)})
     invoices = pd.DataFrame({"invoice_id": [f"{c}-{int(t)}" for c, t in zip(cust[keep], issued[keep])],
-                             "customer_id": cust[keep], "amount": amount[keep], "issued_at": _date_or_nan(issued[keep]),
-                             "due_at": _date_or_nan(due[keep]), "paid_at": _date_or_nan(paid_at[keep])})
+                             "customer_id": cust[keep], "amount": amount[keep], "issued_at": dates_from_days(issued[keep]),
+                             "due_at": dates_from_days(due[keep]), "paid_at": dates_from_days(paid_at[keep])})
     h = load_credit_history(customers, invoices, minor_units=minor_units,
                             observed_until=pd.Timestamp(np.datetime64(int(until), "D")))
     h.exclusions = pd.concat([h.exclusions, pd.DataFrame([{
@@ -343,14 +343,6 @@ def card_statement_history(df: pd.DataFrame, layout: dict | None = None, *, due_
         f"grades: {grades} bands of the credit limit (A: the highest limits); the data has no risk grade",
     ]
     return h
-
-
-def _date_or_nan(days: np.ndarray) -> np.ndarray:
-    a = np.asarray(days, float)
-    out = np.full(a.shape, np.datetime64("NaT"), dtype="datetime64[D]")
-    ok = ~np.isnan(a)
-    out[ok] = a[ok].astype(np.int64).astype("datetime64[D]")
-    return out
 
 
 class CreditCalibration(TwinCalibration[CreditConfig]):

@@ -396,11 +396,11 @@ def _fit_priority(h: PoolHistory, fu: pd.DataFrame, t0: float, t1: float, min_ga
     book; ``reps.priority`` is the best, if it clearly beats random."""
     if len(fu) < 50:
         return None
-    from crmsim.customers.replay import _Index
+    from crmsim.customers.replay import DayIndex
 
     sp = h.spells
     codes = pd.Index(h.customers["customer_id"])
-    idx = _Index(codes.get_indexer(h.followups["customer_id"]), h.followups["t"].to_numpy(float))
+    idx = DayIndex(codes.get_indexer(h.followups["customer_id"]), h.followups["t"].to_numpy(float))
     gcode = (pd.factorize(grade_names(h.customers["grade"]), sort=True)[0] if "grade" in h.customers.columns
              else np.zeros(len(codes), int))
     rd = fu.groupby(["rep", "t"]).size()
