@@ -116,7 +116,7 @@ def calibration_holdout(transactions: pd.DataFrame, *, customer: str = "customer
 
 def holdout_report(model: BGNBD | ParetoNBD, split: pd.DataFrame, *, max_frequency: int = 7) -> pd.DataFrame:
     """Predicted vs actual repeat purchases in the holdout, per group of calibration frequency
-    (0, 1, ..., ``max_frequency``+; as Fader, Hardie & Lee 2005, fig. 4) and in total.
+    (0, 1, ..., ``max_frequency`` or more; as Fader, Hardie & Lee 2005, fig. 4) and in total.
 
     ``split`` is :func:`calibration_holdout`'s table. Columns: ``customers``, ``actual`` and
     ``predicted`` (mean repeat purchases per customer), ``error`` (predicted - actual),
