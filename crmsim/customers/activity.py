@@ -109,8 +109,8 @@ def calibration_holdout(transactions: pd.DataFrame, *, customer: str = "customer
     out = cal.copy()
     out["frequency_holdout"] = n_after.reindex(out.index).fillna(0).astype(np.int64).to_numpy()
     out["duration_holdout"] = (obs_end - cal_end) / pd.Timedelta(days=unit_days)
-    firsts = pd.to_datetime(transactions[date]).groupby(transactions[customer].to_numpy()).min()
-    out.attrs["left_out"] = int((firsts.dt.normalize() > cal_end).sum())
+    firsts = d.groupby(transactions[customer].to_numpy()).min()
+    out.attrs["left_out"] = int((firsts > cal_end).sum())
     return out
 
 

@@ -11,6 +11,7 @@ Euclidean) or a matrix you pass. :func:`read_tsplib` loads TSPLIB instances.
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from typing import Literal
 
@@ -108,9 +109,7 @@ def plan_route(dist: np.ndarray, *, speed_per_hour: float = 30.0, service_minute
         raise ValueError(f"quality must be one of {list(QUALITIES)}, got {quality!r}")
     if time_limit_ms is not None and time_limit_ms < 1:
         raise ValueError(f"time_limit_ms must be >= 1, got {time_limit_ms}")
-    import time as _time
-
-    t0 = _time.perf_counter()
+    t0 = time.perf_counter()
     n = len(dist)
     travel = np.rint(np.asarray(dist, dtype=float) / speed_per_hour * 60.0 * 100).astype(np.int64)  # 1/100 min
     svc = np.broadcast_to(np.asarray(service_minutes, dtype=float), (n,)).copy()
@@ -152,7 +151,7 @@ def plan_route(dist: np.ndarray, *, speed_per_hour: float = 30.0, service_minute
     params.local_search_metaheuristic = routing_enums_pb2.LocalSearchMetaheuristic.GREEDY_DESCENT
 
     def left_ms() -> int | None:
-        return None if time_limit_ms is None else int(time_limit_ms - (_time.perf_counter() - t0) * 1000)
+        return None if time_limit_ms is None else int(time_limit_ms - (time.perf_counter() - t0) * 1000)
 
     if (ms := left_ms()) is not None:
         params.time_limit.FromMilliseconds(max(ms, 1))
