@@ -110,3 +110,30 @@ def test_empirical_from_csv(tmp_path):
     with pytest.raises(ValidationError, match="column 'x' not in"):
         Empirical.model_validate({"csv": "d.csv", "column": "x"}, context={"base_dir": tmp_path})
     assert math.isfinite(d.mean())
+
+
+def test_event_log_keeps_one_time_per_block_and_returns_the_same_frame_twice():
+    log = EventLog()
+    log.extend(1.0, "customer", np.array([3, 1, 2]), "followup", actor=np.array([0, 0, 1]))
+    log.extend(2.0, "customer", [4], "deal", actor=1, value=9.5)
+    df = log.to_frame()
+    assert df["t"].tolist() == [1.0, 1.0, 1.0, 2.0] and df["entity_id"].tolist() == [3, 1, 2, 4]
+    assert df["entity_id"].dtype == np.int32 and df["actor"].tolist() == [0, 0, 1, 1]
+    assert math.isnan(df["value"].iloc[0]) and df["value"].iloc[3] == 9.5
+    # the frame becomes the log's one block: asked again, or after more events, nothing is lost
+    log.extend(0.5, "customer", [7], "lost")
+    again = log.to_frame()
+    assert again["t"].tolist() == [0.5, 1.0, 1.0, 1.0, 2.0]
+    assert again["event"].astype(str).tolist() == ["lost", "followup", "followup", "followup", "deal"]
+    assert again["entity_id"].tolist() == [7, 3, 1, 2, 4] and len(log) == 5
+
+
+def test_event_log_only_keeps_the_named_events():
+    log = EventLog(only=frozenset({"deal"}))
+    log.extend(1.0, "customer", [1, 2], "followup")
+    log.record(1.5, "customer", 2, "deal", value=3.0)
+    log.extend(2.0, "customer", [5], "deal", value=4.0)
+    assert log.to_frame()["entity_id"].tolist() == [2, 5]
+    big = EventLog()
+    big.extend(0.0, "lead", [2**40], "a")
+    assert big.to_frame()["entity_id"].dtype == np.int64

@@ -381,3 +381,39 @@ def test_claim_names_missing_request_columns_and_repeated_ids():
     c.loc[1, "customer_id"] = "c0"
     with pytest.raises(ValueError, match="unique"):
         claim(c, REPS, POOLS, pd.DataFrame({"customer_id": ["c0"], "rep_id": ["r2"]}), TODAY)
+
+
+def test_grant_codes_are_the_grant_reasons():
+    from crmsim.customers.pool import REFUSALS
+
+    rng = np.random.default_rng(2)
+    for trial in range(40):
+        n = int(rng.integers(1, 25))
+        rules = ClaimRules(holding_cap=int(rng.integers(0, 6)), daily_claim_cap=int(rng.integers(0, 4)),
+                           cooldown_days=int(rng.integers(0, 5)), embargo_days=int(rng.integers(0, 4)),
+                           batch=("per_customer", "all_or_nothing")[trial % 2])
+        cand = {"in_pool": rng.random(n) < 0.9, "member": float(rng.random() < 0.9),
+                "days_in_pool": np.where(rng.random(n) < 0.1, np.nan, rng.integers(0, 6, n)),
+                "former_owner": rng.random(n) < 0.3, "days_since_left": rng.integers(0, 8, n).astype(float)}
+        kw = {"held": int(rng.integers(0, 5)), "claimed_today": int(rng.integers(0, 3)), "admin": trial % 5 == 0}
+        codes = rules.grant_codes(cand, **kw)
+        labels = [None if c == 0 else REFUSALS[c - 1] for c in codes]
+        assert rules.grant(cand, **kw).tolist() == labels
+
+
+def test_reclaim_rules_read_a_column_view_with_its_own_day_zero():
+    """A simulation passes its day numbers (days since its start) with origin = its start day."""
+    from crmsim.customers.pool import CustomerColumns
+    from crmsim.tables import day_number
+
+    start = day_number("2025-01-06")
+    received, last = np.array([0.0, 0.0, np.nan]), np.array([10.0, 3.0, np.nan])
+    view = CustomerColumns(3, dates={"received_at": received, "last_followup_at": last},
+                           owned=[True, True, True], origin=start)
+    table = pd.DataFrame({"owner_id": ["r"] * 3, "received_at": pd.to_datetime(["2025-01-06", "2025-01-06", None]),
+                          "last_followup_at": pd.to_datetime(["2025-01-16", "2025-01-09", None])})
+    rule = ReclaimRule(kind="no_followup", limit_days=20)
+    for today in ("2025-02-03", "2025-02-06"):
+        assert rule.fires(view, today).tolist() == rule.fires(table, today).tolist()
+        assert rule.days_until(view, today).fillna(-99).tolist() == rule.days_until(table, today).fillna(-99).tolist()
+    assert rule.fires(view, "2025-02-06").tolist() == [True, True, False]

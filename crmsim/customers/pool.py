@@ -39,6 +39,7 @@ from crmsim.config import Config
 __all__ = [
     "ReclaimRule",
     "ReclaimPolicy",
+    "CustomerColumns",
     "ClaimRules",
     "Pool",
     "REFUSALS",
@@ -96,39 +97,6 @@ def _need(customers: pd.DataFrame, cols, why: str) -> None:
                        f"columns are {list(customers.columns)}")
 
 
-def _rows_named(col: pd.Series, bad: np.ndarray) -> str:
-    ids = col.index[bad][:5].tolist()
-    return f"rows {ids}{' ...' if bad.sum() > 5 else ''} ({int(bad.sum())} in all) have {col[bad].astype(str).head(3).tolist()}"
-
-
-def _day_numbers(col: pd.Series) -> np.ndarray:
-    """Whole days since 1970-01-01 of each date (time of day dropped); NaN where missing. A value
-    that is not a date is an error naming the column and rows."""
-    d = pd.to_datetime(col, errors="coerce", format="mixed") if not pd.api.types.is_datetime64_any_dtype(col) else col
-    bad = (d.isna() & col.notna() & (col.astype(str).str.strip() != "")).to_numpy()
-    if bad.any():
-        from crmsim.errors import InputError
-
-        raise InputError(f"customers table: column '{col.name}' expects dates; {_rows_named(col, bad)}")
-    d = pd.to_datetime(d).to_numpy().astype("datetime64[D]")
-    out = d.astype(np.int64).astype(float)
-    out[np.isnat(d)] = np.nan
-    return out
-
-
-def _flag(col: pd.Series) -> np.ndarray:
-    """A yes/no column of the customers table (:func:`crmsim.tables.flag_column`)."""
-    from crmsim.tables import flag_column
-
-    return flag_column(col, "customers table")
-
-
-def _days_since(col: pd.Series, today: pd.Timestamp) -> pd.Series:
-    """Whole days from each date (normalised) to today; NaN where the date is missing."""
-    t = float(np.datetime64(today.date(), "D").astype(np.int64))
-    return pd.Series(t - _day_numbers(col), index=col.index)
-
-
 def _first_reason(hits: list[np.ndarray], names: list[str], index: pd.Index) -> pd.Series:
     """The name of the first true check per row; missing (None) where none is true."""
     n = len(index)
@@ -147,6 +115,118 @@ def _fired_names(fired: np.ndarray, names: list[str], show: np.ndarray) -> np.nd
     for b in np.unique(bits[show]):
         out[show & (bits == b)] = " & ".join(n for j, n in enumerate(names) if b >> j & 1)
     return out
+
+
+class CustomerColumns:
+    """A customers table as the reclaim rules read it: day numbers, yes/no flags and text, column
+    by column, each read (and checked) once.
+
+    The rules (:class:`ReclaimRule`, :class:`ReclaimPolicy`) take a DataFrame or this view;
+    :meth:`of` wraps a DataFrame (each column is parsed when a rule first reads it, so a policy of
+    several rules parses ``received_at`` once). A simulation that keeps its book in arrays builds
+    the view directly, so the nightly rule runs on its columns without a DataFrame.
+
+    Parameters
+    ----------
+    n : customers.
+    dates : column -> whole days since ``origin`` (float, NaN = missing).
+    flags : column -> bool (an array, or one value for every customer).
+    text : column -> values (an array, or one value for every customer).
+        A value of any of the three may be a function of no arguments returning it: it is called
+        when a rule first reads the column.
+    owned : whether each customer has an owner (else it is in a pool).
+    origin : the day the ``dates`` count from, in days since 1970-01-01 (default 0: 1970-01-01),
+        so a simulation counting days from its start passes its own arrays unchanged.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> cc = CustomerColumns(2, dates={"received_at": np.array([20089.0, 20089.0]),
+    ...                                "last_followup_at": np.array([20098.0, 20097.0])},
+    ...                      owned=np.array([True, True]))
+    >>> ReclaimRule(kind="no_followup", limit_days=30).fires(cc, "2025-02-09").tolist()
+    [False, True]
+    """
+
+    def __init__(self, n: int, *, dates=None, flags=None, text=None, owned=None, origin: float = 0.0,
+                 index: pd.Index | None = None):
+        self._n = int(n)
+        self.origin = float(origin)
+        self._dates = dict(dates or {})
+        self._flags = dict(flags or {})
+        self._text = dict(text or {})
+        self._owned = None if owned is None else np.asarray(owned, dtype=bool)
+        self._table: pd.DataFrame | None = None
+        self.index = index if index is not None else pd.RangeIndex(self._n)
+
+    @classmethod
+    def of(cls, customers) -> CustomerColumns:
+        """``customers`` as a view (itself if it is one already)."""
+        if isinstance(customers, cls):
+            return customers
+        view = cls(len(customers), index=customers.index)
+        view._table = customers
+        return view
+
+    def __len__(self) -> int:
+        return self._n
+
+    @property
+    def columns(self) -> list[str]:
+        if self._table is not None:
+            return list(self._table.columns)
+        return [*self._dates, *self._flags, *self._text] + (["owner_id"] if self._owned is not None else [])
+
+    def day(self, today) -> float:
+        """``today`` (a date) as a day number of this view (days since :attr:`origin`)."""
+        return _day_number(today) - self.origin
+
+    def date(self, col: str) -> np.ndarray:
+        """Whole days since :attr:`origin` (NaN where missing); a value that is not a date is an
+        error naming the column and rows."""
+        if col not in self._dates:
+            from crmsim.tables import day_numbers
+
+            self._dates[col] = day_numbers(self._table[col], "customers")
+        elif callable(self._dates[col]):
+            self._dates[col] = np.asarray(self._dates[col](), dtype=float)
+        return self._dates[col]
+
+    def flag(self, col: str) -> np.ndarray:
+        """A yes/no column (:func:`crmsim.tables.flag_column`)."""
+        if col not in self._flags:
+            from crmsim.tables import flag_column
+
+            self._flags[col] = flag_column(self._table[col], "customers table")
+        elif callable(self._flags[col]):
+            self._flags[col] = self._flags[col]()
+        return np.broadcast_to(np.asarray(self._flags[col], dtype=bool), self._n)
+
+    def text(self, col: str) -> np.ndarray:
+        if col not in self._text:
+            self._text[col] = self._table[col].astype(str).to_numpy()
+        elif callable(self._text[col]):
+            self._text[col] = self._text[col]()
+        return np.broadcast_to(np.asarray(self._text[col]), self._n)
+
+    def owned(self) -> np.ndarray:
+        """Whether each customer has an owner."""
+        if self._owned is None:
+            if self._table is None:
+                raise KeyError("customers: the view has no owner_id (pass owned=)")
+            self._owned = self._table["owner_id"].notna().to_numpy()
+        return self._owned
+
+
+def _days_since(col: pd.Series, today: pd.Timestamp) -> pd.Series:
+    """Whole days from each date (normalised) to today; NaN where the date is missing."""
+    from crmsim.tables import day_numbers
+
+    return pd.Series(_day_number(today) - day_numbers(col, "customers"), index=col.index)
+
+
+def _day_number(today) -> float:
+    return float(np.datetime64(_day(today).date(), "D").astype(np.int64))
 
 
 class ReclaimRule(Config):
@@ -191,66 +271,74 @@ class ReclaimRule(Config):
         grades = ",".join(f"{g}:{d}" for g, d in self.by_grade.items())
         return f"{self.kind}>{self.limit_days}d" + (f" ({grades})" if grades else "")
 
-    def limits(self, customers: pd.DataFrame) -> np.ndarray:
-        """The limit for each customer (0 = off)."""
-        lim = np.full(len(customers), self.limit_days, dtype=float)
+    def limits(self, customers) -> np.ndarray:
+        """The limit for each customer (0 = off). ``customers``: a DataFrame or a
+        :class:`CustomerColumns` view, as in every method of the rules."""
+        cc = CustomerColumns.of(customers)
+        lim = np.full(len(cc), self.limit_days, dtype=float)
         if self.by_grade:
-            _need(customers, ["grade"], f"rule '{self.kind}' with by_grade")
-            g = customers["grade"].astype(str)
+            _need(cc, ["grade"], f"rule '{self.kind}' with by_grade")
+            g = cc.text("grade")
             for grade, days in self.by_grade.items():
-                lim[(g == grade).to_numpy()] = days
+                lim[g == grade] = days
         return lim
 
-    def elapsed(self, customers: pd.DataFrame, today) -> pd.Series:
+    def elapsed(self, customers, today) -> pd.Series:
         """Whole days counted by this rule; NaN where the rule cannot fire (e.g. an opportunity
         was created since receipt, or there is no contract end date)."""
-        _need(customers, _NEEDS[self.kind], f"reclaim rule '{self.kind}'")
-        today = _day(today)
-        if self.kind == "contract_end":
-            return _days_since(customers["contract_end_at"], today)
-        t = float(np.datetime64(today.date(), "D").astype(np.int64))
-        received = _day_numbers(customers["received_at"])
-        if self.kind == "no_followup":
-            last = _day_numbers(customers["last_followup_at"])
-            ref = np.fmax(received, last)  # the later of the two; NaN only if both are missing
-            return pd.Series(t - ref, index=customers.index)
-        col = "last_opportunity_at" if self.kind == "no_opportunity" else "last_deal_at"
-        happened = _day_numbers(customers[col]) >= received  # False where either is missing
-        return pd.Series(np.where(happened, np.nan, t - received), index=customers.index)
+        cc = CustomerColumns.of(customers)
+        return pd.Series(self._elapsed(cc, today), index=cc.index)
 
-    def skipped(self, customers: pd.DataFrame) -> np.ndarray:
+    def _elapsed(self, cc: CustomerColumns, today) -> np.ndarray:
+        _need(cc, _NEEDS[self.kind], f"reclaim rule '{self.kind}'")
+        t = cc.day(today)
+        if self.kind == "contract_end":
+            return t - cc.date("contract_end_at")
+        received = cc.date("received_at")
+        if self.kind == "no_followup":
+            return t - np.fmax(received, cc.date("last_followup_at"))  # the later; NaN only if both are missing
+        col = "last_opportunity_at" if self.kind == "no_opportunity" else "last_deal_at"
+        happened = cc.date(col) >= received  # False where either is missing
+        return np.where(happened, np.nan, t - received)
+
+    def skipped(self, customers) -> np.ndarray:
         """Customers this rule does not apply to, by ``skip_if``."""
-        out = np.zeros(len(customers), dtype=bool)
+        cc = CustomerColumns.of(customers)
+        out = np.zeros(len(cc), dtype=bool)
         for what in self.skip_if:
             if what == "any_opportunity":
-                have = [c for c in ("last_opportunity_at", "open_opportunities") if c in customers.columns]
+                have = [c for c in ("last_opportunity_at", "open_opportunities") if c in cc.columns]
                 if not have:
-                    _need(customers, ["last_opportunity_at"], f"rule '{self.kind}' with skip_if any_opportunity")
+                    _need(cc, ["last_opportunity_at"], f"rule '{self.kind}' with skip_if any_opportunity")
                 if "last_opportunity_at" in have:
-                    out |= ~np.isnan(_day_numbers(customers["last_opportunity_at"]))
+                    out |= ~np.isnan(cc.date("last_opportunity_at"))
                 if "open_opportunities" in have:
-                    out |= _flag(customers["open_opportunities"])
+                    out |= cc.flag("open_opportunities")
             else:
                 col = "open_opportunities" if what == "open_opportunity" else "deal_closed"
-                _need(customers, [col], f"rule '{self.kind}' with skip_if {what}")
-                out |= _flag(customers[col])
+                _need(cc, [col], f"rule '{self.kind}' with skip_if {what}")
+                out |= cc.flag(col)
         return out
 
-    def fires(self, customers: pd.DataFrame, today) -> pd.Series:
-        lim = self.limits(customers)
-        e = self.elapsed(customers, today).to_numpy()
-        hit = (lim > 0) & (np.nan_to_num(e, nan=-np.inf) > lim) & ~self.skipped(customers)
-        return pd.Series(hit, index=customers.index)
+    def fires(self, customers, today) -> pd.Series:
+        """Whether the rule fires for each customer today."""
+        cc = CustomerColumns.of(customers)
+        return pd.Series(self._fires(cc, today), index=cc.index)
 
-    def days_until(self, customers: pd.DataFrame, today) -> pd.Series:
+    def _fires(self, cc: CustomerColumns, today) -> np.ndarray:
+        lim = self.limits(cc)
+        hit = (lim > 0) & (self._elapsed(cc, today) > lim)   # NaN (cannot fire) compares False
+        return hit & ~self.skipped(cc) if self.skip_if else hit
+
+    def days_until(self, customers, today) -> pd.Series:
         """Days until the rule fires, counted from ``today``: 1 = it fires at the first run after
         today (tomorrow's nightly job), 0 or less = due at today's run (``limit + 1 - elapsed``,
         since a rule fires when the days counted are strictly greater than the limit). NaN where
         it is off, cannot fire (e.g. no contract end date) or is skipped (``skip_if``)."""
-        lim = self.limits(customers)
-        e = self.elapsed(customers, today).to_numpy()
-        out = np.where((lim > 0) & ~self.skipped(customers), lim + 1 - e, np.nan)
-        return pd.Series(out, index=customers.index)
+        cc = CustomerColumns.of(customers)
+        lim = self.limits(cc)
+        out = np.where((lim > 0) & ~self.skipped(cc), lim + 1 - self._elapsed(cc, today), np.nan)
+        return pd.Series(out, index=cc.index)
 
 
 class ReclaimPolicy(Config):
@@ -277,8 +365,7 @@ class ReclaimPolicy(Config):
         """Rules that can fire for some grade (limit > 0 somewhere)."""
         return tuple(r for r in self.rules if r.limit_days > 0 or any(d > 0 for d in r.by_grade.values()))
 
-    def exempt_reason(self, customers: pd.DataFrame) -> pd.Series:
-        """Why each customer is exempt from reclaim (missing = not exempt)."""
+    def _exempt_hits(self, cc: CustomerColumns) -> tuple[list[np.ndarray], list[str]]:
         checks = []
         if self.exempt_locked:
             checks.append(("locked", "locked"))
@@ -288,40 +375,62 @@ class ReclaimPolicy(Config):
             checks.append(("open_opportunities", "open_opportunity"))
         if self.exempt_followup_plan:
             checks.append(("followup_plan_active", "followup_plan"))
-        _need(customers, [c for c, _ in checks],
+        _need(cc, [c for c, _ in checks],
               "the reclaim exemptions (switch an exemption off in ReclaimPolicy if you lack it)")
-        hits = [_flag(customers[col]) for col, _ in checks]
-        return _first_reason(hits, [why for _, why in checks], customers.index)
+        return [cc.flag(col) for col, _ in checks], [why for _, why in checks]
 
-    def evaluate(self, customers: pd.DataFrame, today) -> pd.DataFrame:
+    def exempt_reason(self, customers) -> pd.Series:
+        """Why each customer is exempt from reclaim (missing = not exempt)."""
+        cc = CustomerColumns.of(customers)
+        hits, names = self._exempt_hits(cc)
+        return _first_reason(hits, names, cc.index)
+
+    def _fired(self, cc: CustomerColumns, today) -> np.ndarray:
+        rules = self.active_rules
+        return (np.column_stack([r._fires(cc, today) for r in rules]) if rules
+                else np.zeros((len(cc), 0), dtype=bool))
+
+    def _hit(self, fired: np.ndarray) -> np.ndarray:
+        if not fired.shape[1]:
+            return np.zeros(fired.shape[0], dtype=bool)
+        return fired.any(axis=1) if self.combine == "any" else fired.all(axis=1)
+
+    def due(self, customers, today) -> np.ndarray:
+        """Whether each customer is due today (the ``due`` column of :meth:`evaluate`, without
+        the explanations): what the pool simulation's nightly job asks."""
+        cc = CustomerColumns.of(customers)
+        hits, _ = self._exempt_hits(cc)
+        exempt = np.logical_or.reduce(hits) if hits else False
+        return self._hit(self._fired(cc, today)) & cc.owned() & ~exempt
+
+    def evaluate(self, customers, today) -> pd.DataFrame:
         """Per customer: ``due``, ``rule`` (the rule(s) that fired), ``days_until``, ``remind``,
         ``exempt`` (reason). Customers without an owner are never due."""
+        cc = CustomerColumns.of(customers)
         rules = self.active_rules
-        owned = customers["owner_id"].notna().to_numpy()
-        exempt = self.exempt_reason(customers)
-        fired = np.column_stack([r.fires(customers, today).to_numpy() for r in rules]) if rules \
-            else np.zeros((len(customers), 0), dtype=bool)
-        until = np.column_stack([r.days_until(customers, today).to_numpy() for r in rules]) if rules \
-            else np.zeros((len(customers), 0))
+        owned = cc.owned()
+        exempt = self.exempt_reason(cc)
+        fired = self._fired(cc, today)
+        until = np.column_stack([r.days_until(cc, today).to_numpy() for r in rules]) if rules \
+            else np.zeros((len(cc), 0))
+        hit = self._hit(fired)
         if not rules:
-            hit, d = np.zeros(len(customers), dtype=bool), np.full(len(customers), np.nan)
+            d = np.full(len(cc), np.nan)
         elif self.combine == "any":  # the first rule to fire decides
-            hit = fired.any(axis=1)
             d = np.where(np.isnan(until), np.inf, until).min(axis=1)
             d[np.isinf(d)] = np.nan
         else:  # every rule must fire: the last one decides (NaN if one never can)
-            hit = fired.all(axis=1)
             d = until.max(axis=1)
         ok = owned & exempt.isna().to_numpy()
         rule = _fired_names(fired, [r.name for r in rules], hit & ok)
         days = np.where(ok, d, np.nan)
         return pd.DataFrame({
             "due": hit & ok,
-            "rule": pd.Series(rule, index=customers.index, dtype="object"),
+            "rule": pd.Series(rule, index=cc.index, dtype="object"),
             "days_until": days,
             "remind": ok & ~(hit) & (days <= self.remind_days),
             "exempt": exempt.where(owned, None),
-        }, index=customers.index)
+        }, index=cc.index)
 
 
 class ClaimRules(Config):
@@ -371,12 +480,24 @@ class ClaimRules(Config):
         the request (reason ``batch`` for those that would have passed); ``batch`` overrides the
         pool's setting (e.g. to list what a rep could claim one by one).
         """
-        n = len(next(iter(c.values()))) if isinstance(c, dict) else len(c)
+        codes = self.grant_codes(c, held=held, claimed_today=claimed_today, admin=admin, batch=batch)
+        return _reasons(codes, c)
+
+    def grant_codes(self, c: pd.DataFrame | dict, *, held: int = 0, claimed_today: int = 0,
+                    admin: bool = False, batch: Literal["per_customer", "all_or_nothing"] | None = None) -> np.ndarray:
+        """:meth:`grant` as codes: 0 = granted, ``k`` = refused for ``REFUSALS[k - 1]`` (what the
+        pool simulation asks, once per rep and day, without building a Series).
+
+        >>> cand = {"in_pool": [1, 1], "member": 1, "days_in_pool": 9, "former_owner": 0, "days_since_left": 9}
+        >>> ClaimRules(holding_cap=2).grant_codes(cand, held=1).tolist()
+        [0, 8]
+        """
+        n = _rows(c)
         base = dict(c) if isinstance(c, dict) else {k: c[k].to_numpy() for k in c.columns}
         base["held"], base["claimed_today"] = 0, 0
-        out = self.refusal(base, admin=admin).to_numpy().copy()
-        ok = pd.isna(out)
+        out = self.refusal_codes(base, admin=admin)
         if not admin:
+            ok = out == 0
             before = np.cumsum(ok) - ok     # customers granted before this one, if all were granted
             caps = []
             if self.holding_cap:
@@ -386,12 +507,10 @@ class ClaimRules(Config):
             room = min([r for _, r in caps], default=n)
             granted_before = np.minimum(before, max(room, 0))
             for name, r in caps:    # the first cap that binds, in the order of REFUSALS
-                hit = ok & pd.isna(out) & (granted_before >= r)
-                out[hit] = name
-        if (batch or self.batch) == "all_or_nothing" and not admin and not pd.isna(out).all():
-            out[pd.isna(out)] = "batch"
-        index = c.index if isinstance(c, pd.DataFrame) else pd.RangeIndex(n)
-        return pd.Series(out, index=index, dtype="object")
+                out[(out == 0) & (granted_before >= r)] = _CODE[name]
+        if (batch or self.batch) == "all_or_nothing" and not admin and (out != 0).any():
+            out[out == 0] = _CODE["batch"]
+        return out
 
     def refusal(self, c: pd.DataFrame | dict, *, admin: bool = False) -> pd.Series:
         """First refusal reason per candidate claim (missing = allowed), vectorised.
@@ -401,10 +520,16 @@ class ClaimRules(Config):
         ``cap_counts_closed``) and ``claimed_today``. Admin assignments skip embargo, cooldown and
         the caps.
         """
-        n = len(next(iter(c.values()))) if isinstance(c, dict) else len(c)
+        return _reasons(self.refusal_codes(c, admin=admin), c)
+
+    def refusal_codes(self, c: pd.DataFrame | dict, *, admin: bool = False) -> np.ndarray:
+        """:meth:`refusal` as codes (0 = allowed, ``k`` = ``REFUSALS[k - 1]``)."""
+        n = _rows(c)
 
         def col(name: str, fill: float = 0.0) -> np.ndarray:
-            v = np.broadcast_to(np.asarray(c[name], dtype=float), n)
+            v = np.asarray(c[name], dtype=float)
+            if v.ndim == 0:     # one value for every candidate
+                return np.full(n, fill if np.isnan(v) else v)
             return np.where(np.isnan(v), fill, v)
 
         checks = [("not_in_pool", col("in_pool") == 0)]
@@ -419,8 +544,25 @@ class ClaimRules(Config):
                 checks.append(("holding_cap", col("held") >= self.holding_cap))
             if self.daily_claim_cap:
                 checks.append(("daily_cap", col("claimed_today") >= self.daily_claim_cap))
-        index = c.index if isinstance(c, pd.DataFrame) else pd.RangeIndex(n)
-        return _first_reason([h for _, h in checks], [w for w, _ in checks], index)
+        out = np.zeros(n, dtype=np.int8)
+        for name, hit in reversed(checks):   # the first check that is true wins
+            out[hit] = _CODE[name]
+        return out
+
+
+#: refusal reason -> its code in :meth:`ClaimRules.grant_codes` (0 = granted)
+_CODE = {r: k + 1 for k, r in enumerate(REFUSALS)}
+_LABELS = np.array([None, *REFUSALS], dtype=object)
+
+
+def _rows(c: pd.DataFrame | dict) -> int:
+    return len(next(iter(c.values()))) if isinstance(c, dict) else len(c)
+
+
+def _reasons(codes: np.ndarray, c: pd.DataFrame | dict) -> pd.Series:
+    """Codes as refusal reasons (None = granted), on the index of ``c``."""
+    index = c.index if isinstance(c, pd.DataFrame) else pd.RangeIndex(codes.size)
+    return pd.Series(_LABELS[codes], index=index, dtype="object")
 
 
 class Pool(Config):
@@ -644,7 +786,7 @@ def _take(customers, reps, pools, requests, today, claimed_today, *, admin_col: 
     cid, rid, k, pool, known_rep, actor, st = _request_state(customers, reps, pools, requests, today, admin_col)
     n = len(cid)
     claimed = {**_claims_on(audit_in, today), **{str(r): int(v) for r, v in (claimed_today or {}).items()}}
-    closed = _flag(customers["deal_closed"]) if "deal_closed" in customers else np.zeros(len(customers), bool)
+    closed = CustomerColumns.of(customers).flag("deal_closed") if "deal_closed" in customers else np.zeros(len(customers), bool)
     own = customers["owner_id"].astype("object").where(customers["owner_id"].notna(), None).to_numpy()
     held_all = pd.Series(own).dropna().astype(str).value_counts().to_dict()
     held_open = pd.Series(own[~closed]).dropna().astype(str).value_counts().to_dict()

@@ -54,29 +54,39 @@ class EventLog:
     computed up front with :meth:`extend`. :meth:`to_frame` returns one DataFrame sorted by time
     (stable, so events at the same time keep the order they were recorded in), with ``entity``
     and ``event`` as categoricals.
+
+    ``only``: the event names to keep (others are not stored; None = all), for runs that need
+    only a few kinds of events for their metrics and return no log.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, only: frozenset[str] | None = None) -> None:
         # a block: (t, entity, entity_id, event, actor, value); entity/event are one str per block
         # (from extend) or an object array (from record)
         self._blocks: list[tuple] = []
         self._rows: list[tuple] = []
+        self.only = None if only is None else frozenset(only)
 
     def record(self, t: float, entity: str, entity_id: int, event: str, actor: int = -1,
                value: float = math.nan) -> None:
-        self._rows.append((t, entity, entity_id, event, actor, value))
+        if self.only is None or event in self.only:
+            self._rows.append((t, entity, entity_id, event, actor, value))
 
     def extend(self, t, entity: str, entity_id, event: str, actor=-1, value=math.nan) -> None:
+        """Append a vector of events of one ``entity`` kind and ``event`` name. ``t``, ``actor``
+        and ``value`` may be one value for all of them (kept as one value until :meth:`to_frame`,
+        so a day's thousand follow-ups cost one time, not a thousand)."""
+        if self.only is not None and event not in self.only:
+            return
         t = np.asarray(t, dtype=float)
-        n = t.size
+        ids, act = _ints(entity_id, small=True), _ints(actor, small=True)
+        value = np.asarray(value, dtype=float)
+        shape = np.broadcast_shapes(t.shape, ids.shape, act.shape, value.shape)
+        n = int(np.prod(shape))
         if n == 0:
             return
         self._flush_rows()
-        self._blocks.append((
-            t, entity, np.broadcast_to(np.asarray(entity_id, dtype=np.int64), n), event,
-            np.broadcast_to(np.asarray(actor, dtype=np.int64), n),
-            np.broadcast_to(np.asarray(value, dtype=float), n),
-        ))
+        self._blocks.append(tuple(np.broadcast_to(x, n) if isinstance(x, np.ndarray) else x
+                                  for x in (t, entity, ids, event, act, value)))
 
     def _flush_rows(self) -> None:
         if self._rows:
@@ -92,31 +102,79 @@ class EventLog:
         return sum(b[0].size for b in self._blocks) + len(self._rows)
 
     @staticmethod
-    def _categorical(parts: list, sizes: list[int], order: np.ndarray) -> pd.Categorical:
-        cats = sorted({x for p in parts for x in ([p] if isinstance(p, str) else set(p.tolist()))})
+    def _categorical(parts: list, sizes: list[int], order: np.ndarray | None) -> pd.Categorical:
+        def names(p) -> list:
+            return [p] if isinstance(p, str) else list(p.categories) if isinstance(p, pd.Categorical) \
+                else set(p.tolist())
+
+        cats = sorted({x for p in parts for x in names(p)})
         index = {c: k for k, c in enumerate(cats)}
-        codes = [np.full(n, index[p], dtype=np.int32) if isinstance(p, str)
-                 else np.fromiter((index[x] for x in p), dtype=np.int32, count=n)
-                 for p, n in zip(parts, sizes)]
-        return pd.Categorical.from_codes(np.concatenate(codes)[order], categories=cats)
+        small = np.int8 if len(cats) < 128 else np.int32
+
+        def codes_of(p, n: int) -> np.ndarray:
+            if isinstance(p, str):
+                return np.full(n, index[p], dtype=small)
+            if isinstance(p, pd.Categorical):   # the log's own earlier frame
+                return np.array([index[c] for c in p.categories], dtype=small)[p.codes]
+            return np.fromiter((index[x] for x in p), dtype=small, count=n)
+
+        codes = np.concatenate([codes_of(p, n) for p, n in zip(parts, sizes)])
+        return pd.Categorical.from_codes(codes if order is None else codes[order], categories=cats)
 
     def to_frame(self) -> pd.DataFrame:
+        """The events sorted by time, stably (events at one time keep the order they were recorded
+        in). ``entity_id`` and ``actor`` are 32-bit integers when every value fits (else 64-bit)."""
         self._flush_rows()
         if not self._blocks:
             return pd.DataFrame({c: pd.Series(dtype=d) for c, d in zip(
                 EVENT_COLUMNS, ["float64", "category", "int64", "category", "int64", "float64"])})
-        t = np.concatenate([b[0] for b in self._blocks])
-        order = np.argsort(t, kind="stable")
-        sizes = [b[0].size for b in self._blocks]
-        cols = {
-            "t": t[order],
-            "entity": self._categorical([b[1] for b in self._blocks], sizes, order),
-            "entity_id": np.concatenate([b[2] for b in self._blocks])[order],
-            "event": self._categorical([b[3] for b in self._blocks], sizes, order),
-            "actor": np.concatenate([b[4] for b in self._blocks])[order],
-            "value": np.concatenate([b[5] for b in self._blocks])[order],
-        }
-        return pd.DataFrame(cols)
+        parts = [list(p) for p in zip(*self._blocks)]   # column by column, freed as each is built
+        self._blocks = []
+        sizes = [p.size for p in parts[0]]
+        t = np.concatenate(parts[0])
+        parts[0] = None
+        # simulations mostly record in time order: then there is nothing to sort
+        order = None if (t[1:] >= t[:-1]).all() else np.argsort(t, kind="stable")
+
+        def column(k: int, dtype=None) -> np.ndarray:
+            x = np.concatenate(parts[k])
+            parts[k] = None
+            if dtype is not None and x.dtype != dtype:
+                x = x.astype(dtype)
+            return x if order is None else x[order]
+
+        def categorical(k: int) -> pd.Categorical:
+            x = self._categorical(parts[k], sizes, order)
+            parts[k] = None
+            return x
+
+        ids, actors = (_narrow(parts[k]) for k in (2, 4))
+        cols = {"t": t if order is None else t[order], "entity": categorical(1), "entity_id": column(2, ids),
+                "event": categorical(3), "actor": column(4, actors), "value": column(5)}
+        frame = pd.DataFrame(cols, copy=False)
+        # the frame's columns become the log's one block: the recorded blocks are freed, and
+        # events recorded later are appended to it
+        self._blocks = [tuple(frame[c].array if c in ("entity", "event") else frame[c].to_numpy()
+                              for c in EVENT_COLUMNS)]
+        return frame
+
+
+def _ints(x, small: bool = False) -> np.ndarray:
+    """Ids as an integer array: int64, or with ``small`` int32 when every id fits (the log keeps
+    4 bytes per id, not 8)."""
+    a = np.asarray(x)
+    if a.dtype.kind not in "iu":
+        a = a.astype(np.int64)
+    if small and a.dtype.itemsize > 4 and (a.size == 0 or (-2**31 <= a.min() and a.max() < 2**31)):
+        a = a.astype(np.int32)
+    return a
+
+
+def _narrow(parts: list[np.ndarray]) -> type:
+    """int32 when every value of ``parts`` fits in it, else int64."""
+    lo = min((int(p.min()) for p in parts if p.size), default=0)
+    hi = max((int(p.max()) for p in parts if p.size), default=0)
+    return np.int32 if -2**31 <= lo and hi < 2**31 else np.int64
 
 
 class World:

@@ -23,9 +23,17 @@ from pydantic import Field, model_validator
 
 from crmsim.config import Config
 from crmsim.customers.activity import PAliveRule
-from crmsim.customers.pool import ON_CLAIM, ON_RECLAIM, Pool, ReclaimPolicy, ReclaimRule, pool_for
+from crmsim.customers.pool import (
+    ON_CLAIM,
+    ON_RECLAIM,
+    CustomerColumns,
+    Pool,
+    ReclaimPolicy,
+    ReclaimRule,
+    pool_for,
+)
 from crmsim.sim.distributions import Distribution, LogNormal
-from crmsim.sim.engine import Result, World
+from crmsim.sim.engine import EventLog, Result, World
 from crmsim.sim.registry import ModelSpec, register
 
 __all__ = ["PoolConfig", "PoolCustomers", "PoolReps", "PoolResult", "simulate_pool", "gini", "interest_from_history"]
@@ -184,6 +192,7 @@ class _Book:
                  start_at: pd.Timestamp = None):
         c, self.cfg, self.w = cfg.customers, cfg, world
         self.t0 = pd.Timestamp(start_at) if start_at is not None else _T0
+        self.day0 = float(np.datetime64(self.t0.date(), "D").astype(np.int64))   # day 0 as days since 1970
         rng = world.streams.rng("init")
         R = cfg.reps.count
         grades, regions = list(c.grade_shares), list(c.region_shares)
@@ -223,8 +232,11 @@ class _Book:
         self.value_mult = np.array([c.grade_value[g] for g in grades])[self.grade]
         self.deal_mult = np.array([c.grade_deal_rate.get(g, 1.0) for g in grades])[self.grade]
         self.deals = np.zeros(n, dtype=np.int64)
+        self._never = np.full(n, np.nan)   # dates the simulated book never has (opportunities, contract ends)
         self.deals_since_received = np.zeros(n, dtype=np.int64)
-        self.owners_seen: list[set[int]] = [({int(o)} if o >= 0 else set()) for o in self.owner]
+        # (customer, rep) ownerships as customer * R + rep: the initial owners, then one per claim
+        self._ownerships = [np.flatnonzero(self.owner >= 0) * R + self.owner[self.owner >= 0]]
+        self._pending = 0
         self.followups_by_rep = np.zeros(R, dtype=np.int64)
         self.capacity_by_rep = np.zeros(R, dtype=np.int64)
         self.reclaims = 0
@@ -259,7 +271,7 @@ class _Book:
 
         self.grade = codes("grade", self.grade_names, c.grade_shares)
         self.region = codes("region", self.region_names, c.region_shares)
-        day0 = float(np.datetime64(self.t0.date(), "D").astype(np.int64))
+        day0 = self.day0
 
         def days(col: str) -> np.ndarray:
             if col not in t.columns:
@@ -324,6 +336,32 @@ class _Book:
         d[np.isnan(days)] = np.datetime64("NaT")
         return d.astype("datetime64[us]")
 
+    def owned_by(self, idx: np.ndarray, rep: int) -> None:
+        """Note that customers ``idx`` have been owned by ``rep`` (for the owners count)."""
+        self._ownerships.append(idx * self.R + rep)
+        self._pending += idx.size
+        if self._pending > 2 * self.n:   # keep the list about as long as the distinct pairs
+            self.owners()
+
+    def owners(self) -> np.ndarray:
+        """Distinct owners each customer has had in the run (its initial owner included)."""
+        keys = np.sort(np.concatenate(self._ownerships))
+        keys = keys[np.r_[True, keys[1:] != keys[:-1]]] if keys.size else keys
+        self._ownerships, self._pending = [keys], 0
+        return np.bincount(keys // self.R, minlength=self.n)
+
+    def rule_view(self) -> CustomerColumns:
+        """The whole book as the reclaim rules read it (:class:`~crmsim.customers.pool.CustomerColumns`):
+        the same columns as :meth:`frame`, without building a table."""
+        never = self._never
+        return CustomerColumns(self.n, owned=self.owner >= 0, origin=self.day0, dates={
+            "received_at": self.received, "last_followup_at": self.last_fu, "last_deal_at": self.last_deal,
+            "entered_pool_at": self.entered_pool, "left_owner_at": self.left_owner,
+            "last_opportunity_at": never, "contract_end_at": never,
+        }, flags={"locked": False, "deal_closed": self.deal_closed, "open_opportunities": False,
+                  "followup_plan_active": False},
+            text={"grade": lambda: self.grade_names[self.grade], "region": lambda: self.region_names[self.region]})
+
     def frame(self, idx: np.ndarray) -> pd.DataFrame:
         """Rows ``idx`` as a customers table (schema ``customers``, pool columns)."""
         return pd.DataFrame({
@@ -344,7 +382,7 @@ class _Book:
             "deal_closed": self.deal_closed[idx],
             "open_opportunities": 0,
             "followup_plan_active": False,
-        })
+        }, copy=False)
 
 
 def _boosted(c: PoolCustomers, interest: np.ndarray) -> np.ndarray:
@@ -380,6 +418,27 @@ def interest_from_history(c: PoolCustomers, customer: np.ndarray, t: np.ndarray,
     return np.clip(x + rng.normal(0, 1, n) * c.interest_drift_sd * np.sqrt(days), 0, 1)
 
 
+def _first_k(group: np.ndarray, key: np.ndarray, k: int, groups: int) -> np.ndarray:
+    """Positions of the ``k`` smallest keys in each group (ties: the earlier position first), in
+    order of group then key: the first ``k`` per group of ``np.lexsort((key, group))``.
+
+    Whole-number keys of a small range are cut first to a superset of each group's first ``k``
+    by a histogram per group (linear time), so only a few per group are sorted."""
+    sub = np.arange(group.size)
+    if key.size and np.array_equal(key, np.floor(key)):
+        span = int(key.max() - key.min()) + 1
+        if span * groups <= 4 * group.size + 100_000:
+            kk = (key - key.min()).astype(np.int64)
+            count = np.bincount(group * span + kk, minlength=groups * span).reshape(groups, span)
+            cut = (np.cumsum(count, axis=1) < k).sum(axis=1)   # the k-th smallest key of each group
+            sub = np.flatnonzero(kk <= cut[group])
+    order = sub[np.lexsort((key[sub], group[sub]))]
+    g = group[order]
+    start = np.r_[0, np.flatnonzero(g[1:] != g[:-1]) + 1] if g.size else np.zeros(0, dtype=np.int64)
+    rank = np.arange(g.size) - np.repeat(start, np.diff(np.r_[start, g.size]))
+    return order[rank < k]
+
+
 def _work(book: _Book, day: float, cfg: PoolConfig, world: World) -> None:
     """Each rep follows up ``followups_per_day`` own customers, by the priority policy."""
     c, reps = cfg.customers, cfg.reps
@@ -389,17 +448,14 @@ def _work(book: _Book, day: float, cfg: PoolConfig, world: World) -> None:
     rng = world.streams.rng(f"work.{int(day)}")
     if owned.size == 0 or k == 0:
         return
-    if reps.priority == "most_silent":
-        key = -(day - book.last_fu[owned])
-    elif reps.priority == "best_grade":
-        key = book.grade[owned] * 1000.0 - (day - book.last_fu[owned]) / 1000.0
+    last = book.last_fu[owned]
+    if reps.priority == "most_silent":   # the longest silent first: the earliest last follow-up
+        key = last
+    elif reps.priority == "best_grade":   # the best grade first, then the longest silent
+        key = book.grade[owned] * (np.ptp(last) + 1) + (last - last.min())
     else:
         key = rng.random(owned.size)
-    order = np.lexsort((key, book.owner[owned]))  # by owner, then priority (smallest key first)
-    sorted_owner = book.owner[owned][order]
-    start = np.searchsorted(sorted_owner, sorted_owner, side="left")
-    rank = np.arange(order.size) - start
-    chosen = owned[order[rank < k]]
+    chosen = owned[_first_k(book.owner[owned], key, k, book.R)]
     book.last_fu[chosen] = day
     np.add.at(book.followups_by_rep, book.owner[chosen], 1)
     alive = chosen[~book.lost[chosen]]
@@ -411,8 +467,8 @@ def _work(book: _Book, day: float, cfg: PoolConfig, world: World) -> None:
     book.last_deal[deal] = day
     book.deal_closed[deal] = True
     book.interest[deal] = _after_deal(c, book.interest[deal])
-    world.log.extend(np.full(chosen.size, day), "customer", chosen, "followup", actor=book.owner[chosen])
-    world.log.extend(np.full(deal.size, day), "customer", deal, "deal", actor=book.owner[deal], value=amount)
+    world.log.extend(day, "customer", chosen, "followup", actor=book.owner[chosen])
+    world.log.extend(day, "customer", deal, "deal", actor=book.owner[deal], value=amount)
 
 
 def _nightly(book: _Book, day: float, cfg: PoolConfig, world: World) -> None:
@@ -424,20 +480,22 @@ def _nightly(book: _Book, day: float, cfg: PoolConfig, world: World) -> None:
     p = 1 - np.exp(-c.loss_rate_per_year / 365)
     newly = np.flatnonzero(silent & ~book.lost & (rng.random(book.n) < p))
     book.lost[newly] = True
-    world.log.extend(np.full(newly.size, day), "customer", newly, "lost")
-    owned = np.flatnonzero(book.owner >= 0)
-    if owned.size == 0:
+    world.log.extend(day, "customer", newly, "lost")
+    owned = book.owner >= 0
+    if not owned.any():
         return
     today = book.t0 + pd.Timedelta(days=day)
-    view = book.frame(owned)
+    view = book.rule_view()
     if cfg.reclaim_by == "rules":
-        due = cfg.policy.evaluate(view, today)["due"].to_numpy()
+        due = cfg.policy.due(view, today)
     else:
-        summary = _activity_summary(book, owned, day)
-        exempt = cfg.policy.exempt_reason(view).notna().to_numpy()
-        due = cfg.p_alive.fires(summary).to_numpy() & ~exempt
-    gone = owned[due]
-    world.log.extend(np.full(gone.size, day), "customer", gone, "reclaim", actor=book.owner[gone])
+        idx = np.flatnonzero(owned)
+        summary = _activity_summary(book, idx, day)
+        exempt = cfg.policy.exempt_reason(view).notna().to_numpy()[idx]
+        due = np.zeros(book.n, dtype=bool)
+        due[idx] = cfg.p_alive.fires(summary).to_numpy() & ~exempt
+    gone = np.flatnonzero(due)
+    world.log.extend(day, "customer", gone, "reclaim", actor=book.owner[gone])
     book.change(gone, ON_RECLAIM, {"today": day, "owner": book.owner[gone],
                                    "pool": book.region_pool[book.region[gone]]})
     book.reclaims += gone.size
@@ -477,6 +535,7 @@ def _claims(book: _Book, day: float, cfg: PoolConfig, world: World,
         else:
             pref = np.argsort(tie, kind="stable")
         candidates = pool_idx[pref]
+        got_by, rep_by = [], []
         for r in rng.permutation(book.R):
             want = reps.target_holding - held[r]
             if want <= 0:
@@ -495,18 +554,21 @@ def _claims(book: _Book, day: float, cfg: PoolConfig, world: World,
             }
             # the rep sees which customers they may claim (one by one) and asks for those they want
             # (so an all-or-nothing pool never refuses their request)
-            ans = rules.grant(cand, held=int(held[r]), claimed_today=int(claimed_today[r]), batch="per_customer")
-            got = free[ans.isna().to_numpy()][:want]
+            ok = rules.grant_codes(cand, held=int(held[r]), claimed_today=int(claimed_today[r]),
+                                   batch="per_customer") == 0
+            got = free[ok][:want]
             taken[got] = True
             book.change(got, ON_CLAIM, {"today": day, "rep": r})
             book.deals_since_received[got] = 0
             held[r] += got.size
             claimed_today[r] += got.size
-            for i in got:
-                book.owners_seen[i].add(int(r))
+            book.owned_by(got, r)
             book.claims += got.size
             book.claims_by_pool[k] += got.size
-            world.log.extend(np.full(got.size, day), "customer", got, "claim", actor=r)
+            got_by.append(got)
+            rep_by.append(np.full(got.size, r, dtype=np.int64))
+        if got_by:   # one block per pool and day, in the order the claims were made
+            world.log.extend(day, "customer", np.concatenate(got_by), "claim", actor=np.concatenate(rep_by))
 
 
 def simulate_pool(cfg: PoolConfig, seed, horizon_days: float, warmup_days: float = 0.0,
@@ -524,6 +586,9 @@ def simulate_pool(cfg: PoolConfig, seed, horizon_days: float, warmup_days: float
     interest is the table's ``interest`` column (see :func:`interest_from_history`) or a draw from
     its prior, and the events' ``entity_id`` is the row of ``start_book``.
 
+    ``keep_events=False`` returns an empty event log and stores only the deals and losses the
+    metrics need while running (a sweep's replications: about a third of the memory).
+
     Metrics (over [warmup, horizon]): ``deals``, ``revenue``, ``conversion`` (share of customers
     with a deal), ``lost`` (to competitors), ``median_silent_days`` (customers not lost, at the
     horizon), ``reclaims``, ``claims``, ``owners_3plus`` (customers touched by 3+ owners; ``owners_3plus_share`` of all customers),
@@ -538,6 +603,8 @@ def simulate_pool(cfg: PoolConfig, seed, horizon_days: float, warmup_days: float
     True
     """
     world = World(seed, horizon_days, warmup_days)
+    if not keep_events:   # the metrics need only deals and losses
+        world.log = EventLog(only=frozenset({"deal", "lost"}))
     book = _Book(cfg, world, start_book, start_at)
     workdays = set(cfg.reps.workdays)
     wd0 = book.t0.day_of_week
@@ -566,11 +633,12 @@ def simulate_pool(cfg: PoolConfig, seed, horizon_days: float, warmup_days: float
 
     reclaims0, claims0, fu0, cap0, pool0 = counters.get(
         "start", (0, 0, np.zeros(book.R), np.zeros(book.R), np.zeros(len(cfg.pools))))
-    e = events[events["t"] >= world.warmup]
+    e = events.iloc[int(np.searchsorted(events["t"].to_numpy(), world.warmup, side="left")):]   # sorted by t
     deals = e[e["event"] == "deal"]
     horizon_day = np.floor(world.horizon - 1e-9)
     alive = ~book.lost
     held = np.bincount(book.owner[book.owner >= 0], minlength=book.R)
+    owners = book.owners()
     fu = book.followups_by_rep - fu0
     cap = book.capacity_by_rep - cap0
     m = {
@@ -582,8 +650,8 @@ def simulate_pool(cfg: PoolConfig, seed, horizon_days: float, warmup_days: float
         "median_silent_days": float(np.median(horizon_day - book.last_fu[alive])) if alive.any() else np.nan,
         "reclaims": float(book.reclaims - reclaims0),
         "claims": float(book.claims - claims0),
-        "owners_3plus": float(sum(len(s) >= 3 for s in book.owners_seen)),
-        "owners_3plus_share": float(sum(len(s) >= 3 for s in book.owners_seen) / book.n),
+        "owners_3plus": float((owners >= 3).sum()),
+        "owners_3plus_share": float((owners >= 3).sum() / book.n),
         "in_pool_end": float((book.owner < 0).sum()),
         "utilisation": float(fu.sum() / cap.sum()) if cap.sum() else np.nan,
         "gini_holding": gini(held),
@@ -598,7 +666,7 @@ def simulate_pool(cfg: PoolConfig, seed, horizon_days: float, warmup_days: float
         table["customer_id"] = book.ids_in
     table = table.assign(
         lost=book.lost, deals=book.deals, interest=book.interest,
-        owners=[len(s) for s in book.owners_seen])
+        owners=owners)
     return PoolResult(table=table, events=events if keep_events else events.iloc[:0], metrics=m)
 
 
