@@ -26,6 +26,16 @@ def _first_times(events: pd.DataFrame, event: str) -> pd.Series:
     return e.groupby("entity_id", sort=False, observed=True)["t"].min()
 
 
+def _cohort(leads: pd.DataFrame, start: float, end: float, column: str) -> pd.Series:
+    """``column`` of the leads created in [start, end), indexed by ``lead_id`` (no copy of the
+    rest of the table)."""
+    created = leads["created"].to_numpy()
+    keep = (created >= start) & (created < end)
+    out = leads[column][keep]   # keeps its dtype (a categorical channel keeps its empty channels)
+    out.index = leads["lead_id"].to_numpy()[keep]
+    return out
+
+
 def funnel_by_channel(leads: pd.DataFrame, events: pd.DataFrame, *, start: float = 0.0,
                       end: float = np.inf) -> pd.DataFrame:
     """Counts per channel (rows) of leads created in [start, end) reaching each milestone (columns).
@@ -39,13 +49,14 @@ def funnel_by_channel(leads: pd.DataFrame, events: pd.DataFrame, *, start: float
     >>> funnel_by_channel(leads, ev)[["leads", "mql", "contacted", "won"]].values.tolist()
     [[2, 1, 1, 0]]
     """
-    cohort = leads[(leads["created"] >= start) & (leads["created"] < end)]
-    ids = cohort.set_index("lead_id")["channel"]
+    ids = _cohort(leads, start, end, "channel")
     ev = events.loc[events["event"].isin(MILESTONES) & events["entity_id"].isin(ids.index),
                     ["entity_id", "event"]].drop_duplicates()
+    # event names stay categorical codes (a text copy per event would cost ~60 bytes each)
     reached = pd.DataFrame({"channel": ids.reindex(ev["entity_id"]).to_numpy(),
-                            "event": ev["event"].astype(str).to_numpy()})
+                            "event": pd.Categorical(ev["event"])}, copy=False)
     counts = reached.groupby(["channel", "event"], observed=True).size().unstack("event")
+    counts.columns = counts.columns.astype(str)
     df = pd.concat([ids.value_counts().rename("leads"), counts], axis=1)
     df = df.reindex(columns=["leads", *MILESTONES]).fillna(0).astype(np.int64)
     df.index = df.index.astype(str)
@@ -70,8 +81,7 @@ def funnel_metrics(leads: pd.DataFrame, events: pd.DataFrame, *, start: float = 
     for ch, row in by_ch.iterrows():
         for col in by_ch.columns:
             m[f"{col}.{ch}"] = float(row[col])
-    cohort = leads[(leads["created"] >= start) & (leads["created"] < end)]
-    created = cohort.set_index("lead_id")["created"]
+    created = _cohort(leads, start, end, "created")
     contact = _first_times(events, "contacted")
     contact = contact[contact.index.isin(created.index)]
     wait_h = (contact - created.loc[contact.index]).to_numpy() * 24
@@ -83,7 +93,7 @@ def funnel_metrics(leads: pd.DataFrame, events: pd.DataFrame, *, start: float = 
     else:
         m.update(ttfc_mean_h=np.nan, ttfc_p50_h=np.nan, ttfc_p90_h=np.nan, p_wait=np.nan)
     won = events[(events["event"] == "won") & events["entity_id"].isin(created.index)]
-    m["marketing_cost"] = float(cohort["cost"].sum())
+    m["marketing_cost"] = float(_cohort(leads, start, end, "cost").sum())
     m["revenue"] = float(won["value"].sum())
     m["cost_per_won"] = m["marketing_cost"] / m["won"] if m["won"] else np.nan
     closed = m["won"] + m["lost"]

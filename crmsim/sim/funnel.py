@@ -21,6 +21,7 @@ import heapq
 import math
 from collections import deque
 from itertools import compress
+from types import SimpleNamespace
 from typing import Literal
 
 import numpy as np
@@ -205,9 +206,11 @@ def _draw_leads(cfg: FunnelConfig, world: World) -> pd.DataFrame:
             "patience_d": (np.full(n, np.inf) if (pat := cfg.outcomes.patience_for(ch)) is None
                            else pat.sample(rng(f"patience.{ch}"), n) / 24),
         })
-    cols = {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
-    order = np.argsort(cols["t"], kind="stable")
-    df = pd.DataFrame({k: v[order] for k, v in cols.items()})
+    order = np.argsort(np.concatenate([p["t"] for p in parts]), kind="stable")
+    cols = {}
+    for k in list(parts[0]):   # column by column, each channel's draws freed once placed
+        cols[k] = np.concatenate([p.pop(k) for p in parts])[order]
+    df = pd.DataFrame(cols, copy=False)
     for k, cats in (("channel", names), ("company_size", COMPANY_SIZES), ("job_level", JOB_LEVELS)):
         df[k] = pd.Categorical.from_codes(df[k].to_numpy(), categories=cats)
     if ((df["work_h"] < 0).any() or (df["cycle_d"] < 0).any() or (df["sql_h"] < 0).any()
@@ -408,6 +411,19 @@ class _Desk:
         self.sql_start = np.array(self._sql_start, dtype=float)
         self.sql_end = np.array(self._sql_end, dtype=float)
 
+    def per_lead(self, n: int, idx: np.ndarray) -> SimpleNamespace:
+        """The desk's records of its leads (lead ``k`` is lead ``idx[k]`` of ``n``) over all ``n``
+        leads: missing (NaN, owner -1) for the leads that never reached it."""
+        def spread(x: np.ndarray, missing) -> np.ndarray:
+            out = np.full(n, missing, dtype=x.dtype)
+            out[idx] = x
+            return out
+
+        return SimpleNamespace(
+            owner=spread(self.owner, -1), assigned_at=spread(self.assigned_at, np.nan),
+            c_start=spread(self.c_start, np.nan), c_end=spread(self.c_end, np.nan),
+            recycled_at=spread(self.recycled_at, np.nan), abandoned_at=spread(self.abandoned_at, np.nan))
+
     def start(self, mql_idx: np.ndarray) -> None:
         for r in range(self.n):
             self.env.process(self.rep(r))
@@ -442,7 +458,7 @@ def simulate_funnel(cfg: FunnelConfig, seed, horizon_days: float, warmup_days: f
     primary = ~invalid & ~dup
     if cfg.scoring.behaviour:
         raise ValueError("the funnel simulation has no behaviour events: remove scoring.behaviour")
-    scored = cfg.scoring.apply(df.loc[primary])
+    scored = cfg.scoring.apply(df.loc[primary, ["channel", "company_size", "job_level", "engagement"]])
     score = np.full(N, np.nan)
     score[primary] = scored["score"].to_numpy()
     gcat = scored["grade"].cat.categories
@@ -452,26 +468,30 @@ def simulate_funnel(cfg: FunnelConfig, seed, horizon_days: float, warmup_days: f
     mql = np.zeros(N, dtype=bool)
     mql[primary] = scored["mql"].to_numpy()
 
-    desk = _Desk(world, cfg, t, df["work_h"].to_numpy(), df if cfg.reps.sql_hours is not None else None,
-                 df["patience_d"].to_numpy())
-    desk.start(np.flatnonzero(mql))
+    # the desk holds the MQLs only (its lead k is lead mql_idx[k]); its records are then spread
+    # back over every lead
+    mql_idx = np.flatnonzero(mql)
+    desk = _Desk(world, cfg, t[mql_idx], df["work_h"].to_numpy()[mql_idx],
+                 df.iloc[mql_idx] if cfg.reps.sql_hours is not None else None, df["patience_d"].to_numpy()[mql_idx])
+    desk.start(np.arange(mql_idx.size))
     world.run()
     desk.finish()
+    per_lead = desk.per_lead(N, mql_idx)
 
     # Outcomes of finished first contacts, vectorised.
-    done = ~np.isnan(desk.c_end)
-    ttfc_h = (desk.c_start - t) * 24
+    done = ~np.isnan(per_lead.c_end)
+    ttfc_h = (per_lead.c_start - t) * 24
     sql = done & (df["u_sql"].to_numpy() < _p_sql(df["intent"].to_numpy(), ttfc_h, cfg.outcomes.response))
     opp = sql & (df["u_opp"].to_numpy() < df["p_opp"].to_numpy())
-    close_t = (desk.c_end + df["cycle_d"].to_numpy() if cfg.outcomes.cycle_from == "contact"
-               else np.fmax(desk.c_end, t + df["cycle_d"].to_numpy()) + np.where(np.isnan(desk.c_end), np.nan, 0.0))
+    close_t = (per_lead.c_end + df["cycle_d"].to_numpy() if cfg.outcomes.cycle_from == "contact"
+               else np.fmax(per_lead.c_end, t + df["cycle_d"].to_numpy()) + np.where(np.isnan(per_lead.c_end), np.nan, 0.0))
     closed = opp & (close_t <= H)
     won = closed & (df["u_win"].to_numpy() < df["p_win"].to_numpy())
     lost = closed & ~won
-    recycled = ~np.isnan(desk.recycled_at)
-    abandoned = ~np.isnan(desk.abandoned_at)
-    in_contact = ~np.isnan(desk.c_start) & ~done
-    queued = mql & np.isnan(desk.c_start) & ~recycled & ~abandoned
+    recycled = ~np.isnan(per_lead.recycled_at)
+    abandoned = ~np.isnan(per_lead.abandoned_at)
+    in_contact = ~np.isnan(per_lead.c_start) & ~done
+    queued = mql & np.isnan(per_lead.c_start) & ~recycled & ~abandoned
 
     conds = {"quarantined": invalid, "merged": dup, "nurture": primary & ~mql,
              "recycled": recycled, "abandoned": abandoned, "queued": queued, "in_contact": in_contact,
@@ -491,19 +511,19 @@ def simulate_funnel(cfg: FunnelConfig, seed, horizon_days: float, warmup_days: f
     log.extend(t[mql], "lead", ids[mql], "mql")
     nurture = primary & ~mql
     log.extend(t[nurture], "lead", ids[nurture], "nurture")
-    asg = ~np.isnan(desk.assigned_at)
-    log.extend(desk.assigned_at[asg], "lead", ids[asg], "assigned", actor=desk.owner[asg])
-    st = ~np.isnan(desk.c_start)
-    log.extend(desk.c_start[st], "lead", ids[st], "contacted", actor=desk.owner[st])
-    log.extend(desk.recycled_at[recycled], "lead", ids[recycled], "recycled")
-    log.extend(desk.abandoned_at[abandoned], "lead", ids[abandoned], "abandoned", actor=desk.owner[abandoned])
-    log.extend(desk.c_end[sql], "lead", ids[sql], "sql", actor=desk.owner[sql])
+    asg = ~np.isnan(per_lead.assigned_at)
+    log.extend(per_lead.assigned_at[asg], "lead", ids[asg], "assigned", actor=per_lead.owner[asg])
+    st = ~np.isnan(per_lead.c_start)
+    log.extend(per_lead.c_start[st], "lead", ids[st], "contacted", actor=per_lead.owner[st])
+    log.extend(per_lead.recycled_at[recycled], "lead", ids[recycled], "recycled")
+    log.extend(per_lead.abandoned_at[abandoned], "lead", ids[abandoned], "abandoned", actor=per_lead.owner[abandoned])
+    log.extend(per_lead.c_end[sql], "lead", ids[sql], "sql", actor=per_lead.owner[sql])
     dq = done & ~sql
-    log.extend(desk.c_end[dq], "lead", ids[dq], "disqualified", actor=desk.owner[dq])
-    log.extend(desk.c_end[opp], "lead", ids[opp], "opportunity", actor=desk.owner[opp])
-    log.extend(close_t[won], "lead", ids[won], "won", actor=desk.owner[won],
+    log.extend(per_lead.c_end[dq], "lead", ids[dq], "disqualified", actor=per_lead.owner[dq])
+    log.extend(per_lead.c_end[opp], "lead", ids[opp], "opportunity", actor=per_lead.owner[opp])
+    log.extend(close_t[won], "lead", ids[won], "won", actor=per_lead.owner[won],
                value=df["amount"].to_numpy()[won])
-    log.extend(close_t[lost], "lead", ids[lost], "lost", actor=desk.owner[lost])
+    log.extend(close_t[lost], "lead", ids[lost], "lost", actor=per_lead.owner[lost])
     if desk.backlog:
         bt, bn = zip(*desk.backlog)
         log.extend(np.array(bt), "system", 0, "backlog", value=np.array(bn, dtype=float))
@@ -514,7 +534,7 @@ def simulate_funnel(cfg: FunnelConfig, seed, horizon_days: float, warmup_days: f
             "lead_id": ids, "channel": df["channel"], "created": t, "cost": df["cost"],
             "company_size": df["company_size"], "job_level": df["job_level"],
             "engagement": df["engagement"], "intent": df["intent"], "score": score,
-            "grade": grade, "owner": desk.owner, "ttfc_h": ttfc_h, "state": state,
+            "grade": grade, "owner": per_lead.owner, "ttfc_h": ttfc_h, "state": state,
         }
     )
     m = funnel_metrics(leads, events, start=world.warmup, end=H)
