@@ -171,3 +171,38 @@ def test_sql_follow_up_work_takes_rep_time():
                                                                  sql_hours={"kind": "constant", "value": 0.0})),
                            seed=2, horizon_days=60)
     assert zero.metrics == off.metrics                                # no SQL work: the model without it
+
+
+@pytest.mark.parametrize("case", ["plain", "busy_sql", "patience", "patience_sql_recycle", "always_on", "no_recycle"])
+def test_round_robin_desk_in_turn_equals_the_event_by_event_desk(case, monkeypatch):
+    """A round-robin rep's queue is worked in turn (one SimPy event per rep-day): every lead's
+    times, owner and state, every event and every metric equal the event-by-event desk's, except
+    ``backlog_end`` with patience, where the event-by-event desk counted leads that had given up
+    but were still in a queue no rep had looked at (the in-turn count is the true one)."""
+    import crmsim.sim.funnel as fun
+    from crmsim.calendar import WorkCalendar
+
+    exp = lambda m: {"kind": "exponential", "mean": m}  # noqa: E731
+    cfg = {
+        "plain": FunnelConfig(reps=RepsConfig(count=6)),
+        "busy_sql": FunnelConfig(reps=RepsConfig(count=3, contact_hours=exp(1.5), sql_hours=exp(1.0))),
+        "patience": FunnelConfig(reps=RepsConfig(count=3), outcomes=OutcomeConfig(patience_hours=exp(30.0))),
+        "patience_sql_recycle": FunnelConfig(reps=RepsConfig(count=3, sql_hours=exp(1.0)), recycle={"max_wait_days": 2},
+                                             outcomes=OutcomeConfig(patience_hours=exp(60.0), cycle_from="created")),
+        "always_on": FunnelConfig(reps=RepsConfig(count=2, contact_hours=exp(2.0), calendar=WorkCalendar(
+            hours_per_day=24, start_hour=0, workdays=(0, 1, 2, 3, 4, 5, 6))), outcomes=OutcomeConfig(patience_hours=exp(5.0))),
+        "no_recycle": FunnelConfig(reps=RepsConfig(count=3, contact_hours=exp(1.5)), recycle={"max_wait_days": 0}),
+    }[case]
+    fast = simulate_funnel(cfg, seed=4, horizon_days=120, warmup_days=14)
+    monkeypatch.setattr(fun, "_IN_TURN", False)
+    ref = simulate_funnel(cfg, seed=4, horizon_days=120, warmup_days=14)
+    pd.testing.assert_frame_equal(fast.leads, ref.leads)
+    pd.testing.assert_frame_equal(fast.events, ref.events)
+    patient = cfg.outcomes.patience_hours is not None
+    for k, v in ref.metrics.items():
+        if not (patient and k == "backlog_end"):
+            assert fast.metrics[k] == v or (np.isnan(v) and np.isnan(fast.metrics[k])), k
+    if patient:
+        assert fast.metrics["backlog_end"] <= ref.metrics["backlog_end"]
+    moved = fast.metrics["recycled"] + fast.metrics["abandoned"]
+    assert fast.metrics["contacted"] > 100 and (moved > 0 or cfg.recycle.max_wait_days == 0)

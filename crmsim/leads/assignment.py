@@ -75,6 +75,20 @@ class Assigner:
         self._next = (r + 1) % self.n
         return r
 
+    def in_turn(self, count: int) -> np.ndarray:
+        """The reps of the next ``count`` leads under ``round_robin`` with every rep a candidate:
+        ``count`` calls of :meth:`choose` at once (the assigner moves on as they would).
+
+        >>> a = Assigner("round_robin", 3, start=2)
+        >>> a.in_turn(4).tolist(), a.choose()
+        ([2, 0, 1, 2], 0)
+        """
+        if self.policy != "round_robin":
+            raise ValueError(f"in_turn is the round_robin policy's; this assigner's is {self.policy}")
+        out = (self._next + np.arange(count, dtype=np.int64)) % self.n
+        self._next = int((self._next + count) % self.n)
+        return out
+
 
 class Route(Config):
     """Territory / field-based routing: leads meeting ``when`` go only to ``reps`` (ids) and/or to

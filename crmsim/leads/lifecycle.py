@@ -50,6 +50,21 @@ class RecycleRule(Config):
             return np.zeros(len(assigned_at), dtype=bool)
         return (today - np.asarray(assigned_at)) > self.max_wait_days
 
+    def first_due_night(self, assigned_at: np.ndarray) -> np.ndarray:
+        """The first nightly run (a whole day number) at which each waiting lead is due by
+        :meth:`due_days` (inf when the rule is off): what a simulation that knows a lead is
+        still waiting asks, instead of asking every night.
+
+        >>> RecycleRule(max_wait_days=3).first_due_night(np.array([0.5, 2.0])).tolist()
+        [4.0, 6.0]
+        """
+        a = np.asarray(assigned_at, dtype=float)
+        if self.max_wait_days == 0:
+            return np.full(a.shape, np.inf)
+        m = np.floor(a + self.max_wait_days) + 1.0
+        m = np.where(self.due_days(a, m - 1.0) & (m - 1.0 >= a), m - 1.0, m)   # exact as due_days rounds
+        return np.where(self.due_days(a, m), m, m + 1.0)
+
 
 class RecallRule(Config):
     """Recall a lead from its owner when it has not been contacted within ``max_working_hours``
