@@ -37,11 +37,20 @@ def bare_simpy(n_leads: int, seed: int):
 
 def _bare_run(n_leads: int, seed: int) -> dict:
     import numpy as np
-    import simpy
 
     rng = np.random.default_rng(seed)
     lam = n_leads / YEAR  # per day
     mean_work = UTIL * REPS / lam  # days
+    wait = _textbook_queue(rng.exponential(1 / lam, n_leads), rng.exponential(mean_work, n_leads))
+    return {"leads": n_leads, "mean_wait_h": wait * 24}
+
+
+def _textbook_queue(gaps, works, until: float | None = None) -> float:
+    """The textbook SimPy queue: one process per arrival, reps as a ``simpy.Resource``; returns
+    the mean wait (days)."""
+    import numpy as np
+    import simpy
+
     env = simpy.Environment()
     reps = simpy.Resource(env, capacity=REPS)
     waits = []
@@ -54,13 +63,13 @@ def _bare_run(n_leads: int, seed: int) -> dict:
             yield env.timeout(work)
 
     def source():
-        for gap, work in zip(rng.exponential(1 / lam, n_leads), rng.exponential(mean_work, n_leads)):
+        for gap, work in zip(gaps, works):
             yield env.timeout(gap)
             env.process(lead(work))
 
     env.process(source())
-    env.run()
-    return {"leads": n_leads, "mean_wait_h": float(np.mean(waits) * 24)}
+    env.run(until=until)
+    return float(np.mean(waits))
 
 
 def usual_simpy(n_leads: int, seed: int):
@@ -84,27 +93,9 @@ def usual_simpy(n_leads: int, seed: int):
 
 def _usual_run(t, work_d) -> dict:
     import numpy as np
-    import simpy
 
-    env = simpy.Environment()
-    reps = simpy.Resource(env, capacity=REPS)
-    waits = []
-
-    def lead(work):
-        arrive = env.now
-        with reps.request() as req:
-            yield req
-            waits.append(env.now - arrive)
-            yield env.timeout(work)
-
-    def source():
-        for gap, work in zip(np.diff(t, prepend=0.0), work_d):
-            yield env.timeout(gap)
-            env.process(lead(work))
-
-    env.process(source())
-    env.run(until=YEAR)
-    return {"leads": int(t.size), "mean_wait_h": float(np.mean(waits) * 24)}
+    wait = _textbook_queue(np.diff(t, prepend=0.0), work_d, until=YEAR)
+    return {"leads": int(t.size), "mean_wait_h": wait * 24}
 
 
 def _funnel_config(n_leads: int, seed: int):
