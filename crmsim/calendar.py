@@ -90,6 +90,75 @@ class WorkCalendar(Config):
             left -= close - t
             t = self.next_open(close)
 
+    # --- Arrays: working time as a coordinate. ``worked(t)`` is the working time (days) from day 0
+    # to ``t``; work done between two times is the difference of their coordinates, so a FIFO
+    # queue of working time is solved by Lindley's recursion on them (``sim.funnel``).
+
+    @cached_property
+    def _week(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """(is a workday, working time before each weekday 0..7, days to the next workday,
+        the workdays) of one week."""
+        _, o, c = self._spec
+        isw = np.array([d in self.workdays for d in range(7)])
+        before = np.concatenate([[0.0], np.cumsum(isw * (c - o))])
+        nxt = np.array([next(k for k in range(1, 8) if (d + k) % 7 in self.workdays) for d in range(7)], dtype=float)
+        return isw, before, nxt, np.array(self.workdays, dtype=float)
+
+    def worked(self, t: np.ndarray) -> np.ndarray:
+        """Working time (in days) from day 0 to each time in ``t``: what :meth:`advance` moves.
+
+        >>> cal = WorkCalendar(hours_per_day=8, start_hour=9)
+        >>> (cal.worked(np.array([0.5, 1.0, 7.5])) * 24).round(6).tolist()  # Mon 12:00, Tue 0:00, next Mon 12:00
+        [3.0, 8.0, 43.0]
+        """
+        t = np.asarray(t, dtype=float)
+        if self.is_always_on:
+            return t.copy()
+        isw, before, _, _ = self._week
+        _, o, c = self._spec
+        day = np.floor(t)
+        wd = (day % 7).astype(np.int64)
+        return (day - wd) / 7 * before[7] + before[wd] + np.where(isw[wd], np.clip(t - day - o, 0.0, c - o), 0.0)
+
+    def from_worked(self, w: np.ndarray) -> np.ndarray:
+        """The earliest time at which the working time from day 0 reaches each ``w`` (the inverse
+        of :meth:`worked`; at a day's close rather than the next opening).
+
+        >>> cal = WorkCalendar(hours_per_day=8, start_hour=9)
+        >>> (cal.from_worked(np.array([3.0, 8.0, 43.0]) / 24) * 24).round(6).tolist()  # Mon 12:00, Mon 17:00, Mon 12:00
+        [12.0, 17.0, 180.0]
+        """
+        w = np.asarray(w, dtype=float)
+        if self.is_always_on:
+            return w.copy()
+        _, before, _, wdays = self._week
+        _, o, c = self._spec
+        L, nw = c - o, wdays.size
+        week = np.floor(w / before[7])
+        r = w - week * before[7]
+        k = np.clip(np.floor(r / L), 0, nw - 1).astype(np.int64)
+        rem = np.clip(r - k * L, 0.0, L)
+        t = week * 7 + wdays[k] + o + rem
+        # exactly at a working day's start: the earliest such time is the previous working day's close
+        prev = np.where(k > 0, week * 7 + wdays[k - 1] + c, (week - 1) * 7 + wdays[-1] + c)
+        return np.where((rem <= 0) & (w > 0), prev, t)
+
+    def next_open_at(self, t: np.ndarray) -> np.ndarray:
+        """:meth:`next_open` of every time in ``t``.
+
+        >>> WorkCalendar(hours_per_day=8, start_hour=9).next_open_at(np.array([0.1, 0.5, 0.9, 4.9])).tolist()
+        [0.375, 0.5, 1.375, 7.375]
+        """
+        t = np.asarray(t, dtype=float)
+        if self.is_always_on:
+            return t.copy()
+        isw, _, nxt, _ = self._week
+        _, o, c = self._spec
+        day = np.floor(t)
+        wd = (day % 7).astype(np.int64)
+        return np.where(isw[wd] & (day + o <= t) & (t < day + c), t,   # compared as next_open does
+                        np.where(isw[wd] & (t < day + o), day + o, day + nxt[wd] + o))
+
     def hours_between(self, a: float, b: float) -> float:
         """Working hours in [a, b)."""
         if b <= a:

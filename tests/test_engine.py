@@ -61,6 +61,26 @@ def test_hours_between_a_week():
     assert WorkCalendar.always_on().hours_between(0.5, 2) == pytest.approx(36)
 
 
+@pytest.mark.parametrize("kw", [{}, {"hours_per_day": 4, "start_hour": 9}, {"hours_per_day": 6, "start_hour": 18},
+                                {"hours_per_day": 24, "start_hour": 0, "workdays": (0, 2, 4)},
+                                {"hours_per_day": 10, "start_hour": 0, "workdays": (5, 6)},
+                                {"hours_per_day": 24, "start_hour": 0, "workdays": tuple(range(7))}])
+def test_working_time_coordinates_agree_with_the_scalar_calendar(kw):
+    """next_open_at is next_open on arrays; advance(t, h) is from_worked(worked(next_open(t)) + h)
+    (for h > 0, to rounding), including times exactly at an opening or a close."""
+    cal = WorkCalendar(**kw)
+    rng = np.random.default_rng(3)
+    t = rng.uniform(0, 60, 3000)
+    t[:40] = np.floor(t[:40]) + cal.start_hour / 24
+    t[40:80] = np.floor(t[40:80]) + (cal.start_hour + cal.hours_per_day) / 24
+    h = rng.exponential(5, t.size)
+    opened = cal.next_open_at(t)
+    assert opened.tolist() == [cal.next_open(x) for x in t]
+    ends = cal.from_worked(cal.worked(opened) + h / 24)
+    np.testing.assert_allclose(ends, [cal.advance(x, y) for x, y in zip(t, h)], rtol=0, atol=1e-11)
+    np.testing.assert_allclose(cal.worked(t) * 24, [cal.hours_between(0, x) for x in t], rtol=0, atol=1e-9)
+
+
 @pytest.mark.parametrize("kw", [
     {"hours_per_day": 0}, {"hours_per_day": 10, "start_hour": 20}, {"workdays": []},
     {"workdays": [7]}, {"workdays": [1, 1]},

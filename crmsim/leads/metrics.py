@@ -21,11 +21,6 @@ MILESTONES: tuple[str, ...] = (
 )
 
 
-def _first_times(events: pd.DataFrame, event: str) -> pd.Series:
-    e = events[events["event"] == event]
-    return e.groupby("entity_id", sort=False, observed=True)["t"].min()
-
-
 def _cohort(leads: pd.DataFrame, start: float, end: float, column: str) -> pd.Series:
     """``column`` of the leads created in [start, end), indexed by ``lead_id`` (no copy of the
     rest of the table)."""
@@ -34,6 +29,26 @@ def _cohort(leads: pd.DataFrame, start: float, end: float, column: str) -> pd.Se
     out = leads[column][keep]   # keeps its dtype (a categorical channel keeps its empty channels)
     out.index = leads["lead_id"].to_numpy()[keep]
     return out
+
+
+def _reached(events: pd.DataFrame, lead_ids: pd.Index) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(position of each event's lead in ``lead_ids`` or -1, its milestone's index in
+    :data:`MILESTONES` or -1, a leads x milestones table of who reached what): integer codes,
+    not text (a text copy per event would cost ~60 bytes each)."""
+    if not lead_ids.is_unique:
+        dup = lead_ids[lead_ids.duplicated()][:3].tolist()
+        raise ValueError(f"leads: column 'lead_id' must be unique; repeated ids include {dup}")
+    pos = lead_ids.get_indexer(events["entity_id"])
+    if len(lead_ids) < 2**31:
+        pos = pos.astype(np.int32)
+    names = events["event"]
+    ev = names.array if isinstance(names.dtype, pd.CategoricalDtype) else pd.Categorical(names)
+    lut = np.array([MILESTONES.index(c) if c in MILESTONES else -1 for c in ev.categories] + [-1], dtype=np.int8)
+    mi = lut[ev.codes]   # code -1 (a missing event name) reads the trailing -1
+    keep = (pos >= 0) & (mi >= 0)
+    table = np.zeros((len(MILESTONES), len(lead_ids)), dtype=bool)   # milestone x lead
+    table[mi[keep], pos[keep]] = True
+    return pos, mi, table
 
 
 def funnel_by_channel(leads: pd.DataFrame, events: pd.DataFrame, *, start: float = 0.0,
@@ -50,16 +65,17 @@ def funnel_by_channel(leads: pd.DataFrame, events: pd.DataFrame, *, start: float
     [[2, 1, 1, 0]]
     """
     ids = _cohort(leads, start, end, "channel")
-    ev = events.loc[events["event"].isin(MILESTONES) & events["entity_id"].isin(ids.index),
-                    ["entity_id", "event"]].drop_duplicates()
-    # event names stay categorical codes (a text copy per event would cost ~60 bytes each)
-    reached = pd.DataFrame({"channel": ids.reindex(ev["entity_id"]).to_numpy(),
-                            "event": pd.Categorical(ev["event"])}, copy=False)
-    counts = reached.groupby(["channel", "event"], observed=True).size().unstack("event")
-    counts.columns = counts.columns.astype(str)
-    df = pd.concat([ids.value_counts().rename("leads"), counts], axis=1)
-    df = df.reindex(columns=["leads", *MILESTONES]).fillna(0).astype(np.int64)
-    df.index = df.index.astype(str)
+    return _by_channel(ids, _reached(events, ids.index)[2])
+
+
+def _by_channel(ids: pd.Series, table: np.ndarray) -> pd.DataFrame:
+    ch = pd.Categorical(ids)   # a categorical channel keeps its categories (empty channels too)
+    k, codes = len(ch.categories), ch.codes
+    has = codes >= 0           # a lead without a channel is counted in no row
+    counts = np.stack([np.bincount(codes[row & has], minlength=k) for row in table], axis=1)
+    df = pd.DataFrame(counts, columns=list(MILESTONES), index=ch.categories.astype(str))
+    df.insert(0, "leads", np.bincount(codes[has], minlength=k))
+    df = df.astype(np.int64)
     df.index.name = "channel"
     return df.sort_index()
 
@@ -74,17 +90,23 @@ def funnel_metrics(leads: pd.DataFrame, events: pd.DataFrame, *, start: float = 
     ``marketing_cost``, ``revenue`` (sum of ``won`` values), ``cost_per_won``, ``win_rate``
     (won / (won + lost)), ``mql_to_sql`` and ``p_abandon`` (abandoned / MQL).
     """
-    by_ch = funnel_by_channel(leads, events, start=start, end=end)
+    ids = _cohort(leads, start, end, "channel")
+    pos, mi, table = _reached(events, ids.index)
+    by_ch = _by_channel(ids, table)
     m: dict[str, float] = {}
     for col in by_ch.columns:
         m[col] = float(by_ch[col].sum())
-    for ch, row in by_ch.iterrows():
-        for col in by_ch.columns:
-            m[f"{col}.{ch}"] = float(row[col])
-    created = _cohort(leads, start, end, "created")
-    contact = _first_times(events, "contacted")
-    contact = contact[contact.index.isin(created.index)]
-    wait_h = (contact - created.loc[contact.index]).to_numpy() * 24
+    for ch, row in zip(by_ch.index, by_ch.to_numpy().tolist()):
+        for col, v in zip(by_ch.columns, row):
+            m[f"{col}.{ch}"] = float(v)
+    t = events["t"].to_numpy(dtype=float)
+    mine = pos >= 0
+    at = mine & (mi == MILESTONES.index("contacted"))
+    first = np.full(len(ids), np.inf)
+    np.minimum.at(first, pos[at], t[at])       # first contact of each lead of the cohort
+    created = _cohort(leads, start, end, "created").to_numpy(dtype=float)
+    hit = np.isfinite(first)
+    wait_h = (first[hit] - created[hit]) * 24
     if wait_h.size:
         m["ttfc_mean_h"] = float(wait_h.mean())
         m["ttfc_p50_h"] = float(np.percentile(wait_h, 50))
@@ -92,9 +114,9 @@ def funnel_metrics(leads: pd.DataFrame, events: pd.DataFrame, *, start: float = 
         m["p_wait"] = float((wait_h > 1e-9).mean())
     else:
         m.update(ttfc_mean_h=np.nan, ttfc_p50_h=np.nan, ttfc_p90_h=np.nan, p_wait=np.nan)
-    won = events[(events["event"] == "won") & events["entity_id"].isin(created.index)]
+    won = mine & (mi == MILESTONES.index("won"))
     m["marketing_cost"] = float(_cohort(leads, start, end, "cost").sum())
-    m["revenue"] = float(won["value"].sum())
+    m["revenue"] = float(np.nansum(events["value"].to_numpy(dtype=float)[won]))
     m["cost_per_won"] = m["marketing_cost"] / m["won"] if m["won"] else np.nan
     closed = m["won"] + m["lost"]
     m["win_rate"] = m["won"] / closed if closed else np.nan

@@ -169,8 +169,11 @@ class FunnelResult(Result):
         return self.table
 
 
-def _draw_leads(cfg: FunnelConfig, world: World) -> pd.DataFrame:
-    """Every lead with its attributes and all its random draws, sorted by arrival time.
+def _draw_leads(cfg: FunnelConfig, world: World) -> dict[str, np.ndarray]:
+    """Every lead's attributes and all its random draws, column by column, sorted by arrival
+    time (``channel``, ``company_size`` and ``job_level`` as codes into ``names``,
+    :data:`COMPANY_SIZES` and :data:`JOB_LEVELS`). Per-channel constants (the stage rates and the
+    cost per lead) are not repeated per lead: :func:`_per_channel` spreads them when asked.
 
     Each channel and each purpose has its own stream, so a lead keeps its draws in every variant
     that keeps its channel profile (common random numbers).
@@ -179,7 +182,7 @@ def _draw_leads(cfg: FunnelConfig, world: World) -> pd.DataFrame:
     names = tuple(cfg.channels)
     for ch, prof in cfg.channels.items():
         rng = world.streams.rng
-        s2o, win, cycle, amount = cfg.outcomes.for_channel(ch)
+        _, _, cycle, amount = cfg.outcomes.for_channel(ch)
         t = arrival_times(prof, world.horizon, rng(f"arrivals.{ch}"))
         n = t.size
         att = lead_attributes(ch, prof, n, rng(f"attributes.{ch}"), categories=names)
@@ -199,38 +202,44 @@ def _draw_leads(cfg: FunnelConfig, world: World) -> pd.DataFrame:
             "work_h": cfg.reps.contact_hours.sample(rng(f"work.{ch}"), n),
             "cycle_d": cycle.sample(rng(f"cycle.{ch}"), n),
             "amount": amount.sample(rng(f"amount.{ch}"), n),
-            "p_opp": np.full(n, float(s2o)), "p_win": np.full(n, float(win)),
-            "cost": np.full(n, float(prof.cost_per_lead)),
             "sql_h": (cfg.reps.sql_hours.sample(rng(f"sqlwork.{ch}"), n) if cfg.reps.sql_hours is not None
                       else np.zeros(n)),
             "patience_d": (np.full(n, np.inf) if (pat := cfg.outcomes.patience_for(ch)) is None
                            else pat.sample(rng(f"patience.{ch}"), n) / 24),
         })
+        del att, u, v
     order = np.argsort(np.concatenate([p["t"] for p in parts]), kind="stable")
     cols = {}
     for k in list(parts[0]):   # column by column, each channel's draws freed once placed
         cols[k] = np.concatenate([p.pop(k) for p in parts])[order]
-    df = pd.DataFrame(cols, copy=False)
-    for k, cats in (("channel", names), ("company_size", COMPANY_SIZES), ("job_level", JOB_LEVELS)):
-        df[k] = pd.Categorical.from_codes(df[k].to_numpy(), categories=cats)
-    if ((df["work_h"] < 0).any() or (df["cycle_d"] < 0).any() or (df["sql_h"] < 0).any()
-            or (df["patience_d"] < 0).any()):
-        raise ValueError("contact_hours, sql_hours, cycle_days and patience_hours must not produce "
-                         "negative values")
-    return df
+    for k in ("work_h", "cycle_d", "sql_h", "patience_d"):
+        if (cols[k] < 0).any():
+            raise ValueError("contact_hours, sql_hours, cycle_days and patience_hours must not produce "
+                             "negative values")
+    return cols
 
 
-def _intake(df: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _per_channel(cfg: FunnelConfig, channel: np.ndarray, what: str) -> np.ndarray:
+    """A per-channel constant for every lead (``channel`` are codes into ``cfg.channels``):
+    ``p_opp`` and ``p_win`` (the outcomes' stage rates) or ``cost`` (the cost per lead)."""
+    def value(ch: str, prof: ChannelProfile) -> float:
+        s2o, win, _, _ = cfg.outcomes.for_channel(ch)
+        return float({"p_opp": s2o, "p_win": win, "cost": prof.cost_per_lead}[what])
+
+    return np.asarray([value(ch, prof) for ch, prof in cfg.channels.items()], dtype=float)[channel]
+
+
+def _intake(d: dict[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(invalid, duplicate, survivor index) per lead; a duplicate merges into an earlier lead."""
-    invalid = df["invalid"].to_numpy()
-    cand = ~invalid & df["dup_draw"].to_numpy()
+    invalid = d["invalid"]
+    cand = ~invalid & d["dup_draw"]
     primary = ~invalid & ~cand
     prim_idx = np.flatnonzero(primary)
     before = np.cumsum(primary) - primary  # primaries strictly before each lead
     dup = cand & (before > 0)
-    survivor = np.full(len(df), -1, dtype=np.int64)
+    survivor = np.full(invalid.size, -1, dtype=np.int64)
     k = np.flatnonzero(dup)
-    survivor[k] = prim_idx[(df["u_pick"].to_numpy()[k] * before[k]).astype(np.int64)]
+    survivor[k] = prim_idx[(d["u_pick"][k] * before[k]).astype(np.int64)]
     return invalid, dup, survivor
 
 
@@ -249,7 +258,7 @@ class _Desk:
     """Queues, reps and their SimPy processes: the only part of the funnel that needs SimPy."""
 
     def __init__(self, world: World, cfg: FunnelConfig, t: np.ndarray, work_h: np.ndarray,
-                 leads: pd.DataFrame | None = None, patience_d: np.ndarray | None = None):
+                 leads: dict[str, np.ndarray] | None = None, patience_d: np.ndarray | None = None):
         self.w, self.env = world, world.env
         self.cal = cfg.reps.calendar
         self.recycle = cfg.recycle
@@ -461,8 +470,15 @@ class _Desk:
         self._recycle_night = self.recycle.first_due_night(t).tolist()
         if self.patient:
             self._deadline = (t + np.asarray(self.patience)).tolist()
+        if self.sql_work:   # follow-up work after a contact depends on its start: lead by lead
+            for r in range(self.n):
+                self.env.process(self._rep_in_turn(by_rep[r]))
+            return
+        self._start, self._end = np.full(t.size, np.nan), np.full(t.size, np.nan)
+        arrays = (t, np.asarray(self.work_h, dtype=float) / 24, np.asarray(self._recycle_night),
+                  np.asarray(self._deadline, dtype=float))
         for r in range(self.n):
-            self.env.process(self._rep_in_turn(by_rep[r]))
+            self.env.process(self._rep_batched(np.asarray(by_rep[r], dtype=np.int64), *arrays))
 
     def _rep_in_turn(self, leads: list[int]):
         env, cal, H = self.env, self.cal, self.w.horizon
@@ -505,6 +521,70 @@ class _Desk:
             elif dead[i] <= H:
                 self.abandoned_at[i] = dead[i]
 
+    def _rep_batched(self, leads: np.ndarray, t_all: np.ndarray, work_d: np.ndarray,
+                     night_all: np.ndarray, dead_all: np.ndarray):
+        """One rep's FIFO queue (``leads``, in arrival order) solved in batches: in working-time
+        coordinates (:meth:`WorkCalendar.worked`) a contact ends at its start plus its work, and
+        starts at the later of its arrival and the previous contact's end, so a batch's ends are
+        a cumulative sum and a running maximum (Lindley's recursion). A batch is kept up to the
+        first lead that the recycle rule sent back or whose patience ran out before the rep came
+        to it, or that the horizon cuts; that lead is decided as in :meth:`_rep_in_turn` (what
+        each lead goes through is the same, to floating-point rounding: tested) and the next batch
+        starts after it. SimPy moves the rep's clock once per batch."""
+        env, cal, H = self.env, self.cal, self.w.horizon
+        t, s, night, dead = t_all[leads], work_d[leads], night_all[leads], dead_all[leads]
+        a = cal.worked(t)
+        n = leads.size
+        start, end = np.full(n, np.nan), np.full(n, np.nan)
+        rec, gone = np.full(n, np.nan), np.full(n, np.nan)
+        k, ew, er, size = 0, 0.0, 0.0, 64   # next lead; the last contact's end (worked, clock)
+        while k < n:
+            b = min(n, k + size)
+            sk = s[k:b]
+            cs = np.cumsum(sk)
+            e_w = cs + np.maximum(np.maximum.accumulate(a[k:b] - (cs - sk)), ew)
+            e_r = cal.from_worked(e_w)
+            prev = np.concatenate(([er], e_r[:-1]))
+            d = cal.next_open_at(np.maximum(t[k:b], prev))   # when the rep comes to each lead
+            ni, de = night[k:b], dead[k:b]
+            stop = (d >= H) | ((ni < d) & (ni < de)) | (de <= d) | (e_r >= H)
+            j = int(stop.argmax()) if stop.any() else b - k
+            if j:
+                start[k:k + j] = d[:j]
+                end[k:k + j] = np.where(sk[:j] == 0, d[:j], e_r[:j])
+                ew, er = float(e_w[j - 1]), float(end[k + j - 1])
+            k += j
+            if k < b:
+                if d[j] >= H:
+                    break
+                if not ((ni[j] < d[j]) & (ni[j] < de[j]) | (de[j] <= d[j])):   # started, not finished by the horizon
+                    start[k] = d[j]
+                    k += 1
+                    break
+                # a run of leads that left before the rep came to them (the rep's state is unchanged)
+                dd = cal.next_open_at(np.maximum(t[k:b], er))
+                ni, de = night[k:b], dead[k:b]
+                left = (dd < H) & (((ni < dd) & (ni < de)) | (de <= dd))
+                m = int((~left).argmax()) if not left.all() else b - k
+                r_ = (ni[:m] < dd[:m]) & (ni[:m] < de[:m])
+                rec[k:k + m] = np.where(r_, ni[:m], np.nan)
+                gone[k:k + m] = np.where(r_, np.nan, de[:m])
+                k += m
+                size = max(16, 2 * (j + 1))
+            else:
+                size = min(2 * size, 8192)
+            if er > env.now:
+                yield env.timeout(er - env.now)
+        tail = slice(k, n)   # never reached by the horizon: recycled or abandoned while waiting
+        r_ = (night[tail] < H) & (night[tail] < dead[tail])
+        rec[tail] = np.where(r_, night[tail], np.nan)
+        gone[tail] = np.where(~r_ & (dead[tail] <= H), dead[tail], np.nan)
+        self._start[leads], self._end[leads] = start, end
+        done = ~np.isnan(rec)
+        self.recycled_at[leads[done]] = rec[done]
+        done = ~np.isnan(gone)
+        self.abandoned_at[leads[done]] = gone[done]
+
     def _backlog_in_turn(self) -> None:
         """Queued leads at each nightly run (after its recycling), from each lead's times: waiting
         from its arrival until it is contacted, recycled or gives up."""
@@ -538,42 +618,52 @@ def simulate_funnel(cfg: FunnelConfig, seed, horizon_days: float, warmup_days: f
     """
     world = World(seed, horizon_days, warmup_days)
     H = world.horizon
-    df = _draw_leads(cfg, world)
-    N = len(df)
-    t = df["t"].to_numpy()
-    invalid, dup, survivor = _intake(df)
+    d = _draw_leads(cfg, world)   # columns are dropped (freed) once used: a run's memory is its output
+    t = d.pop("t")
+    N = t.size
+    invalid, dup, survivor = _intake(d)
+    for k in ("invalid", "dup_draw", "u_pick"):
+        del d[k]
     primary = ~invalid & ~dup
     if cfg.scoring.behaviour:
         raise ValueError("the funnel simulation has no behaviour events: remove scoring.behaviour")
-    scored = cfg.scoring.apply(df.loc[primary, ["channel", "company_size", "job_level", "engagement"]])
+    cats = {"channel": tuple(cfg.channels), "company_size": COMPANY_SIZES, "job_level": JOB_LEVELS}
+    attr = {k: pd.Categorical.from_codes(d.pop(k), categories=c) for k, c in cats.items()}
+    attr["engagement"] = d.pop("engagement")
+    scored = cfg.scoring.apply(pd.DataFrame({k: v[primary] for k, v in attr.items()}, copy=False))
     score = np.full(N, np.nan)
     score[primary] = scored["score"].to_numpy()
-    gcat = scored["grade"].cat.categories
-    gcodes = np.full(N, -1, dtype=np.int64)
+    gcodes = np.full(N, -1, dtype=np.int8)
     gcodes[primary] = scored["grade"].cat.codes.to_numpy()
-    grade = pd.Categorical.from_codes(gcodes, categories=gcat)
+    grade = pd.Categorical.from_codes(gcodes, categories=scored["grade"].cat.categories)
     mql = np.zeros(N, dtype=bool)
     mql[primary] = scored["mql"].to_numpy()
+    del scored
 
     # the desk holds the MQLs only (its lead k is lead mql_idx[k]); its records are then spread
     # back over every lead
     mql_idx = np.flatnonzero(mql)
-    desk = _Desk(world, cfg, t[mql_idx], df["work_h"].to_numpy()[mql_idx],
-                 df.iloc[mql_idx] if cfg.reps.sql_hours is not None else None, df["patience_d"].to_numpy()[mql_idx])
+    sql_inputs = ({k: d[k][mql_idx] for k in ("intent", "u_sql", "sql_h")} if cfg.reps.sql_hours is not None
+                  else None)
+    desk = _Desk(world, cfg, t[mql_idx], d.pop("work_h")[mql_idx], sql_inputs, d.pop("patience_d")[mql_idx])
+    del sql_inputs, d["sql_h"]
     desk.start(np.arange(mql_idx.size))
     world.run()
     desk.finish()
     per_lead = desk.per_lead(N, mql_idx)
 
     # Outcomes of finished first contacts, vectorised.
+    channel = attr["channel"].codes
     done = ~np.isnan(per_lead.c_end)
     ttfc_h = (per_lead.c_start - t) * 24
-    sql = done & (df["u_sql"].to_numpy() < _p_sql(df["intent"].to_numpy(), ttfc_h, cfg.outcomes.response))
-    opp = sql & (df["u_opp"].to_numpy() < df["p_opp"].to_numpy())
-    close_t = (per_lead.c_end + df["cycle_d"].to_numpy() if cfg.outcomes.cycle_from == "contact"
-               else np.fmax(per_lead.c_end, t + df["cycle_d"].to_numpy()) + np.where(np.isnan(per_lead.c_end), np.nan, 0.0))
+    sql = done & (d.pop("u_sql") < _p_sql(d["intent"], ttfc_h, cfg.outcomes.response))
+    opp = sql & (d.pop("u_opp") < _per_channel(cfg, channel, "p_opp"))
+    cycle = d.pop("cycle_d")
+    close_t = (per_lead.c_end + cycle if cfg.outcomes.cycle_from == "contact"
+               else np.fmax(per_lead.c_end, t + cycle) + np.where(np.isnan(per_lead.c_end), np.nan, 0.0))
+    del cycle
     closed = opp & (close_t <= H)
-    won = closed & (df["u_win"].to_numpy() < df["p_win"].to_numpy())
+    won = closed & (d.pop("u_win") < _per_channel(cfg, channel, "p_win"))
     lost = closed & ~won
     recycled = ~np.isnan(per_lead.recycled_at)
     abandoned = ~np.isnan(per_lead.abandoned_at)
@@ -584,16 +674,19 @@ def simulate_funnel(cfg: FunnelConfig, seed, horizon_days: float, warmup_days: f
              "recycled": recycled, "abandoned": abandoned, "queued": queued, "in_contact": in_contact,
              "disqualified": done & ~sql, "sql_no_opportunity": sql & ~opp, "won": won,
              "lost": lost, "opportunity_open": opp & ~closed}
-    codes = np.select(list(conds.values()), [STATES.index(k) for k in conds], default=-1)
+    codes = np.select(list(conds.values()), [np.int8(STATES.index(k)) for k in conds], default=np.int8(-1))
     if (codes < 0).any():  # pragma: no cover - a bug, not an input problem
         raise AssertionError(f"{int((codes < 0).sum())} leads without a state")
+    del conds, queued, in_contact
     state = pd.Categorical.from_codes(codes, categories=STATES)
+    cost = _per_channel(cfg, channel, "cost")
 
     ids = np.arange(N, dtype=np.int64)
     log = world.log
-    log.extend(t, "lead", ids, "created", value=df["cost"].to_numpy())
+    log.extend(t, "lead", ids, "created", value=cost)
     log.extend(t[invalid], "lead", ids[invalid], "quarantined")
     log.extend(t[dup], "lead", ids[dup], "merged", value=survivor[dup].astype(float))
+    del survivor
     log.extend(t[primary], "lead", ids[primary], "scored", value=score[primary])
     log.extend(t[mql], "lead", ids[mql], "mql")
     nurture = primary & ~mql
@@ -608,21 +701,22 @@ def simulate_funnel(cfg: FunnelConfig, seed, horizon_days: float, warmup_days: f
     dq = done & ~sql
     log.extend(per_lead.c_end[dq], "lead", ids[dq], "disqualified", actor=per_lead.owner[dq])
     log.extend(per_lead.c_end[opp], "lead", ids[opp], "opportunity", actor=per_lead.owner[opp])
-    log.extend(close_t[won], "lead", ids[won], "won", actor=per_lead.owner[won],
-               value=df["amount"].to_numpy()[won])
+    log.extend(close_t[won], "lead", ids[won], "won", actor=per_lead.owner[won], value=d.pop("amount")[won])
     log.extend(close_t[lost], "lead", ids[lost], "lost", actor=per_lead.owner[lost])
     if desk.backlog:
         bt, bn = zip(*desk.backlog)
         log.extend(np.array(bt), "system", 0, "backlog", value=np.array(bn, dtype=float))
+    owner = per_lead.owner
+    del per_lead, close_t, asg, st, dq, nurture, done, sql, opp, closed, won, lost, recycled, abandoned
     events = log.to_frame()
 
     leads = pd.DataFrame(
         {
-            "lead_id": ids, "channel": df["channel"], "created": t, "cost": df["cost"],
-            "company_size": df["company_size"], "job_level": df["job_level"],
-            "engagement": df["engagement"], "intent": df["intent"], "score": score,
-            "grade": grade, "owner": per_lead.owner, "ttfc_h": ttfc_h, "state": state,
-        }
+            "lead_id": ids, "channel": attr["channel"], "created": t, "cost": cost,
+            "company_size": attr["company_size"], "job_level": attr["job_level"],
+            "engagement": attr["engagement"], "intent": d.pop("intent"), "score": score,
+            "grade": grade, "owner": owner, "ttfc_h": ttfc_h, "state": state,
+        }, copy=False,
     )
     m = funnel_metrics(leads, events, start=world.warmup, end=H)
     m.update(_team_metrics(desk, world, cfg))
