@@ -99,6 +99,23 @@ def test_funnel_metrics_on_a_crm_like_history():
     assert m["marketing_cost"] == 25 and m["cost_per_won"] == 25 and m["revenue"] == 1000
 
 
+@pytest.mark.parametrize("ids", [[1, 2, 3, 4], [10**12, 7, 3 * 10**9, 5], ["L1", "L2", "L3", "L4"]])
+def test_funnel_metrics_read_any_kind_of_lead_id(ids):
+    """Dense integer ids (looked up in an array), sparse ones and text ids (hashed) give the same
+    metrics; events of leads not in the table are not counted; a repeated lead_id is named."""
+    leads = pd.DataFrame({"lead_id": ids, "channel": ["ads", "ads", "email", None],
+                          "created": [0.0, 1.0, 2.0, 3.0], "cost": [10.0, 10.0, 5.0, 5.0]})
+    stranger = -99 if isinstance(ids[0], int) else "X9"
+    ev = pd.DataFrame({"t": [0.0, 0.5, 1.0, 2.0, 2.25, 3.0, 0.1],
+                       "entity_id": [ids[0], ids[0], ids[1], ids[2], ids[2], ids[3], stranger],
+                       "event": ["mql", "contacted", "mql", "mql", "contacted", "mql", "mql"]})
+    m = funnel_metrics(leads, ev)
+    assert (m["leads"], m["mql"], m["contacted"], m["mql.ads"], m["mql.email"]) == (3, 3, 2, 2, 1)
+    assert m["ttfc_mean_h"] == pytest.approx(9.0)   # 12 h and 6 h
+    with pytest.raises(ValueError, match="lead_id.*unique"):
+        funnel_metrics(pd.concat([leads, leads.iloc[:1]]), ev)
+
+
 def test_and_or_points_contains_tags_and_explanation():
     from crmsim.leads.scoring import TagRule
 

@@ -38,9 +38,7 @@ def _reached(events: pd.DataFrame, lead_ids: pd.Index) -> tuple[np.ndarray, np.n
     if not lead_ids.is_unique:
         dup = lead_ids[lead_ids.duplicated()][:3].tolist()
         raise ValueError(f"leads: column 'lead_id' must be unique; repeated ids include {dup}")
-    pos = lead_ids.get_indexer(events["entity_id"])
-    if len(lead_ids) < 2**31:
-        pos = pos.astype(np.int32)
+    pos = _positions(events["entity_id"].to_numpy(), lead_ids)
     names = events["event"]
     ev = names.array if isinstance(names.dtype, pd.CategoricalDtype) else pd.Categorical(names)
     lut = np.array([MILESTONES.index(c) if c in MILESTONES else -1 for c in ev.categories] + [-1], dtype=np.int8)
@@ -49,6 +47,26 @@ def _reached(events: pd.DataFrame, lead_ids: pd.Index) -> tuple[np.ndarray, np.n
     table = np.zeros((len(MILESTONES), len(lead_ids)), dtype=bool)   # milestone x lead
     table[mi[keep], pos[keep]] = True
     return pos, mi, table
+
+
+def _positions(ent: np.ndarray, lead_ids: pd.Index) -> np.ndarray:
+    """Position of each ``ent`` in the unique ``lead_ids`` (-1: not there). Integer ids that are
+    dense (most exports' and every simulation's) are looked up in an array, others hashed."""
+    small = np.int32 if len(lead_ids) < 2**31 else np.int64
+    ids = lead_ids.to_numpy()
+    if ids.dtype.kind in "iu" and ent.dtype.kind in "iu" and ids.size:
+        lo, hi = int(ids.min()), int(ids.max())
+        fits = np.iinfo(ent.dtype).min <= lo and hi <= np.iinfo(ent.dtype).max
+        if fits and hi - lo < 4 * ids.size + 1024:
+            lut = np.full(hi - lo + 1, -1, dtype=small)
+            lut[ids - lo] = np.arange(ids.size, dtype=small)
+            inside = (ent >= lo) & (ent <= hi)
+            return np.where(inside, lut[np.where(inside, ent - lo, 0)], small(-1))
+    pos = np.empty(ent.size, dtype=small)
+    step = 1 << 20   # in slices: the index's own int64 answer is a slice at a time
+    for a in range(0, ent.size, step):
+        pos[a:a + step] = lead_ids.get_indexer(ent[a:a + step])
+    return pos
 
 
 def funnel_by_channel(leads: pd.DataFrame, events: pd.DataFrame, *, start: float = 0.0,
@@ -116,7 +134,12 @@ def funnel_metrics(leads: pd.DataFrame, events: pd.DataFrame, *, start: float = 
         m.update(ttfc_mean_h=np.nan, ttfc_p50_h=np.nan, ttfc_p90_h=np.nan, p_wait=np.nan)
     won = mine & (mi == MILESTONES.index("won"))
     m["marketing_cost"] = float(_cohort(leads, start, end, "cost").sum())
-    m["revenue"] = float(np.nansum(events["value"].to_numpy(dtype=float)[won]))
+    if "value" in events.columns:
+        m["revenue"] = float(np.nansum(events["value"].to_numpy(dtype=float)[won]))
+    elif won.any():
+        raise ValueError("events: 'won' events need a 'value' column (the amount won)")
+    else:
+        m["revenue"] = 0.0
     m["cost_per_won"] = m["marketing_cost"] / m["won"] if m["won"] else np.nan
     closed = m["won"] + m["lost"]
     m["win_rate"] = m["won"] / closed if closed else np.nan

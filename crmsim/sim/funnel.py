@@ -270,28 +270,33 @@ class _Desk:
         self.idle: deque[tuple[int, object]] = deque()
         self.idle_by_rep: dict[int, object] = {}
         self.load = np.zeros(self.n)
-        # Per-lead records are Python lists while SimPy runs (scalar access to lists is several
-        # times faster than to numpy arrays); finish() turns them into arrays.
-        self.t, self.work_h = t.tolist(), work_h.tolist()
+        # Per-lead records are Python lists while SimPy runs lead by lead (scalar access to lists
+        # is several times faster than to numpy arrays); finish() turns them into arrays. A
+        # round-robin desk without SQL work runs on arrays (_rep_batched).
         N = t.size
-        self._owner = [-1] * N
-        self._assigned = [np.nan] * N
-        self._start = [np.nan] * N
-        self._end = [np.nan] * N
+        batched = self.in_turn and not (cfg.reps.sql_hours is not None and leads is not None)
+        if batched:
+            self.t, self.work_h = t, work_h
+            self._owner, self._assigned = np.full(N, -1, dtype=np.int64), np.full(N, np.nan)
+            self._start, self._end = np.full(N, np.nan), np.full(N, np.nan)
+        else:
+            self.t, self.work_h = t.tolist(), work_h.tolist()
+            self._owner, self._assigned = [-1] * N, [np.nan] * N
+            self._start, self._end = [np.nan] * N, [np.nan] * N
         self.recycled_at = np.full(N, np.nan)
         # Patience: a queued lead abandons at assignment + patience. Who is abandoned is exact
         # (a rep skips a lead whose deadline has passed); loads drop at the deadline's first
         # decision point (an assignment, a rep taking work, the nightly job) through a heap.
         self.patient = patience_d is not None and bool(np.isfinite(patience_d).any())
-        self.patience = patience_d.tolist() if self.patient else None
-        self._deadline = [math.inf] * N
+        self.patience = (None if not self.patient else patience_d if batched else patience_d.tolist())
+        self._deadline = np.full(N, np.inf) if batched else [math.inf] * N
         self._expiry: list[tuple[float, int]] = []
         self.abandoned_at = np.full(N, np.nan)
         self.backlog: list[tuple[float, int]] = []
         # SQL follow-up work (optional): qualified at contact end by the same rule as the outcomes
         self.sql_work = cfg.reps.sql_hours is not None and leads is not None
-        self._sql_start = [np.nan] * N
-        self._sql_end = [np.nan] * N
+        self._sql_start = [np.nan] * N if self.sql_work else np.full(N, np.nan)
+        self._sql_end = [np.nan] * N if self.sql_work else np.full(N, np.nan)
         if self.sql_work:
             self.response = cfg.outcomes.response
             self.intent = leads["intent"].tolist()
@@ -420,13 +425,15 @@ class _Desk:
             self._backlog_in_turn()
         elif self.patient:
             self._expire(self.env.now)
-        self.owner = np.array(self._owner, dtype=np.int64)
-        self.assigned_at = np.array(self._assigned, dtype=float)
-        self.c_start = np.array(self._start, dtype=float)
-        self.c_end = np.array(self._end, dtype=float)
-        self.work_h = np.array(self.work_h, dtype=float)
-        self.sql_start = np.array(self._sql_start, dtype=float)
-        self.sql_end = np.array(self._sql_end, dtype=float)
+        self.owner = np.asarray(self._owner, dtype=np.int64)
+        self.assigned_at = np.asarray(self._assigned, dtype=float)
+        self.c_start = np.asarray(self._start, dtype=float)
+        self.c_end = np.asarray(self._end, dtype=float)
+        self.work_h = np.asarray(self.work_h, dtype=float)
+        self.sql_start = np.asarray(self._sql_start, dtype=float)
+        self.sql_end = np.asarray(self._sql_end, dtype=float)
+        self._owner = self._assigned = self._start = self._end = self._sql_start = self._sql_end = None
+        self.t = self.patience = self._deadline = self._recycle_night = None
 
     def per_lead(self, n: int, idx: np.ndarray) -> SimpleNamespace:
         """The desk's records of its leads (lead ``k`` is lead ``idx[k]`` of ``n``) over all ``n``
@@ -453,32 +460,30 @@ class _Desk:
     # each rep's queue is known when the lead arrives, and a rep works it as a FIFO queue: the
     # rep takes the oldest waiting lead when free and open, skipping one that the nightly recycle
     # rule (RecycleRule.first_due_night) has sent back or whose patience has run out. A rep is one
-    # SimPy process with one event per working day it works (not two per lead); what each lead
-    # went through is the same as the event-by-event desk's (tested).
+    # SimPy process: one event per batch of its queue (_rep_batched), or, with SQL follow-up work,
+    # one per working day it works (_rep_in_turn); not two per lead. What each lead went through
+    # is the same as the event-by-event desk's (tested).
 
     def _start_in_turn(self, mql_idx: np.ndarray) -> None:
         owners = self.assigner.in_turn(len(mql_idx))   # the rule, in arrival order
         idx = np.asarray(mql_idx, dtype=np.int64)
         own = np.full(len(self._owner), -1, dtype=np.int64)
         own[idx] = owners
-        self._owner = own.tolist()
-        by_rep = [idx[owners == r].tolist() for r in range(self.n)]
-        t = np.asarray(self.t)
-        assigned = np.full(t.size, np.nan)
+        t = np.asarray(self.t, dtype=float)
+        night = self.recycle.first_due_night(t)
+        dead = t + np.asarray(self.patience) if self.patient else np.full(t.size, np.inf)
+        assigned = np.full(t.size, np.nan)   # a lead is assigned on arrival
         assigned[idx] = t[idx]
-        self._assigned = assigned.tolist()
-        self._recycle_night = self.recycle.first_due_night(t).tolist()
-        if self.patient:
-            self._deadline = (t + np.asarray(self.patience)).tolist()
         if self.sql_work:   # follow-up work after a contact depends on its start: lead by lead
+            self._owner, self._assigned = own.tolist(), assigned.tolist()
+            self._recycle_night, self._deadline = night.tolist(), dead.tolist()
             for r in range(self.n):
-                self.env.process(self._rep_in_turn(by_rep[r]))
+                self.env.process(self._rep_in_turn(idx[owners == r].tolist()))
             return
-        self._start, self._end = np.full(t.size, np.nan), np.full(t.size, np.nan)
-        arrays = (t, np.asarray(self.work_h, dtype=float) / 24, np.asarray(self._recycle_night),
-                  np.asarray(self._deadline, dtype=float))
+        self._owner, self._assigned, self._deadline = own, assigned, dead
+        work_d = np.asarray(self.work_h, dtype=float) / 24
         for r in range(self.n):
-            self.env.process(self._rep_batched(np.asarray(by_rep[r], dtype=np.int64), *arrays))
+            self.env.process(self._rep_batched(idx[owners == r], t, work_d, night, dead))
 
     def _rep_in_turn(self, leads: list[int]):
         env, cal, H = self.env, self.cal, self.w.horizon
@@ -537,7 +542,7 @@ class _Desk:
         n = leads.size
         start, end = np.full(n, np.nan), np.full(n, np.nan)
         rec, gone = np.full(n, np.nan), np.full(n, np.nan)
-        k, ew, er, size = 0, 0.0, 0.0, 64   # next lead; the last contact's end (worked, clock)
+        k, ew, er, size = 0, 0.0, 0.0, 1024   # next lead; the last contact's end (worked, clock)
         while k < n:
             b = min(n, k + size)
             sk = s[k:b]
