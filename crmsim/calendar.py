@@ -136,12 +136,15 @@ class WorkCalendar(Config):
         L, nw = c - o, wdays.size
         week = np.floor(w / before[7])
         r = w - week * before[7]
-        k = np.clip(np.floor(r / L), 0, nw - 1).astype(np.int64)
+        k = np.clip(r / L, 0, nw - 1).astype(np.int64)    # the working day of the week (floor)
         rem = np.clip(r - k * L, 0.0, L)
-        t = week * 7 + wdays[k] + o + rem
-        # exactly at a working day's start: the earliest such time is the previous working day's close
-        prev = np.where(k > 0, week * 7 + wdays[k - 1] + c, (week - 1) * 7 + wdays[-1] + c)
-        return np.where((rem <= 0) & (w > 0), prev, t)
+        t = week * 7 + (wdays + o)[k] + rem
+        at = np.flatnonzero(rem <= 0)
+        if at.size:   # exactly at a working day's start: the earliest such time is the previous working day's close
+            kk, ww = k[at], week[at]
+            prev = np.where(kk > 0, ww * 7 + wdays[kk - 1] + c, (ww - 1) * 7 + wdays[-1] + c)
+            t[at] = np.where(w[at] > 0, prev, t[at])
+        return t
 
     def next_open_at(self, t: np.ndarray) -> np.ndarray:
         """:meth:`next_open` of every time in ``t``.

@@ -80,6 +80,11 @@ class Condition(Config):
             out = col == v
         elif op == "ne":
             out = (col != v) & col.notna()
+        elif op in ("in", "not_in") and isinstance(col.dtype, pd.CategoricalDtype):
+            # on the categories, then spread by code (a missing value, code -1, never matches)
+            hit = col.cat.categories.isin(list(v))
+            lut = np.append(hit if op == "in" else ~hit, False)
+            return pd.Series(lut[col.cat.codes.to_numpy()], index=col.index)
         elif op == "in":
             out = col.isin(list(v))
         elif op == "not_in":
@@ -102,7 +107,7 @@ class Condition(Config):
 
 def evaluate_all(conditions: tuple[Condition, ...] | list[Condition], df: pd.DataFrame) -> pd.Series:
     """AND of all conditions (True for every row when there are none)."""
-    out = pd.Series(np.ones(len(df), dtype=bool), index=df.index)
+    out = np.ones(len(df), dtype=bool)
     for c in conditions:
-        out &= c.evaluate(df)
-    return out
+        out &= c.evaluate(df).to_numpy()
+    return pd.Series(out, index=df.index)

@@ -25,6 +25,8 @@ DF = pd.DataFrame({"channel": ["ads", "search", None, "events"], "n": [1, 5, 3, 
 ])
 def test_conditions(field, op, value, expected):
     assert Condition(field=field, op=op, value=value).evaluate(DF).tolist() == expected
+    cat = DF.assign(channel=DF["channel"].astype("category"))   # categories: the same answers
+    assert Condition(field=field, op=op, value=value).evaluate(cat).tolist() == expected
 
 
 def test_condition_errors():

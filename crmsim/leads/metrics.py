@@ -38,35 +38,41 @@ def _reached(events: pd.DataFrame, lead_ids: pd.Index) -> tuple[np.ndarray, np.n
     if not lead_ids.is_unique:
         dup = lead_ids[lead_ids.duplicated()][:3].tolist()
         raise ValueError(f"leads: column 'lead_id' must be unique; repeated ids include {dup}")
-    pos = _positions(events["entity_id"].to_numpy(), lead_ids)
     names = events["event"]
     ev = names.array if isinstance(names.dtype, pd.CategoricalDtype) else pd.Categorical(names)
     lut = np.array([MILESTONES.index(c) if c in MILESTONES else -1 for c in ev.categories] + [-1], dtype=np.int8)
     mi = lut[ev.codes]   # code -1 (a missing event name) reads the trailing -1
-    keep = (pos >= 0) & (mi >= 0)
+    ent = events["entity_id"].to_numpy()
+    find = _finder(ent.dtype, lead_ids)
+    pos = np.empty(ent.size, dtype=np.int32 if len(lead_ids) < 2**31 else np.int64)
     table = np.zeros((len(MILESTONES), len(lead_ids)), dtype=bool)   # milestone x lead
-    table[mi[keep], pos[keep]] = True
+    step = 1 << 20   # a slice of events at a time: small temporaries
+    for a in range(0, ent.size, step):
+        p, m = find(ent[a:a + step]), mi[a:a + step]
+        keep = (p >= 0) & (m >= 0)
+        table[m[keep], p[keep]] = True
+        pos[a:a + step] = p
     return pos, mi, table
 
 
-def _positions(ent: np.ndarray, lead_ids: pd.Index) -> np.ndarray:
-    """Position of each ``ent`` in the unique ``lead_ids`` (-1: not there). Integer ids that are
-    dense (most exports' and every simulation's) are looked up in an array, others hashed."""
-    small = np.int32 if len(lead_ids) < 2**31 else np.int64
+def _finder(dtype: np.dtype, lead_ids: pd.Index):
+    """A function giving the position of each id (of ``dtype``) in the unique ``lead_ids`` (-1:
+    not there). Integer ids that are dense (most exports' and every simulation's) are looked up
+    in an array, others hashed."""
     ids = lead_ids.to_numpy()
-    if ids.dtype.kind in "iu" and ent.dtype.kind in "iu" and ids.size:
+    if ids.dtype.kind in "iu" and dtype.kind in "iu" and ids.size:
         lo, hi = int(ids.min()), int(ids.max())
-        fits = np.iinfo(ent.dtype).min <= lo and hi <= np.iinfo(ent.dtype).max
+        fits = np.iinfo(dtype).min <= lo and hi <= np.iinfo(dtype).max
         if fits and hi - lo < 4 * ids.size + 1024:
+            small = np.int32 if ids.size < 2**31 else np.int64
             lut = np.full(hi - lo + 1, -1, dtype=small)
             lut[ids - lo] = np.arange(ids.size, dtype=small)
-            inside = (ent >= lo) & (ent <= hi)
-            return np.where(inside, lut[np.where(inside, ent - lo, 0)], small(-1))
-    pos = np.empty(ent.size, dtype=small)
-    step = 1 << 20   # in slices: the index's own int64 answer is a slice at a time
-    for a in range(0, ent.size, step):
-        pos[a:a + step] = lead_ids.get_indexer(ent[a:a + step])
-    return pos
+
+            def dense(x: np.ndarray) -> np.ndarray:
+                inside = (x >= lo) & (x <= hi)
+                return np.where(inside, lut[np.where(inside, x - lo, 0)], small(-1))
+            return dense
+    return lead_ids.get_indexer
 
 
 def funnel_by_channel(leads: pd.DataFrame, events: pd.DataFrame, *, start: float = 0.0,

@@ -656,6 +656,8 @@ def simulate_funnel(cfg: FunnelConfig, seed, horizon_days: float, warmup_days: f
     world.run()
     desk.finish()
     per_lead = desk.per_lead(N, mql_idx)
+    team, backlog = _team_metrics(desk, world, cfg), desk.backlog
+    del desk, mql_idx
 
     # Outcomes of finished first contacts, vectorised.
     channel = attr["channel"].codes
@@ -708,8 +710,8 @@ def simulate_funnel(cfg: FunnelConfig, seed, horizon_days: float, warmup_days: f
     log.extend(per_lead.c_end[opp], "lead", ids[opp], "opportunity", actor=per_lead.owner[opp])
     log.extend(close_t[won], "lead", ids[won], "won", actor=per_lead.owner[won], value=d.pop("amount")[won])
     log.extend(close_t[lost], "lead", ids[lost], "lost", actor=per_lead.owner[lost])
-    if desk.backlog:
-        bt, bn = zip(*desk.backlog)
+    if backlog:
+        bt, bn = zip(*backlog)
         log.extend(np.array(bt), "system", 0, "backlog", value=np.array(bn, dtype=float))
     owner = per_lead.owner
     del per_lead, close_t, asg, st, dq, nurture, done, sql, opp, closed, won, lost, recycled, abandoned
@@ -724,7 +726,7 @@ def simulate_funnel(cfg: FunnelConfig, seed, horizon_days: float, warmup_days: f
         }, copy=False,
     )
     m = funnel_metrics(leads, events, start=world.warmup, end=H)
-    m.update(_team_metrics(desk, world, cfg))
+    m.update(team)
     counted = np.bincount(codes[t >= world.warmup], minlength=len(STATES))
     for k, s in enumerate(STATES):
         m[f"state.{s}"] = float(counted[k])
