@@ -102,7 +102,7 @@ class Condition(Config):
             out = text.str.contains(str(v), regex=False)
         else:  # between, inclusive
             out = (col >= v[0]) & (col <= v[1])
-        return out.fillna(False).astype(bool)
+        return out if out.dtype == bool else out.fillna(False).astype(bool)
 
 
 def evaluate_all(conditions: tuple[Condition, ...] | list[Condition], df: pd.DataFrame) -> pd.Series:

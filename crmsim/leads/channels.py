@@ -17,7 +17,7 @@ from crmsim.config import Config
 from crmsim.rng import rng_from
 
 __all__ = ["ChannelProfile", "DEFAULT_CHANNELS", "SYNTH_CHANNELS", "COMPANY_SIZES", "JOB_LEVELS",
-           "arrival_times", "lead_attributes"]
+           "arrival_times", "attribute_draws", "lead_attributes"]
 
 COMPANY_SIZES: tuple[str, ...] = ("1-9", "10-49", "50-249", "250+")
 JOB_LEVELS: tuple[str, ...] = ("staff", "manager", "director", "executive")
@@ -127,21 +127,30 @@ def lead_attributes(channel: str, profile: ChannelProfile, n: int, seed=None,
     ``engagement`` is Poisson with mean ``engagement_mean * intent / mean_intent`` (so it carries a
     signal about intent); ``job_level`` scales intent by decision power.
     """
-    rng = rng_from(seed)
     cats = list(categories) if categories is not None else [channel]
     if channel not in cats:
         raise ValueError(f"channel {channel!r} is not among the categories {cats}")
+    a = attribute_draws(profile, n, seed)
+    return pd.DataFrame(
+        {
+            "channel": pd.Categorical.from_codes(np.full(n, cats.index(channel)), cats),
+            "company_size": pd.Categorical.from_codes(a["company_size"], categories=COMPANY_SIZES),
+            "job_level": pd.Categorical.from_codes(a["job_level"], categories=JOB_LEVELS),
+            "engagement": a["engagement"],
+            "intent": a["intent"],
+        }
+    )
+
+
+def attribute_draws(profile: ChannelProfile, n: int, seed=None) -> dict[str, np.ndarray]:
+    """The draws of :func:`lead_attributes` as arrays (``company_size`` and ``job_level`` as
+    codes into :data:`COMPANY_SIZES` and :data:`JOB_LEVELS`), for code that builds its own
+    table; the same seed gives the same draws."""
+    rng = rng_from(seed)
     size = rng.choice(len(COMPANY_SIZES), size=n, p=_SIZE_P)
     level = rng.choice(len(JOB_LEVELS), size=n, p=_LEVEL_P)
     base = rng.beta(profile.intent_alpha, profile.intent_beta, size=n)
     engagement = rng.poisson(profile.engagement_mean * base / profile.mean_intent)
     intent = np.clip(base * _LEVEL_INTENT[level], 0.0, 1.0)
-    return pd.DataFrame(
-        {
-            "channel": pd.Categorical.from_codes(np.full(n, cats.index(channel)), cats),
-            "company_size": pd.Categorical.from_codes(size, categories=COMPANY_SIZES),
-            "job_level": pd.Categorical.from_codes(level, categories=JOB_LEVELS),
-            "engagement": engagement.astype(np.int64),
-            "intent": intent,
-        }
-    )
+    return {"company_size": size.astype(np.int8), "job_level": level.astype(np.int8),
+            "engagement": engagement.astype(np.int64), "intent": intent}

@@ -117,20 +117,23 @@ def funnel_metrics(leads: pd.DataFrame, events: pd.DataFrame, *, start: float = 
     ids = _cohort(leads, start, end, "channel")
     pos, mi, table = _reached(events, ids.index)
     by_ch = _by_channel(ids, table)
+    del table
     m: dict[str, float] = {}
     for col in by_ch.columns:
         m[col] = float(by_ch[col].sum())
     for ch, row in zip(by_ch.index, by_ch.to_numpy().tolist()):
         for col, v in zip(by_ch.columns, row):
             m[f"{col}.{ch}"] = float(v)
-    t = events["t"].to_numpy(dtype=float)
-    mine = pos >= 0
-    at = mine & (mi == MILESTONES.index("contacted"))
+    # events of the cohort's leads (positions into the events): first contacts and wins
+    at = np.flatnonzero((mi == MILESTONES.index("contacted")) & (pos >= 0))
+    won = np.flatnonzero((mi == MILESTONES.index("won")) & (pos >= 0))
     first = np.full(len(ids), np.inf)
-    np.minimum.at(first, pos[at], t[at])       # first contact of each lead of the cohort
-    created = _cohort(leads, start, end, "created").to_numpy(dtype=float)
+    np.minimum.at(first, pos[at], events["t"].to_numpy(dtype=float)[at])   # each lead's first contact
+    del pos, mi, at
+    created = leads["created"].to_numpy()
+    cohort = (created >= start) & (created < end)
     hit = np.isfinite(first)
-    wait_h = (first[hit] - created[hit]) * 24
+    wait_h = (first[hit] - created[cohort][hit]) * 24
     if wait_h.size:
         m["ttfc_mean_h"] = float(wait_h.mean())
         m["ttfc_p50_h"] = float(np.percentile(wait_h, 50))
@@ -138,11 +141,10 @@ def funnel_metrics(leads: pd.DataFrame, events: pd.DataFrame, *, start: float = 
         m["p_wait"] = float((wait_h > 1e-9).mean())
     else:
         m.update(ttfc_mean_h=np.nan, ttfc_p50_h=np.nan, ttfc_p90_h=np.nan, p_wait=np.nan)
-    won = mine & (mi == MILESTONES.index("won"))
-    m["marketing_cost"] = float(_cohort(leads, start, end, "cost").sum())
+    m["marketing_cost"] = float(leads["cost"][cohort].sum())
     if "value" in events.columns:
         m["revenue"] = float(np.nansum(events["value"].to_numpy(dtype=float)[won]))
-    elif won.any():
+    elif won.size:
         raise ValueError("events: 'won' events need a 'value' column (the amount won)")
     else:
         m["revenue"] = 0.0

@@ -36,7 +36,7 @@ from crmsim.leads.channels import (
     JOB_LEVELS,
     ChannelProfile,
     arrival_times,
-    lead_attributes,
+    attribute_draws,
 )
 from crmsim.leads.lifecycle import RecycleRule, ResponseCurve
 from crmsim.leads.metrics import funnel_metrics
@@ -185,16 +185,13 @@ def _draw_leads(cfg: FunnelConfig, world: World) -> dict[str, np.ndarray]:
         _, _, cycle, amount = cfg.outcomes.for_channel(ch)
         t = arrival_times(prof, world.horizon, rng(f"arrivals.{ch}"))
         n = t.size
-        att = lead_attributes(ch, prof, n, rng(f"attributes.{ch}"), categories=names)
+        att = attribute_draws(prof, n, rng(f"attributes.{ch}"))
         u = rng(f"intake.{ch}").random((2, n))
         v = rng(f"outcomes.{ch}").random((3, n))
         parts.append({
             "t": t,
-            "channel": att["channel"].cat.codes.to_numpy(),
-            "company_size": att["company_size"].cat.codes.to_numpy(),
-            "job_level": att["job_level"].cat.codes.to_numpy(),
-            "engagement": att["engagement"].to_numpy(),
-            "intent": att["intent"].to_numpy(),
+            "channel": np.full(n, names.index(ch), dtype=np.int8 if len(names) < 128 else np.int32),
+            **att,
             "invalid": u[0] < prof.invalid_share,
             "dup_draw": u[1] < prof.duplicate_share,
             "u_pick": rng(f"merge.{ch}").random(n),
@@ -208,10 +205,18 @@ def _draw_leads(cfg: FunnelConfig, world: World) -> dict[str, np.ndarray]:
                            else pat.sample(rng(f"patience.{ch}"), n) / 24),
         })
         del att, u, v
+    # where each channel's leads go in arrival order (stable: channel order breaks ties)
     order = np.argsort(np.concatenate([p["t"] for p in parts]), kind="stable")
+    dest = np.empty(order.size, dtype=np.int64)
+    dest[order] = np.arange(order.size)
+    del order
+    cuts = np.cumsum([0] + [p["t"].size for p in parts])
     cols = {}
     for k in list(parts[0]):   # column by column, each channel's draws freed once placed
-        cols[k] = np.concatenate([p.pop(k) for p in parts])[order]
+        out = np.empty(dest.size, dtype=parts[0][k].dtype)
+        for c, p in enumerate(parts):
+            out[dest[cuts[c]:cuts[c + 1]]] = p.pop(k)
+        cols[k] = out
     for k in ("work_h", "cycle_d", "sql_h", "patience_d"):
         if (cols[k] < 0).any():
             raise ValueError("contact_hours, sql_hours, cycle_days and patience_hours must not produce "
@@ -663,7 +668,10 @@ def simulate_funnel(cfg: FunnelConfig, seed, horizon_days: float, warmup_days: f
     channel = attr["channel"].codes
     done = ~np.isnan(per_lead.c_end)
     ttfc_h = (per_lead.c_start - t) * 24
-    sql = done & (d.pop("u_sql") < _p_sql(d["intent"], ttfc_h, cfg.outcomes.response))
+    sql = np.zeros(N, dtype=bool)   # asked of the leads whose first contact ended only
+    k = np.flatnonzero(done)
+    sql[k] = d.pop("u_sql")[k] < _p_sql(d["intent"][k], ttfc_h[k], cfg.outcomes.response)
+    del k
     opp = sql & (d.pop("u_opp") < _per_channel(cfg, channel, "p_opp"))
     cycle = d.pop("cycle_d")
     close_t = (per_lead.c_end + cycle if cfg.outcomes.cycle_from == "contact"
