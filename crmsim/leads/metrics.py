@@ -46,7 +46,7 @@ def _reached(events: pd.DataFrame, lead_ids: pd.Index) -> tuple[np.ndarray, np.n
     find = _finder(ent.dtype, lead_ids)
     pos = np.empty(ent.size, dtype=np.int32 if len(lead_ids) < 2**31 else np.int64)
     table = np.zeros((len(MILESTONES), len(lead_ids)), dtype=bool)   # milestone x lead
-    step = 1 << 20   # a slice of events at a time: small temporaries
+    step = 1 << 16   # a slice of events at a time: small temporaries
     for a in range(0, ent.size, step):
         p, m = find(ent[a:a + step]), mi[a:a + step]
         keep = (p >= 0) & (m >= 0)

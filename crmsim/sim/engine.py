@@ -102,7 +102,9 @@ class EventLog:
         return sum(b[0].size for b in self._blocks) + len(self._rows)
 
     @staticmethod
-    def _categorical(parts: list, sizes: list[int], order: np.ndarray | None) -> pd.Categorical:
+    def _categorical(parts: list, sizes: list[int], dest: np.ndarray | None) -> pd.Categorical:
+        """The parts' names as one categorical, each part's codes written to its places ``dest``
+        (None: in the order given)."""
         def names(p) -> list:
             return [p] if isinstance(p, str) else list(p.categories) if isinstance(p, pd.Categorical) \
                 else set(p.tolist())
@@ -119,7 +121,11 @@ class EventLog:
             return np.fromiter((index[x] for x in p), dtype=small, count=n)
 
         codes = np.concatenate([codes_of(p, n) for p, n in zip(parts, sizes)])
-        return pd.Categorical.from_codes(codes if order is None else codes[order], categories=cats)
+        if dest is not None:
+            placed = np.empty_like(codes)
+            placed[dest] = codes
+            codes = placed
+        return pd.Categorical.from_codes(codes, categories=cats)
 
     def to_frame(self) -> pd.DataFrame:
         """The events sorted by time, stably (events at one time keep the order they were recorded
@@ -135,20 +141,30 @@ class EventLog:
         parts[0] = None
         # simulations mostly record in time order: then there is nothing to sort
         order = None if (t[1:] >= t[:-1]).all() else np.argsort(t, kind="stable")
+        dest = None
         if order is not None:
-            if order.size < 2**31:
-                order = order.astype(np.int32)   # kept while every column is reordered: half the bytes
             t = t[order]
+            # where each recorded event goes: every block is written straight to its places (a
+            # block of one time or value for all its events is never spelled out)
+            dest = np.empty(order.size, dtype=np.int32 if order.size < 2**31 else np.int64)
+            dest[order] = np.arange(order.size, dtype=dest.dtype)
+            del order
+        cuts = np.cumsum([0, *sizes])
 
         def column(k: int, dtype=None) -> np.ndarray:
-            x = np.concatenate(parts[k])
+            if dest is None:
+                x = np.concatenate(parts[k])
+                if dtype is not None and x.dtype != dtype:
+                    x = x.astype(dtype)
+            else:
+                x = np.empty(dest.size, dtype=dtype or np.result_type(*parts[k]))
+                for b, p in enumerate(parts[k]):
+                    x[dest[cuts[b]:cuts[b + 1]]] = p
             parts[k] = None
-            if dtype is not None and x.dtype != dtype:
-                x = x.astype(dtype)
-            return x if order is None else x[order]
+            return x
 
         def categorical(k: int) -> pd.Categorical:
-            x = self._categorical(parts[k], sizes, order)
+            x = self._categorical(parts[k], sizes, dest)
             parts[k] = None
             return x
 
