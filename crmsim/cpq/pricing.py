@@ -277,10 +277,17 @@ def _join(L: pd.DataFrame, keys: pd.DataFrame, fields: list[str], cache: dict) -
         lo = np.searchsorted(kk_s, lk, side="left")
         cnt = np.searchsorted(kk_s, lk, side="right") - lo
     total = int(cnt.sum())
-    li = np.repeat(np.arange(len(L), dtype=np.int64), cnt)
-    start = np.repeat(lo, cnt)
-    offs = np.arange(total) - np.repeat(np.cumsum(cnt) - cnt, cnt)
-    return li, rules[start + offs]
+    it = _index_type(max(len(L), len(kk_s), total))
+    li = np.repeat(np.arange(len(L), dtype=it), cnt)
+    at = np.repeat((lo - (np.cumsum(cnt) - cnt)).astype(it), cnt)   # the key row of each pair: lo + its rank
+    at += np.arange(total, dtype=it)
+    return li, rules.astype(it)[at]
+
+
+def _index_type(n: int) -> type:
+    """32-bit positions where they fit (the pair arrays of a big pricing run are tens of millions
+    long), else 64-bit."""
+    return np.int32 if n < 2**31 else np.int64
 
 
 def _shared_codes(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -302,25 +309,46 @@ def _match(lines: pd.DataFrame, R: pd.DataFrame) -> pd.DataFrame:
     cache: dict = {}
     has = np.column_stack([R[f].map(len).to_numpy() > 0 for f in CONDITION_FIELDS])
     sig = has.astype(np.int64) @ (1 << np.arange(len(CONDITION_FIELDS), dtype=np.int64))
+    checked = _checked_rules(L, R)
     parts = []
     for bits, grp in R.groupby(sig, sort=False):
         fields = [f for j, f in enumerate(CONDITION_FIELDS) if bits >> j & 1]
         if any(f not in L.columns for f in fields):
             continue  # a rule on a field the lines do not carry never matches
         if not fields:
-            parts.append((np.repeat(np.arange(len(L), dtype=np.int64), len(grp)),
-                          np.tile(grp["rule_idx"].to_numpy(np.int64), len(L))))
-            continue
-        keys = grp[["rule_idx", *fields]]
-        for f in fields:
-            keys = keys.explode(f)
-        parts.append(_join(L, keys, fields, cache))
+            it = _index_type(len(L) * len(grp))
+            li, ri = (np.repeat(np.arange(len(L), dtype=it), len(grp)), np.tile(grp["rule_idx"].to_numpy(it), len(L)))
+        else:
+            keys = grp[["rule_idx", *fields]]
+            for f in fields:
+                keys = keys.explode(f)
+            li, ri = _join(L, keys, fields, cache)
+        if checked[grp["rule_idx"].to_numpy()].any():   # a group with no tier, window... is kept whole
+            ok = _pairs_hold(L, R, li, ri)
+            li, ri = li[ok], ri[ok]
+        parts.append((li, ri))
     if not parts:
         return np.array([], dtype=np.int64), np.array([], dtype=np.int64)
-    li = np.concatenate([p[0] for p in parts])
-    ri = np.concatenate([p[1] for p in parts])
+    return np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts])
+
+
+def _checked_rules(L: pd.DataFrame, R: pd.DataFrame) -> np.ndarray:
+    """The rules whose pairs :func:`_pairs_hold` must check beyond the join's equal fields."""
+    need = (R["min_qty"].to_numpy() > 0) | R["max_qty"].notna().to_numpy()
+    need |= np.isin(np.arange(len(R)), list(R.attrs.get("when") or {}))
+    if "_cur" in L.columns:
+        need |= (R["kind"] != "discount").to_numpy() | R["currency"].notna().to_numpy()
+    if "unit" in R.columns:
+        need |= R["unit"].notna().to_numpy()
+    if "date" in L.columns:
+        need |= (R["valid_from"].notna() | R["valid_to"].notna()).to_numpy()
+    return need
+
+
+def _pairs_hold(L: pd.DataFrame, R: pd.DataFrame, li: np.ndarray, ri: np.ndarray) -> np.ndarray:
+    """Which (line, rule) pairs meet their rule's tier, conditions, currency, unit and validity
+    window (each checked only on the pairs whose rule has one; integer days)."""
     ok = np.ones(li.size, dtype=bool)
-    # tiers and validity windows, checked only on pairs whose rule has one (integer days)
     tiered = ((R["min_qty"].to_numpy() > 0) | R["max_qty"].notna().to_numpy())[ri]
     if tiered.any():
         k = np.flatnonzero(tiered)
@@ -359,13 +387,20 @@ def _match(lines: pd.DataFrame, R: pd.DataFrame) -> pd.DataFrame:
         hi = np.where(np.isnat(vt), np.iinfo(np.int64).max, vt.astype(np.int64))
         d = day[li[k]]
         ok[k] &= (d >= lo[ri[k]]) & (d <= hi[ri[k]])
-    return li[ok], ri[ok]
+    return ok
 
 
-def _explanations(win, R, base_price, disc, total, floor_v, ceil_v, stacking, *, rules=(), fbase=None) -> np.ndarray:
+def _texts(names, codes: np.ndarray):
+    """``names[codes]`` as a text column (code -1: missing), spread without a Python string per
+    line: one per distinct text."""
+    return pd.array(np.asarray(names, dtype=object), dtype="str").take(codes, allow_fill=True)
+
+
+def _explanations(win, R, base_price, disc, total, floor_v, ceil_v, stacking, *, rules=(), fbase=None):
     """One explanation per line, formatted once per distinct combination (rule, its base,
-    discounts, floor, ceiling) and then spread to the lines."""
-    dcodes, dnames = pd.factorize(pd.Series(disc, dtype=object))
+    discounts, floor, ceiling) and then spread to the lines. ``disc``: each line's discounts as
+    (code, distinct texts), code -1 for none."""
+    dcodes, dnames = disc
     fbase = np.zeros(len(win)) if fbase is None else fbase
     cols = [win, np.where(win < 0, base_price, np.round(fbase)).astype(np.int64), dcodes,
             np.round(total * 1e6).astype(np.int64),
@@ -400,7 +435,7 @@ def _explanations(win, R, base_price, disc, total, floor_v, ceil_v, stacking, *,
         if c == c:
             s += f"; ceiling {int(c)}"
         texts.append(s)
-    return np.asarray(texts, dtype=object)[codes]
+    return _texts(texts, codes)
 
 
 def price_lines(lines: pd.DataFrame, catalog: pd.DataFrame, rules, *, policy: PricingPolicy | None = None,
@@ -424,8 +459,10 @@ def price_lines(lines: pd.DataFrame, catalog: pd.DataFrame, rules, *, policy: Pr
 
     L = lines.copy()
     L["qty"] = quantity_column(L, "qty", "order lines")
+    at = pos[codes]
     for col in ("category", "form", "base_price"):
-        L[col] = catalog[col].to_numpy()[pos][codes]
+        c = catalog[col]   # a text column is spread as text (not one Python string per line)
+        L[col] = c.array.take(at) if isinstance(c.dtype, pd.StringDtype) else c.to_numpy()[at]
     L["base_qty"] = to_base_units(L, units) if (units is not None and "unit" in L.columns) else L["qty"].astype(float)
     rules = list(rules)
     R = _rules_frame(rules)
@@ -458,7 +495,6 @@ def price_lines(lines: pd.DataFrame, catalog: pd.DataFrame, rules, *, policy: Pr
                                    errors="coerce").astype(float)
     price = L["base_price"].to_numpy(dtype=float).copy()
     price[foreign] = np.nan        # the catalogue's prices are in its currency: never converted
-    rule_of = np.full(n, None, dtype=object)
     win = np.full(n, -1, dtype=np.int64)       # winning price rule per line (-1: base price)
     floor_v = np.full(n, np.nan)
     ceil_v = np.full(n, np.nan)
@@ -507,7 +543,6 @@ def price_lines(lines: pd.DataFrame, catalog: pd.DataFrame, rules, *, policy: Pr
             win_l = np.flatnonzero(best_p < big)
             win_r = by_rank[best_p[win_l]]
             price[win_l] = R["value"].to_numpy(dtype=float)[win_r]
-        rule_of[win_l] = rid[win_r]
         win[win_l] = win_r
         # discount rules: best (lowest rank) / additive / compounding, vectorised
         dl, dr = li[~pair_p], ri[~pair_p]
@@ -549,16 +584,16 @@ def price_lines(lines: pd.DataFrame, catalog: pd.DataFrame, rules, *, policy: Pr
                 total = 1 - np.exp(logkeep)
         total = np.minimum(total, policy.max_discount)
         price = price * (1 - total)
-        if dl.size:
-            disc = np.full(n, "", dtype=object)
-            if policy.stacking == "best":  # one discount per line
-                disc[dl] = rid[dr]
-            else:  # dl is sorted: join each line's run of rule ids
-                cuts = np.flatnonzero(np.r_[True, dl[1:] != dl[:-1]])
-                names = rid[dr]
-                disc[dl[cuts]] = ["+".join(chunk) for chunk in np.split(names, cuts[1:])]
+        # each line's discounts as a code into distinct texts (-1: none)
+        dcodes = np.full(n, -1, dtype=np.int64)
+        if dl.size and policy.stacking == "best":   # one discount per line
+            dnames, dcodes[dl] = rid, dr
+        elif dl.size:   # dl is sorted: join each line's run of rule ids
+            cuts = np.flatnonzero(np.r_[True, dl[1:] != dl[:-1]])
+            jc, dnames = pd.factorize(np.array(["+".join(c) for c in np.split(rid[dr], cuts[1:])], dtype=object))
+            dcodes[dl[cuts]] = jc
         else:
-            disc = np.full(n, "", dtype=object)
+            dnames = np.array([], dtype=object)
         # floors and ceilings of every matching rule
         for col, pick, out_v in (("floor", np.fmax, floor_v), ("ceiling", np.fmin, ceil_v)):
             rv = R[col].to_numpy(dtype=float)
@@ -570,16 +605,16 @@ def price_lines(lines: pd.DataFrame, catalog: pd.DataFrame, rules, *, policy: Pr
             hit = (price < bound) if col == "floor" else (price > bound)
             price[hit] = bound[hit]
             out_v[hit] = bound[hit]
-        disc_col = disc
     else:
-        disc_col = np.full(n, "", dtype=object)
+        dcodes, dnames = np.full(n, -1, dtype=np.int64), np.array([], dtype=object)
+    disc_col = _texts([*dnames, ""], np.where(dcodes < 0, len(dnames), dcodes))
     fbase = np.zeros(n)
     for k in formulas:
         m = win == k
         if m.any():
             fbase[m] = L["_cost" if rules[k].base == "cost" else "base_price"].to_numpy(dtype=float)[m]
-    explain = _explanations(win, R, L["base_price"].to_numpy(), disc_col, total, floor_v, ceil_v, policy.stacking,
-                            rules=rules, fbase=fbase)
+    explain = _explanations(win, R, L["base_price"].to_numpy(), (dcodes, np.asarray(dnames, dtype=object)), total,
+                            floor_v, ceil_v, policy.stacking, rules=rules, fbase=fbase)
     if foreign.any():   # a line in another currency that no rule of its currency priced
         unpriced = foreign & (win < 0)
         explain = np.where(unpriced, [f"no price rule in {c}; the catalogue's prices are in {policy.currency} and are "
@@ -592,7 +627,8 @@ def price_lines(lines: pd.DataFrame, catalog: pd.DataFrame, rules, *, policy: Pr
     else:
         unit_price = np.floor(price + 0.5).astype(np.int64)
         amount = np.floor(unit_price * L["base_qty"].to_numpy() + 0.5).astype(np.int64)
-    out = L.assign(unit_price=unit_price, amount=amount, price_rule=rule_of, discounts=disc_col, explanation=explain)
+    out = L.assign(unit_price=unit_price, amount=amount, price_rule=_texts(R["rule_id"].to_numpy(dtype=object), win)
+                   if len(R) else np.full(n, None, dtype=object), discounts=disc_col, explanation=explain)
     if saleable is not None:
         extra = [c for c in catalog.columns if c not in L.columns]   # product attributes
         full = L.assign(**{c: catalog[c].to_numpy()[pos][codes] for c in extra}) if extra else L
