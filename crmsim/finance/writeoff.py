@@ -48,31 +48,32 @@ def _check(df: pd.DataFrame, name: str, cols) -> None:
 
 def _fifo(p_cust, p_left, r_cust, r_left):
     """Vectorised FIFO within each customer: payments (in order) against receivables (in order).
-    Returns (payment index, receivable index, amount) of every non-zero overlap."""
+    ``p_cust``, ``r_cust``: customer codes (non-negative integers). Returns (payment index,
+    receivable index, amount) of every non-zero overlap, ordered by payment then receivable."""
+    if p_cust.size == 0 or r_cust.size == 0:
+        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
     # customer-local cumulative intervals, made globally monotone with a per-customer offset
-    custs = np.union1d(p_cust, r_cust)
-    ci_p = np.searchsorted(custs, p_cust)
-    ci_r = np.searchsorted(custs, r_cust)
-    tot_p = np.bincount(ci_p, weights=p_left, minlength=custs.size).astype(np.int64)
-    tot_r = np.bincount(ci_r, weights=r_left, minlength=custs.size).astype(np.int64)
+    k = int(max(p_cust.max(initial=-1), r_cust.max(initial=-1))) + 1
+    tot_p = np.bincount(p_cust, weights=p_left, minlength=k).astype(np.int64)
+    tot_r = np.bincount(r_cust, weights=r_left, minlength=k).astype(np.int64)
     span = np.maximum(tot_p, tot_r) + 1
     base = np.concatenate([[0], np.cumsum(span)[:-1]])
 
     def intervals(ci, left):
         order = np.argsort(ci, kind="stable")
-        c = np.cumsum(left[order])
-        grp_start = np.searchsorted(ci[order], ci[order], side="left")
-        before = np.concatenate([[0], c[:-1]])
-        start_of_grp = before[grp_start]
-        hi = base[ci[order]] + c - start_of_grp
-        lo = hi - left[order]
-        return order, lo, hi
+        s, c = ci[order], np.cumsum(left[order])
+        starts = np.flatnonzero(np.r_[True, s[1:] != s[:-1]])   # each customer's first row
+        before = c[starts] - left[order][starts]                 # the cumulative sum before it
+        hi = base[s] + c - np.repeat(before, np.diff(np.r_[starts, s.size]))
+        return order, hi - left[order], hi
 
-    po, plo, phi = intervals(ci_p, p_left)
-    ro, rlo, rhi = intervals(ci_r, r_left)
-    # merge breakpoints: every overlap of a payment interval with a receivable interval
-    pts = np.sort(np.concatenate([plo, phi, rlo, rhi]))
-    if pts.size:   # distinct values (a sort: faster than np.unique's hash here)
+    po, plo, phi = intervals(p_cust, p_left)
+    ro, rlo, rhi = intervals(r_cust, r_left)
+    # merge breakpoints: every overlap of a payment interval with a receivable interval. Each
+    # side's (lo, hi) pairs interleaved are sorted already, so a stable sort merges two runs
+    pts = np.sort(np.concatenate([np.column_stack([plo, phi]).ravel(), np.column_stack([rlo, rhi]).ravel()]),
+                  kind="stable")
+    if pts.size:   # distinct values
         pts = pts[np.r_[True, pts[1:] != pts[:-1]]]
     mids_lo, mids_hi = pts[:-1], pts[1:]
     pi = np.searchsorted(phi, mids_lo, side="right")
@@ -83,13 +84,17 @@ def _fifo(p_cust, p_left, r_cust, r_left):
     pi, ri, amt = po[pi[ok]], ro[ri[ok]], (hi - lo)[ok]
     if amt.size == 0:
         return pi, ri, amt
-    # merge consecutive pieces of the same (payment, receivable)
+    # order by (payment, receivable), merging pieces of one pair (intervals are contiguous and
+    # disjoint on each side, so a pair's overlap is normally one piece)
     key = pi.astype(np.int64) * (ro.size + 1) + ri
     order = np.argsort(key, kind="stable")
     sk = key[order]
     first = np.r_[True, sk[1:] != sk[:-1]]
+    if first.all():
+        total = amt[order].astype(np.int64)
+    else:
+        total = np.bincount(np.cumsum(first) - 1, weights=amt[order]).astype(np.int64)
     uniq = sk[first]
-    total = np.bincount(np.cumsum(first) - 1, weights=amt[order]).astype(np.int64)
     return (uniq // (ro.size + 1)).astype(np.int64), (uniq % (ro.size + 1)).astype(np.int64), total
 
 
