@@ -48,12 +48,14 @@ def _check(df: pd.DataFrame, name: str, cols) -> None:
 
 def _fifo(p_cust, p_left, r_cust, r_left):
     """Vectorised FIFO within each customer: payments (in order) against receivables (in order).
-    ``p_cust``, ``r_cust``: customer codes (non-negative integers). Returns (payment index,
+    ``p_cust``, ``r_cust``: integer customer codes. Returns (payment index,
     receivable index, amount) of every non-zero overlap, ordered by payment then receivable."""
     if p_cust.size == 0 or r_cust.size == 0:
         return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
+    lo = min(int(p_cust.min()), int(r_cust.min()))   # codes from 0 (a missing customer may be -1)
+    p_cust, r_cust = p_cust - lo, r_cust - lo
     # customer-local cumulative intervals, made globally monotone with a per-customer offset
-    k = int(max(p_cust.max(initial=-1), r_cust.max(initial=-1))) + 1
+    k = int(max(p_cust.max(), r_cust.max())) + 1
     tot_p = np.bincount(p_cust, weights=p_left, minlength=k).astype(np.int64)
     tot_r = np.bincount(r_cust, weights=r_left, minlength=k).astype(np.int64)
     span = np.maximum(tot_p, tot_r) + 1
