@@ -276,6 +276,33 @@ def test_the_credit_simulation_reports_dso_by_the_finance_rule():
     assert m["dso"] == dso(m["avg_exposure"], m["sales"], 90)
 
 
+def test_the_credit_simulations_defaults_are_the_one_factor_rules_answers():
+    """Month by month, the customers the credit simulation defaults are the ones
+    finance.portfolio.defaults_given_factor names for that month's factor draws (the day's stream
+    draws Z, then one idiosyncratic draw per customer), among those not defaulted yet."""
+    from crmsim.finance import defaults_given_factor
+    from crmsim.sim.credit import CreditConfig, credit_book, simulate_credit
+    from crmsim.sim.engine import Streams
+
+    cfg = CreditConfig(customers=400, annual_pd={"A": 0.05, "B": 0.1, "C": 0.2, "D": 0.3, "E": 0.5})
+    r = simulate_credit(cfg, seed=7, horizon_days=200)
+    ev = r.events[r.events["event"] == "default"]
+    streams = Streams(np.random.SeedSequence(7))
+    g, _, _ = credit_book(cfg, streams)
+    pd_month = 1 - (1 - np.array(list(cfg.annual_pd.values()))[g]) ** (1 / 12)
+    gone = np.zeros(cfg.customers, dtype=bool)
+    months = 0
+    for day in range(30, 200, 30):
+        rng = streams.rng(f"day.{day}")
+        z, e = rng.standard_normal(), rng.standard_normal(cfg.customers)
+        expected = np.flatnonzero(~gone & defaults_given_factor(pd_month, cfg.rho, z, e))
+        got = np.sort(ev.loc[ev["t"] == day, "entity_id"].to_numpy())
+        assert got.tolist() == expected.tolist(), day
+        gone[expected] = True
+        months += expected.size > 0
+    assert months >= 3 and gone.sum() == r.metrics["defaults"]
+
+
 # Basel II IRB corporate risk weights (LGD 45%, M = 2.5 years), as tabulated in the BCBS
 # illustrative risk-weight table: PD 0.03% -> 14.44%, 1% -> 92.32%, 20% -> 238.23%.
 @pytest.mark.parametrize("pd_, rw", [(0.0003, 0.1444), (0.01, 0.9232), (0.20, 2.3823), (0.0001, 0.1444)])

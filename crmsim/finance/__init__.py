@@ -27,6 +27,7 @@ from crmsim.finance.orders import (
 from crmsim.finance.portfolio import (
     LossSample,
     basel_correlation,
+    defaults_given_factor,
     expected_loss,
     irb_capital,
     loss_summary,
@@ -80,6 +81,7 @@ __all__ = [
     "load_erp_receivables",
     "loss_rates_from_roll_rates",
     "loss_summary",
+    "defaults_given_factor",
     "portfolio_loss_mc",
     "portfolio_losses",
     "LossSample",

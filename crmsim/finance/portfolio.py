@@ -15,7 +15,7 @@ special = lazy_module("scipy.special")  # ndtr / ndtri: the normal CDF and quant
 
 
 __all__ = ["vasicek_cdf", "vasicek_quantile", "basel_correlation", "portfolio_loss_mc", "portfolio_losses",
-           "LossSample", "loss_summary",
+           "LossSample", "loss_summary", "defaults_given_factor",
            "expected_loss", "irb_capital"]
 
 
@@ -150,6 +150,21 @@ def portfolio_losses(exposure, pd_, lgd, rho, *, scenarios: int = 100_000, seed=
         x = a[None, :] * z[k:k + m, None].astype(np.float32) + b[None, :] * e
         out[k:k + m] = np.where(x < thr[None, :], w32, 0).sum(axis=1)
     return LossSample(out, weights, mu)
+
+
+def defaults_given_factor(pd_, rho: float, z: float, e) -> np.ndarray:
+    """Which obligors default over the period of ``pd_`` in the one-factor (Vasicek) model, given
+    the systematic factor ``z`` and each obligor's idiosyncratic draw ``e`` (standard normals):
+    those whose asset value sqrt(rho) z + sqrt(1 - rho) e falls below Phi^-1(pd). The rule the
+    portfolio Monte Carlo draws (:func:`portfolio_losses`) and the credit simulation applies
+    month by month.
+
+    Examples
+    --------
+    >>> defaults_given_factor(np.array([0.5, 0.5, 0.01]), 0.2, 0.0, np.array([-0.1, 0.1, -2.0])).tolist()
+    [True, False, False]
+    """
+    return np.sqrt(rho) * z + np.sqrt(1 - rho) * np.asarray(e, dtype=float) < special.ndtri(np.asarray(pd_, dtype=float))
 
 
 def _p_given_z(pd_: float, rho: float, z: np.ndarray) -> np.ndarray:

@@ -4,7 +4,8 @@ Each day customers place orders (Poisson); each order passes the credit rule
 (:func:`crmsim.finance.credit.within_limit`) against the customer's limit, or is held and the sale
 is lost. Receivables fall due after the payment terms and are paid after a delay that depends on
 the risk grade (shortened by dunning). Defaults follow the one-factor model month by month: a
-common economic factor Z drives correlated defaults (:mod:`crmsim.finance.portfolio`); a
+common economic factor Z drives correlated defaults (the one-factor rule
+:func:`crmsim.finance.portfolio.defaults_given_factor`); a
 defaulted customer's open receivables are lost (times LGD) and it stops ordering.
 
 Metrics: sales, sales lost to credit holds, realised credit loss, average exposure, DSO, the
@@ -22,16 +23,14 @@ import numpy as np
 import pandas as pd
 from pydantic import Field, model_validator
 
-from crmsim._lazy import lazy_module
 from crmsim.config import Config
 from crmsim.finance.ageing import DEFAULT_BUCKETS, ageing, bucket_labels, dso
 from crmsim.finance.credit import within_limit
 from crmsim.finance.ecl import provision
+from crmsim.finance.portfolio import defaults_given_factor
 from crmsim.sim.distributions import Distribution
 from crmsim.sim.engine import Result, World
 from crmsim.sim.registry import ModelSpec, register
-
-special = lazy_module("scipy.special")
 
 __all__ = ["CreditConfig", "CreditResult", "simulate_credit", "credit_book"]
 
@@ -134,7 +133,6 @@ def simulate_credit(cfg: CreditConfig, seed, horizon_days: float, warmup_days: f
         cut = 1 - cfg.dunning_effect * min(1.0, 7 / cfg.dunning_every_days)
         late = late * cut
     pd_month = 1 - (1 - np.array([cfg.annual_pd[x] for x in grades])[g]) ** (1 / 12)
-    thr = special.ndtri(pd_month)   # the normal quantile
     s2 = np.log1p(cfg.order_amount_cv**2)
     defaulted = np.zeros(n, dtype=bool)
     open_amt = np.zeros(n, dtype=np.int64)
@@ -173,7 +171,7 @@ def simulate_credit(cfg: CreditConfig, seed, horizon_days: float, warmup_days: f
         if day % 30 == 0 and day > 0:
             z = r.standard_normal()
             e = r.standard_normal(n)
-            new = ~defaulted & (np.sqrt(cfg.rho) * z + np.sqrt(1 - cfg.rho) * e < thr)
+            new = ~defaulted & defaults_given_factor(pd_month, cfg.rho, z, e)
             if new.any():
                 loss = int(np.round(open_amt[new].sum() * cfg.lgd))
                 if day >= world.warmup:
