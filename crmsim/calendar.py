@@ -12,7 +12,12 @@ from pydantic import Field, field_validator, model_validator
 
 from crmsim.config import Config
 
-__all__ = ["WorkCalendar"]
+__all__ = ["WorkCalendar", "DAYS_PER_MONTH"]
+
+#: Days in a month where a monthly rate becomes a daily one (orders or occasions per month), in
+#: every simulation and fit: the mean month, 365 / 12 = 30.42, to one decimal as the models
+#: have always used it.
+DAYS_PER_MONTH = 30.4
 
 
 class WorkCalendar(Config):

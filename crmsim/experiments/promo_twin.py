@@ -45,6 +45,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from crmsim.calendar import DAYS_PER_MONTH
 from crmsim.errors import InputError
 from crmsim.experiments.fits import (
     Estimates,
@@ -75,7 +76,6 @@ PRE_DAYS = 28
 #: The stockpiling correction simulates this many customers of the segments with a dip (the
 #: simulation's noise adds to the log's: the CIs of what it sets are widened by that).
 SIM_CUSTOMERS_MAX = 3_000
-DAYS_PER_MONTH = 30.4
 
 
 @dataclass

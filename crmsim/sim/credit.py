@@ -23,6 +23,7 @@ import numpy as np
 import pandas as pd
 from pydantic import Field, model_validator
 
+from crmsim.calendar import DAYS_PER_MONTH
 from crmsim.config import Config
 from crmsim.finance.ageing import DEFAULT_BUCKETS, ageing, bucket_labels, dso
 from crmsim.finance.credit import within_limit
@@ -108,7 +109,7 @@ def credit_book(cfg: CreditConfig, streams) -> tuple[np.ndarray, np.ndarray, np.
     grades = list(cfg.grade_shares)
     g = streams.rng("book").choice(len(grades), n, p=[cfg.grade_shares[x] for x in grades])
     size = streams.rng("book.size").lognormal(0, cfg.order_rate_sigma, n)  # some customers buy more than others
-    rate = cfg.orders_per_month / 30.4 * size / size.mean()
+    rate = cfg.orders_per_month / DAYS_PER_MONTH * size / size.mean()
     # days an order stays open, on average, per grade: terms + delay, or the fitted days to pay,
     # and half a billing cycle waiting for its bill
     open_days = np.array([cfg.days_to_pay[x].mean() if x in cfg.days_to_pay else cfg.terms_days + cfg.late_days_mean[x]

@@ -41,6 +41,7 @@ import pandas as pd
 import simpy
 from pydantic import Field, model_validator
 
+from crmsim.calendar import DAYS_PER_MONTH
 from crmsim.config import Config
 from crmsim.cpq.promotions import Promotion, PromotionEngine, PromotionPolicy
 from crmsim.cpq.quotes import ApprovalLevel, ApprovalPolicy, counter_offer, required_level_index
@@ -174,7 +175,7 @@ def simulate_promo(cfg: PromoConfig, seed, horizon_days: float, warmup_days: flo
     n = cfg.customers
     seg = rng("customers").choice(len(cfg.segments), n, p=[s.share for s in cfg.segments])
     S = cfg.segments
-    rate = np.array([s.occasions_per_month for s in S])[seg] / 30.4
+    rate = np.array([s.occasions_per_month for s in S])[seg] / DAYS_PER_MONTH
     units_mean = np.array([s.units_mean for s in S])
     prods = cfg.products
     p_w = np.array([p.weight for p in prods]) / sum(p.weight for p in prods)
