@@ -1,6 +1,7 @@
 import math
 
 import numpy as np
+import pandas as pd
 import pytest
 from pydantic import ValidationError
 
@@ -146,6 +147,27 @@ def test_event_log_keeps_one_time_per_block_and_returns_the_same_frame_twice():
     assert again["t"].tolist() == [0.5, 1.0, 1.0, 1.0, 2.0]
     assert again["event"].astype(str).tolist() == ["lost", "followup", "followup", "followup", "deal"]
     assert again["entity_id"].tolist() == [7, 3, 1, 2, 4] and len(log) == 5
+
+
+def test_event_log_blocks_across_many_memory_maps_come_back_whole():
+    # thousands of small blocks of mixed widths are copied side by side into 1 MiB maps: every
+    # event comes back, in place, and changing an array after logging it does not change the log
+    rng = np.random.default_rng(5)
+    log, want = EventLog(), []
+    for day in range(3000):
+        n = int(rng.integers(1, 120))
+        ids = rng.integers(0, 2**40 if day % 7 == 0 else 1000, n)
+        t = day + rng.random(n) if day % 3 else float(day)
+        value = rng.random(n) if day % 5 == 0 else np.nan
+        log.extend(t, "customer", ids, "deal" if day % 5 == 0 else "followup", actor=ids % 9, value=value)
+        want.append(pd.DataFrame({"t": np.broadcast_to(t, n), "entity_id": ids.copy(), "actor": ids % 9,
+                                  "value": np.broadcast_to(value, n)}))
+        ids[:] = -1
+    got = log.to_frame()
+    want = pd.concat(want, ignore_index=True).sort_values("t", kind="stable")   # the log's order
+    assert len(got) == len(want) > 150_000
+    for c in ("t", "entity_id", "actor", "value"):
+        np.testing.assert_array_equal(got[c].to_numpy(), want[c].to_numpy())
 
 
 def test_event_log_only_keeps_the_named_events():
