@@ -235,8 +235,8 @@ class _Book:
         self.deals = np.zeros(n, dtype=np.int64)
         self._never = np.full(n, np.nan)   # dates the simulated book never has (opportunities, contract ends)
         self.deals_since_received = np.zeros(n, dtype=np.int64)
-        # (customer, rep) ownerships as customer * R + rep: the initial owners, then one per claim
-        # (customer, rep) pairs as one integer: 4 bytes when every pair fits
+        # (customer, rep) ownerships as customer * R + rep (32-bit when every pair fits): the
+        # initial owners, then one per claim
         self._key_type = np.int32 if self.n * R < 2**31 else np.int64
         self._ownerships = [(np.flatnonzero(self.owner >= 0) * R + self.owner[self.owner >= 0]).astype(self._key_type)]
         self._pending = 0
