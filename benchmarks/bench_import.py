@@ -1,5 +1,7 @@
 """Import times of crmsim and each subpackage, each in a fresh interpreter (median of 5), next to
-``import pandas`` (what any table tool pays first) and ``python -c pass``.
+``import pandas`` (what any table tool pays first) and ``python -c pass``: ``import pkg`` (the
+subpackages load a module on first use of one of its names, lazy_loader), and ``from pkg import *``
+(every public name of the subpackage loaded, the worst a user can ask for).
 
     python benchmarks/bench_import.py
 
@@ -31,10 +33,11 @@ def main() -> None:
     base = seconds("pass")
     pandas = seconds("import pandas") - base
     print(f"interpreter start {base:.2f} s; import pandas {pandas:.2f} s (the peer)")
-    print(f"{'module':<20} {'import s':>9} {'/ pandas':>9}")
+    print(f"{'module':<20} {'import s':>9} {'every name s':>13} {'/ pandas':>9}")
     for m in MODULES:
         t = seconds(f"import {m}") - base
-        print(f"{m:<20} {t:>9.2f} {t / pandas:>9.2f}")
+        every = seconds(f"from {m} import *") - base
+        print(f"{m:<20} {t:>9.2f} {every:>13.2f} {every / pandas:>9.2f}")
     t = seconds("import sys; sys.argv = ['crmsim', '--help']\nfrom crmsim.cli import build_parser; build_parser()")
     print(f"{'crmsim --help':<20} {t - base:>9.2f}")
 

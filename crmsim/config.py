@@ -14,7 +14,7 @@ class Config(BaseModel):
     so the same object can be built in Python or declared in a TOML scenario file.
     """
 
-    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False, defer_build=True)
 
 
 def check_known(values, allowed, what: str) -> None:

@@ -2,43 +2,8 @@
 constraints), price books (a deterministic precedence, stacking, floors, saleable scope),
 promotions with budgets and ROI, rebates, and quotes with versions and approval routing."""
 
-from crmsim.cpq.bom import Configurator, Constraint, Model, Option, OptionGroup
-from crmsim.cpq.catalog import Catalog, Product
-from crmsim.cpq.files import CPQSetup, load_catalog, load_cpq
-from crmsim.cpq.pricing import (
-    CONDITION_FIELDS,
-    PriceRule,
-    PricingPolicy,
-    SaleableRule,
-    SaleableScope,
-    price_lines,
-    price_one,
-    to_base_units,
-)
-from crmsim.cpq.promotions import (
-    Promotion,
-    PromotionEngine,
-    PromotionPolicy,
-    PromotionResult,
-    apply_promotions,
-    break_even_lift,
-    free_units,
-    promotion_roi,
-)
-from crmsim.cpq.quotes import (
-    ApprovalLevel,
-    ApprovalPolicy,
-    Quote,
-    QuoteVersion,
-    required_level,
-    required_level_index,
-)
-from crmsim.cpq.rebates import RebateRule, RebateTier, accrue, compute_rebates, redeem, tier_amount
+import lazy_loader as lazy
 
-__all__ = [
-    "ApprovalLevel", "ApprovalPolicy", "CONDITION_FIELDS", "CPQSetup", "load_cpq", "Catalog", "Configurator", "Constraint", "Model",
-    "Option", "OptionGroup", "PriceRule", "PricingPolicy", "SaleableRule", "SaleableScope", "price_one", "Product", "Promotion", "PromotionEngine",
-    "PromotionPolicy", "PromotionResult", "Quote", "QuoteVersion", "RebateRule", "RebateTier", "accrue",
-    "apply_promotions", "break_even_lift", "compute_rebates", "free_units", "load_catalog", "price_lines",
-    "promotion_roi", "redeem", "required_level", "required_level_index", "tier_amount", "to_base_units",
-]
+# the names are those of __init__.pyi (which type checkers and IDEs read); each loads its module on
+# first use, so that importing the package does not import every rule in it
+__getattr__, __dir__, __all__ = lazy.attach_stub(__name__, __file__)

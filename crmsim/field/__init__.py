@@ -1,45 +1,8 @@
 """Sales force effectiveness (FEATURES SFE): visit cadence and plans, the visit SOP, day routes,
 check-in checks and follow-up to-dos."""
 
-from crmsim.field.checkin import (
-    CheckinRules,
-    TodoRule,
-    account_timeline,
-    check_visits,
-    todo_status,
-    todos_from_visits,
-)
-from crmsim.field.plans import Cadence, adjust, coverage, plan_visits
-from crmsim.field.routes import (
-    Route,
-    distance_matrix,
-    haversine_km,
-    plan_route,
-    read_tsplib,
-    read_tsplib_tour,
-    tour_length,
-)
-from crmsim.field.sop import SOP, STORE_VISIT, Step
+import lazy_loader as lazy
 
-__all__ = [
-    "SOP",
-    "STORE_VISIT",
-    "Cadence",
-    "CheckinRules",
-    "Route",
-    "Step",
-    "TodoRule",
-    "account_timeline",
-    "adjust",
-    "check_visits",
-    "coverage",
-    "distance_matrix",
-    "haversine_km",
-    "plan_route",
-    "plan_visits",
-    "read_tsplib",
-    "read_tsplib_tour",
-    "todo_status",
-    "todos_from_visits",
-    "tour_length",
-]
+# the names are those of __init__.pyi (which type checkers and IDEs read); each loads its module on
+# first use, so that importing the package does not import every rule in it
+__getattr__, __dir__, __all__ = lazy.attach_stub(__name__, __file__)

@@ -1,99 +1,15 @@
 """Contracts to cash (FEATURES L2C-6): write-off, accounts, credit control, ageing and dunning,
 expected credit loss, portfolio losses. Money in ledgers is integer minor units (cents)."""
 
-from crmsim.finance.accounts import ACCOUNT_TYPES, Ledger, RebateUsage
-from crmsim.finance.ageing import (
-    DEFAULT_BUCKETS,
-    DunningPolicy,
-    ageing,
-    bucket_labels,
-    dso,
-    dunning,
-    late_payments,
-    open_as_of,
-)
-from crmsim.finance.contracts import FrameAgreement, OrderContract, PaymentTerms
-from crmsim.finance.credit import CreditPolicy, check_order, early_warnings, exposure, risk_grade
-from crmsim.finance.ecl import loss_rates_from_roll_rates, provision, roll_rate_matrix
-from crmsim.finance.orders import (
-    FORM_EVENTS,
-    FRONT_ENDS,
-    SCENARIOS,
-    check_fulfilment,
-    project_budget,
-    renewals,
-    validate_orders,
-)
-from crmsim.finance.portfolio import (
-    LossSample,
-    basel_correlation,
-    defaults_given_factor,
-    expected_loss,
-    irb_capital,
-    loss_summary,
-    portfolio_loss_mc,
-    portfolio_losses,
-    vasicek_cdf,
-    vasicek_quantile,
-)
-from crmsim.finance.receivables import (
-    EVENTS,
-    FORMS,
-    RecognitionRule,
-    load_erp_receivables,
-    recognise,
-)
-from crmsim.finance.writeoff import PASSES, allocate, to_cents, unallocate
-from crmsim.units import in_currency
+import lazy_loader as lazy
 
-__all__ = [
-    "in_currency",
-    "ACCOUNT_TYPES",
-    "DEFAULT_BUCKETS",
-    "EVENTS",
-    "FORM_EVENTS",
-    "FRONT_ENDS",
-    "SCENARIOS",
-    "FORMS",
-    "PASSES",
-    "CreditPolicy",
-    "FrameAgreement",
-    "OrderContract",
-    "PaymentTerms",
-    "RecognitionRule",
-    "DunningPolicy",
-    "Ledger",
-    "RebateUsage",
-    "ageing",
-    "allocate",
-    "basel_correlation",
-    "expected_loss",
-    "irb_capital",
-    "bucket_labels",
-    "check_fulfilment",
-    "check_order",
-    "dso",
-    "dunning",
-    "late_payments",
-    "open_as_of",
-    "early_warnings",
-    "exposure",
-    "load_erp_receivables",
-    "loss_rates_from_roll_rates",
-    "loss_summary",
-    "defaults_given_factor",
-    "portfolio_loss_mc",
-    "portfolio_losses",
-    "LossSample",
-    "project_budget",
-    "provision",
-    "recognise",
-    "renewals",
-    "risk_grade",
-    "roll_rate_matrix",
-    "to_cents",
-    "unallocate",
-    "validate_orders",
-    "vasicek_cdf",
-    "vasicek_quantile",
-]
+from crmsim.units import in_currency  # noqa: F401 -- re-exported (see __all__)
+
+# the names are those of __init__.pyi (which type checkers and IDEs read); each loads its module on
+# first use, so that importing the package does not import every rule in it
+__getattr__, _dir, __all__ = lazy.attach_stub(__name__, __file__)
+__all__ = sorted([*__all__, "in_currency"])
+
+
+def __dir__():
+    return list(__all__)

@@ -1,62 +1,7 @@
 """Key accounts and influence graphs (FEATURES MCR), networkx throughout."""
 
-from crmsim.graphs.accounts import (
-    IRON_TRIANGLE,
-    AccountPlan,
-    AccountTeam,
-    SurveyPolicy,
-    TeamMember,
-    nps,
-    plan_vs_activity,
-    survey_sla,
-)
-from crmsim.graphs.figures import org_figure, power_map_figure
-from crmsim.graphs.influence import (
-    ROLES,
-    Action,
-    DecisionModel,
-    apply_actions,
-    coverage,
-    fj_equilibrium,
-    friedkin_johnsen,
-    independent_cascade,
-    influence_matrix,
-    power_map,
-    recommend,
-    single_points_of_failure,
-    support,
-    who_decides,
-)
-from crmsim.graphs.org import OrgError, available_credit, group_of, org_tree, rollup
+import lazy_loader as lazy
 
-__all__ = [
-    "IRON_TRIANGLE",
-    "ROLES",
-    "AccountPlan",
-    "AccountTeam",
-    "Action",
-    "DecisionModel",
-    "OrgError",
-    "SurveyPolicy",
-    "TeamMember",
-    "apply_actions",
-    "available_credit",
-    "coverage",
-    "fj_equilibrium",
-    "friedkin_johnsen",
-    "group_of",
-    "independent_cascade",
-    "influence_matrix",
-    "nps",
-    "org_figure",
-    "org_tree",
-    "plan_vs_activity",
-    "power_map",
-    "power_map_figure",
-    "recommend",
-    "rollup",
-    "single_points_of_failure",
-    "support",
-    "survey_sla",
-    "who_decides",
-]
+# the names are those of __init__.pyi (which type checkers and IDEs read); each loads its module on
+# first use, so that importing the package does not import every rule in it
+__getattr__, __dir__, __all__ = lazy.attach_stub(__name__, __file__)

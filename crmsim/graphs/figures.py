@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import networkx as nx
 import pandas as pd
-import plotly.express as px
 import plotly.graph_objects as go
 
 __all__ = ["power_map_figure", "org_figure"]
@@ -40,4 +39,6 @@ def org_figure(tree: nx.DiGraph, values: pd.Series, *, title: str = "Group struc
     parent = {c: p for p, c in tree.edges}
     df = pd.DataFrame({"entity": list(tree.nodes), "parent": [parent.get(n, "") for n in tree.nodes],
                        "value": [float(values.get(n, 0.0)) for n in tree.nodes]})
+    import plotly.express as px  # plotly.express loads pandas plotting helpers: only here
+
     return px.treemap(df, names="entity", parents="parent", values="value", title=title)

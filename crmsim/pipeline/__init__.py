@@ -1,73 +1,8 @@
 """Pipeline (FEATURES L2C-5): opportunities, the sales process, history loading, analytics and
 forecasting."""
 
-from crmsim.pipeline.analytics import (
-    ageing,
-    cohort_curves,
-    cohort_figure,
-    funnel_figure,
-    pipeline_velocity,
-    sankey_figure,
-    stage_conversion,
-    time_to_close,
-    win_rates,
-)
-from crmsim.pipeline.flat import (
-    CutoffWarning,
-    FlatModel,
-    backtest_flat,
-    check_products,
-    fill_amounts,
-    stage_history_from_flat,
-)
-from crmsim.pipeline.forecast import (
-    Forecast,
-    MarkovModel,
-    backtest,
-    monte_carlo,
-    open_at,
-    weighted_pipeline,
-)
-from crmsim.pipeline.history import HistoryMapping, canonical_text, load_history, parse_amount
-from crmsim.pipeline.opportunities import (
-    AutoCloseRule,
-    SalesProcess,
-    Stage,
-    StageError,
-    check_history,
-    stage_at,
-)
+import lazy_loader as lazy
 
-__all__ = [
-    "CutoffWarning",
-    "FlatModel",
-    "backtest_flat",
-    "check_products",
-    "fill_amounts",
-    "stage_history_from_flat",
-    "Forecast",
-    "HistoryMapping",
-    "MarkovModel",
-    "ageing",
-    "backtest",
-    "cohort_curves",
-    "cohort_figure",
-    "funnel_figure",
-    "monte_carlo",
-    "open_at",
-    "pipeline_velocity",
-    "sankey_figure",
-    "stage_conversion",
-    "time_to_close",
-    "weighted_pipeline",
-    "win_rates",
-    "SalesProcess",
-    "AutoCloseRule",
-    "Stage",
-    "StageError",
-    "canonical_text",
-    "check_history",
-    "load_history",
-    "parse_amount",
-    "stage_at",
-]
+# the names are those of __init__.pyi (which type checkers and IDEs read); each loads its module on
+# first use, so that importing the package does not import every rule in it
+__getattr__, __dir__, __all__ = lazy.attach_stub(__name__, __file__)

@@ -1,35 +1,7 @@
 """Plotly figures and the self-contained HTML report."""
 
-from crmsim.report.figures import (
-    backlog_figure,
-    comparison_figure,
-    funnel_figure,
-    owners_figure,
-    split_validation_figure,
-    tradeoff_figure,
-    ttfc_figure,
-    validation_figure,
-)
-from crmsim.report.html import (
-    KEY_METRICS,
-    decision_block,
-    display_comparison,
-    render_html,
-    write_report,
-)
+import lazy_loader as lazy
 
-__all__ = [
-    "KEY_METRICS",
-    "backlog_figure",
-    "comparison_figure",
-    "decision_block",
-    "display_comparison",
-    "funnel_figure",
-    "owners_figure",
-    "render_html",
-    "tradeoff_figure",
-    "ttfc_figure",
-    "split_validation_figure",
-    "validation_figure",
-    "write_report",
-]
+# the names are those of __init__.pyi (which type checkers and IDEs read); each loads its module on
+# first use, so that importing the package does not import every rule in it
+__getattr__, __dir__, __all__ = lazy.attach_stub(__name__, __file__)

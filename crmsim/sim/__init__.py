@@ -1,55 +1,7 @@
 """SimPy worlds: the engine and one module per simulation."""
 
-from crmsim.sim.credit import CreditConfig, CreditResult, simulate_credit
-from crmsim.sim.distributions import (
-    Constant,
-    Distribution,
-    Empirical,
-    Exponential,
-    Gamma,
-    LogNormal,
-    Triangular,
-)
-from crmsim.sim.engine import EventLog, Result, Streams, WorkCalendar, World
-from crmsim.sim.field import FieldConfig, FieldCustomers, FieldReps, FieldResult, simulate_field
-from crmsim.sim.funnel import FunnelConfig, FunnelResult, OutcomeConfig, RepsConfig, simulate_funnel
-from crmsim.sim.pool import PoolConfig, PoolCustomers, PoolReps, PoolResult, simulate_pool
-from crmsim.sim.promo import PromoConfig, PromoProduct, PromoResult, Segment, simulate_promo
+import lazy_loader as lazy
 
-__all__ = [
-    "Constant",
-    "CreditConfig",
-    "CreditResult",
-    "Distribution",
-    "Empirical",
-    "EventLog",
-    "FieldConfig",
-    "FieldCustomers",
-    "FieldReps",
-    "FieldResult",
-    "Exponential",
-    "FunnelConfig",
-    "FunnelResult",
-    "Gamma",
-    "LogNormal",
-    "OutcomeConfig",
-    "PoolConfig",
-    "PoolCustomers",
-    "PoolReps",
-    "PoolResult",
-    "PromoConfig",
-    "PromoProduct",
-    "PromoResult",
-    "RepsConfig",
-    "Result",
-    "Segment",
-    "Streams",
-    "Triangular",
-    "WorkCalendar",
-    "World",
-    "simulate_credit",
-    "simulate_field",
-    "simulate_funnel",
-    "simulate_pool",
-    "simulate_promo",
-]
+# the names are those of __init__.pyi (which type checkers and IDEs read); each loads its module on
+# first use, so that importing the package does not import every rule in it
+__getattr__, __dir__, __all__ = lazy.attach_stub(__name__, __file__)

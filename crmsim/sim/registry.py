@@ -14,7 +14,7 @@ from typing import Protocol
 from crmsim.config import Config
 from crmsim.sim.engine import Result
 
-__all__ = ["Simulate", "ModelSpec", "MODELS", "register", "get_model"]
+__all__ = ["Simulate", "ModelSpec", "MODELS", "register", "get_model", "load_bundled"]
 
 
 class Simulate(Protocol):
@@ -68,10 +68,28 @@ def register(spec: ModelSpec) -> ModelSpec:
     return spec
 
 
-def get_model(name: str) -> ModelSpec:
-    """The spec of a model (the bundled ones are registered when ``crmsim.sim`` is imported)."""
-    import crmsim.sim  # noqa: F401  (registers the bundled models)
+_bundled_loaded = False
 
+
+def load_bundled() -> None:
+    """Register the bundled models: import every module of :mod:`crmsim.sim` once (each model's
+    module calls :func:`register`; ``crmsim.sim`` itself loads its modules on first use)."""
+    global _bundled_loaded
+    if _bundled_loaded:
+        return
+    import importlib
+    import pkgutil
+
+    import crmsim.sim
+
+    for m in pkgutil.iter_modules(crmsim.sim.__path__):
+        importlib.import_module(f"crmsim.sim.{m.name}")
+    _bundled_loaded = True
+
+
+def get_model(name: str) -> ModelSpec:
+    """The spec of a model (the bundled ones are registered on the first call)."""
+    load_bundled()
     try:
         return MODELS[name]
     except KeyError:

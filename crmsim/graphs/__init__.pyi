@@ -1,0 +1,62 @@
+"""Key accounts and influence graphs (FEATURES MCR), networkx throughout."""
+
+from .accounts import (
+    IRON_TRIANGLE,
+    AccountPlan,
+    AccountTeam,
+    SurveyPolicy,
+    TeamMember,
+    nps,
+    plan_vs_activity,
+    survey_sla,
+)
+from .figures import org_figure, power_map_figure
+from .influence import (
+    ROLES,
+    Action,
+    DecisionModel,
+    apply_actions,
+    coverage,
+    fj_equilibrium,
+    friedkin_johnsen,
+    independent_cascade,
+    influence_matrix,
+    power_map,
+    recommend,
+    single_points_of_failure,
+    support,
+    who_decides,
+)
+from .org import OrgError, available_credit, group_of, org_tree, rollup
+
+__all__ = [
+    "IRON_TRIANGLE",
+    "ROLES",
+    "AccountPlan",
+    "AccountTeam",
+    "Action",
+    "DecisionModel",
+    "OrgError",
+    "SurveyPolicy",
+    "TeamMember",
+    "apply_actions",
+    "available_credit",
+    "coverage",
+    "fj_equilibrium",
+    "friedkin_johnsen",
+    "group_of",
+    "independent_cascade",
+    "influence_matrix",
+    "nps",
+    "org_figure",
+    "org_tree",
+    "plan_vs_activity",
+    "power_map",
+    "power_map_figure",
+    "recommend",
+    "rollup",
+    "single_points_of_failure",
+    "support",
+    "survey_sla",
+    "who_decides",
+]
