@@ -79,3 +79,94 @@ def test_the_table_rule_and_the_simulations_assigner_choose_alike():
                                    start_after=last)
         last = out.attrs["last_rep"]
         assert last == ids[a.choose(loads.astype(float))]
+
+
+def _credit_run(**kw):
+    from crmsim.sim.credit import CreditConfig, simulate_credit
+
+    base = dict(customers=60, grade_shares={"A": 0.5, "B": 0.5}, late_days_mean={"A": 3, "B": 20},
+                annual_pd={"A": 0.0, "B": 0.0}, limit_multiplier=0.9, group_share=0.6, group_size=4,
+                own_limit_share=0.5, policy={"default_limit": 600_000})
+    cfg = CreditConfig.model_validate({**base, **kw})
+    return cfg, simulate_credit(cfg, seed=5, horizon_days=90)
+
+
+def test_the_credit_simulations_decisions_are_check_orders_answers():
+    """Each order the credit simulation releases or holds, replayed through
+    finance.credit.check_order on the book as it stood at that moment (own limits, group limits
+    shared by their members, the policy's default for the rest): the same answer every time."""
+    import pandas as pd
+
+    from crmsim.finance.credit import CreditPolicy, check_order
+
+    cfg, res = _credit_run()
+    cust = res.customers[["customer_id", "grade", "group_id", "credit_limit", "group_limit"]]
+    rec = res.table
+    dec = res.events[res.events["event"].isin(["credit_release", "credit_hold"])]
+    assert len(dec) > 200
+    ptr, sources, none = 0, set(), pd.DataFrame({"customer_id": [], "unbilled": []})
+    for t, c, a, ev in zip(dec["t"], dec["entity_id"].astype(int), dec["value"], dec["event"]):
+        book = rec.iloc[:ptr]
+        book = book.assign(open=book["amount"].where(~(book["paid_at"] <= t), 0))   # paid at the start of a day
+        r = check_order({"customer_id": f"C{c}", "amount": int(a)}, cust, book, none, cfg.policy)
+        assert r["ok"] == (ev == "credit_release"), (t, c, a, r)
+        sources.add((r["limit_source"], r["ok"]))
+        ptr += ev == "credit_release"
+    assert ptr == len(rec)
+    # every fallback was exercised, both ways
+    assert {(s, ok) for s in ("customer", "group", "default") for ok in (True, False)} <= sources
+    # a group limit counts the whole group: unshared, the same book holds fewer orders
+    _, alone = _credit_run(policy={"default_limit": 600_000, "group_limits_shared": False})
+    assert alone.metrics["holds"] < res.metrics["holds"]
+    assert CreditPolicy().check_points == cfg.policy.check_points
+
+
+def test_the_credit_simulation_checks_only_at_its_policys_points():
+    import pytest
+
+    from crmsim.sim.credit import CreditConfig
+
+    _, none = _credit_run(policy={"check_points": []})
+    assert none.metrics["holds"] == 0 and none.metrics["lost_sales"] == 0
+    _, at_invoice = _credit_run(policy={"check_points": ["invoice"], "default_limit": 600_000})
+    _, at_order = _credit_run()
+    assert at_invoice.metrics["holds"] == at_order.metrics["holds"] > 0   # billed at once: the same moment
+    with pytest.raises(ValueError, match="'invoice' with billing_cycle_days > 0, which is not simulated"):
+        CreditConfig(billing_cycle_days=30, policy={"check_points": ["invoice"]})
+
+
+def test_the_credit_simulations_dunning_letters_are_the_dunning_rules():
+    """Every dunning run hands the open past-due invoices to finance.ageing.dunning and sends what
+    it says: letters one level at a time from levels[0] days past due, on the run days, with the
+    policy's fees; the first letter brings the payment forward."""
+    import pandas as pd
+    import pytest
+
+    import crmsim.sim.credit as sc
+
+    calls = []
+    real = sc.dunning
+
+    def spy(frame, policy, *, today):
+        out = real(frame, policy, today=today)
+        calls.append((today, out))
+        return out
+
+    mp = pytest.MonkeyPatch()
+    mp.setattr(sc, "dunning", spy)
+    try:
+        cfg, res = _credit_run(dunning_every_days=7, dunning={"levels": [7, 21, 35], "fees": [0, 1000, 2500]})
+    finally:
+        mp.undo()
+    days = [(t - pd.Timestamp("2025-01-06")).days for t, _ in calls]
+    assert days and all(d % 7 == 0 for d in days)
+    sent = pd.concat([o[o["send"]].assign(day=d) for d, (_, o) in zip(days, calls)])
+    letters = res.events[res.events["event"] == "dunning_letter"]
+    assert len(letters) == len(sent) == res.metrics["dunning_letters"] > 20
+    assert (letters["value"].to_numpy() == sent["level"].to_numpy()).all()
+    assert (sent["days_past_due"] >= 7).all() and set(sent["level"]) == {1, 2, 3}
+    assert res.metrics["dunning_fees"] == sent["fee"].sum() == 1000 * (sent["level"] == 2).sum() + 2500 * (sent["level"] == 3).sum()
+    # what each run was told an invoice had been sent is what the run before sent it
+    assert (sent["last_level"] == sent["level"] - 1).all()
+    _, undunned = _credit_run()
+    assert res.metrics["dso"] < undunned.metrics["dso"]

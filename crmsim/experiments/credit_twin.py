@@ -384,8 +384,8 @@ def dunning_effect(invoices: pd.DataFrame, reminders: pd.DataFrame, until: float
     between reminders of one invoice, else the median days past due of the first) and ``why``
     when it cannot be estimated (no reminder, or no band with both kinds of invoice-day).
 
-    Under the simulation's model (delays past due exponential, cut by ``cut``), the ratio is
-    ``1 / cut``.
+    Under the simulation's model (delays past due exponential, the days still to payment cut to
+    ``cut`` of them by the first letter), the ratio is ``1 / cut``.
 
     Examples
     --------
@@ -444,7 +444,7 @@ def dunning_effect(invoices: pd.DataFrame, reminders: pd.DataFrame, until: float
 
 
 def _fit_dunning(h: CreditHistory, inv: pd.DataFrame, until: float, terms: int, est: Estimates,
-                 notes: list[str]) -> tuple[int, float, float] | None:
+                 notes: list[str]) -> tuple[int, float, float, float] | None:
     """``dunning_every_days`` and ``dunning_effect`` from the reminders of the window's invoices,
     or None (and a note) when the log is missing or cannot tell."""
     if h.dunning is None:
@@ -455,25 +455,27 @@ def _fit_dunning(h: CreditHistory, inv: pd.DataFrame, until: float, terms: int, 
         notes.append(f"dunning: {r['why']}; the cadence and effect are the base scenario's")
         return None
     every = int(max(1, round(r["every_days"])))
-    scale = min(1.0, 7 / every)
-    cut = float(np.clip(1 / r["ratio"], 1e-3, 1.0))
-    effect = float(np.clip((1 - cut) / scale, 0.0, 1.0))
-    cut = 1 - effect * scale
+    # the simulation's first letter cuts the days still to payment by the effect: for delays past due
+    # exponential that multiplies the payment rate by 1 / (1 - effect), so effect = 1 - 1 / ratio
+    effect = float(np.clip(1 - 1 / r["ratio"], 0.0, 1.0))
+    cut = 1 - effect
     lo, hi = r["ci"]
     est.add("dunning_rate_ratio", r["ratio"], r["ci"], r["payments"],
             note="payment rate per day past due after a reminder / before one, within bands of days past due "
                  "(Mantel-Haenszel)")
     est.add("dunning_every_days", every, n=len(rem), path="dunning_every_days",
             note="median days between reminders of an invoice (or to the first one past due)")
-    est.add("dunning_effect", effect, (float(np.clip((1 - 1 / lo) / scale, 0, 1)), float(np.clip((1 - 1 / hi) / scale, 0, 1))),
+    est.add("dunning_effect", effect, (float(np.clip(1 - 1 / lo, 0, 1)), float(np.clip(1 - 1 / hi, 0, 1))),
             r["payments"], path="dunning_effect",
-            note="delay cut at a weekly cadence, from the rate ratio (the simulation's cut = 1 / ratio)")
+            note="share of the days still to payment that the first letter cuts, from the rate ratio "
+                 "(effect = 1 - 1 / ratio)")
     notes.append(f"dunning: payments after a reminder come {r['ratio']:.2f}x as fast [{lo:.2f}, {hi:.2f}]; the fitted "
                  "days to pay are those before the cut (the simulation applies it)")
-    if rem.groupby("invoice_id")["t"].min().sub(inv.set_index("invoice_id")["due"]).dropna().nunique() == 1:
+    first = rem.groupby("invoice_id")["t"].min().sub(inv.set_index("invoice_id")["due"]).dropna()
+    if first.nunique() == 1:
         notes.append("dunning: every first reminder went out the same number of days past due; the effect rests "
                      "on payments being as likely on each day of a band of days past due")
-    return every, effect, cut
+    return every, effect, cut, float(first.median())
 
 
 def calibrate_credit(history: CreditHistory, base: CreditConfig | None = None, *, start=None, end=None,
@@ -644,10 +646,14 @@ def calibrate_credit(history: CreditHistory, base: CreditConfig | None = None, *
     dun = _fit_dunning(h, inv, t1, int(round(t)), est, notes)
     if dun is not None:
         # the delays seen were cut by the reminders; the simulation applies the cut itself, so it
-        # gets the delays without it (the past-due part / cut), and the cadence and effect
-        every, effect, cut = dun
+        # gets the delays without it (the days after the first letter, typically ``first`` days past
+        # due, / cut), and the cadence and effect
+        every, effect, cut, first = dun
+        notes.append(f"dunning: first reminders went out a median {first:.0f} days past due; the simulation sends its "
+                     f"first letter at the first run from dunning.levels[0] = {base.dunning.levels[0]} days past due "
+                     "(the base scenario's, not fitted)")
         for gname, d in days_to_pay.items():
-            d["values"] = [v if v <= t else round(t + (v - t) / cut, 1) for v in d["values"]]
+            d["values"] = [v if v <= t + first else round(t + first + (v - t - first) / cut, 1) for v in d["values"]]
             late_mean[gname] = late_mean[gname] / cut
         raw.update(dunning_every_days=int(every), dunning_effect=float(effect))
     raw.update(customers=int(n_c), grade_shares=shares, orders_per_month=float(lam), order_rate_sigma=sigma,

@@ -13,7 +13,7 @@ from .ageing import (
     open_as_of,
 )
 from .contracts import FrameAgreement, OrderContract, PaymentTerms
-from .credit import CreditPolicy, check_order, early_warnings, exposure, risk_grade
+from .credit import CreditPolicy, check_order, credit_limits, early_warnings, exposure, risk_grade
 from .ecl import loss_rates_from_roll_rates, provision, roll_rate_matrix
 from .orders import (
     FORM_EVENTS,
@@ -71,6 +71,7 @@ __all__ = [
     "bucket_labels",
     "check_fulfilment",
     "check_order",
+    "credit_limits",
     "dso",
     "dunning",
     "late_payments",

@@ -12,7 +12,7 @@ from pydantic import Field
 
 from crmsim.config import Config
 
-__all__ = ["CreditPolicy", "exposure", "within_limit", "check_order", "risk_grade", "early_warnings",
+__all__ = ["CreditPolicy", "credit_limits", "exposure", "within_limit", "check_order", "risk_grade", "early_warnings",
            "change_limit", "check_limits"]
 
 CheckPoint = Literal["quote", "order", "delivery", "invoice"]
@@ -84,21 +84,60 @@ def check_order(order: dict, customers: pd.DataFrame, receivables: pd.DataFrame,
     if group_tree is not None:
         return _check_in_tree(order, cid, group_tree, tree_limits, receivables, open_orders, policy, point, log,
                               user_roles)
-    own = c.at[cid, "credit_limit"] if "credit_limit" in c.columns else np.nan
-    group = c.at[cid, "group_id"] if "group_id" in c.columns else None
-    members = [cid]
-    if pd.notna(own):
-        limit, source = int(own), "customer"
-    elif group is not None and pd.notna(group) and "group_limit" in c.columns and \
-            c.loc[c["group_id"] == group, "group_limit"].notna().any():
-        limit, source = int(c.loc[c["group_id"] == group, "group_limit"].dropna().iloc[0]), "group"
-        if policy.group_limits_shared:
-            members = c.index[c["group_id"] == group].tolist()
-    else:
-        limit, source = policy.default_limit, "default"
+    lim = credit_limits(customers, policy).loc[cid]
+    members = c.index[c["group_id"] == lim["exposure_of"]].tolist() if lim["exposure_scope"] == "group" else [cid]
+    limit, source = int(lim["limit"]), lim["limit_source"]
     parts = policy.exposure_at.get(point, ("receivables", "open_orders"))
     exp = sum(exposure(m, receivables, open_orders, parts) for m in members) + int(order["amount"])
     return _decide(order, cid, point, log, exp, limit, source, controller=_controls(policy, user_roles))
+
+
+def credit_limits(customers: pd.DataFrame, policy: CreditPolicy) -> pd.DataFrame:
+    """Each customer's credit limit and where it comes from, vectorised: its own ``credit_limit``;
+    else the ``group_limit`` of its ``group_id`` (the first one given in the group); else the
+    policy's ``default_limit``.
+
+    Returns, indexed by ``customer_id``: ``limit``, ``limit_source`` (customer / group /
+    default), and whose exposure counts against it: ``exposure_scope`` (customer, or group when
+    the group limit is shared by its members) and ``exposure_of`` (the customer or group id).
+    Under a shared group limit, the exposure is that of every member of the group, those with
+    their own limit included (what they owe, the group owes).
+
+    Examples
+    --------
+    >>> cust = pd.DataFrame({"customer_id": ["a", "b", "c", "d"], "credit_limit": [50_000, None, None, None],
+    ...                      "group_id": ["G", "G", None, "H"], "group_limit": [None, 200_000, None, None]})
+    >>> credit_limits(cust, CreditPolicy(default_limit=10_000))  # doctest: +NORMALIZE_WHITESPACE
+                  limit limit_source exposure_scope exposure_of
+    customer_id
+    a             50000     customer       customer           a
+    b            200000        group          group           G
+    c             10000      default       customer           c
+    d             10000      default       customer           d
+    """
+    from crmsim.tables import need_columns
+
+    need_columns(customers, ["customer_id"], "customers")
+    ids = customers["customer_id"]
+    n = len(customers)
+    own = pd.to_numeric(customers["credit_limit"], errors="coerce").to_numpy(float) \
+        if "credit_limit" in customers.columns else np.full(n, np.nan)
+    group = customers["group_id"].to_numpy(object) if "group_id" in customers.columns else np.full(n, None, object)
+    in_group = pd.notna(group)
+    glim = np.full(n, np.nan)
+    if "group_limit" in customers.columns and in_group.any():
+        gl = pd.to_numeric(customers["group_limit"], errors="coerce")
+        first = gl[in_group].groupby(group[in_group], sort=False).agg(lambda s: s.dropna().iloc[0] if s.notna().any()
+                                                                      else np.nan)
+        glim[in_group] = first.reindex(group[in_group]).to_numpy(float)
+    has_own, has_group = ~np.isnan(own), np.isnan(own) & ~np.isnan(glim)
+    limit = np.where(has_own, own, np.where(has_group, glim, policy.default_limit))
+    source = np.where(has_own, "customer", np.where(has_group, "group", "default"))
+    shared = has_group & policy.group_limits_shared
+    return pd.DataFrame({"limit": np.round(limit).astype(np.int64), "limit_source": source,
+                         "exposure_scope": np.where(shared, "group", "customer"),
+                         "exposure_of": np.where(shared, group, ids.to_numpy(object))},
+                        index=pd.Index(ids, name="customer_id"))
 
 
 def _controls(policy: CreditPolicy, user_roles) -> bool:

@@ -1,16 +1,25 @@
 """Credit-risk simulation (FEATURES L2C-6): a year of customers ordering on credit.
 
-Each day customers place orders (Poisson); each order passes the credit rule
-(:func:`crmsim.finance.credit.within_limit`) against the customer's limit, or is held and the sale
-is lost. Receivables fall due after the payment terms and are paid after a delay that depends on
-the risk grade (shortened by dunning). Defaults follow the one-factor model month by month: a
+Each day customers place orders (Poisson); each order is checked by the credit policy
+(:class:`crmsim.finance.credit.CreditPolicy`, the rule of :func:`crmsim.finance.credit.check_order`):
+its limit is the customer's own, else its group's, else the policy's default
+(:func:`crmsim.finance.credit.credit_limits`), the exposure is what the policy counts at each of its
+check points, and an order over the limit (:func:`crmsim.finance.credit.within_limit`) is held and
+the sale lost. The simulation has no lead times, so the quote, order and delivery check points all
+fall at the order; the invoice one too when each order is billed at once. Nobody overrides a hold.
+Receivables fall due after the payment terms and are paid after a delay that depends on the risk
+grade. Dunning runs every ``dunning_every_days`` days by the dunning rule
+(:func:`crmsim.finance.ageing.dunning` with its :class:`~crmsim.finance.ageing.DunningPolicy`):
+the first letter to an invoice cuts the days still to its payment by ``dunning_effect``; each
+letter is logged with its level and fee. Defaults follow the one-factor model month by month: a
 common economic factor Z drives correlated defaults (the one-factor rule
 :func:`crmsim.finance.portfolio.defaults_given_factor`); a
 defaulted customer's open receivables are lost (times LGD) and it stops ordering.
 
 Metrics: sales, sales lost to credit holds, realised credit loss, average exposure, DSO, the
 year-end ageing and IFRS 9 allowance (the provision matrix of :mod:`crmsim.finance.ecl`), and the
-share of receivables paid late; the event log carries the exposure and cumulative loss of every
+share of receivables paid late, dunning letters and fees; the event log carries every credit
+decision (``credit_release`` / ``credit_hold``, the order amount), every dunning letter, and the exposure and cumulative loss of every
 day. Run many replications for the distribution of the annual loss (``crmsim.finance.loss_summary``
 on the ``credit_loss`` column). Money in minor units.
 """
@@ -18,6 +27,7 @@ on the ``credit_loss`` column). Money in minor units.
 from __future__ import annotations
 
 import heapq
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -25,15 +35,22 @@ from pydantic import Field, model_validator
 
 from crmsim.calendar import DAYS_PER_MONTH
 from crmsim.config import Config
-from crmsim.finance.ageing import DEFAULT_BUCKETS, ageing, bucket_labels, dso
-from crmsim.finance.credit import within_limit
+from crmsim.finance.ageing import (
+    DEFAULT_BUCKETS,
+    DunningPolicy,
+    ageing,
+    bucket_labels,
+    dso,
+    dunning,
+)
+from crmsim.finance.credit import CreditPolicy, credit_limits, within_limit
 from crmsim.finance.ecl import provision
 from crmsim.finance.portfolio import defaults_given_factor
 from crmsim.sim.distributions import Distribution
 from crmsim.sim.engine import Result, World
 from crmsim.sim.registry import ModelSpec, register
 
-__all__ = ["CreditConfig", "CreditResult", "simulate_credit", "credit_book"]
+__all__ = ["CreditConfig", "CreditResult", "simulate_credit", "credit_book", "book_customers"]
 
 #: the default risk grades (a scenario or a calibration may use its own names)
 GRADES = ("A", "B", "C", "D", "E")
@@ -47,6 +64,12 @@ class CreditConfig(Config):
     replaces terms + an exponential delay by a distribution of the days from invoice to payment,
     e.g. the empirical one :func:`crmsim.experiments.calibrate_credit` fits (heavy tails kept).
     ``order_rate_sigma`` spreads order rates across customers (lognormal sigma; 0 = equal).
+
+    Limits: a customer with its own limit gets ``limit_multiplier`` x its expected open exposure;
+    ``group_share`` of the customers belong to groups of ``group_size`` whose group limit is the
+    sum of its members'; a customer without its own limit (``1 - own_limit_share`` of them) falls
+    back to its group's limit, else to ``policy.default_limit``, as
+    :func:`crmsim.finance.credit.credit_limits` says.
     """
 
     customers: int = Field(default=500, ge=1)   # customers in the book
@@ -69,8 +92,17 @@ class CreditConfig(Config):
     annual_pd: dict[str, float] = {"A": 0.003, "B": 0.01, "C": 0.025, "D": 0.06, "E": 0.15}
     rho: float = Field(default=0.15, gt=0, lt=1)   # asset correlation of the one-factor default model
     lgd: float = Field(default=0.6, ge=0, le=1)   # loss given default: share of the open amount lost
-    dunning_every_days: int = Field(default=0, ge=0)            # 0 = no dunning
-    dunning_effect: float = Field(default=0.35, ge=0, le=1)     # delay cut at a weekly cadence
+    #: where credit is checked, the default limit, shared group limits, what the exposure counts
+    policy: CreditPolicy = CreditPolicy()
+    group_share: float = Field(default=0.0, ge=0, le=1)   # share of customers that belong to a customer group
+    group_size: int = Field(default=5, ge=1)   # customers per group (the last group may be smaller)
+    #: share of customers with their own limit; the others use their group's limit, else the default
+    own_limit_share: float = Field(default=1.0, ge=0, le=1)
+    dunning_every_days: int = Field(default=0, ge=0)   # days between dunning runs; 0 = no dunning
+    #: the dunning levels (days past due) and fees of the dunning rule
+    dunning: DunningPolicy = DunningPolicy()
+    #: share of the days still to payment that the first dunning letter to an invoice cuts
+    dunning_effect: float = Field(default=0.35, ge=0, le=1)
     #: IFRS 9 provision matrix: loss rate per ageing bucket
     loss_rates: dict[str, float] = {"current": 0.003, "1-30": 0.016, "31-60": 0.036, "61-90": 0.066,
                                     "91-120": 0.106, "121+": 0.25}
@@ -90,12 +122,23 @@ class CreditConfig(Config):
             raise ValueError("grade_shares must be >= 0 and sum to 1")
         if any(not 0 <= v <= 1 for v in self.annual_pd.values()):
             raise ValueError(f"annual_pd must be within [0, 1], got {self.annual_pd}")
+        if "invoice" in self.policy.check_points and self.billing_cycle_days:
+            raise ValueError("policy.check_points has 'invoice' with billing_cycle_days > 0, which is not simulated: "
+                             "the orders of a billing cycle are delivered before their bill is checked, and a held "
+                             "bill is not modelled; check at 'order' or 'delivery', or bill each order "
+                             "(billing_cycle_days = 0)")
         if set(self.loss_rates) != set(bucket_labels(DEFAULT_BUCKETS)):
             raise ValueError(f"loss_rates needs the buckets {bucket_labels(DEFAULT_BUCKETS)}")
         return self
 
 
+@dataclass
 class CreditResult(Result):
+    #: the book: ``customer_id, grade, group_id, credit_limit, group_limit`` (what the run drew),
+    #: the limit the rule gave (``limit, limit_source, exposure_scope, exposure_of``), and per
+    #: customer its ``holds`` and ``lost_sales``
+    customers: pd.DataFrame | None = None
+
     @property
     def receivables(self) -> pd.DataFrame:
         return self.table
@@ -103,7 +146,7 @@ class CreditResult(Result):
 
 def credit_book(cfg: CreditConfig, streams) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The book at the start of a run: each customer's grade (index into ``grade_shares``), order
-    rate per day and credit limit (``limit_multiplier`` x the expected open exposure: orders a
+    rate per day and own credit limit (``limit_multiplier`` x the expected open exposure: orders a
     day x days an invoice stays open x the mean amount), from the run's named random streams."""
     n = cfg.customers
     grades = list(cfg.grade_shares)
@@ -119,6 +162,103 @@ def credit_book(cfg: CreditConfig, streams) -> tuple[np.ndarray, np.ndarray, np.
     return g, rate, limit
 
 
+def book_customers(cfg: CreditConfig, streams, g: np.ndarray, limit: np.ndarray) -> pd.DataFrame:
+    """The book as a customers table the credit rule reads: ``customer_id`` (``C0``, ``C1``...),
+    ``grade``, ``group_id`` (``G0``... for the ``group_share`` in groups of ``group_size``, else
+    missing), ``credit_limit`` (own limit, missing for the ``1 - own_limit_share`` without one) and
+    ``group_limit`` (the sum of the members' limits of :func:`credit_book`)."""
+    n = cfg.customers
+    in_group = streams.rng("book.groups").random(n) < cfg.group_share
+    gid = np.full(n, None, dtype=object)
+    gid[in_group] = np.char.add("G", (np.arange(int(in_group.sum())) // cfg.group_size).astype(str)).astype(object)
+    own = streams.rng("book.own_limit").random(n) < cfg.own_limit_share
+    cust = pd.DataFrame({"customer_id": np.char.add("C", np.arange(n).astype(str)).astype(object),
+                         "grade": np.array(list(cfg.grade_shares), dtype=object)[g], "group_id": gid,
+                         "credit_limit": np.where(own, limit, np.nan)})
+    sums = pd.Series(limit[in_group], dtype=float).groupby(gid[in_group]).sum()
+    cust["group_limit"] = pd.Series(gid).map(sums).to_numpy(float)
+    return cust
+
+
+class _Book:
+    """The open amounts of a run, per customer and per customer group, split into billed (open
+    receivables) and unbilled (open orders), and the credit check of an order on them: the
+    limits and exposure scope of :func:`crmsim.finance.credit.credit_limits`, the exposure parts
+    of the policy at each check point, the decision of :func:`crmsim.finance.credit.within_limit`."""
+
+    def __init__(self, cfg: CreditConfig, customers: pd.DataFrame):
+        lim = credit_limits(customers, cfg.policy)
+        n = len(customers)
+        self.limit = lim["limit"].to_numpy(np.int64)
+        self.source = lim["limit_source"].to_numpy(object)
+        self.by_group = (lim["exposure_scope"] == "group").to_numpy()
+        gkey, self.groups = pd.factorize(customers["group_id"])
+        self.group = gkey                                   # -1: in no group
+        self.open = np.zeros(n, dtype=np.int64)             # billed and unbilled, per customer
+        self.unbilled = np.zeros(n, dtype=np.int64)
+        self.g_open = np.zeros(len(self.groups) + 1, dtype=np.int64)   # per group; the last: no group
+        self.g_unbilled = np.zeros(len(self.groups) + 1, dtype=np.int64)
+        points = [p for p in cfg.policy.check_points if p != "invoice" or not cfg.billing_cycle_days]
+        parts = {tuple(sorted(cfg.policy.exposure_at.get(p, ("receivables", "open_orders")))) for p in points}
+        self.parts = sorted(parts)       # one check per distinct exposure (points at the same moment)
+
+    def add(self, c: int, amount: int, *, unbilled: bool = False) -> None:
+        self.open[c] += amount
+        self.g_open[self.group[c]] += amount
+        if unbilled:
+            self.unbilled[c] += amount
+            self.g_unbilled[self.group[c]] += amount
+
+    def bill(self, c: int, amount: int) -> None:
+        self.unbilled[c] -= amount
+        self.g_unbilled[self.group[c]] -= amount
+
+    def write_off(self, who: np.ndarray) -> None:
+        """Defaulted customers: what they owe leaves their group's exposure."""
+        np.subtract.at(self.g_open, self.group[who], self.open[who])
+        np.subtract.at(self.g_unbilled, self.group[who], self.unbilled[who])
+
+    def passes(self, c: int, amount: int) -> bool:
+        if self.by_group[c]:
+            o, u = self.g_open[self.group[c]], self.g_unbilled[self.group[c]]
+        else:
+            o, u = self.open[c], self.unbilled[c]
+        for parts in self.parts:
+            exp = (o - u if "receivables" in parts else 0) + (u if "open_orders" in parts else 0) + amount
+            if not within_limit(exp, self.limit[c]):
+                return False
+        return True
+
+
+def _dunning_run(cfg: CreditConfig, day: int, t0: pd.Timestamp, recs: list, sched: list, sent: dict,
+                 pay_heap: list, log, counted: bool) -> tuple[int, int]:
+    """One dunning run on the open receivables past due, by :func:`crmsim.finance.ageing.dunning`:
+    letters go out, each logged; an invoice's first letter cuts the days still to its payment by
+    ``dunning_effect`` (rescheduled). Returns the letters and fees (counted only after warm-up)."""
+    ks = [k for k, lv_at in sent.items() if recs[k][3] < day]
+    if not ks:
+        return 0, 0
+    last = np.array([sent[k][0] for k in ks])
+    at = np.array([sent[k][1] for k in ks], dtype=float)
+    frame = pd.DataFrame({"due_at": t0 + pd.to_timedelta([recs[k][3] for k in ks], unit="D"),
+                          "open": [recs[k][1] for k in ks], "last_level": last,
+                          "last_sent_at": t0 + pd.to_timedelta(at, unit="D")})
+    d = dunning(frame, cfg.dunning, today=t0 + pd.Timedelta(days=day))
+    send = d["send"].to_numpy()
+    lv, fee = d["level"].to_numpy(), d["fee"].to_numpy(np.int64)
+    for i in np.flatnonzero(send).tolist():
+        k = ks[i]
+        sent[k] = (int(lv[i]), float(day))
+        if last[i] == 0 and cfg.dunning_effect > 0:        # the first letter: the rest of the wait shrinks
+            left = sched[k] - day
+            if left > 0:
+                sched[k] = day + int(np.ceil(left * (1 - cfg.dunning_effect)))
+                heapq.heappush(pay_heap, (sched[k], k))
+    who = [recs[ks[i]][0] for i in np.flatnonzero(send)]
+    log.extend(float(day), "customer", np.asarray(who, dtype=np.int64), "dunning_letter", value=lv[send].astype(float))
+    return (int(send.sum()), int(fee[send].sum())) if counted else (0, 0)
+
+
 def simulate_credit(cfg: CreditConfig, seed, horizon_days: float, warmup_days: float = 0.0,
                     *, keep_events: bool = True) -> CreditResult:
     """Simulate the credit book for one replication (see the module docstring)."""
@@ -127,97 +267,122 @@ def simulate_credit(cfg: CreditConfig, seed, horizon_days: float, warmup_days: f
     n = cfg.customers
     grades = list(cfg.grade_shares)
     g, rate, limit = credit_book(cfg, world.streams)
+    customers = book_customers(cfg, world.streams, g, limit)
+    book = _Book(cfg, customers)
     dtp = [cfg.days_to_pay.get(x) for x in grades]
     late = np.array([cfg.late_days_mean[x] for x in grades])[g]
-    cut = 1.0
-    if cfg.dunning_every_days:
-        cut = 1 - cfg.dunning_effect * min(1.0, 7 / cfg.dunning_every_days)
-        late = late * cut
     pd_month = 1 - (1 - np.array([cfg.annual_pd[x] for x in grades])[g]) ** (1 / 12)
     s2 = np.log1p(cfg.order_amount_cv**2)
     defaulted = np.zeros(n, dtype=bool)
-    open_amt = np.zeros(n, dtype=np.int64)
     recs: list[tuple] = []          # (customer, amount, created, due, paid_at or nan)
+    sched: list[int] = []           # the day each invoice will be paid
+    sent: dict[int, tuple[int, float]] = {}   # open invoices: (dunning level sent, day sent)
     pay_heap: list = []
-    state = {"sales": 0, "lost_sales": 0, "loss": 0, "exposure_sum": 0.0, "days": 0, "holds": 0}
+    state = {"sales": 0, "lost_sales": 0, "loss": 0, "exposure_sum": 0.0, "days": 0, "holds": 0,
+             "letters": 0, "fees": 0}
+    holds, lost = np.zeros(n, dtype=np.int64), np.zeros(n, dtype=np.int64)
     log = world.log
-
+    t0 = pd.Timestamp("2025-01-06")
     cycle = cfg.billing_cycle_days
-    unbilled = np.zeros(n, dtype=np.int64)
 
     def invoice(c: int, a: int, day: int, r: np.random.Generator) -> None:
         """An invoice of ``a`` to customer ``c`` on ``day``, and the day it will be paid."""
         due = day + cfg.terms_days
         d = dtp[g[c]]
-        if d is None:
-            pay_day = due + int(round(r.exponential(late[c])))
-        else:   # fitted days from invoice to payment; dunning cuts the days past due
-            days = float(d.sample(r, 1)[0])
-            pay_day = day + int(round(days if days <= cfg.terms_days else
-                                      cfg.terms_days + (days - cfg.terms_days) * cut))
+        pay_day = due + int(round(r.exponential(late[c]))) if d is None else day + int(round(float(d.sample(r, 1)[0])))
         heapq.heappush(pay_heap, (pay_day, len(recs)))
+        sent[len(recs)] = (0, np.nan)
+        sched.append(pay_day)
         recs.append((c, a, day, due, np.nan))
+
+    def payments(day: int) -> None:
+        while pay_heap and pay_heap[0][0] <= day:
+            t, k = heapq.heappop(pay_heap)
+            c, amt = recs[k][0], recs[k][1]
+            if not defaulted[c] and np.isnan(recs[k][4]) and t == sched[k]:
+                book.add(c, -amt)
+                recs[k] = (*recs[k][:4], float(t))
+                sent.pop(k, None)
+
+    def defaults(day: int, r: np.random.Generator) -> None:
+        """Monthly defaults by one common factor; a defaulted customer's open amount is lost."""
+        z = r.standard_normal()
+        e = r.standard_normal(n)
+        new = ~defaulted & defaults_given_factor(pd_month, cfg.rho, z, e)
+        if new.any():
+            loss = int(np.round(book.open[new].sum() * cfg.lgd))
+            if day >= world.warmup:
+                state["loss"] += loss
+            defaulted[new] = True
+            book.write_off(np.flatnonzero(new))
+            for k in [k for k in sent if defaulted[recs[k][0]]]:
+                del sent[k]
+            log.extend(np.full(int(new.sum()), float(day)), "customer", np.flatnonzero(new), "default",
+                       value=book.open[new].astype(float))
+
+    def orders(day: int, r: np.random.Generator) -> None:
+        k = r.poisson(rate * ~defaulted)
+        who = np.repeat(np.arange(n), k)
+        if not who.size:
+            return
+        amt = np.round(r.lognormal(np.log(cfg.order_amount_mean) - s2 / 2, np.sqrt(s2), who.size)).astype(np.int64)
+        counted = day >= world.warmup
+        for c, a in zip(who.tolist(), amt.tolist()):
+            if not book.passes(c, a):
+                log.record(float(day), "customer", c, "credit_hold", value=float(a))
+                if counted:
+                    state["lost_sales"] += a
+                    state["holds"] += 1
+                    holds[c] += 1
+                    lost[c] += a
+                continue
+            log.record(float(day), "customer", c, "credit_release", value=float(a))
+            if counted:
+                state["sales"] += a
+            book.add(c, a, unbilled=bool(cycle))
+            if not cycle:
+                invoice(c, a, day, r)
 
     def daily(now: float) -> None:
         day = int(now)
         r = rng(f"day.{day}")
-        # payments due today
-        while pay_heap and pay_heap[0][0] <= day:
-            t, k = heapq.heappop(pay_heap)
-            c, amt = recs[k][0], recs[k][1]
-            if not defaulted[c] and np.isnan(recs[k][4]):
-                open_amt[c] -= amt
-                recs[k] = (*recs[k][:4], float(t))
-        # monthly defaults: one common factor
+        payments(day)
         if day % 30 == 0 and day > 0:
-            z = r.standard_normal()
-            e = r.standard_normal(n)
-            new = ~defaulted & defaults_given_factor(pd_month, cfg.rho, z, e)
-            if new.any():
-                loss = int(np.round(open_amt[new].sum() * cfg.lgd))
-                if day >= world.warmup:
-                    state["loss"] += loss
-                defaulted[new] = True
-                log.extend(np.full(int(new.sum()), float(day)), "customer", np.flatnonzero(new), "default",
-                           value=open_amt[new].astype(float))
-        # orders
-        k = r.poisson(rate * ~defaulted)
-        who = np.repeat(np.arange(n), k)
-        if who.size:
-            amt = np.round(r.lognormal(np.log(cfg.order_amount_mean) - s2 / 2, np.sqrt(s2), who.size)).astype(np.int64)
-            for c, a in zip(who.tolist(), amt.tolist()):
-                ok = bool(within_limit(open_amt[c] + a, limit[c]))
-                if not ok:
-                    if day >= world.warmup:
-                        state["lost_sales"] += a
-                        state["holds"] += 1
-                    continue
-                if day >= world.warmup:
-                    state["sales"] += a
-                open_amt[c] += a
-                if cycle:
-                    unbilled[c] += a
-                else:
-                    invoice(c, a, day, r)
+            defaults(day, r)
+        orders(day, r)
         if cycle and day % cycle == cycle - 1:   # the bill of the cycle's orders (defaulted: nothing)
-            for c in np.flatnonzero((unbilled > 0) & ~defaulted).tolist():
-                invoice(c, int(unbilled[c]), day, r)
-            unbilled[:] = 0
+            for c in np.flatnonzero((book.unbilled > 0) & ~defaulted).tolist():
+                a = int(book.unbilled[c])
+                book.bill(c, a)
+                invoice(c, a, day, r)
+        if cfg.dunning_every_days and day % cfg.dunning_every_days == 0:
+            letters, fees = _dunning_run(cfg, day, t0, recs, sched, sent, pay_heap, log, day >= world.warmup)
+            state["letters"] += letters
+            state["fees"] += fees
+        exposure = float(book.open[~defaulted].sum())
         if day >= world.warmup:
-            state["exposure_sum"] += float(open_amt[~defaulted].sum())
+            state["exposure_sum"] += exposure
             state["days"] += 1
         # the book over time: exposure and cumulative credit loss, one system event a day
-        log.record(float(day), "system", 0, "exposure", value=float(open_amt[~defaulted].sum()))
+        log.record(float(day), "system", 0, "exposure", value=exposure)
         log.record(float(day), "system", 0, "cumulative_loss", value=float(state["loss"]))
 
     world.every_day(daily, at_hour=12)
     world.run()
+    customers = customers.join(credit_limits(customers, cfg.policy), on="customer_id").assign(holds=holds, lost_sales=lost)
+    return _credit_result(cfg, world, recs, defaulted, state, t0, customers,
+                          log.to_frame() if keep_events else None)
+
+
+def _credit_result(cfg: CreditConfig, world: World, recs: list, defaulted: np.ndarray, state: dict,
+                   t0: pd.Timestamp, customers: pd.DataFrame, events: pd.DataFrame | None) -> CreditResult:
+    """The receivables table, the year-end ageing and allowance, and the metrics of a run."""
+    grades = np.array(list(cfg.grade_shares), dtype=object)
     rc = pd.DataFrame(recs, columns=["customer", "amount", "created", "due", "paid_at"])
-    t0 = pd.Timestamp("2025-01-06")
-    end = t0 + pd.Timedelta(days=int(horizon_days))
+    end = t0 + pd.Timedelta(days=int(world.horizon))
     is_open = rc["paid_at"].isna() & ~defaulted[rc["customer"]]
     rc["customer_id"] = "C" + rc["customer"].astype(str)
-    rc["grade"] = np.array(grades, dtype=object)[g[rc["customer"]]]
+    rc["grade"] = customers["grade"].to_numpy(object)[rc["customer"]] if len(rc) else grades[:0]
     rc["due_at"] = t0 + pd.to_timedelta(rc["due"], unit="D")
     rc["open"] = np.where(is_open, rc["amount"], 0).astype(np.int64)
     ag = ageing(rc[is_open], today=end, by=None) if is_open.any() else pd.DataFrame(
@@ -233,11 +398,12 @@ def simulate_credit(cfg: CreditConfig, seed, horizon_days: float, warmup_days: f
         "allowance": allowance, "defaults": float(defaulted.sum()),
         "paid_late_share": float((paid["paid_at"] > paid["due"]).mean()) if len(paid) else np.nan,
         "loss_rate": float(state["loss"] / state["sales"]) if state["sales"] else np.nan,
+        "dunning_letters": float(state["letters"]), "dunning_fees": float(state["fees"]),
     }
     for b in ag.columns:
         m[f"ageing.{b}"] = float(ag[b].iloc[0])
-    events = log.to_frame()
-    return CreditResult(table=rc, events=events if keep_events else events.iloc[:0], metrics=m)
+    ev = events if events is not None else world.log.to_frame().iloc[:0]
+    return CreditResult(table=rc, events=ev, metrics=m, customers=customers)
 
 
 register(ModelSpec(name="credit", config=CreditConfig, simulate=simulate_credit, table="receivables",
@@ -245,5 +411,6 @@ register(ModelSpec(name="credit", config=CreditConfig, simulate=simulate_credit,
                    figures="crmsim.report.models:credit_figures",
                    units={"sales": "money_minor>=0", "lost_sales": "money_minor>=0", "credit_loss": "money_minor>=0",
                           "avg_exposure": "money_minor>=0", "allowance": "money_minor>=0", "ageing.*": "money_minor>=0",
-                          "dso": "days", "holds": "count", "defaults": "count", "paid_late_share": "share",
+                          "dso": "days", "holds": "count", "defaults": "count", "dunning_letters": "count",
+                          "dunning_fees": "money_minor>=0", "paid_late_share": "share",
                           "loss_rate": "share"}))
