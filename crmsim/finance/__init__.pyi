@@ -13,7 +13,7 @@ from .ageing import (
     open_as_of,
 )
 from .contracts import FrameAgreement, OrderContract, PaymentTerms
-from .credit import CreditPolicy, check_order, credit_limits, early_warnings, exposure, risk_grade
+from .credit import RISK_GRADES, CreditPolicy, check_order, credit_limits, early_warnings, exposure, risk_grade
 from .ecl import loss_rates_from_roll_rates, provision, roll_rate_matrix
 from .orders import (
     FORM_EVENTS,
@@ -48,6 +48,7 @@ from .writeoff import PASSES, allocate, to_cents, unallocate
 __all__ = [
     "in_currency",  # noqa: F822 -- imported eagerly in __init__.py (stubs take relative imports only)
     "ACCOUNT_TYPES",
+    "RISK_GRADES",
     "DEFAULT_BUCKETS",
     "EVENTS",
     "FORM_EVENTS",

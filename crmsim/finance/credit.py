@@ -12,8 +12,12 @@ from pydantic import Field
 
 from crmsim.config import Config
 
-__all__ = ["CreditPolicy", "credit_limits", "exposure", "within_limit", "check_order", "risk_grade", "early_warnings",
+__all__ = ["RISK_GRADES", "CreditPolicy", "credit_limits", "exposure", "within_limit", "check_order", "risk_grade", "early_warnings",
            "change_limit", "check_limits"]
+
+#: the default risk grades, safest first: what :func:`risk_grade` answers and the credit
+#: simulation's default book uses (a scenario or a calibration may use its own names)
+RISK_GRADES: tuple[str, ...] = ("A", "B", "C", "D", "E")
 
 CheckPoint = Literal["quote", "order", "delivery", "invoice"]
 ExposurePart = Literal["receivables", "open_orders"]
@@ -192,7 +196,7 @@ def risk_grade(customers: pd.DataFrame, *, days_late_col: str = "avg_days_late",
     if score_col and score_col in customers.columns:
         ext = 1 - np.clip(customers[score_col].fillna(50).to_numpy(float) / 100, 0, 1)
         risk = (late + ext) / 2
-    grade = np.select([risk < 0.15, risk < 0.3, risk < 0.45, risk < 0.6], list("ABCD"), "E")
+    grade = np.select([risk < 0.15, risk < 0.3, risk < 0.45, risk < 0.6], list(RISK_GRADES[:4]), RISK_GRADES[4])
     return pd.Series(grade, index=customers.index, name="risk_grade")
 
 

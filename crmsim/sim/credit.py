@@ -43,7 +43,7 @@ from crmsim.finance.ageing import (
     dso,
     dunning,
 )
-from crmsim.finance.credit import CreditPolicy, credit_limits, within_limit
+from crmsim.finance.credit import RISK_GRADES, CreditPolicy, credit_limits, within_limit
 from crmsim.finance.ecl import provision
 from crmsim.finance.portfolio import defaults_given_factor
 from crmsim.sim.distributions import Distribution
@@ -52,8 +52,8 @@ from crmsim.sim.registry import ModelSpec, register
 
 __all__ = ["CreditConfig", "CreditResult", "simulate_credit", "credit_book", "book_customers"]
 
-#: the default risk grades (a scenario or a calibration may use its own names)
-GRADES = ("A", "B", "C", "D", "E")
+#: the default risk grades (a scenario or a calibration may use its own names): the credit rules'
+GRADES = RISK_GRADES
 
 
 class CreditConfig(Config):
@@ -74,7 +74,7 @@ class CreditConfig(Config):
 
     customers: int = Field(default=500, ge=1)   # customers in the book
     #: share of customers per risk grade (your grade names)
-    grade_shares: dict[str, float] = {"A": 0.2, "B": 0.3, "C": 0.3, "D": 0.15, "E": 0.05}
+    grade_shares: dict[str, float] = dict(zip(GRADES, (0.2, 0.3, 0.3, 0.15, 0.05)))
     orders_per_month: float = Field(default=2.0, gt=0)   # mean orders per customer per month (Poisson)
     order_rate_sigma: float = Field(default=0.5, ge=0)   # lognormal spread of order rates across customers
     order_amount_mean: int = Field(default=500_000, gt=0)      # mean order amount, cents
@@ -85,11 +85,11 @@ class CreditConfig(Config):
     billing_cycle_days: int = Field(default=0, ge=0)
     limit_multiplier: float = Field(default=1.5, gt=0)          # credit limit = this x the expected open exposure
     #: mean days paid after the due date, per grade (exponential)
-    late_days_mean: dict[str, float] = {"A": 2, "B": 6, "C": 14, "D": 28, "E": 50}
+    late_days_mean: dict[str, float] = dict(zip(GRADES, (2, 6, 14, 28, 50)))
     #: per grade, days from invoice to payment (replaces terms + late days; calibrate fits it)
     days_to_pay: dict[str, Distribution] = {}
     #: probability of default within a year, per grade
-    annual_pd: dict[str, float] = {"A": 0.003, "B": 0.01, "C": 0.025, "D": 0.06, "E": 0.15}
+    annual_pd: dict[str, float] = dict(zip(GRADES, (0.003, 0.01, 0.025, 0.06, 0.15)))
     rho: float = Field(default=0.15, gt=0, lt=1)   # asset correlation of the one-factor default model
     lgd: float = Field(default=0.6, ge=0, le=1)   # loss given default: share of the open amount lost
     #: where credit is checked, the default limit, shared group limits, what the exposure counts
