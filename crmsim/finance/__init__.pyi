@@ -13,7 +13,15 @@ from .ageing import (
     open_as_of,
 )
 from .contracts import FrameAgreement, OrderContract, PaymentTerms
-from .credit import RISK_GRADES, CreditPolicy, check_order, credit_limits, early_warnings, exposure, risk_grade
+from .credit import (
+    RISK_GRADES,
+    CreditPolicy,
+    check_order,
+    credit_limits,
+    early_warnings,
+    exposure,
+    risk_grade,
+)
 from .ecl import loss_rates_from_roll_rates, provision, roll_rate_matrix
 from .orders import (
     FORM_EVENTS,

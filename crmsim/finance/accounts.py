@@ -20,7 +20,13 @@ Kind = Literal["prepayment", "rebate", "cash", "credit"]
 
 class RebateUsage(Config):
     """How much of an order a rebate balance may pay: at most ``max_order_share`` of the order and
-    at most ``max_line_share`` of any one line."""
+    at most ``max_line_share`` of any one line.
+
+    Examples
+    --------
+    >>> RebateUsage(max_order_share=0.3).max_order_share
+    0.3
+    """
 
     max_order_share: float = Field(default=0.10, ge=0, le=1)
     max_line_share: float = Field(default=1.0, ge=0, le=1)

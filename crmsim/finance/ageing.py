@@ -31,7 +31,15 @@ def _bucket(days_past_due: np.ndarray, edges) -> np.ndarray:
 
 def ageing(receivables: pd.DataFrame, *, today, edges=DEFAULT_BUCKETS, by: str | None = "customer_id") -> pd.DataFrame:
     """Open amounts by days past due (``today - due_at``) in buckets; vectorised (10M rows in a
-    few seconds). ``receivables``: ``due_at``, ``open`` (or ``amount``), and ``by``."""
+    few seconds). ``receivables``: ``due_at``, ``open`` (or ``amount``), and ``by``.
+
+    Examples
+    --------
+    >>> r = pd.DataFrame({"customer_id": ["a", "a", "b"], "open": [100, 200, 300],
+    ...                   "due_at": pd.to_datetime(["2025-03-01", "2025-01-15", "2025-03-20"])})
+    >>> ageing(r, today="2025-03-10").to_dict("index")
+    {'a': {'current': 0, '1-30': 100, '31-60': 200, '61-90': 0, '91-120': 0, '121+': 0}, 'b': {'current': 300, '1-30': 0, '31-60': 0, '61-90': 0, '91-120': 0, '121+': 0}}
+    """
     from crmsim.tables import cents_column, date_column, need_columns
 
     col = "open" if "open" in receivables.columns else "amount"
@@ -50,7 +58,13 @@ def ageing(receivables: pd.DataFrame, *, today, edges=DEFAULT_BUCKETS, by: str |
 
 
 def dso(receivables_open_total: float, credit_sales: float, days: int = 90) -> float:
-    """Days sales outstanding: open receivables / credit sales of the period x its days."""
+    """Days sales outstanding: open receivables / credit sales of the period x its days.
+
+    Examples
+    --------
+    >>> dso(450_000, 900_000, days=90)
+    45.0
+    """
     return float(receivables_open_total / credit_sales * days) if credit_sales else float("nan")
 
 
@@ -62,7 +76,15 @@ class DunningPolicy(Config):
     (level *k + 1* once the days since level *k* was sent reach ``levels[k+1] - levels[k]``, as
     Odoo's follow-up levels and ERPNext's dunning count from the last letter). With the history of
     what was sent (``last_level``, ``last_sent_at``), a receivable escalates one level at a time,
-    from the level actually sent, whichever way days are counted."""
+    from the level actually sent, whichever way days are counted.
+
+    Examples
+    --------
+    >>> p = DunningPolicy(levels=(10, 30), fees=(0, 2_500))
+    >>> d = dunning(pd.DataFrame({"due_at": pd.to_datetime(["2025-01-01"] * 2), "open": [100_000, 0]}), p, today="2025-02-05")
+    >>> d[["level", "fee", "interest"]].values.tolist()
+    [[2, 2500, 767], [0, 0, 0]]
+    """
 
     remind_days: int = Field(default=5, ge=0)
     levels: tuple[int, ...] = (7, 30, 60)

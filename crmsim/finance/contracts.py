@@ -67,7 +67,17 @@ class PaymentTerms(Config):
 
 class FrameAgreement(Config):
     """A periodic trade agreement: validity period, product scope, agreed unit prices (cents) and
-    a rebate share earned on purchases within it."""
+    a rebate share earned on purchases within it.
+
+    Examples
+    --------
+    >>> f = FrameAgreement(agreement_id="F1", customer_id="c1", start="2025-01-01", end="2025-12-31",
+    ...                    products=["p1"], prices={"p1": 9_000}, rebate_share=0.02)
+    >>> lines = pd.DataFrame({"order_id": ["o1", "o2"], "customer_id": "c1", "ordered_at": ["2025-03-01", "2026-02-01"],
+    ...                       "product": "p1", "unit_price": 9_000})
+    >>> f.check(lines)[["ok", "reason"]].values.tolist()
+    [[True, nan], [False, 'ordered 2026-02-01 outside 2025-01-01..2025-12-31']]
+    """
 
     agreement_id: str
     customer_id: str
@@ -99,7 +109,13 @@ class FrameAgreement(Config):
 
 
 class OrderContract(Config):
-    """An order contract: who, which frame agreement (if any) and the payment terms."""
+    """An order contract: who, which frame agreement (if any) and the payment terms.
+
+    Examples
+    --------
+    >>> OrderContract(contract_id="K1", customer_id="c1", terms=PaymentTerms(kind="net", days=45)).terms.days
+    45
+    """
 
     contract_id: str
     customer_id: str

@@ -29,6 +29,12 @@ class CreditPolicy(Config):
     ``check_points``: the steps at which an order is checked. A customer without its own limit
     uses its group's (``group_id`` of the customers table); with neither, ``default_limit``.
     An order is blocked only when exposure *strictly* exceeds the limit.
+
+    Examples
+    --------
+    >>> p = CreditPolicy(check_points=["order"], default_limit=50_000, exposure_at={"invoice": ["receivables"]})
+    >>> p.check_points, p.default_limit, p.group_limits_shared
+    (('order',), 50000, True)
     """
 
     check_points: tuple[CheckPoint, ...] = ("order", "delivery")
@@ -45,14 +51,30 @@ class CreditPolicy(Config):
 
 def within_limit(exposure_after, limit):
     """The credit rule, vectorised: an order passes unless the exposure including it is
-    *strictly* greater than the limit (exposure == limit passes; one cent more blocks)."""
+    *strictly* greater than the limit (exposure == limit passes; one cent more blocks).
+
+    Examples
+    --------
+    >>> within_limit([99_999, 100_000, 100_001], 100_000)
+    array([ True,  True, False])
+    """
     return np.asarray(exposure_after) <= np.asarray(limit)
 
 
 def exposure(customer_id: str, receivables: pd.DataFrame, open_orders: pd.DataFrame,
              parts=("receivables", "open_orders")) -> int:
     """Open receivables + unbilled open orders of a customer (minor units); ``parts`` says which
-    of the two count (:attr:`CreditPolicy.exposure_at`)."""
+    of the two count (:attr:`CreditPolicy.exposure_at`).
+
+    Examples
+    --------
+    >>> rec = pd.DataFrame({"customer_id": ["a", "a", "b"], "open": [30_000, 20_000, 5_000]})
+    >>> orders = pd.DataFrame({"customer_id": ["a"], "unbilled": [10_000]})
+    >>> exposure("a", rec, orders)
+    60000
+    >>> exposure("a", rec, orders, parts=("receivables",))
+    50000
+    """
     r = int(receivables.loc[receivables["customer_id"] == customer_id, "open"].sum()) if "receivables" in parts else 0
     o = int(open_orders.loc[open_orders["customer_id"] == customer_id, "unbilled"].sum()) \
         if "open_orders" in parts and open_orders is not None and len(open_orders) else 0
@@ -77,6 +99,21 @@ def check_order(order: dict, customers: pd.DataFrame, receivables: pd.DataFrame,
     The exposure counts what :attr:`CreditPolicy.exposure_at` says for ``point``. A user whose
     ``user_roles`` include the policy's ``controller_role`` passes an order over the limit with a
     ``warning`` (``override`` in the log) instead of a hold.
+
+    Examples
+    --------
+    >>> cust = pd.DataFrame({"customer_id": ["a"], "credit_limit": [100_000]})
+    >>> rec = pd.DataFrame({"customer_id": ["a"], "open": [80_000]})
+    >>> none = pd.DataFrame({"customer_id": [], "unbilled": []})
+    >>> log = []
+    >>> r = check_order({"order_id": "o1", "customer_id": "a", "amount": 30_000}, cust, rec, none, CreditPolicy(), log=log)
+    >>> r["ok"], r["limit_source"], r["reason"]
+    (False, 'customer', 'exposure 110000 exceeds the customer limit 100000 by 10000')
+    >>> log[0]["action"]
+    'hold'
+    >>> check_order({"order_id": "o1", "customer_id": "a", "amount": 30_000}, cust, rec, none, CreditPolicy(),
+    ...             user_roles=["credit_controller"])["warning"]
+    'exposure 110000 exceeds the customer limit 100000 by 10000'
     """
     if point not in policy.check_points:
         return {"ok": True, "reason": f"no credit check at '{point}'", "limit": None, "exposure": None,
@@ -190,7 +227,14 @@ def _decide(order, cid, point, log, exp: int, limit: int, source: str, *, contro
 def risk_grade(customers: pd.DataFrame, *, days_late_col: str = "avg_days_late",
                score_col: str | None = "external_score") -> pd.Series:
     """A risk grade A-E from payment behaviour (average days paid late) and, if present, an
-    external score (0-100, higher is safer): each mapped to 0-1 risk, averaged, then graded."""
+    external score (0-100, higher is safer): each mapped to 0-1 risk, averaged, then graded.
+
+    Examples
+    --------
+    >>> c = pd.DataFrame({"avg_days_late": [0, 10, 45, 90], "external_score": [90, 70, None, 10]})
+    >>> risk_grade(c).tolist()
+    ['A', 'B', 'E', 'E']
+    """
     late = np.clip(customers[days_late_col].fillna(0).to_numpy(float) / 60, 0, 1)
     risk = late
     if score_col and score_col in customers.columns:
@@ -203,7 +247,16 @@ def risk_grade(customers: pd.DataFrame, *, days_late_col: str = "avg_days_late",
 def early_warnings(history: pd.DataFrame, *, utilisation_alert: float = 0.9) -> pd.DataFrame:
     """Warnings per customer from monthly snapshots (``customer_id, period, days_past_due,
     exposure, credit_limit``): days past due rising three snapshots in a row, and limit
-    utilisation above ``utilisation_alert`` in the latest snapshot."""
+    utilisation above ``utilisation_alert`` in the latest snapshot.
+
+    Examples
+    --------
+    >>> h = pd.DataFrame({"customer_id": ["a"] * 3 + ["b"] * 3, "period": ["2025-01", "2025-02", "2025-03"] * 2,
+    ...                   "days_past_due": [0, 5, 12, 10, 3, 0], "exposure": [50, 60, 95, 20, 20, 20],
+    ...                   "credit_limit": [100] * 6})
+    >>> early_warnings(h)[["customer_id", "warnings"]].values.tolist()
+    [['a', ['days past due rising', 'limit utilisation 95%']], ['b', []]]
+    """
     h = history.sort_values(["customer_id", "period"])
     rows = []
     for cid, g in h.groupby("customer_id"):
@@ -223,7 +276,16 @@ def early_warnings(history: pd.DataFrame, *, utilisation_alert: float = 0.9) -> 
 def check_limits(limits: pd.DataFrame) -> None:
     """One credit limit per customer and company (``customer_id``, ``company`` where several
     companies share customers, ``credit_limit`` >= 0): an error naming the repeated pairs, as
-    ERPNext refuses a second limit for the same company."""
+    ERPNext refuses a second limit for the same company.
+
+    Examples
+    --------
+    >>> check_limits(pd.DataFrame({"customer_id": ["a", "b"], "credit_limit": [100_000, 50_000]}))
+    >>> check_limits(pd.DataFrame({"customer_id": ["a", "a"], "credit_limit": [100_000, 50_000]}))
+    Traceback (most recent call last):
+    ...
+    crmsim.errors.InputError: credit limits: more than one limit for customer_id ['a']; one per customer
+    """
     from crmsim.errors import InputError
 
     keys = ["customer_id", *(["company"] if "company" in limits.columns else [])]

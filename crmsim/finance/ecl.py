@@ -46,7 +46,15 @@ def provision(ageing_table: pd.DataFrame, loss_rates: dict[str, float] | pd.Seri
 def roll_rate_matrix(snapshots: pd.DataFrame, buckets: list[str]) -> pd.DataFrame:
     """Transition probabilities between ageing buckets from one month-end to the next, weighted by
     amount. ``snapshots``: ``receivable_id, period, bucket, amount``; a receivable absent from the
-    next period counts as ``paid``, a bucket value ``written_off`` as written off."""
+    next period counts as ``paid``, a bucket value ``written_off`` as written off.
+
+    Examples
+    --------
+    >>> s = pd.DataFrame({"receivable_id": ["r1", "r2", "r1", "r2"], "period": ["2025-01", "2025-01", "2025-02", "2025-02"],
+    ...                   "bucket": ["current", "current", "1-30", "current"], "amount": [100, 300, 100, 300]})
+    >>> roll_rate_matrix(s, ["current", "1-30"]).loc["current"].round(2).to_dict()
+    {'current': 0.75, '1-30': 0.25, 'paid': 0.0, 'written_off': 0.0}
+    """
     s = snapshots.sort_values(["receivable_id", "period"])
     nxt = s.groupby("receivable_id")[["period", "bucket"]].shift(-1)
     periods = sorted(s["period"].unique())
@@ -61,7 +69,15 @@ def roll_rate_matrix(snapshots: pd.DataFrame, buckets: list[str]) -> pd.DataFram
 
 def loss_rates_from_roll_rates(P: pd.DataFrame, *, forward_looking: float = 0.0) -> pd.Series:
     """Lifetime loss rate per bucket = probability of ending written off, from the absorbing
-    chain (I - Q)^-1 R; ``forward_looking`` scales the rates (e.g. +0.1 for a worsening outlook)."""
+    chain (I - Q)^-1 R; ``forward_looking`` scales the rates (e.g. +0.1 for a worsening outlook).
+
+    Examples
+    --------
+    >>> P = pd.DataFrame({"current": [0.5, 0.1], "1-30": [0.2, 0.3], "paid": [0.3, 0.4], "written_off": [0.0, 0.2]},
+    ...                  index=["current", "1-30"])
+    >>> loss_rates_from_roll_rates(P).round(4).to_dict()
+    {'current': 0.1212, '1-30': 0.303}
+    """
     buckets = list(P.index)
     Q = P[buckets].to_numpy()
     R = P[["paid", "written_off"]].to_numpy()

@@ -27,7 +27,15 @@ _ORDERED = {f: [e for e in ev if e not in ("returned", "exchanged", "renewed", "
 def validate_orders(orders: pd.DataFrame, lines: pd.DataFrame) -> pd.DataFrame:
     """Problems of an order centre extract, one row each (``order_id, problem``); empty when all
     is well: unknown scenario / front end / product form, lines of unknown orders, orders without
-    lines, non-positive quantities, prices not in integer cents."""
+    lines, non-positive quantities, prices not in integer cents.
+
+    Examples
+    --------
+    >>> orders = pd.DataFrame({"order_id": ["o1", "o2"], "scenario": ["dealer", "fax"], "front_end": ["web", "web"]})
+    >>> lines = pd.DataFrame({"order_id": ["o1"], "line_no": [1], "form": ["physical"], "qty": [2], "unit_price": [1000]})
+    >>> validate_orders(orders, lines).values.tolist()
+    [['o2', "unknown scenario 'fax'; allowed ['rep_on_behalf', 'dealer', 'visit', 'self_service']"], ['o2', 'order without lines']]
+    """
     probs = []
     for col, allowed in (("scenario", SCENARIOS), ("front_end", FRONT_ENDS)):
         bad = orders[~orders[col].isin(allowed)]
@@ -47,7 +55,16 @@ def validate_orders(orders: pd.DataFrame, lines: pd.DataFrame) -> pd.DataFrame:
 
 def check_fulfilment(lines: pd.DataFrame, events: pd.DataFrame) -> pd.DataFrame:
     """Per order line: the events seen, and problems: an event not used by the line's form, or the
-    form's main events out of order (e.g. signed before shipped)."""
+    form's main events out of order (e.g. signed before shipped).
+
+    Examples
+    --------
+    >>> lines = pd.DataFrame({"order_id": ["o1"], "line_no": [1], "form": ["physical"]})
+    >>> ev = pd.DataFrame({"order_id": "o1", "line_no": 1, "event": ["order_confirmed", "signed", "shipped"],
+    ...                    "t": pd.to_datetime(["2025-01-01", "2025-01-02", "2025-01-04"])})
+    >>> check_fulfilment(lines, ev)["problems"].tolist()
+    [['events out of order: order_confirmed -> signed -> shipped']]
+    """
     ev = events.sort_values("t", kind="stable")
     rows = []
     for (o, ln), g in ev.groupby(["order_id", "line_no"], sort=False):
@@ -69,7 +86,16 @@ def check_fulfilment(lines: pd.DataFrame, events: pd.DataFrame) -> pd.DataFrame:
 def project_budget(events: pd.DataFrame, budgets: pd.DataFrame) -> pd.DataFrame:
     """Project lines: hours and cost booked against budget (``budgets``: ``order_id, line_no,
     budget_hours, budget_cost``; ``events`` of kind ``hours_logged`` / ``cost_booked`` carry
-    ``value``), with the share of the budget used and an over-budget flag."""
+    ``value``), with the share of the budget used and an over-budget flag.
+
+    Examples
+    --------
+    >>> ev = pd.DataFrame({"order_id": "o1", "line_no": 1, "event": ["hours_logged", "cost_booked"],
+    ...                    "t": pd.to_datetime(["2025-01-02", "2025-01-03"]), "value": [30, 500]})
+    >>> b = project_budget(ev, pd.DataFrame({"order_id": ["o1"], "line_no": [1], "budget_hours": [40], "budget_cost": [400]}))
+    >>> b[["hours_used", "cost_used", "over_budget"]].values.tolist()
+    [[0.75, 1.25, True]]
+    """
     e = events[events["event"].isin(["hours_logged", "cost_booked"])]
     act = e.pivot_table(index=["order_id", "line_no"], columns="event", values="value", aggfunc="sum", fill_value=0)
     out = budgets.set_index(["order_id", "line_no"]).join(act).fillna(0)
@@ -82,7 +108,13 @@ def project_budget(events: pd.DataFrame, budgets: pd.DataFrame) -> pd.DataFrame:
 def renewals(activated_at, every_months: int, until) -> list[pd.Timestamp]:
     """Renewal dates of a virtual product activated at ``activated_at`` renewed every
     ``every_months`` months, up to ``until`` (each renewal is a fulfilment event that recognises
-    a new receivable)."""
+    a new receivable).
+
+    Examples
+    --------
+    >>> [str(d.date()) for d in renewals("2025-01-31", 1, "2025-04-30")]
+    ['2025-02-28', '2025-03-31', '2025-04-30']
+    """
     start, end = pd.Timestamp(activated_at), pd.Timestamp(until)
     out, k = [], 1
     while (d := start + pd.DateOffset(months=every_months * k)) <= end:

@@ -26,7 +26,13 @@ EVENTS = {
 class RecognitionRule(Config):
     """The event per product form that creates the receivable (defaults: physical on sign-off,
     virtual when it takes effect, service when delivery is confirmed, project on each
-    customer-confirmed milestone, for the milestone's share)."""
+    customer-confirmed milestone, for the milestone's share).
+
+    Examples
+    --------
+    >>> RecognitionRule().physical, RecognitionRule(physical="shipped").physical
+    ('signed', 'shipped')
+    """
 
     physical: Literal["order_confirmed", "shipped", "left_warehouse", "signed"] = "signed"
     virtual: Literal["took_effect", "consumed", "confirmed"] = "took_effect"
@@ -41,7 +47,18 @@ def recognise(lines: pd.DataFrame, events: pd.DataFrame, rule: RecognitionRule |
     ``share`` for project milestones). A line is recognised once, at its form's event (projects:
     once per confirmed milestone, for its share); due dates follow the terms (per contract id, or
     one for all). Returns ``receivable_id, order_id, line_no, customer_id, form, amount,
-    recognised_at, due_at``."""
+    recognised_at, due_at``.
+
+    Examples
+    --------
+    >>> lines = pd.DataFrame({"order_id": ["o1", "o2"], "line_no": 1, "customer_id": "c1", "form": ["physical", "service"],
+    ...                       "amount": [100_000, 40_000]})
+    >>> ev = pd.DataFrame({"order_id": ["o1", "o2"], "line_no": 1, "event": ["signed", "confirmed"],
+    ...                    "t": pd.to_datetime(["2025-03-04", "2025-03-10"])})
+    >>> r = recognise(lines, ev, terms=PaymentTerms(kind="net", days=30))
+    >>> r[["order_id", "amount"]].values.tolist(), [str(d.date()) for d in r["due_at"]]
+    ([['o1', 100000], ['o2', 40000]], ['2025-04-03', '2025-04-09'])
+    """
     rule = rule or RecognitionRule()
     bad = sorted(set(lines["form"]) - set(FORMS))
     if bad:
@@ -72,7 +89,15 @@ def recognise(lines: pd.DataFrame, events: pd.DataFrame, rule: RecognitionRule |
 
 def load_erp_receivables(df: pd.DataFrame, *, source: str = "ERP") -> pd.DataFrame:
     """Receivables pushed from an ERP, as they are: checked for the columns and integer amounts
-    the write-off needs, with an error naming the column and rows."""
+    the write-off needs, with an error naming the column and rows.
+
+    Examples
+    --------
+    >>> r = load_erp_receivables(pd.DataFrame({"receivable_id": ["R1"], "customer_id": ["c1"], "amount": [12_500],
+    ...                                        "due_at": ["2025-02-01"]}))
+    >>> r["amount"].tolist()
+    [12500]
+    """
     need = ("receivable_id", "customer_id", "amount", "due_at")
     miss = [c for c in need if c not in df.columns]
     if miss:

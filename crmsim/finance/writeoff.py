@@ -25,7 +25,13 @@ PASSES = ("reference", "exact", "oldest")
 
 
 def to_cents(amount) -> np.ndarray:
-    """Decimal amounts to int64 minor units, rounding half away from zero."""
+    """Decimal amounts to int64 minor units, rounding half away from zero.
+
+    Examples
+    --------
+    >>> to_cents([12.345, -0.005, 3]).tolist()
+    [1235, -1, 300]
+    """
     a = np.asarray(amount, dtype=float)
     return (np.sign(a) * np.floor(np.abs(a) * 100 + 0.5)).astype(np.int64)
 
@@ -118,6 +124,17 @@ def allocate(payments: pd.DataFrame, receivables: pd.DataFrame, *, passes=PASSES
     ``unallocated``), ``prepayments`` (per customer: the over-payment credited to the
     prepayment account) and ``unidentified`` (payments without a customer id, unallocated and
     held in suspense: listed, not dropped).
+
+    Examples
+    --------
+    >>> pay = pd.DataFrame({"payment_id": ["P1"], "customer_id": ["c1"], "amount": [150]})
+    >>> rec = pd.DataFrame({"receivable_id": ["R1", "R2"], "customer_id": "c1", "amount": [100, 100],
+    ...                     "due_at": pd.to_datetime(["2025-01-01", "2025-02-01"])})
+    >>> w = allocate(pay, rec)
+    >>> w["allocations"][["receivable_id", "amount", "pass"]].values.tolist()
+    [['R1', 100, 'oldest'], ['R2', 50, 'oldest']]
+    >>> w["receivables"]["open"].tolist()
+    [0, 50]
     """
     _check(payments, "payments", ("payment_id", "customer_id", "amount"))
     _check(receivables, "receivables", ("receivable_id", "customer_id", "amount"))
@@ -242,7 +259,16 @@ def _unapplied(pay: pd.DataFrame) -> dict:
 
 def unallocate(result: dict, payment_ids) -> dict:
     """Undo the allocations of some payments: their receivables reopen by what they had taken and
-    the payments' amounts become unallocated again (credited to prepayment until re-allocated)."""
+    the payments' amounts become unallocated again (credited to prepayment until re-allocated).
+
+    Examples
+    --------
+    >>> pay = pd.DataFrame({"payment_id": ["P1"], "customer_id": ["c1"], "amount": [100]})
+    >>> rec = pd.DataFrame({"receivable_id": ["R1"], "customer_id": ["c1"], "amount": [100]})
+    >>> w = unallocate(allocate(pay, rec), ["P1"])
+    >>> w["receivables"]["open"].tolist(), len(w["allocations"])
+    ([100], 0)
+    """
     ids = set(payment_ids)
     al = result["allocations"]
     gone = al[al["payment_id"].isin(ids)]
