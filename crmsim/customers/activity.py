@@ -60,6 +60,14 @@ def summary_from_transactions(transactions: pd.DataFrame, *, customer: str = "cu
     Purchases on the same day count once; customers whose first purchase is after ``end`` are
     left out (they were not yet customers); purchases after ``end`` are ignored. Times are in
     ``unit_days`` (weeks by default), as in Fader, Hardie & Lee (2005).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> tx = pd.DataFrame({"customer_id": ["a", "a", "a", "b"],
+    ...                    "date": pd.to_datetime(["2025-01-01", "2025-01-15", "2025-01-15", "2025-02-12"])})
+    >>> summary_from_transactions(tx, end="2025-03-12").round(2).to_dict("index")
+    {'a': {'frequency': 1, 'recency': 2.0, 'T': 10.0}, 'b': {'frequency': 0, 'recency': 0.0, 'T': 4.0}}
     """
     for c in (customer, date):
         if c not in transactions.columns:
@@ -156,7 +164,16 @@ def holdout_report(model: BGNBD | ParetoNBD, split: pd.DataFrame, *, max_frequen
 
 @dataclass(frozen=True)
 class BGNBD:
-    """A fitted BG/NBD model (parameters r, alpha, a, b; time in the summary's unit)."""
+    """A fitted BG/NBD model (parameters r, alpha, a, b; time in the summary's unit).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> m = BGNBD(r=0.243, alpha=4.414, a=0.793, b=2.426)      # Fader, Hardie & Lee (2005), CDNOW, weeks
+    >>> s = pd.DataFrame({"frequency": [2, 2], "recency": [30.0, 5.0], "T": [39.0, 39.0]})
+    >>> m.p_alive(s).round(3).tolist()     # the same two purchases, the last one recent or long ago
+    [0.72, 0.123]
+    """
 
     r: float
     alpha: float
@@ -199,7 +216,16 @@ class BGNBD:
 
 @dataclass(frozen=True)
 class ParetoNBD:
-    """A fitted Pareto/NBD model (parameters r, alpha, s, beta)."""
+    """A fitted Pareto/NBD model (parameters r, alpha, s, beta).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> m = ParetoNBD(r=0.55, alpha=10.58, s=0.61, beta=11.67)   # Fader, Hardie & Lee (2005), CDNOW, weeks
+    >>> s = pd.DataFrame({"frequency": [2, 2], "recency": [30.0, 5.0], "T": [39.0, 39.0]})
+    >>> m.p_alive(s).round(3).tolist()     # the same two purchases, the last one recent or long ago
+    [0.858, 0.128]
+    """
 
     r: float
     alpha: float
@@ -449,6 +475,11 @@ class PAliveRule(Config):
     been silent for a month is likelier gone than one who buys twice a year. ``model`` names the
     activity model; its parameters come from a fit on your history (defaults: the published
     CDNOW data, in weeks).
+
+    Examples
+    --------
+    >>> PAliveRule(threshold=0.3).model
+    'paretonbd'
     """
 
     threshold: float = Field(default=0.3, gt=0, lt=1)

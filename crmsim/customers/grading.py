@@ -36,7 +36,15 @@ def abc_classes(value: pd.Series, *, a: float = 0.8, b: float = 0.95) -> pd.Seri
 def rfm_scores(recency_days: pd.Series, frequency: pd.Series, monetary: pd.Series, *,
                bins: int = 5) -> pd.DataFrame:
     """R, F, M scores 1..``bins`` by quantile (5 = best: most recent, most frequent, most spent)
-    and the combined ``rfm`` code (e.g. "545"). Ties share a score (ranks, then quantiles)."""
+    and the combined ``rfm`` code (e.g. "545"). Ties share a score (ranks, then quantiles).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> s = rfm_scores(pd.Series([5, 40, 200, 10]), pd.Series([12, 3, 1, 6]), pd.Series([900, 200, 50, 400]), bins=4)
+    >>> s["rfm"].tolist()
+    ['444', '222', '111', '333']
+    """
     def score(x: pd.Series, best_high: bool) -> pd.Series:
         r = x.rank(method="average", pct=True, ascending=best_high)
         return np.ceil(r * bins).clip(1, bins).astype(np.int64)
@@ -50,7 +58,14 @@ def rfm_scores(recency_days: pd.Series, frequency: pd.Series, monetary: pd.Serie
 def potential_value_matrix(potential: pd.Series, value: pd.Series, *, potential_cut=None,
                            value_cut=None) -> pd.Series:
     """Quadrants: ``develop`` (high potential, low value), ``key`` (both high), ``maintain`` (low
-    potential, high value), ``serve`` (both low); cuts default to the medians."""
+    potential, high value), ``serve`` (both low); cuts default to the medians.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> potential_value_matrix(pd.Series([10, 90, 20, 80]), pd.Series([5, 50, 60, 1])).tolist()
+    ['serve', 'key', 'maintain', 'develop']
+    """
     pc = potential.median() if potential_cut is None else potential_cut
     vc = value.median() if value_cut is None else value_cut
     hp, hv = potential >= pc, value >= vc
@@ -59,7 +74,14 @@ def potential_value_matrix(potential: pd.Series, value: pd.Series, *, potential_
 
 
 class Tier(Config):
-    """A tier: who is in it (all conditions) and the process it drives elsewhere."""
+    """A tier: who is in it (all conditions) and the process it drives elsewhere.
+
+    Examples
+    --------
+    >>> t = Tier(name="key", when=[{"field": "revenue", "op": "ge", "value": 100_000}], visit_every_days=14)
+    >>> t.visit_every_days, t.when[0].field
+    (14, 'revenue')
+    """
 
     name: str
     when: tuple[Condition, ...] = ()

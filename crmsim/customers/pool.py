@@ -575,6 +575,12 @@ class Pool(Config):
     regions : customers of these regions go to this pool when reclaimed (empty = catch-all).
     admins : rep ids who may assign customers directly.
     claim : the claim rules.
+
+    Examples
+    --------
+    >>> pool = Pool(pool_id="north", regions=["north"], teams=["t1"], claim=ClaimRules(holding_cap=50))
+    >>> pool.claim.holding_cap, pool.regions
+    (50, ('north',))
     """
 
     pool_id: str = Field(min_length=1)
@@ -597,7 +603,15 @@ def _check_pools(pools) -> tuple[Pool, ...]:
 
 def pool_for(customers: pd.DataFrame, pools) -> pd.Series:
     """The pool each customer goes to when reclaimed: the first pool listing its region, else the
-    first catch-all pool (no regions)."""
+    first catch-all pool (no regions).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> pools = [Pool(pool_id="north", regions=["north"]), Pool(pool_id="rest")]
+    >>> pool_for(pd.DataFrame({"region": ["north", "south", None]}), pools).tolist()
+    ['north', 'rest', 'rest']
+    """
     pools = _check_pools(pools)
     _need(customers, ["region"], "pool_for")
     out = pd.Series(pd.NA, index=customers.index, dtype="object")
@@ -639,7 +653,19 @@ def due_for_reclaim(customers: pd.DataFrame, policy: ReclaimPolicy, today) -> pd
 
 def days_until_reclaim(customers: pd.DataFrame, policy: ReclaimPolicy, today) -> pd.DataFrame:
     """Per customer: days until reclaim (<= 0: due; NaN: exempt, in a pool, or no rule can fire),
-    whether to remind the owner (within ``remind_days``), and the exemption reason."""
+    whether to remind the owner (within ``remind_days``), and the exemption reason.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> c = pd.DataFrame({"customer_id": ["c1", "c2"], "owner_id": ["r1", "r1"], "region": ["north", "south"],
+    ...     "received_at": pd.to_datetime(["2025-01-01"] * 2),
+    ...     "last_followup_at": pd.to_datetime(["2025-01-01", "2025-03-01"])})
+    >>> p = ReclaimPolicy(rules=[{"kind": "no_followup", "limit_days": 30}], exempt_locked=False,
+    ...     reclaim_closed=True, exempt_open_opportunity=False, exempt_followup_plan=False, remind_days=7)
+    >>> days_until_reclaim(c, p, "2025-02-25")[["days_until", "remind"]].values.tolist()
+    [[-24.0, False], [35.0, False]]
+    """
     ev = policy.evaluate(customers, today)
     out = customers[["customer_id", "owner_id"]].copy()
     return out.join(ev[["days_until", "remind", "exempt", "due"]])
@@ -655,6 +681,22 @@ def reclaim(customers: pd.DataFrame, policy: ReclaimPolicy, today, pools) -> tup
 
     Returns ``(customers_after, audit)``: the owner is cleared; ``pool_id``, ``entered_pool_at``,
     ``previous_owner_id`` and ``left_owner_at`` are set; the audit has one row per change.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> c = pd.DataFrame({"customer_id": ["c1", "c2"], "owner_id": ["r1", "r1"], "region": ["north", "south"],
+    ...     "received_at": pd.to_datetime(["2025-01-01"] * 2),
+    ...     "last_followup_at": pd.to_datetime(["2025-01-01", "2025-03-01"])})
+    >>> p = ReclaimPolicy(rules=[{"kind": "no_followup", "limit_days": 30}], exempt_locked=False,
+    ...     reclaim_closed=True, exempt_open_opportunity=False, exempt_followup_plan=False, remind_days=7)
+    >>> after, audit = reclaim(c, p, "2025-03-10", [Pool(pool_id="main")])
+    >>> after.loc[0, ["owner_id", "pool_id", "previous_owner_id"]].tolist()     # c1: silent since January
+    [nan, 'main', 'r1']
+    >>> bool(after.loc[1, "owner_id"] == "r1")                                     # c2: followed up on 1 March
+    True
+    >>> len(audit) > 0
+    True
     """
     today = _day(today)
     due = due_for_reclaim(customers, policy, today)
@@ -678,6 +720,16 @@ class ClaimOutcome(NamedTuple):
     ``reason`` (one of :data:`REFUSALS`), ``detail`` (the reason in words, with the date an
     embargo or a cooldown ends in ``available_from``); ``audit``: the audit log given in plus one
     row per change; ``claimed_today``: claims per rep on ``today``, this call included.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> c = pd.DataFrame({"customer_id": ["c1"], "owner_id": [None], "pool_id": ["main"]})
+    >>> out = claim(c, pd.DataFrame({"rep_id": ["r1"], "team": ["t1"]}), [Pool(pool_id="main")],
+    ...             pd.DataFrame({"customer_id": ["c1"], "rep_id": ["r1"]}), "2025-03-03")
+    >>> out.customers["owner_id"].tolist(), out.results["ok"].tolist(), out.claimed_today
+    (['r1'], [True], {'r1': 1})
+    >>> customers, results, audit, claimed_today = out
     """
 
     customers: pd.DataFrame
@@ -909,6 +961,17 @@ def claim(customers: pd.DataFrame, reps: pd.DataFrame, pools, requests: pd.DataF
 def assign(customers: pd.DataFrame, reps: pd.DataFrame, pools, requests: pd.DataFrame, today):
     """Pool admins assign customers directly (``customer_id``, ``rep_id``, ``admin_id``), skipping
     the embargo, the cooldown and the caps; refused with ``not_admin`` unless ``admin_id`` is an
-    admin of the customer's pool. Returns ``(customers_after, results, audit)``."""
+    admin of the customer's pool. Returns ``(customers_after, results, audit)``.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> c = pd.DataFrame({"customer_id": ["c1", "c2"], "owner_id": [None, None], "pool_id": ["main", "main"]})
+    >>> reps = pd.DataFrame({"rep_id": ["r1", "boss"], "team": ["t1", "t1"]})
+    >>> req = pd.DataFrame({"customer_id": ["c1", "c2"], "rep_id": ["r1", "r1"], "admin_id": ["boss", "r1"]})
+    >>> after, results, audit = assign(c, reps, [Pool(pool_id="main", admins=["boss"])], req, "2025-03-03")
+    >>> results[["ok", "reason"]].values.tolist(), after["owner_id"].tolist()
+    ([[True, None], [False, 'not_admin']], ['r1', None])
+    """
     out, res, audit, _ = _take(customers, reps, pools, requests, today, None, admin_col="admin_id")
     return out, res, audit

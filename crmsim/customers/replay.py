@@ -254,7 +254,17 @@ def pool_history(customers: pd.DataFrame, followups: pd.DataFrame, deals: pd.Dat
 
 
 class DayIndex:
-    """Per-customer sorted event days, for 'latest on or before day d' and 'how many by d'."""
+    """Per-customer sorted event days, for 'latest on or before day d' and 'how many by d'.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> ix = DayIndex(np.array([0, 0, 1]), np.array([3.0, 10.0, 5.0]))
+    >>> ix.last(np.array([0, 1]), 9.0).tolist()        # customer 0's latest by day 9; customer 1's
+    [3.0, 5.0]
+    >>> ix.count(np.array([0, 1]), np.array([0.0, 0.0]), np.array([10.0, 4.0])).tolist()
+    [2, 0]
+    """
 
     def __init__(self, codes: np.ndarray, days: np.ndarray):
         order = np.lexsort((days, codes))
@@ -377,7 +387,19 @@ def _indexes(h: PoolHistory, codes: pd.Index) -> dict:
 
 
 def fill_exemptions(frame: pd.DataFrame, policy: ReclaimPolicy, notes: set[str]) -> pd.DataFrame:
-    """A column an exemption reads but the table lacks: nobody has it (said in ``notes``)."""
+    """A column an exemption reads but the table lacks: nobody has it (said in ``notes``).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> p = ReclaimPolicy(rules=[{"kind": "no_followup", "limit_days": 30}])
+    >>> notes = set()
+    >>> out = fill_exemptions(pd.DataFrame({"customer_id": ["c1"]}), p, notes)
+    >>> out.columns.tolist()
+    ['customer_id', 'locked', 'open_opportunities', 'followup_plan_active']
+    >>> sorted(notes)
+    ["no 'followup_plan_active' in the history: no customer is treated as having it", "no 'locked' in the history: no customer is treated as having it", "no 'open_opportunities' in the history: no customer is treated as having it"]
+    """
     need = {"locked": policy.exempt_locked, "open_opportunities": policy.exempt_open_opportunity,
             "followup_plan_active": policy.exempt_followup_plan}
     for col, used in need.items():
