@@ -33,7 +33,17 @@ SHARED = -1
 
 
 class Assigner:
-    """The stateful side of an :class:`AssignmentRule` for a fixed team of reps."""
+    """The stateful side of an :class:`AssignmentRule` for a fixed team of reps.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> a = Assigner("round_robin", 3)
+    >>> [a.choose() for _ in range(4)]
+    [0, 1, 2, 0]
+    >>> a.choose(candidates=np.array([True, False, False]))      # only rep 0 may take this lead
+    0
+    """
 
     def __init__(self, policy: str, n_reps: int, *, tie_break: str = "rotation",
                  rng: np.random.Generator | None = None, start: int = 0):
@@ -94,7 +104,18 @@ class Route(Config):
     """Territory / field-based routing: leads meeting ``when`` go only to ``reps`` (ids) and/or to
     reps whose ``match`` fields equal the lead's (e.g. ``["region"]``). A ``preferred`` route is
     soft: its reps get those leads first, and a lead overflows to every eligible rep when they
-    have no room (Odoo's preferred assignment domain)."""
+    have no room (Odoo's preferred assignment domain).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> rule = AssignmentRule(policy="round_robin", routes=[Route(when=[{"field": "region", "op": "eq", "value": "north"}],
+    ...                                                           match=["region"])])
+    >>> reps = pd.DataFrame({"rep_id": ["r1", "r2", "r3"], "region": ["north", "south", "north"]})
+    >>> leads = pd.DataFrame({"lead_id": ["a", "b", "c"], "region": ["north", "north", "south"]})
+    >>> rule.assign(leads, reps).tolist()
+    ['r1', 'r3', 'r1']
+    """
 
     when: tuple[Condition, ...] = ()
     reps: tuple[str, ...] = ()

@@ -102,6 +102,11 @@ class BlockingKey(Config):
 
     ``max_block``: a key value shared by more records than this is ignored (and reported), so a
     switchboard number or a shared inbox does not pull unrelated records together.
+
+    Examples
+    --------
+    >>> BlockingKey(fields=["phone"], transform="digits", max_block=20).transform
+    'digits'
     """
 
     fields: tuple[str, ...] = Field(min_length=1)
@@ -122,7 +127,13 @@ class BlockingKey(Config):
 
 class FieldComparator(Config):
     """Similarity in [0, 1] of one field; a pair missing the field on either side is skipped
-    (its weight leaves the average) unless ``missing = "zero"``."""
+    (its weight leaves the average) unless ``missing = "zero"``.
+
+    Examples
+    --------
+    >>> FieldComparator(field="company", method="company", weight=2.0).method
+    'company'
+    """
 
     field: str
     method: Literal["exact", "jaro_winkler", "ratio", "token_sort", "partial", "numeric", "phone",
@@ -223,6 +234,18 @@ class DedupRule(Config):
     comparators' ``weight`` is not used. Either way a pair is a duplicate when ``score >=
     threshold``; the EM fit (prior, m and u per field and level, iterations) is in the scored
     table's ``attrs["em"]``.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> df = pd.DataFrame({"lead_id": ["a", "b", "c"], "name": ["Anna Berg", "Ana Berg", "Li Wang"],
+    ...                    "email": ["anna@acme.com", "anna@acme.com", "li@corp.cn"], "score": [10, 30, 5]})
+    >>> rule = DedupRule(keys=[{"fields": ["email"]}], fields=[{"field": "name"}], threshold=0.8)
+    >>> found = rule.find(df)
+    >>> found.round(3).to_dict("records")
+    [{'i': 0, 'j': 1, 'key': 'email', 'sim.name': 0.97, 'score': 0.97, 'duplicate': True}]
+    >>> rule.groups(df).tolist()
+    [0, 0, 2]
     """
 
     keys: tuple[BlockingKey, ...] = Field(min_length=1)
@@ -409,7 +432,14 @@ PERSON_DEDUP = DedupRule(
 
 def pair_quality(found: set[tuple], truth: set[tuple], candidates: set[tuple] | None = None) -> dict[str, float]:
     """Precision, recall, F1 of found duplicate pairs against true pairs (unordered), and the
-    blocking recall (share of true pairs among the candidates) when ``candidates`` is given."""
+    blocking recall (share of true pairs among the candidates) when ``candidates`` is given.
+
+    Examples
+    --------
+    >>> q = pair_quality({("a", "b"), ("c", "d")}, {("b", "a"), ("e", "f")})
+    >>> q["precision"], q["recall"], q["f1"]
+    (0.5, 0.5, 0.5)
+    """
     norm = lambda s: {tuple(sorted(p)) for p in s}  # noqa: E731
     found, truth = norm(found), norm(truth)
     tp = len(found & truth)
@@ -436,6 +466,16 @@ class Survivorship(Config):
     ``fields``: a policy per field (default ``first_non_empty`` by rank): ``newest`` (by
     ``date``), ``most_complete`` (from the record with the most non-empty fields), ``longest``,
     ``concat``, ``union_tags``.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> df = pd.DataFrame({"lead_id": ["a", "b", "c"], "name": ["Anna Berg", "Ana Berg", "Li Wang"],
+    ...                    "email": ["anna@acme.com", "anna@acme.com", "li@corp.cn"], "score": [10, 30, 5]})
+    >>> rule = DedupRule(keys=[{"fields": ["email"]}], fields=[{"field": "name"}], threshold=0.8)
+    >>> merged, archive = merge(df, rule.groups(df), Survivorship(rank=[("score", "desc")]))
+    >>> merged[["lead_id", "absorbed_ids"]].values.tolist()
+    [['b', ('a',)], ['c', ()]]
     """
 
     rank: tuple[tuple[str, Literal["asc", "desc"]], ...] = (
@@ -479,6 +519,16 @@ def merge(df: pd.DataFrame, groups: pd.Series, policy: Survivorship | None = Non
     plus ``absorbed_ids`` (tuple of merged-in ids) and ``overridden`` (dict field -> the
     survivor's own value where the policy replaced it). ``archive`` keeps every original row of
     every merged group (with its ``group``), so nothing is lost and :func:`unmerge` can restore it.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> df = pd.DataFrame({"lead_id": ["a", "b", "c"], "name": ["Anna Berg", "Ana Berg", "Li Wang"],
+    ...                    "email": ["anna@acme.com", "anna@acme.com", "li@corp.cn"], "score": [10, 30, 5]})
+    >>> rule = DedupRule(keys=[{"fields": ["email"]}], fields=[{"field": "name"}], threshold=0.8)
+    >>> merged, archive = merge(df, rule.groups(df))
+    >>> merged["lead_id"].tolist(), len(archive)
+    (['b', 'c'], 2)
     """
     policy = Survivorship() if policy is None else policy
     if id_col not in df.columns:
@@ -536,7 +586,18 @@ def merge(df: pd.DataFrame, groups: pd.Series, policy: Survivorship | None = Non
 
 
 def unmerge(merged: pd.DataFrame, archive: pd.DataFrame, *, id_col: str = "lead_id") -> pd.DataFrame:
-    """Undo :func:`merge`: the original rows, in their original order and dtypes."""
+    """Undo :func:`merge`: the original rows, in their original order and dtypes.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> df = pd.DataFrame({"lead_id": ["a", "b", "c"], "name": ["Anna Berg", "Ana Berg", "Li Wang"],
+    ...                    "email": ["anna@acme.com", "anna@acme.com", "li@corp.cn"], "score": [10, 30, 5]})
+    >>> rule = DedupRule(keys=[{"fields": ["email"]}], fields=[{"field": "name"}], threshold=0.8)
+    >>> merged, archive = merge(df, rule.groups(df))
+    >>> unmerge(merged, archive).equals(df)
+    True
+    """
     kept = merged[merged["absorbed_ids"].map(len) == 0].drop(columns=["absorbed_ids", "overridden"])
     back = archive.drop(columns=["group"])
     out = pd.concat([kept, back])

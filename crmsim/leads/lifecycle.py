@@ -160,7 +160,17 @@ _TRANSITIONS = {
 
 
 class TransitionError(ValueError):
-    """A stage change the lifecycle does not allow; names the lead(s) and the stages."""
+    """A stage change the lifecycle does not allow; names the lead(s) and the stages.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> try:
+    ...     Lifecycle().move(pd.DataFrame({"lead_id": ["a"], "stage": ["raw"]}), "converted", 0)
+    ... except TransitionError as e:
+    ...     print(e)
+    not allowed -> 'converted': lead a from 'raw'
+    """
 
 
 class Lifecycle(Config):
@@ -173,6 +183,19 @@ class Lifecycle(Config):
     sla_hours : stage -> working hours allowed before the first action (e.g. ``{"mql": 24}``:
         first contact within 24 working hours of becoming an MQL).
     calendar : the working calendar the SLA counts in.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> lc = Lifecycle()
+    >>> leads = pd.DataFrame({"lead_id": ["a", "b"], "stage": ["raw", "mql"]})
+    >>> after, hist = lc.move(leads, "mql", pd.Timestamp("2025-03-03 09:00"), mask=[True, False])
+    >>> after["stage"].tolist(), hist[["lead_id", "from_stage", "to_stage"]].values.tolist()
+    (['mql', 'mql'], [['a', 'raw', 'mql']])
+    >>> lc.move(leads, "converted", pd.Timestamp("2025-03-03"))
+    Traceback (most recent call last):
+    ...
+    crmsim.leads.lifecycle.TransitionError: not allowed -> 'converted': lead a from 'raw', lead b from 'mql'
     """
 
     transitions: dict[str, tuple[str, ...]] = _TRANSITIONS
@@ -249,6 +272,17 @@ def stage_metrics(history: pd.DataFrame, leads: pd.DataFrame, *, by: str = "chan
     For each group: leads, how many reached each stage, the rate from the previous stage, and the
     median days from creation to reaching it. ``leads`` needs ``lead_id``, ``created_at`` and
     ``by``; ``history`` needs ``lead_id, t, to_stage``.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> leads = pd.DataFrame({"lead_id": ["a", "b", "c"], "channel": "web",
+    ...                       "created_at": pd.to_datetime(["2025-03-01", "2025-03-02", "2025-03-05"])})
+    >>> hist = pd.DataFrame({"lead_id": ["a", "b", "a"], "to_stage": ["mql", "mql", "sql"],
+    ...                      "t": pd.to_datetime(["2025-03-02", "2025-03-04", "2025-03-10"])})
+    >>> m = stage_metrics(hist, leads)
+    >>> m[["leads", "mql", "mql_rate", "mql_median_days", "sql", "sql_rate"]].round(2).values.tolist()
+    [[3.0, 2.0, 0.67, 1.5, 1.0, 0.5]]
     """
     base = leads[["lead_id", "created_at", by]].copy()
     base["cohort"] = pd.to_datetime(base["created_at"]).dt.to_period("M" if cohort_freq in ("MS", "M") else cohort_freq).dt.start_time

@@ -46,7 +46,14 @@ _NOT_MQL = ("invalid", "duplicate", "nurture")
 
 
 class ReplayRules(Config):
-    """One rule set to replay: scoring (with its MQL threshold), assignment and recycling."""
+    """One rule set to replay: scoring (with its MQL threshold), assignment and recycling.
+
+    Examples
+    --------
+    >>> r = ReplayRules(scoring={"mql_threshold": 50}, assignment={"policy": "least_loaded"}, recycle={"max_wait_days": 5})
+    >>> r.scoring.mql_threshold, r.assignment.policy, r.recycle.max_wait_days
+    (50.0, 'least_loaded', 5.0)
+    """
 
     scoring: ScoringRule = ScoringRule()
     assignment: AssignmentRule = AssignmentRule()

@@ -14,7 +14,17 @@ __all__ = ["PointsRule", "BehaviourRule", "TagRule", "ScoringRule"]
 
 class PointsRule(Config):
     """Add ``points`` to every lead that meets all ``when`` conditions and, if ``any_of`` is
-    given, at least one of those (AND of ORs)."""
+    given, at least one of those (AND of ORs).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> r = PointsRule(points=15, when=[{"field": "company_size", "op": "in", "value": ["50-249", "250+"]}],
+    ...                any_of=[{"field": "channel", "op": "eq", "value": "referral"}, {"field": "engagement", "op": "ge", "value": 5}])
+    >>> r.hits(pd.DataFrame({"company_size": ["250+", "250+", "1-9"], "channel": ["referral", "ads", "referral"],
+    ...                      "engagement": [0, 1, 9]})).tolist()
+    [True, False, False]
+    """
 
     points: float
     when: tuple[Condition, ...] = ()
@@ -48,6 +58,15 @@ class BehaviourRule(Config):
 
     Each event's points decay by half every ``half_life_days`` (none: no decay); only events in
     the last ``period_days`` count (none: all); the rule gives at most ``cap`` points.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> r = BehaviourRule(event="visit", points=10, half_life_days=7, cap=15)
+    >>> ev = pd.DataFrame({"lead_id": ["a", "a", "b"], "event": "visit",
+    ...                    "t": pd.to_datetime(["2025-03-10", "2025-03-03", "2025-03-03"])})
+    >>> r.score(pd.Series(["a", "b", "c"]), ev, now="2025-03-10").tolist()
+    [15.0, 5.0, 0.0]
     """
 
     event: str
@@ -76,7 +95,15 @@ class BehaviourRule(Config):
 
 
 class TagRule(Config):
-    """Tag leads meeting all ``when`` conditions."""
+    """Tag leads meeting all ``when`` conditions.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> rule = ScoringRule(tags=[TagRule(tag="enterprise", when=[{"field": "company_size", "op": "eq", "value": "250+"}])])
+    >>> rule.tag(pd.DataFrame({"company_size": ["250+", "1-9"]})).tolist()
+    ['enterprise', '']
+    """
 
     tag: str
     when: tuple[Condition, ...] = Field(min_length=1)
