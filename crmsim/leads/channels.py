@@ -43,6 +43,12 @@ class ChannelProfile(Config):
     growth_per_year : log-linear trend of the volume: the rate on day t is
         ``volume_per_week * exp(growth_per_year * t / 365.25)`` (0: no trend), so
         ``volume_per_week`` is the level at the start of the run.
+
+    Examples
+    --------
+    >>> p = ChannelProfile(volume_per_week=70, weekday_weights=(1, 1, 1, 1, 1, 0, 0), cost_per_lead=45)
+    >>> len(arrival_times(p, 28, seed=1)), p.intent_alpha / (p.intent_alpha + p.intent_beta)
+    (279, 0.2857142857142857)
     """
 
     volume_per_week: float = Field(ge=0)
@@ -102,6 +108,12 @@ def arrival_times(profile: ChannelProfile, horizon_days: float, seed=None) -> np
     The count on day d is Poisson(volume_per_week * w[d % 7] / sum(w)); arrivals are uniform within
     the day, scaled by the trend ``exp(growth_per_year * t / 365.25)`` at mid-day. With equal
     weights and no trend this is a homogeneous Poisson process.
+
+    Examples
+    --------
+    >>> t = arrival_times(ChannelProfile(volume_per_week=70, weekday_weights=(1, 1, 1, 1, 1, 0, 0)), 14, seed=1)
+    >>> len(t), sorted(set((t // 1 % 7).astype(int).tolist()))       # no lead on a Saturday (5) or Sunday (6)
+    (135, [0, 1, 2, 3, 4])
     """
     rng = rng_from(seed)
     n_days = int(np.ceil(horizon_days))
@@ -126,6 +138,12 @@ def lead_attributes(channel: str, profile: ChannelProfile, n: int, seed=None,
 
     ``engagement`` is Poisson with mean ``engagement_mean * intent / mean_intent`` (so it carries a
     signal about intent); ``job_level`` scales intent by decision power.
+
+    Examples
+    --------
+    >>> a = lead_attributes("trade fair", ChannelProfile(volume_per_week=10), 3, seed=1, categories=("web", "trade fair"))
+    >>> a.columns.tolist(), a["channel"].cat.categories.tolist()
+    (['channel', 'company_size', 'job_level', 'engagement', 'intent'], ['web', 'trade fair'])
     """
     cats = list(categories) if categories is not None else [channel]
     if channel not in cats:
@@ -145,7 +163,14 @@ def lead_attributes(channel: str, profile: ChannelProfile, n: int, seed=None,
 def attribute_draws(profile: ChannelProfile, n: int, seed=None) -> dict[str, np.ndarray]:
     """The draws of :func:`lead_attributes` as arrays (``company_size`` and ``job_level`` as
     codes into :data:`COMPANY_SIZES` and :data:`JOB_LEVELS`), for code that builds its own
-    table; the same seed gives the same draws."""
+    table; the same seed gives the same draws.
+
+    Examples
+    --------
+    >>> d = attribute_draws(ChannelProfile(volume_per_week=10), 3, seed=1)
+    >>> sorted(d), d["company_size"].tolist()
+    (['company_size', 'engagement', 'intent', 'job_level'], [1, 3, 0])
+    """
     rng = rng_from(seed)
     size = rng.choice(len(COMPANY_SIZES), size=n, p=_SIZE_P)
     level = rng.choice(len(JOB_LEVELS), size=n, p=_LEVEL_P)

@@ -107,6 +107,16 @@ class SourceMapping(Config):
     ``keep_extra`` (default on) keeps the export's other columns on the accepted rows under their
     own names (prefixed ``src_`` where a name is one of crmsim's), so scoring rules and models
     can use them.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> export = pd.DataFrame({"Lead ID": ["L1", "L2"], "Full Name": ["Anna Berg", "Li Wang"],
+    ...                        "E-mail": ["anna@acme.com", "li@corp.cn"], "Lead Source": ["Web Form", "Trade Show"]})
+    >>> m = SourceMapping(source="crm", columns={"Lead ID": "lead_id", "Full Name": "name", "E-mail": "email"},
+    ...                   channel_column="Lead Source", channel_map={"Web Form": "web", "Trade Show": "fair"})
+    >>> intake({"crm": export}, [m]).accepted[["lead_id", "name", "channel"]].values.tolist()
+    [['L1', 'Anna Berg', 'web'], ['L2', 'Li Wang', 'fair']]
     """
 
     source: str = Field(min_length=1)
@@ -146,6 +156,15 @@ class IntakeRules(Config):
     ``strict_formats``, else the bad value is cleared and noted in ``issues``),
     ``blocked_domain``, ``fake`` (test names, throw-away values, 1111111 phones), and
     ``created_at_invalid``.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> leads = pd.DataFrame({"lead_id": ["a", "b", "c"], "name": ["Anna Berg", "test", "Li Wang"],
+    ...                       "email": ["anna@acme.com", "x@corp.cn", "li@mailinator.com"]})
+    >>> res = intake({"f": leads}, [SourceMapping(source="f", channel="web", columns={"lead_id": "lead_id", "name": "name", "email": "email"})], IntakeRules())
+    >>> res.accepted["lead_id"].tolist(), res.quarantine[["lead_id", "reasons"]].values.tolist()
+    (['a'], [['b', 'fake'], ['c', 'blocked_domain']])
     """
 
     required: tuple[str, ...] = ("name",)
@@ -169,7 +188,14 @@ def _fake_number(national: str) -> bool:
 
 
 def read_source(src, name: str) -> pd.DataFrame:
-    """A DataFrame, or a CSV / Parquet file (by extension), read as text."""
+    """A DataFrame, or a CSV / Parquet file (by extension), read as text.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> read_source(pd.DataFrame({"phone": ["0049 30 1234567"]}), "fair")["phone"].tolist()
+    ['0049 30 1234567']
+    """
     return read_table(src, source=f"source '{name}'")
 
 
@@ -181,7 +207,17 @@ def _clean_text(s: pd.Series) -> pd.Series:
 class IntakeResult(tuple):
     """``(accepted, quarantine)``, as a pair that unpacks as before, plus ``report``: what intake
     did not take as given (channel values the map did not name, blank channels, with their counts,
-    first rows and whether they were kept or quarantined; extra columns kept)."""
+    first rows and whether they were kept or quarantined; extra columns kept).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> res = intake({"f": pd.DataFrame({"lead_id": ["a"], "name": ["Anna Berg"], "email": ["anna@acme.com"]})},
+    ...              [SourceMapping(source="f", channel="web", columns={"lead_id": "lead_id", "name": "name", "email": "email"})])
+    >>> accepted, quarantine = res
+    >>> len(accepted), len(quarantine), list(res.report.columns)[:3]
+    (1, 0, ['source', 'column', 'field'])
+    """
 
     def __new__(cls, accepted: pd.DataFrame, quarantine: pd.DataFrame, report: pd.DataFrame):
         obj = super().__new__(cls, (accepted, quarantine))

@@ -113,6 +113,15 @@ def funnel_metrics(leads: pd.DataFrame, events: pd.DataFrame, *, start: float = 
     ``p_wait`` (share of contacted leads not contacted at the instant they arrived),
     ``marketing_cost``, ``revenue`` (sum of ``won`` values), ``cost_per_won``, ``win_rate``
     (won / (won + lost)), ``mql_to_sql`` and ``p_abandon`` (abandoned / MQL).
+
+    Examples
+    --------
+    >>> leads = pd.DataFrame({"lead_id": [1, 2], "channel": ["ads", "fair"], "created": [0.0, 1.0], "cost": [30.0, 80.0]})
+    >>> ev = pd.DataFrame({"t": [0.0, 0.25, 3.0], "entity_id": [1, 1, 1], "event": ["mql", "contacted", "won"],
+    ...                    "value": [np.nan, np.nan, 5_000.0]})
+    >>> m = funnel_metrics(leads, ev)
+    >>> m["leads"], m["mql.ads"], m["ttfc_mean_h"], m["revenue"], m["cost_per_won"]
+    (2.0, 1.0, 6.0, 5000.0, 110.0)
     """
     ids = _cohort(leads, start, end, "channel")
     pos, mi, table = _reached(events, ids.index)
