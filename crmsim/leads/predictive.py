@@ -31,7 +31,21 @@ PLACEHOLDERS = ("Select", "--Select--", "-- None --", "--None--", "Please select
 
 @dataclass(frozen=True)
 class PredictiveScorer:
-    """A fitted model: ``predict(df)`` gives the probability of the outcome per row."""
+    """A fitted model: ``predict(df)`` gives the probability of the outcome per row.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import pandas as pd
+    >>> rng = np.random.default_rng(0)
+    >>> h = pd.DataFrame({"source": rng.choice(["web", "referral", "ads"], 400), "visits": rng.poisson(3, 400)})
+    >>> h["converted"] = rng.random(400) < np.where(h["source"] == "referral", 0.5, 0.1) + 0.03 * h["visits"]
+    >>> s = fit_logistic(h, "converted", ["source", "visits"])
+    >>> s.kind, s.features
+    ('logistic', ('source', 'visits'))
+    >>> s.predict(pd.DataFrame({"source": ["referral", "ads"], "visits": [3, 3]})).round(2).tolist()
+    [0.64, 0.31]
+    """
 
     kind: str
     features: tuple[str, ...]
@@ -79,7 +93,19 @@ def _split_types(df: pd.DataFrame, features) -> tuple[list[str], list[str]]:
 
 
 def split(df: pd.DataFrame, target: str, *, test_size: float = 0.3, seed: int = 0):
-    """Seeded, stratified train/test split (``train, test``)."""
+    """Seeded, stratified train/test split (``train, test``).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import pandas as pd
+    >>> rng = np.random.default_rng(0)
+    >>> h = pd.DataFrame({"source": rng.choice(["web", "referral", "ads"], 400), "visits": rng.poisson(3, 400)})
+    >>> h["converted"] = rng.random(400) < np.where(h["source"] == "referral", 0.5, 0.1) + 0.03 * h["visits"]
+    >>> train, test = split(h, "converted", test_size=0.25, seed=1)
+    >>> len(train), len(test), bool(abs(train["converted"].mean() - test["converted"].mean()) < 0.01)   # stratified
+    (300, 100, True)
+    """
     need("sklearn", "split (a stratified train/test split)")
     from sklearn.model_selection import train_test_split
 
@@ -91,7 +117,19 @@ def fit_naive_bayes(history: pd.DataFrame, target: str, features, *, positive=No
     """Naive-Bayes frequency model (numbers binned into ``bins`` quantiles), calibrated by
     isotonic regression in 5-fold cross-validation (naive Bayes scores are too extreme for Platt
     scaling on probabilities). ``missing_values``: placeholders (e.g. :data:`PLACEHOLDERS`:
-    "Select", "N/A") read as missing."""
+    "Select", "N/A") read as missing.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import pandas as pd
+    >>> rng = np.random.default_rng(0)
+    >>> h = pd.DataFrame({"source": rng.choice(["web", "referral", "ads"], 400), "visits": rng.poisson(3, 400)})
+    >>> h["converted"] = rng.random(400) < np.where(h["source"] == "referral", 0.5, 0.1) + 0.03 * h["visits"]
+    >>> s = fit_naive_bayes(h, "converted", ["source", "visits"])
+    >>> s.predict(pd.DataFrame({"source": ["referral", "ads"], "visits": [3, 3]})).round(2).tolist()
+    [0.65, 0.34]
+    """
     features = _need_features(features)
     y = _target(history, target, positive)
     history = history.assign(**_features(history, features, missing_values))
@@ -125,7 +163,20 @@ def fit_naive_bayes(history: pd.DataFrame, target: str, features, *, positive=No
 def fit_logistic(history: pd.DataFrame, target: str, features, *, positive=None, C: float = 1.0,
                  seed: int = 0, missing_values=()) -> PredictiveScorer:
     """L2-regularised logistic regression (one-hot categories, standardised numbers);
-    ``missing_values`` as for :func:`fit_naive_bayes`."""
+    ``missing_values`` as for :func:`fit_naive_bayes`.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import pandas as pd
+    >>> rng = np.random.default_rng(0)
+    >>> h = pd.DataFrame({"source": rng.choice(["web", "referral", "ads"], 400), "visits": rng.poisson(3, 400)})
+    >>> h["converted"] = rng.random(400) < np.where(h["source"] == "referral", 0.5, 0.1) + 0.03 * h["visits"]
+    >>> s = fit_logistic(h, "converted", ["source", "visits"], C=0.5)
+    >>> p = s.predict(pd.DataFrame({"source": ["referral", "ads"], "visits": [3, 3]}))
+    >>> bool(p.iloc[0] > p.iloc[1])
+    True
+    """
     features = _need_features(features)
     y = _target(history, target, positive)
     history = history.assign(**_features(history, features, missing_values))
@@ -172,6 +223,24 @@ class _CastCat:
 
 @dataclass(frozen=True)
 class Evaluation:
+    """How well a scorer ranks and how honest its probabilities are (:func:`evaluate`): ``auc``,
+    ``ks``, the ``lift`` and ``calibration`` tables by decile, and per feature the ``leakage``
+    check; ``warnings`` says what to look at.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import pandas as pd
+    >>> rng = np.random.default_rng(0)
+    >>> h = pd.DataFrame({"source": rng.choice(["web", "referral", "ads"], 400), "visits": rng.poisson(3, 400)})
+    >>> h["converted"] = rng.random(400) < np.where(h["source"] == "referral", 0.5, 0.1) + 0.03 * h["visits"]
+    >>> train, test = split(h, "converted", seed=1)
+    >>> s = fit_logistic(train, "converted", ["source", "visits"])
+    >>> e = evaluate(test["converted"], s.predict(test))
+    >>> round(e.auc, 2), e.lift.columns.tolist()[:3]
+    (0.76, ['n', 'events', 'rate'])
+    """
+
     auc: float
     ks: float
     lift: pd.DataFrame          # by decile of predicted probability, best first
@@ -299,6 +368,17 @@ def points_from_logistic(scorer: PredictiveScorer, *, bands: dict[str, list[floa
 
     Returns a list of :class:`~crmsim.leads.scoring.PointsRule`. The score of a lead is then a
     monotone function of the model's log-odds (``offset`` + sum of points).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import pandas as pd
+    >>> rng = np.random.default_rng(0)
+    >>> h = pd.DataFrame({"source": rng.choice(["web", "referral", "ads"], 400), "visits": rng.poisson(3, 400)})
+    >>> h["converted"] = rng.random(400) < np.where(h["source"] == "referral", 0.5, 0.1) + 0.03 * h["visits"]
+    >>> s = fit_logistic(h, "converted", ["source"])
+    >>> [(r.points, r.when[0].value) for r in points_from_logistic(s)]
+    [(8.0, 'ads'), (48.0, 'referral')]
     """
     from crmsim.leads.scoring import PointsRule
 
