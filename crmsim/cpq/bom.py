@@ -34,7 +34,25 @@ __all__ = ["Option", "OptionGroup", "Constraint", "Model", "Configurator"]
 
 
 class Option(Config):
-    """A product that may be chosen in a group: ``min_qty..max_qty`` when chosen (0 = not chosen)."""
+    """A product that may be chosen in a group: ``min_qty..max_qty`` when chosen (0 = not chosen).
+
+    Examples
+    --------
+    >>> from crmsim.cpq.catalog import Product
+    >>> cat = Catalog([Product(product_id="laptop", category="hw", base_price=100_000),
+    ...                Product(product_id="ram16", category="hw", base_price=8_000),
+    ...                Product(product_id="ram32", category="hw", base_price=15_000),
+    ...                Product(product_id="dock", category="hw", base_price=12_000),
+    ...                Product(product_id="charger", category="hw", base_price=3_000)])
+    >>> m = Model(model_id="laptop", product_id="laptop", groups=[
+    ...         OptionGroup(name="memory", required=True, max_choices=1,
+    ...                     options=[Option(product_id="ram16", default_qty=1), Option(product_id="ram32")]),
+    ...         OptionGroup(name="extras", options=[Option(product_id="dock"), Option(product_id="charger", max_qty=3)])],
+    ...       constraints=[Constraint(kind="requires", product="dock", other="charger")])
+    >>> conf = Configurator(cat, [m])
+    >>> conf.validate("laptop", {"ram16": 1, "charger": 4})
+    ["laptop: 'charger' quantity 4 is outside 1..3"]
+    """
 
     product_id: str
     min_qty: int = Field(default=1, ge=1)
@@ -54,7 +72,27 @@ class Option(Config):
 
 
 class OptionGroup(Config):
-    """Options offered together; ``required`` means at least one choice (or ``min_choices``)."""
+    """Options offered together; ``required`` means at least one choice (or ``min_choices``).
+
+    Examples
+    --------
+    >>> from crmsim.cpq.catalog import Product
+    >>> cat = Catalog([Product(product_id="laptop", category="hw", base_price=100_000),
+    ...                Product(product_id="ram16", category="hw", base_price=8_000),
+    ...                Product(product_id="ram32", category="hw", base_price=15_000),
+    ...                Product(product_id="dock", category="hw", base_price=12_000),
+    ...                Product(product_id="charger", category="hw", base_price=3_000)])
+    >>> m = Model(model_id="laptop", product_id="laptop", groups=[
+    ...         OptionGroup(name="memory", required=True, max_choices=1,
+    ...                     options=[Option(product_id="ram16", default_qty=1), Option(product_id="ram32")]),
+    ...         OptionGroup(name="extras", options=[Option(product_id="dock"), Option(product_id="charger", max_qty=3)])],
+    ...       constraints=[Constraint(kind="requires", product="dock", other="charger")])
+    >>> conf = Configurator(cat, [m])
+    >>> conf.validate("laptop", {"ram16": 1, "ram32": 1})
+    ["laptop: group 'memory' allows at most 1 choice, got 2: ['ram16', 'ram32']"]
+    >>> conf.validate("laptop", {})
+    ["laptop: group 'memory' is required: choose one of ['ram16', 'ram32']"]
+    """
 
     name: str
     required: bool = False
@@ -78,7 +116,27 @@ class OptionGroup(Config):
 class Constraint(Config):
     """``requires``: choosing ``product`` needs ``other``; ``excludes``: not both; ``ratio``: the
     quantity of ``other`` is ``at_least`` / ``at_most`` / ``exactly`` ``ratio`` x that of ``product``
-    (when ``product`` is chosen)."""
+    (when ``product`` is chosen).
+
+    Examples
+    --------
+    >>> from crmsim.cpq.catalog import Product
+    >>> cat = Catalog([Product(product_id="laptop", category="hw", base_price=100_000),
+    ...                Product(product_id="ram16", category="hw", base_price=8_000),
+    ...                Product(product_id="ram32", category="hw", base_price=15_000),
+    ...                Product(product_id="dock", category="hw", base_price=12_000),
+    ...                Product(product_id="charger", category="hw", base_price=3_000)])
+    >>> m = Model(model_id="laptop", product_id="laptop", groups=[
+    ...         OptionGroup(name="memory", required=True, max_choices=1,
+    ...                     options=[Option(product_id="ram16", default_qty=1), Option(product_id="ram32")]),
+    ...         OptionGroup(name="extras", options=[Option(product_id="dock"), Option(product_id="charger", max_qty=3)])],
+    ...       constraints=[Constraint(kind="requires", product="dock", other="charger")])
+    >>> conf = Configurator(cat, [m])
+    >>> conf.validate("laptop", {"ram16": 1, "dock": 1})
+    ["laptop: 'dock' requires 'charger', which is not chosen"]
+    >>> conf.validate("laptop", {"ram16": 1, "dock": 1, "charger": 1})
+    []
+    """
 
     kind: Literal["requires", "excludes", "ratio"]
     product: str
@@ -88,7 +146,25 @@ class Constraint(Config):
 
 
 class Model(Config):
-    """How one product is configured."""
+    """How one product is configured.
+
+    Examples
+    --------
+    >>> from crmsim.cpq.catalog import Product
+    >>> cat = Catalog([Product(product_id="laptop", category="hw", base_price=100_000),
+    ...                Product(product_id="ram16", category="hw", base_price=8_000),
+    ...                Product(product_id="ram32", category="hw", base_price=15_000),
+    ...                Product(product_id="dock", category="hw", base_price=12_000),
+    ...                Product(product_id="charger", category="hw", base_price=3_000)])
+    >>> m = Model(model_id="laptop", product_id="laptop", groups=[
+    ...         OptionGroup(name="memory", required=True, max_choices=1,
+    ...                     options=[Option(product_id="ram16", default_qty=1), Option(product_id="ram32")]),
+    ...         OptionGroup(name="extras", options=[Option(product_id="dock"), Option(product_id="charger", max_qty=3)])],
+    ...       constraints=[Constraint(kind="requires", product="dock", other="charger")])
+    >>> conf = Configurator(cat, [m])
+    >>> conf.defaults("laptop")
+    {'ram16': 1}
+    """
 
     model_id: str
     product_id: str
@@ -120,7 +196,26 @@ def _fmt(x: float) -> str:
 
 
 class Configurator:
-    """Models checked against a catalogue (every product known, sub-models known, no cycles)."""
+    """Models checked against a catalogue (every product known, sub-models known, no cycles).
+
+    Examples
+    --------
+    >>> from crmsim.cpq.catalog import Product
+    >>> cat = Catalog([Product(product_id="laptop", category="hw", base_price=100_000),
+    ...                Product(product_id="ram16", category="hw", base_price=8_000),
+    ...                Product(product_id="ram32", category="hw", base_price=15_000),
+    ...                Product(product_id="dock", category="hw", base_price=12_000),
+    ...                Product(product_id="charger", category="hw", base_price=3_000)])
+    >>> m = Model(model_id="laptop", product_id="laptop", groups=[
+    ...         OptionGroup(name="memory", required=True, max_choices=1,
+    ...                     options=[Option(product_id="ram16", default_qty=1), Option(product_id="ram32")]),
+    ...         OptionGroup(name="extras", options=[Option(product_id="dock"), Option(product_id="charger", max_qty=3)])],
+    ...       constraints=[Constraint(kind="requires", product="dock", other="charger")])
+    >>> conf = Configurator(cat, [m])
+    >>> p = conf.price("laptop", {"ram32": 1, "dock": 1, "charger": 1}, qty=2)
+    >>> p[["product_id", "qty", "amount"]].values.tolist()
+    [['laptop', 2, 200000], ['ram32', 2, 30000], ['dock', 2, 24000], ['charger', 2, 6000]]
+    """
 
     def __init__(self, catalog: Catalog, models: Iterable[Model]):
         self.catalog = catalog

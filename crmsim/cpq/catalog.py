@@ -42,7 +42,15 @@ __all__ = ["Product", "Catalog"]
 
 class Product(Config):
     """One product of the catalogue. ``units`` maps a unit to the base units it holds (the base
-    unit itself is 1 and need not be listed); ``specs`` maps a spec to its allowed values."""
+    unit itself is 1 and need not be listed); ``specs`` maps a spec to its allowed values.
+
+    Examples
+    --------
+    >>> p = Product(product_id="paper", category="office", base_unit="sheet", base_price=2, units={"ream": 500},
+    ...             specs={"size": ("A4", "A3")})
+    >>> Catalog([p]).convert("paper", 2, "ream")
+    1000.0
+    """
 
     product_id: str
     name: str = ""
@@ -80,7 +88,14 @@ class Product(Config):
 
 
 class Catalog:
-    """Products by id, with unit conversion, SKUs and the tables pricing reads."""
+    """Products by id, with unit conversion, SKUs and the tables pricing reads.
+
+    Examples
+    --------
+    >>> cat = Catalog([Product(product_id="ink", category="office", base_price=1_500, units={"box": 10})])
+    >>> cat.convert("ink", 25, "piece", to="box"), cat.frame()[["product_id", "base_price"]].values.tolist()
+    (2.5, [['ink', 1500]])
+    """
 
     def __init__(self, products: Iterable[Product]):
         self.products: dict[str, Product] = {}

@@ -49,6 +49,18 @@ _TABLES = {"pricing": PricingPolicy, "promotions": PromotionPolicy, "approval": 
 
 @dataclass
 class CPQSetup:
+    """What a CPQ set-up file declares (:func:`load_cpq`): the catalogue, the configurator, the
+    price rules and policy, promotions, rebates, the approval policy and the saleable scope.
+
+    Examples
+    --------
+    >>> from importlib.resources import files
+    >>> setup = str(files("crmsim") / "examples" / "cpq_setup.toml")
+    >>> s = load_cpq(setup)
+    >>> len(s.catalog.products) > 0, len(s.price_rules) > 0, s.approval is not None
+    (True, True, True)
+    """
+
     catalog: Catalog
     configurator: Configurator | None
     price_rules: list[PriceRule] = field(default_factory=list)
@@ -71,7 +83,16 @@ def _build(cls: type[BaseModel], data, where: str):
 
 def load_cpq(path: str | Path) -> CPQSetup:
     """Read a CPQ set-up file (see the module docstring); products, models, rules and promotions
-    are validated, and the models are checked against the catalogue."""
+    are validated, and the models are checked against the catalogue.
+
+    Examples
+    --------
+    >>> from importlib.resources import files
+    >>> setup = str(files("crmsim") / "examples" / "cpq_setup.toml")
+    >>> s = load_cpq(setup)
+    >>> type(s.pricing).__name__, sorted(s.configurator.models)[:2] if s.configurator else None
+    ('PricingPolicy', ['ws'])
+    """
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"CPQ set-up: no such file {path}")
@@ -112,5 +133,13 @@ def load_cpq(path: str | Path) -> CPQSetup:
 
 def load_catalog(path: str | Path) -> Catalog:
     """Only the catalogue of a set-up file (its ``[[product]]`` tables; other sections are
-    validated too)."""
+    validated too).
+
+    Examples
+    --------
+    >>> from importlib.resources import files
+    >>> setup = str(files("crmsim") / "examples" / "cpq_setup.toml")
+    >>> sorted(load_catalog(setup).products)[:3]
+    ['care', 'cpu16', 'cpu8']
+    """
     return load_cpq(path).catalog

@@ -55,6 +55,13 @@ class PriceRule(Config):
     applies in every currency; nothing is converted. ``apply_alone``: a price rule that wins a line
     takes no discount rule with it; a discount rule marked so applies alone (the best-ranked such
     rule), as ERPNext's pricing rules without "apply multiple".
+
+    Examples
+    --------
+    >>> r = PriceRule(rule_id="tier", kind="price", value=9_000, product_id=("p1",), min_qty=10, max_qty=50,
+    ...               max_qty_inclusive=True)
+    >>> r.kind, r.value, r.max_qty_inclusive
+    ('price', 9000.0, True)
     """
 
     rule_id: str
@@ -167,7 +174,22 @@ class PricingPolicy(Config):
     """How discount rules stack (``best``: one, the best-ranked, as ERPNext's default;
     ``additive``: their shares added, ERPNext's apply-multiple; ``compounding``: each on the price
     the previous left, ERPNext's "apply discount on discounted rate"), how equal rules are broken,
-    the largest total discount, and the catalogue's ``currency`` (needed when lines carry one)."""
+    the largest total discount, and the catalogue's ``currency`` (needed when lines carry one).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> catalog = pd.DataFrame({"product_id": ["p1", "p2"], "category": ["hw", "sw"], "form": ["physical", "virtual"],
+    ...                         "base_price": [10_000, 5_000]})
+    >>> rules = [PriceRule(rule_id="vol", kind="discount", value=0.1, category=("hw",), min_qty=10),
+    ...          PriceRule(rule_id="vip", kind="discount", value=0.05, customer_grade=("A",))]
+    >>> lines = pd.DataFrame({"product_id": ["p1"], "qty": [10], "customer_grade": ["A"]})
+    >>> for stacking in ("best", "additive", "compounding"):
+    ...     print(stacking, price_lines(lines, catalog, rules, policy=PricingPolicy(stacking=stacking))["unit_price"].item())
+    best 9000
+    additive 8500
+    compounding 8550
+    """
 
     stacking: Literal["best", "additive", "compounding"] = "best"
     tie: Literal["lowest_price", "first_listed"] = "lowest_price"
@@ -178,7 +200,18 @@ class PricingPolicy(Config):
 class SaleableRule(Config):
     """Who may buy what: ``allow`` or ``deny`` the lines meeting every condition in ``when``
     (conditions on any line or catalogue column: customer, grade, dealer, partner, product,
-    category, form, a product attribute...)."""
+    category, form, a product attribute...).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> scope = SaleableScope(rules=[SaleableRule(rule_id="no-export-sw", effect="deny",
+    ...                                           when=[{"field": "region", "op": "eq", "value": "export"},
+    ...                                                 {"field": "category", "op": "eq", "value": "sw"}])])
+    >>> ok, why = scope.check(pd.DataFrame({"category": ["sw", "sw"], "region": ["export", "north"]}))
+    >>> ok.tolist()
+    [False, True]
+    """
 
     rule_id: str
     effect: Literal["allow", "deny"] = "allow"
@@ -224,7 +257,15 @@ class SaleableScope(Config):
 
 def to_base_units(lines: pd.DataFrame, units: pd.DataFrame) -> pd.Series:
     """Quantities in each product's base unit: ``units`` has ``product_id, unit, factor`` (base
-    units per unit; the base unit has factor 1). Unknown units raise, naming the rows."""
+    units per unit; the base unit has factor 1). Unknown units raise, naming the rows.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> units = pd.DataFrame({"product_id": ["paper", "paper"], "unit": ["sheet", "ream"], "factor": [1, 500]})
+    >>> to_base_units(pd.DataFrame({"product_id": ["paper", "paper"], "qty": [2, 30], "unit": ["ream", "sheet"]}), units).tolist()
+    [1000, 30]
+    """
     f = lines.merge(units, on=["product_id", "unit"], how="left")["factor"].to_numpy()
     bad = np.isnan(f)
     if bad.any():
@@ -448,6 +489,20 @@ def price_lines(lines: pd.DataFrame, catalog: pd.DataFrame, rules, *, policy: Pr
     Returns the lines with ``base_qty``, ``unit_price`` (cents per base unit), ``amount``
     (cents), ``price_rule``, ``discounts`` and ``explanation``; unpriceable lines have a missing
     price and the reason in ``explanation``.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> catalog = pd.DataFrame({"product_id": ["p1", "p2"], "category": ["hw", "sw"], "form": ["physical", "virtual"],
+    ...                         "base_price": [10_000, 5_000]})
+    >>> rules = [PriceRule(rule_id="vol", kind="discount", value=0.1, category=("hw",), min_qty=10),
+    ...          PriceRule(rule_id="vip", kind="discount", value=0.05, customer_grade=("A",))]
+    >>> lines = pd.DataFrame({"product_id": ["p1", "p1", "p2"], "qty": [12, 2, 1], "customer_grade": ["B", "A", "B"]})
+    >>> p = price_lines(lines, catalog, rules)
+    >>> p[["unit_price", "amount"]].values.tolist()
+    [[9000, 108000], [9500, 19000], [5000, 5000]]
+    >>> p["explanation"].tolist()
+    ['base price 10000; -10.0% (vol, best)', 'base price 10000; -5.0% (vip, best)', 'base price 5000']
     """
     policy = policy or PricingPolicy()
     codes, uniq = pd.factorize(lines["product_id"])
@@ -645,5 +700,16 @@ def price_lines(lines: pd.DataFrame, catalog: pd.DataFrame, rules, *, policy: Pr
 
 
 def price_one(line: dict, catalog: pd.DataFrame, rules, **kw) -> dict:
-    """Price a single line (a dict of its fields) with the same code as :func:`price_lines`."""
+    """Price a single line (a dict of its fields) with the same code as :func:`price_lines`.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> catalog = pd.DataFrame({"product_id": ["p1", "p2"], "category": ["hw", "sw"], "form": ["physical", "virtual"],
+    ...                         "base_price": [10_000, 5_000]})
+    >>> rules = [PriceRule(rule_id="vol", kind="discount", value=0.1, category=("hw",), min_qty=10),
+    ...          PriceRule(rule_id="vip", kind="discount", value=0.05, customer_grade=("A",))]
+    >>> price_one({"product_id": "p1", "qty": 12}, catalog, rules)["amount"]
+    108000
+    """
     return price_lines(pd.DataFrame([line]), catalog, rules, **kw).iloc[0].to_dict()

@@ -46,6 +46,23 @@ SCOPE_FIELDS = ("product_id", "category", "customer_id", "customer_grade", "regi
 
 
 class Promotion(Config):
+    """One promotion: its ``kind`` (below), validity window, scope, condition and benefit, and
+    its budget. Every field is commented where it is declared; a promotion whose fields do not fit
+    its kind is refused with the reason.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> lines = pd.DataFrame({"order_id": ["o1", "o1", "o2"], "customer_id": ["c1", "c1", "c2"],
+    ...                       "product_id": ["p1", "p2", "p1"], "qty": [3, 1, 1], "amount": [30_000, 5_000, 10_000],
+    ...                       "date": ["2025-03-01"] * 3})
+    >>> promos = [Promotion(promo_id="t100", kind="threshold", min_spend=20_000, amount_off=2_000),
+    ...           Promotion(promo_id="b3g1", kind="free_goods", product_id=("p1",), buy=3, get=1)]
+    >>> r = apply_promotions(lines, promos, cost={"p1": 6_000})
+    >>> r.applied[["order_id", "promo_id", "discount", "free_units", "cost"]].values.tolist()
+    [['o1', 't100', 2000, 0, 2000], ['o1', 'b3g1', 0, 1, 6000]]
+    """
+
     promo_id: str
     #: threshold (order spend / units), cumulative (a customer's spend over orders), item (per line),
     #: bundle (a set of products), free_goods (buy N get M)
@@ -109,6 +126,22 @@ class Promotion(Config):
 
 
 class PromotionPolicy(Config):
+    """How promotions combine on an order: ``all`` eligible ones stack (by ``priority``, an
+    ``exclusive`` one alone), or only the ``best`` for the customer.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> lines = pd.DataFrame({"order_id": ["o1", "o1", "o2"], "customer_id": ["c1", "c1", "c2"],
+    ...                       "product_id": ["p1", "p2", "p1"], "qty": [3, 1, 1], "amount": [30_000, 5_000, 10_000],
+    ...                       "date": ["2025-03-01"] * 3})
+    >>> promos = [Promotion(promo_id="t100", kind="threshold", min_spend=20_000, amount_off=2_000),
+    ...           Promotion(promo_id="b3g1", kind="free_goods", product_id=("p1",), buy=3, get=1)]
+    >>> r = apply_promotions(lines, promos, policy=PromotionPolicy(stacking="best"), cost={"p1": 6_000})
+    >>> r.applied[["order_id", "promo_id"]].values.tolist(), r.skipped[["promo_id", "reason"]].values.tolist()
+    ([['o1', 'b3g1']], [['t100', 'not combined (best stacking): b3g1 gave more'], ['t100', 'min_spend not reached: spend 10000 of 20000'], ['b3g1', 'fewer than 3 units of a product (buy 3 get 1)']])
+    """
+
     stacking: Literal["all", "best"] = "all"
 
 
@@ -170,7 +203,22 @@ class PromotionResult:
     """``lines``: the order lines with ``promo_discount`` (minor units, allocated to the lines) and
     ``net_amount``, plus one appended line per free good (``promo_id`` set, ``free=True``);
     ``applied``: one row per promotion given on an order (benefit, free units, cost); ``skipped``:
-    eligible promotions not given, with the reason; ``budgets``: budget, used and left per promotion."""
+    eligible promotions not given, with the reason; ``budgets``: budget, used and left per promotion.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> lines = pd.DataFrame({"order_id": ["o1", "o1", "o2"], "customer_id": ["c1", "c1", "c2"],
+    ...                       "product_id": ["p1", "p2", "p1"], "qty": [3, 1, 1], "amount": [30_000, 5_000, 10_000],
+    ...                       "date": ["2025-03-01"] * 3})
+    >>> promos = [Promotion(promo_id="t100", kind="threshold", min_spend=20_000, amount_off=2_000),
+    ...           Promotion(promo_id="b3g1", kind="free_goods", product_id=("p1",), buy=3, get=1)]
+    >>> r = apply_promotions(lines, promos, cost={"p1": 6_000})
+    >>> r.lines[["order_id", "product_id", "qty", "net_amount", "free"]].values.tolist()
+    [['o1', 'p1', 3, 28286, False], ['o1', 'p2', 1, 4714, False], ['o2', 'p1', 1, 10000, False], ['o1', 'p1', 1, 0, True]]
+    >>> r.budgets.columns.tolist()
+    ['promo_id', 'budget', 'used', 'left']
+    """
 
     lines: pd.DataFrame
     applied: pd.DataFrame
@@ -183,7 +231,21 @@ class PromotionEngine:
     """Applies promotions order by order, keeping budgets and cumulative spend between orders.
 
     ``cost`` maps a product to its unit cost (free goods are costed at it; at the line's unit
-    price where unknown)."""
+    price where unknown).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> lines = pd.DataFrame({"order_id": ["o1", "o1", "o2"], "customer_id": ["c1", "c1", "c2"],
+    ...                       "product_id": ["p1", "p2", "p1"], "qty": [3, 1, 1], "amount": [30_000, 5_000, 10_000],
+    ...                       "date": ["2025-03-01"] * 3})
+    >>> promos = [Promotion(promo_id="t100", kind="threshold", min_spend=20_000, amount_off=2_000),
+    ...           Promotion(promo_id="b3g1", kind="free_goods", product_id=("p1",), buy=3, get=1)]
+    >>> eng = PromotionEngine([Promotion(promo_id="t", kind="threshold", min_spend=20_000, amount_off=2_000, budget=3_000)])
+    >>> o1 = lines[lines["order_id"] == "o1"]
+    >>> [int(eng.apply(o1, order_id=k, customer="c1", date="2025-03-01")[0].sum()) for k in ("a", "b")]    # the budget runs out
+    [2000, 1000]
+    """
 
     promotions: list[Promotion]
     policy: PromotionPolicy = field(default_factory=PromotionPolicy)
@@ -405,7 +467,20 @@ def apply_promotions(lines: pd.DataFrame, promotions, *, policy: PromotionPolicy
                      cost: dict[str, int] | None = None) -> PromotionResult:
     """Apply promotions to a table of order lines (``order_id, customer_id, product_id, qty,
     amount`` + ``date`` and any scope field), order by order in date order (budgets and
-    cumulative spend are first come, first served)."""
+    cumulative spend are first come, first served).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> lines = pd.DataFrame({"order_id": ["o1", "o1", "o2"], "customer_id": ["c1", "c1", "c2"],
+    ...                       "product_id": ["p1", "p2", "p1"], "qty": [3, 1, 1], "amount": [30_000, 5_000, 10_000],
+    ...                       "date": ["2025-03-01"] * 3})
+    >>> promos = [Promotion(promo_id="t100", kind="threshold", min_spend=20_000, amount_off=2_000),
+    ...           Promotion(promo_id="b3g1", kind="free_goods", product_id=("p1",), buy=3, get=1)]
+    >>> r = apply_promotions(lines, promos, cost={"p1": 6_000})
+    >>> int(r.lines["promo_discount"].sum()), r.skipped[["order_id", "promo_id"]].values.tolist()
+    (2000, [['o2', 't100'], ['o2', 'b3g1']])
+    """
     need = [c for c in ("order_id", "customer_id", "product_id", "qty", "amount") if c not in lines.columns]
     if need:
         raise KeyError(f"order lines: missing columns {need}")

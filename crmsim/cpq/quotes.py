@@ -34,13 +34,31 @@ __all__ = ["ApprovalLevel", "ApprovalPolicy", "required_level", "required_level_
 
 
 class ApprovalLevel(Config):
+    """One level of authority: who (``name``) may approve a discount up to ``max_discount`` (a
+    share) on up to ``max_amount`` (minor units; none: any amount).
+
+    Examples
+    --------
+    >>> pol = ApprovalPolicy(levels=[ApprovalLevel(name="rep", max_discount=0.1),
+    ...                              ApprovalLevel(name="manager", max_discount=0.25, max_amount=1_000_000)])
+    >>> required_level(0.2, 500_000, pol), required_level(0.2, 2_000_000, pol)
+    ('manager', None)
+    """
+
     name: str
     max_discount: float = Field(ge=0, le=1)
     max_amount: int | None = Field(default=None, ge=0)    # None: any amount
 
 
 class ApprovalPolicy(Config):
-    """Levels from the least to the most authority (``rep`` first)."""
+    """Levels from the least to the most authority (``rep`` first).
+
+    Examples
+    --------
+    >>> pol = ApprovalPolicy(levels=[{"name": "rep", "max_discount": 0.1}, {"name": "boss", "max_discount": 0.3}])
+    >>> pol.rank("boss"), required_level(0.05, 1, pol)
+    (1, 'rep')
+    """
 
     levels: tuple[ApprovalLevel, ...]
     basis: Literal["max_line", "quote"] = "max_line"
@@ -63,7 +81,14 @@ class ApprovalPolicy(Config):
 
 
 def required_level_index(discount, amount, policy: ApprovalPolicy) -> np.ndarray:
-    """Vectorised :func:`required_level`: the index of the level needed, -1 beyond every level."""
+    """Vectorised :func:`required_level`: the index of the level needed, -1 beyond every level.
+
+    Examples
+    --------
+    >>> pol = ApprovalPolicy(levels=[{"name": "rep", "max_discount": 0.1}, {"name": "boss", "max_discount": 0.3}])
+    >>> required_level_index([0.05, 0.2, 0.5], [1_000, 1_000, 1_000], pol).tolist()
+    [0, 1, -1]
+    """
     d = np.atleast_1d(np.asarray(discount, dtype=float))
     a = np.atleast_1d(np.asarray(amount, dtype=float))
     out = np.full(np.broadcast(d, a).shape, -1, dtype=np.int64)
@@ -90,13 +115,32 @@ def counter_offer(discount: float, amount: float, policy: ApprovalPolicy) -> tup
 
 
 def required_level(discount: float, amount: float, policy: ApprovalPolicy) -> str | None:
-    """The lowest level whose authority covers ``discount`` and ``amount`` (None: nobody may)."""
+    """The lowest level whose authority covers ``discount`` and ``amount`` (None: nobody may).
+
+    Examples
+    --------
+    >>> pol = ApprovalPolicy(levels=[{"name": "rep", "max_discount": 0.1}, {"name": "boss", "max_discount": 0.3}])
+    >>> required_level(0.1, 1_000, pol), required_level(0.11, 1_000, pol), required_level(0.4, 1_000, pol)
+    ('rep', 'boss', None)
+    """
     k = int(required_level_index(discount, amount, policy)[0])
     return policy.levels[k].name if k >= 0 else None
 
 
 @dataclass
 class QuoteVersion:
+    """One version of a quote: its lines, when it was made and until when it is valid.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> q = Quote("Q1", "c1", ApprovalPolicy(levels=[{"name": "rep", "max_discount": 0.1}]), validity_days=14)
+    >>> v = q.revise(pd.DataFrame({"product_id": ["p1"], "qty": [2], "list_price": [10_000], "unit_price": [9_500]}),
+    ...              "2025-03-03", by="rep1")
+    >>> v.version, str(v.valid_until.date()), v.total, round(v.discount("quote"), 4)
+    (1, '2025-03-17', 19000, 0.05)
+    """
+
     version: int
     lines: pd.DataFrame          # product_id, qty, list_price, unit_price (minor units per unit)
     created_at: pd.Timestamp
@@ -126,7 +170,22 @@ class Quote:
 
     Status: ``draft`` -> ``pending`` (submitted above the rep's authority) -> ``approved`` /
     ``rejected``; ``accepted`` by the customer while valid; ``expired`` after ``valid_until``.
-    A revision starts a new version as a draft (earlier approvals do not carry over)."""
+    A revision starts a new version as a draft (earlier approvals do not carry over).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> pol = ApprovalPolicy(levels=[{"name": "rep", "max_discount": 0.1}, {"name": "manager", "max_discount": 0.3}])
+    >>> q = Quote("Q1", "c1", pol)
+    >>> lines = pd.DataFrame({"product_id": ["p1"], "qty": [10], "list_price": [10_000], "unit_price": [8_500]})
+    >>> _ = q.revise(lines, "2025-03-03", by="rep1")
+    >>> q.submit("2025-03-03", by="rep1"), q.needed
+    ('pending', 'manager')
+    >>> q.approve("2025-03-04", by="mgr", level="manager")
+    >>> q.accept("2025-03-10", by="c1")
+    >>> q.status, q.audit_frame()["action"].tolist()
+    ('accepted', ['created', 'submitted', 'approved', 'accepted'])
+    """
 
     quote_id: str
     customer_id: str

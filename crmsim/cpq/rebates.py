@@ -30,11 +30,37 @@ __all__ = ["RebateTier", "RebateRule", "tier_amount", "compute_rebates", "accrue
 
 
 class RebateTier(Config):
+    """From ``min_amount`` of spend (minor units, inclusive), the rebate ``rate`` (a share).
+
+    Examples
+    --------
+    >>> tiers = [RebateTier(min_amount=100_000, rate=0.02), RebateTier(min_amount=500_000, rate=0.05)]
+    >>> tier_amount([50_000, 200_000, 600_000], tiers).tolist()
+    [0, 4000, 30000]
+    """
+
     min_amount: int = Field(ge=0)      # spend from which the tier applies (inclusive)
     rate: float = Field(ge=0, le=1)
 
 
 class RebateRule(Config):
+    """A rebate: spend in scope (products, categories, customers, grades; empty: any) summed per
+    order or per ``period`` (month, quarter, year), rated by its ``tiers`` (``whole``: the tier
+    reached applies to all the spend; ``marginal``: each tier's rate to the spend within it) and
+    paid in money to the rebate account, or in ``goods`` (units of ``goods_product`` worth
+    ``goods_unit_value`` each).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> r = RebateRule(rebate_id="q-hw", period="Q", category=("hw",),
+    ...                tiers=[{"min_amount": 100_000, "rate": 0.02}, {"min_amount": 500_000, "rate": 0.05}])
+    >>> lines = pd.DataFrame({"order_id": ["o1", "o2", "o3"], "customer_id": "c1", "product_id": "p1", "category": "hw",
+    ...                       "date": ["2025-01-10", "2025-02-10", "2025-04-01"], "amount": [300_000, 250_000, 120_000]})
+    >>> compute_rebates(lines, [r])[["key", "spend", "rate", "amount"]].values.tolist()
+    [['2025Q1', 550000, 0.05, 27500], ['2025Q2', 120000, 0.02, 2400]]
+    """
+
     rebate_id: str
     basis: Literal["order", "period"] = "period"
     period: Literal["M", "Q", "Y"] = "Q"
@@ -61,7 +87,14 @@ class RebateRule(Config):
 
 
 def tier_amount(spend, tiers, mode: str = "whole"):
-    """The rebate on ``spend`` (a number or an array) under ``tiers``, rounded to minor units."""
+    """The rebate on ``spend`` (a number or an array) under ``tiers``, rounded to minor units.
+
+    Examples
+    --------
+    >>> tiers = [RebateTier(min_amount=100_000, rate=0.02), RebateTier(min_amount=500_000, rate=0.05)]
+    >>> tier_amount(600_000, tiers), tier_amount(600_000, tiers, mode="marginal")    # 5% of all, or 2% of 400k + 5% of 100k
+    (30000, 13000)
+    """
     s = np.asarray(spend, dtype=float)
     lows = np.array([t.min_amount for t in tiers], dtype=float)
     rates = np.array([t.rate for t in tiers])
@@ -80,7 +113,17 @@ def compute_rebates(lines: pd.DataFrame, rules) -> pd.DataFrame:
     """Rebates earned on order lines (``order_id, customer_id, date, product_id, amount`` + scope
     fields), one row per customer and order (``basis="order"``) or period: ``customer_id,
     rebate_id, key`` (order id or period), ``spend, rate, amount`` (money value), ``form``,
-    ``goods_product, goods_qty``. Spend below every tier earns nothing and has no row."""
+    ``goods_product, goods_qty``. Spend below every tier earns nothing and has no row.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> r = RebateRule(rebate_id="per-order", basis="order", tiers=[{"min_amount": 100_000, "rate": 0.03}])
+    >>> lines = pd.DataFrame({"order_id": ["o1", "o2"], "customer_id": "c1", "product_id": "p1",
+    ...                       "date": ["2025-01-10", "2025-01-11"], "amount": [150_000, 50_000]})
+    >>> compute_rebates(lines, [r])[["key", "spend", "amount"]].values.tolist()     # o2 is below every tier
+    [['o1', 150000, 4500]]
+    """
     need = [c for c in ("order_id", "customer_id", "date", "product_id", "amount") if c not in lines.columns]
     if need:
         raise KeyError(f"order lines: missing columns {need}")
@@ -107,7 +150,19 @@ def compute_rebates(lines: pd.DataFrame, rules) -> pd.DataFrame:
 
 def accrue(rebates: pd.DataFrame, ledger: Ledger, t) -> pd.DataFrame:
     """Post money rebates to each customer's rebate account; return the goods entitlements
-    (goods are not money and stay a table: customer, product, units, value)."""
+    (goods are not money and stay a table: customer, product, units, value).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> reb = compute_rebates(pd.DataFrame({"order_id": ["o1"], "customer_id": "c1", "product_id": "p1",
+    ...                                     "date": ["2025-01-10"], "amount": [150_000]}),
+    ...                       [RebateRule(rebate_id="r", basis="order", tiers=[{"min_amount": 0, "rate": 0.02}])])
+    >>> led = Ledger()
+    >>> goods = accrue(reb, led, "2025-01-31")
+    >>> led.balance("c1", "rebate"), len(goods)
+    (3000, 0)
+    """
     for r in rebates[rebates["form"] == "money"].itertuples(index=False):
         res = ledger.post(t, r.customer_id, "rebate", int(r.amount), f"{r.rebate_id}:{r.key}", "rebate accrued")
         if not res["ok"]:  # cannot happen for a credit to the account, but never lose it silently
@@ -118,7 +173,15 @@ def accrue(rebates: pd.DataFrame, ledger: Ledger, t) -> pd.DataFrame:
 
 def redeem(ledger: Ledger, customer_id: str, line_amounts: list[int], usage: RebateUsage, t, ref: str) -> int:
     """Pay part of an order from the rebate balance, within ``usage``; returns the amount used
-    (posted to the ledger as a debit of the rebate account)."""
+    (posted to the ledger as a debit of the rebate account).
+
+    Examples
+    --------
+    >>> led = Ledger()
+    >>> _ = led.post("2025-01-31", "c1", "rebate", 5_000, "q1-rebate")
+    >>> redeem(led, "c1", [10_000, 2_000], RebateUsage(max_order_share=0.3), "2025-02-01", "o9"), led.balance("c1", "rebate")
+    (3600, 1400)
+    """
     use = usage.usable(ledger.balance(customer_id, "rebate"), [int(x) for x in line_amounts])
     if use:
         ledger.post(t, customer_id, "rebate", -use, ref, "rebate used on order")
