@@ -28,7 +28,26 @@ def stage_conversion(history: pd.DataFrame, process: SalesProcess | None = None,
                      opps: pd.DataFrame | None = None, by: str | None = None) -> pd.DataFrame:
     """How many opportunities reached each stage, the share of all, and the rate from the
     previous stage (a deal that skipped a stage counts as having passed it). With ``opps`` and
-    ``by`` (``"channel"``, ``"owner"``, ``"product"``, ``"cohort"``): one block per group."""
+    ``by`` (``"channel"``, ``"owner"``, ``"product"``, ``"cohort"``): one block per group.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> opps = pd.DataFrame({"opportunity_id": ["a", "b", "c", "d", "e"], "owner": ["ann", "ann", "bo", "bo", "bo"],
+    ...                      "created_at": pd.to_datetime(["2025-01-05", "2025-01-20", "2025-02-01", "2025-02-10", "2025-03-01"]),
+    ...                      "closed_at": pd.to_datetime(["2025-02-04", "2025-03-01", "2025-03-15", None, None]),
+    ...                      "expected_close": pd.to_datetime([None, None, None, "2025-04-15", "2025-03-20"]),
+    ...                      "stage": ["won", "lost", "won", "propose", "negotiate"],
+    ...                      "amount": [10_000.0, 5_000.0, 20_000.0, 8_000.0, 12_000.0]})
+    >>> history = pd.DataFrame({"opportunity_id": ["a", "a", "a", "b", "b", "c", "c", "c", "d", "d", "e", "e"],
+    ...                         "stage": ["qualify", "propose", "won", "qualify", "lost", "qualify", "negotiate", "won",
+    ...                                   "qualify", "propose", "qualify", "negotiate"],
+    ...                         "t": pd.to_datetime(["2025-01-05", "2025-01-15", "2025-02-04", "2025-01-20", "2025-03-01",
+    ...                                              "2025-02-01", "2025-03-01", "2025-03-15", "2025-02-10", "2025-03-05",
+    ...                                              "2025-03-01", "2025-03-10"])})
+    >>> stage_conversion(history)[["stage", "reached", "from_previous"]].round(2).values.tolist()
+    [['qualify', 5, 1.0], ['discover', 4, 0.8], ['propose', 4, 1.0], ['negotiate', 3, 0.75], ['won', 2, 0.67]]
+    """
     process = process or SalesProcess()
     if by is not None:
         if opps is None:
@@ -63,7 +82,26 @@ def win_rates(opps: pd.DataFrame, by: str | list[str] | None = None, *,
               process: SalesProcess | None = None) -> pd.DataFrame:
     """Win rate on closed deals (won / closed), overall or per ``by`` (e.g. ``"channel"``,
     ``"owner"``, ``"product"``, ``"cohort"`` = month created), with counts and a 95% Wilson
-    interval."""
+    interval.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> opps = pd.DataFrame({"opportunity_id": ["a", "b", "c", "d", "e"], "owner": ["ann", "ann", "bo", "bo", "bo"],
+    ...                      "created_at": pd.to_datetime(["2025-01-05", "2025-01-20", "2025-02-01", "2025-02-10", "2025-03-01"]),
+    ...                      "closed_at": pd.to_datetime(["2025-02-04", "2025-03-01", "2025-03-15", None, None]),
+    ...                      "expected_close": pd.to_datetime([None, None, None, "2025-04-15", "2025-03-20"]),
+    ...                      "stage": ["won", "lost", "won", "propose", "negotiate"],
+    ...                      "amount": [10_000.0, 5_000.0, 20_000.0, 8_000.0, 12_000.0]})
+    >>> history = pd.DataFrame({"opportunity_id": ["a", "a", "a", "b", "b", "c", "c", "c", "d", "d", "e", "e"],
+    ...                         "stage": ["qualify", "propose", "won", "qualify", "lost", "qualify", "negotiate", "won",
+    ...                                   "qualify", "propose", "qualify", "negotiate"],
+    ...                         "t": pd.to_datetime(["2025-01-05", "2025-01-15", "2025-02-04", "2025-01-20", "2025-03-01",
+    ...                                              "2025-02-01", "2025-03-01", "2025-03-15", "2025-02-10", "2025-03-05",
+    ...                                              "2025-03-01", "2025-03-10"])})
+    >>> win_rates(opps, by="owner")[["owner", "won", "closed", "win_rate"]].values.tolist()
+    [['ann', 1, 2, 0.5], ['bo', 1, 1, 1.0]]
+    """
     process = process or SalesProcess()
     won, closed = _closed_flags(opps, process)
     d = opps.assign(won=won, closed=closed)
@@ -86,7 +124,27 @@ def time_to_close(opps: pd.DataFrame, by: str | None = None, *, process: SalesPr
 
     With ``now``, also ``km_median_days``: the Kaplan-Meier median over every deal created by
     then, open deals censored at their age (closed deals alone understate the time to close
-    while many recent deals are still open) and ``open`` (deals censored)."""
+    while many recent deals are still open) and ``open`` (deals censored).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> opps = pd.DataFrame({"opportunity_id": ["a", "b", "c", "d", "e"], "owner": ["ann", "ann", "bo", "bo", "bo"],
+    ...                      "created_at": pd.to_datetime(["2025-01-05", "2025-01-20", "2025-02-01", "2025-02-10", "2025-03-01"]),
+    ...                      "closed_at": pd.to_datetime(["2025-02-04", "2025-03-01", "2025-03-15", None, None]),
+    ...                      "expected_close": pd.to_datetime([None, None, None, "2025-04-15", "2025-03-20"]),
+    ...                      "stage": ["won", "lost", "won", "propose", "negotiate"],
+    ...                      "amount": [10_000.0, 5_000.0, 20_000.0, 8_000.0, 12_000.0]})
+    >>> history = pd.DataFrame({"opportunity_id": ["a", "a", "a", "b", "b", "c", "c", "c", "d", "d", "e", "e"],
+    ...                         "stage": ["qualify", "propose", "won", "qualify", "lost", "qualify", "negotiate", "won",
+    ...                                   "qualify", "propose", "qualify", "negotiate"],
+    ...                         "t": pd.to_datetime(["2025-01-05", "2025-01-15", "2025-02-04", "2025-01-20", "2025-03-01",
+    ...                                              "2025-02-01", "2025-03-01", "2025-03-15", "2025-02-10", "2025-03-05",
+    ...                                              "2025-03-01", "2025-03-10"])})
+    >>> t = time_to_close(opps, now="2025-04-01")
+    >>> t[["closed", "median_days", "won_median_days", "km_median_days", "open"]].values.tolist()
+    [[3.0, 40.0, 36.0, 42.0, 2.0]]
+    """
     process = process or SalesProcess()
     won, closed = _closed_flags(opps, process)
     d = opps[closed & opps["closed_at"].notna()].copy()
@@ -118,7 +176,27 @@ def pipeline_velocity(opps: pd.DataFrame, *, now, process: SalesProcess | None =
                       window_days: int = 365) -> dict[str, float]:
     """Pipeline velocity = open deals x win rate x average won deal size / average cycle length
     (money per day), with its parts; win rate, deal size and cycle from deals closed in the last
-    ``window_days``."""
+    ``window_days``.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> opps = pd.DataFrame({"opportunity_id": ["a", "b", "c", "d", "e"], "owner": ["ann", "ann", "bo", "bo", "bo"],
+    ...                      "created_at": pd.to_datetime(["2025-01-05", "2025-01-20", "2025-02-01", "2025-02-10", "2025-03-01"]),
+    ...                      "closed_at": pd.to_datetime(["2025-02-04", "2025-03-01", "2025-03-15", None, None]),
+    ...                      "expected_close": pd.to_datetime([None, None, None, "2025-04-15", "2025-03-20"]),
+    ...                      "stage": ["won", "lost", "won", "propose", "negotiate"],
+    ...                      "amount": [10_000.0, 5_000.0, 20_000.0, 8_000.0, 12_000.0]})
+    >>> history = pd.DataFrame({"opportunity_id": ["a", "a", "a", "b", "b", "c", "c", "c", "d", "d", "e", "e"],
+    ...                         "stage": ["qualify", "propose", "won", "qualify", "lost", "qualify", "negotiate", "won",
+    ...                                   "qualify", "propose", "qualify", "negotiate"],
+    ...                         "t": pd.to_datetime(["2025-01-05", "2025-01-15", "2025-02-04", "2025-01-20", "2025-03-01",
+    ...                                              "2025-02-01", "2025-03-01", "2025-03-15", "2025-02-10", "2025-03-05",
+    ...                                              "2025-03-01", "2025-03-10"])})
+    >>> v = pipeline_velocity(opps, now="2025-04-01")
+    >>> {k: round(x, 2) for k, x in v.items()}
+    {'open_deals': 2, 'win_rate': 0.67, 'avg_won_size': 15000.0, 'cycle_days': 36.0, 'velocity_per_day': 555.56}
+    """
     process = process or SalesProcess()
     now = pd.Timestamp(now)
     won, closed = _closed_flags(opps, process)
@@ -134,7 +212,26 @@ def pipeline_velocity(opps: pd.DataFrame, *, now, process: SalesProcess | None =
 
 def ageing(opps: pd.DataFrame, history: pd.DataFrame, *, now, process: SalesProcess | None = None) -> pd.DataFrame:
     """Open deals at ``now``: days open, days in the current stage, and slippage: whether the
-    expected close date has passed and by how many days."""
+    expected close date has passed and by how many days.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> opps = pd.DataFrame({"opportunity_id": ["a", "b", "c", "d", "e"], "owner": ["ann", "ann", "bo", "bo", "bo"],
+    ...                      "created_at": pd.to_datetime(["2025-01-05", "2025-01-20", "2025-02-01", "2025-02-10", "2025-03-01"]),
+    ...                      "closed_at": pd.to_datetime(["2025-02-04", "2025-03-01", "2025-03-15", None, None]),
+    ...                      "expected_close": pd.to_datetime([None, None, None, "2025-04-15", "2025-03-20"]),
+    ...                      "stage": ["won", "lost", "won", "propose", "negotiate"],
+    ...                      "amount": [10_000.0, 5_000.0, 20_000.0, 8_000.0, 12_000.0]})
+    >>> history = pd.DataFrame({"opportunity_id": ["a", "a", "a", "b", "b", "c", "c", "c", "d", "d", "e", "e"],
+    ...                         "stage": ["qualify", "propose", "won", "qualify", "lost", "qualify", "negotiate", "won",
+    ...                                   "qualify", "propose", "qualify", "negotiate"],
+    ...                         "t": pd.to_datetime(["2025-01-05", "2025-01-15", "2025-02-04", "2025-01-20", "2025-03-01",
+    ...                                              "2025-02-01", "2025-03-01", "2025-03-15", "2025-02-10", "2025-03-05",
+    ...                                              "2025-03-01", "2025-03-10"])})
+    >>> ageing(opps, history, now="2025-04-01")[["opportunity_id", "days_open", "days_in_stage", "past_due", "days_past_due"]].values.tolist()
+    [['d', 50.0, 27.0, False, 0.0], ['e', 31.0, 22.0, True, 12.0]]
+    """
     process = process or SalesProcess()
     now = pd.Timestamp(now)
     _, closed = _closed_flags(opps, process)
@@ -151,7 +248,27 @@ def ageing(opps: pd.DataFrame, history: pd.DataFrame, *, now, process: SalesProc
 
 
 def funnel_figure(conversion: pd.DataFrame, title: str = "Opportunity funnel") -> go.Figure:
-    """A funnel of the stages reached (from :func:`stage_conversion`)."""
+    """A funnel of the stages reached (from :func:`stage_conversion`).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> opps = pd.DataFrame({"opportunity_id": ["a", "b", "c", "d", "e"], "owner": ["ann", "ann", "bo", "bo", "bo"],
+    ...                      "created_at": pd.to_datetime(["2025-01-05", "2025-01-20", "2025-02-01", "2025-02-10", "2025-03-01"]),
+    ...                      "closed_at": pd.to_datetime(["2025-02-04", "2025-03-01", "2025-03-15", None, None]),
+    ...                      "expected_close": pd.to_datetime([None, None, None, "2025-04-15", "2025-03-20"]),
+    ...                      "stage": ["won", "lost", "won", "propose", "negotiate"],
+    ...                      "amount": [10_000.0, 5_000.0, 20_000.0, 8_000.0, 12_000.0]})
+    >>> history = pd.DataFrame({"opportunity_id": ["a", "a", "a", "b", "b", "c", "c", "c", "d", "d", "e", "e"],
+    ...                         "stage": ["qualify", "propose", "won", "qualify", "lost", "qualify", "negotiate", "won",
+    ...                                   "qualify", "propose", "qualify", "negotiate"],
+    ...                         "t": pd.to_datetime(["2025-01-05", "2025-01-15", "2025-02-04", "2025-01-20", "2025-03-01",
+    ...                                              "2025-02-01", "2025-03-01", "2025-03-15", "2025-02-10", "2025-03-05",
+    ...                                              "2025-03-01", "2025-03-10"])})
+    >>> fig = funnel_figure(stage_conversion(history))
+    >>> fig.data[0].type, list(fig.data[0].y)
+    ('funnel', ['qualify', 'discover', 'propose', 'negotiate', 'won'])
+    """
     fig = go.Figure(go.Funnel(y=conversion["stage"], x=conversion["reached"], textinfo="value+percent initial"))
     fig.update_layout(title=title)
     return fig
@@ -159,7 +276,26 @@ def funnel_figure(conversion: pd.DataFrame, title: str = "Opportunity funnel") -
 
 def sankey_figure(history: pd.DataFrame, process: SalesProcess | None = None,
                   title: str = "Stage flows") -> go.Figure:
-    """A Sankey diagram of stage-to-stage moves in the history."""
+    """A Sankey diagram of stage-to-stage moves in the history.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> opps = pd.DataFrame({"opportunity_id": ["a", "b", "c", "d", "e"], "owner": ["ann", "ann", "bo", "bo", "bo"],
+    ...                      "created_at": pd.to_datetime(["2025-01-05", "2025-01-20", "2025-02-01", "2025-02-10", "2025-03-01"]),
+    ...                      "closed_at": pd.to_datetime(["2025-02-04", "2025-03-01", "2025-03-15", None, None]),
+    ...                      "expected_close": pd.to_datetime([None, None, None, "2025-04-15", "2025-03-20"]),
+    ...                      "stage": ["won", "lost", "won", "propose", "negotiate"],
+    ...                      "amount": [10_000.0, 5_000.0, 20_000.0, 8_000.0, 12_000.0]})
+    >>> history = pd.DataFrame({"opportunity_id": ["a", "a", "a", "b", "b", "c", "c", "c", "d", "d", "e", "e"],
+    ...                         "stage": ["qualify", "propose", "won", "qualify", "lost", "qualify", "negotiate", "won",
+    ...                                   "qualify", "propose", "qualify", "negotiate"],
+    ...                         "t": pd.to_datetime(["2025-01-05", "2025-01-15", "2025-02-04", "2025-01-20", "2025-03-01",
+    ...                                              "2025-02-01", "2025-03-01", "2025-03-15", "2025-02-10", "2025-03-05",
+    ...                                              "2025-03-01", "2025-03-10"])})
+    >>> sankey_figure(history).data[0].type
+    'sankey'
+    """
     process = process or SalesProcess()
     h = history.sort_values(["opportunity_id", "t"], kind="stable")
     h = h.assign(nxt=h.groupby("opportunity_id")["stage"].shift(-1)).dropna(subset=["nxt"])
@@ -174,7 +310,27 @@ def sankey_figure(history: pd.DataFrame, process: SalesProcess | None = None,
 
 
 def cohort_curves(opps: pd.DataFrame, *, process: SalesProcess | None = None, max_months: int = 12) -> pd.DataFrame:
-    """Cumulative share of each monthly cohort won by month after creation (long format)."""
+    """Cumulative share of each monthly cohort won by month after creation (long format).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> opps = pd.DataFrame({"opportunity_id": ["a", "b", "c", "d", "e"], "owner": ["ann", "ann", "bo", "bo", "bo"],
+    ...                      "created_at": pd.to_datetime(["2025-01-05", "2025-01-20", "2025-02-01", "2025-02-10", "2025-03-01"]),
+    ...                      "closed_at": pd.to_datetime(["2025-02-04", "2025-03-01", "2025-03-15", None, None]),
+    ...                      "expected_close": pd.to_datetime([None, None, None, "2025-04-15", "2025-03-20"]),
+    ...                      "stage": ["won", "lost", "won", "propose", "negotiate"],
+    ...                      "amount": [10_000.0, 5_000.0, 20_000.0, 8_000.0, 12_000.0]})
+    >>> history = pd.DataFrame({"opportunity_id": ["a", "a", "a", "b", "b", "c", "c", "c", "d", "d", "e", "e"],
+    ...                         "stage": ["qualify", "propose", "won", "qualify", "lost", "qualify", "negotiate", "won",
+    ...                                   "qualify", "propose", "qualify", "negotiate"],
+    ...                         "t": pd.to_datetime(["2025-01-05", "2025-01-15", "2025-02-04", "2025-01-20", "2025-03-01",
+    ...                                              "2025-02-01", "2025-03-01", "2025-03-15", "2025-02-10", "2025-03-05",
+    ...                                              "2025-03-01", "2025-03-10"])})
+    >>> c = cohort_curves(opps, max_months=2)
+    >>> c[c["cohort"] == "2025-01-01"][["month", "deals", "won_share"]].values.tolist()   # January: a won in month 1
+    [[0.0, 2.0, 0.0], [1.0, 2.0, 0.5], [2.0, 2.0, 0.5]]
+    """
     process = process or SalesProcess()
     won, _ = _closed_flags(opps, process)
     d = opps.assign(cohort=pd.to_datetime(opps["created_at"]).dt.to_period("M"), won=won)

@@ -36,7 +36,30 @@ _DAY = pd.Timedelta(days=1)
 
 
 class CutoffWarning(UserWarning):
-    """A backtest cut-off whose window the data cannot score."""
+    """A backtest cut-off whose window the data cannot score.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> opps = pd.DataFrame({"opportunity_id": ["a", "b", "c", "d", "e"], "owner": ["ann", "ann", "bo", "bo", "bo"],
+    ...                      "created_at": pd.to_datetime(["2025-01-05", "2025-01-20", "2025-02-01", "2025-02-10", "2025-03-01"]),
+    ...                      "closed_at": pd.to_datetime(["2025-02-04", "2025-03-01", "2025-03-15", None, None]),
+    ...                      "expected_close": pd.to_datetime([None, None, None, "2025-04-15", "2025-03-20"]),
+    ...                      "stage": ["won", "lost", "won", "propose", "negotiate"],
+    ...                      "amount": [10_000.0, 5_000.0, 20_000.0, 8_000.0, 12_000.0]})
+    >>> history = pd.DataFrame({"opportunity_id": ["a", "a", "a", "b", "b", "c", "c", "c", "d", "d", "e", "e"],
+    ...                         "stage": ["qualify", "propose", "won", "qualify", "lost", "qualify", "negotiate", "won",
+    ...                                   "qualify", "propose", "qualify", "negotiate"],
+    ...                         "t": pd.to_datetime(["2025-01-05", "2025-01-15", "2025-02-04", "2025-01-20", "2025-03-01",
+    ...                                              "2025-02-01", "2025-03-01", "2025-03-15", "2025-02-10", "2025-03-05",
+    ...                                              "2025-03-01", "2025-03-10"])})
+    >>> import warnings
+    >>> with warnings.catch_warnings(record=True) as w:
+    ...     warnings.simplefilter("always")
+    ...     bt = backtest_flat(opps, ["2025-03-20"], horizon_days=30)
+    >>> w[0].category.__name__, bt["actual"].isna().tolist()
+    ('CutoffWarning', [True])
+    """
 
 
 def _closed(opps: pd.DataFrame, process: SalesProcess) -> tuple[np.ndarray, np.ndarray]:
@@ -51,7 +74,18 @@ class FlatModel:
     """Cumulative incidence of won and lost by deal age (days), fitted at a cut-off.
 
     ``ages`` are the distinct event ages, ``cif_won`` / ``cif_lost`` the cumulative incidences
-    just after each, ``n`` the deals used (``n_won``, ``n_lost``, ``n_open`` censored)."""
+    just after each, ``n`` the deals used (``n_won``, ``n_lost``, ``n_open`` censored).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> o = pd.DataFrame({"created_at": pd.to_datetime(["2025-01-01"] * 4),
+    ...                   "closed_at": pd.to_datetime(["2025-01-11", "2025-01-21", None, "2025-03-01"]),
+    ...                   "stage": ["won", "lost", "propose", "won"]})
+    >>> m = FlatModel.fit(o, at="2025-02-01")
+    >>> m.ages.tolist(), m.cif_won.tolist(), m.cif_lost.tolist()
+    ([10.0, 20.0, 31.0], [0.25, 0.25, 0.25], [0.0, 0.25, 0.25])
+    """
 
     ages: np.ndarray
     cif_won: np.ndarray
@@ -243,6 +277,28 @@ def backtest_flat(opps: pd.DataFrame, cutoffs, *, horizon_days: int = 90, proces
 
     Returns one row per cut-off: ``cutoff, open_deals, forecast, actual, error, pct_error,
     scored``.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> opps = pd.DataFrame({"opportunity_id": ["a", "b", "c", "d", "e"], "owner": ["ann", "ann", "bo", "bo", "bo"],
+    ...                      "created_at": pd.to_datetime(["2025-01-05", "2025-01-20", "2025-02-01", "2025-02-10", "2025-03-01"]),
+    ...                      "closed_at": pd.to_datetime(["2025-02-04", "2025-03-01", "2025-03-15", None, None]),
+    ...                      "expected_close": pd.to_datetime([None, None, None, "2025-04-15", "2025-03-20"]),
+    ...                      "stage": ["won", "lost", "won", "propose", "negotiate"],
+    ...                      "amount": [10_000.0, 5_000.0, 20_000.0, 8_000.0, 12_000.0]})
+    >>> history = pd.DataFrame({"opportunity_id": ["a", "a", "a", "b", "b", "c", "c", "c", "d", "d", "e", "e"],
+    ...                         "stage": ["qualify", "propose", "won", "qualify", "lost", "qualify", "negotiate", "won",
+    ...                                   "qualify", "propose", "qualify", "negotiate"],
+    ...                         "t": pd.to_datetime(["2025-01-05", "2025-01-15", "2025-02-04", "2025-01-20", "2025-03-01",
+    ...                                              "2025-02-01", "2025-03-01", "2025-03-15", "2025-02-10", "2025-03-05",
+    ...                                              "2025-03-01", "2025-03-10"])})
+    >>> import warnings
+    >>> with warnings.catch_warnings():
+    ...     warnings.simplefilter("ignore", CutoffWarning)
+    ...     bt = backtest_flat(opps, ["2025-02-15", "2025-03-01"], horizon_days=14)
+    >>> bt[["open_deals", "forecast", "actual", "scored"]].round(0).values.tolist()    # the data end on 15 March
+    [[3, 5000.0, 0.0, True], [3, 14000.0, 0.0, True]]
     """
     process = process or SalesProcess()
     amt = (pd.to_numeric(opps["amount"], errors="coerce").fillna(0.0) if amounts is None

@@ -24,7 +24,26 @@ def _open(opps: pd.DataFrame, process: SalesProcess) -> pd.DataFrame:
 def weighted_pipeline(opps: pd.DataFrame, *, process: SalesProcess | None = None, until=None,
                       probability: pd.Series | None = None) -> float:
     """Sum of amount x win probability of open deals (expected to close by ``until``, if given).
-    ``probability`` per opportunity overrides the stage defaults of the process."""
+    ``probability`` per opportunity overrides the stage defaults of the process.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> opps = pd.DataFrame({"opportunity_id": ["a", "b", "c", "d", "e"], "owner": ["ann", "ann", "bo", "bo", "bo"],
+    ...                      "created_at": pd.to_datetime(["2025-01-05", "2025-01-20", "2025-02-01", "2025-02-10", "2025-03-01"]),
+    ...                      "closed_at": pd.to_datetime(["2025-02-04", "2025-03-01", "2025-03-15", None, None]),
+    ...                      "expected_close": pd.to_datetime([None, None, None, "2025-04-15", "2025-03-20"]),
+    ...                      "stage": ["won", "lost", "won", "propose", "negotiate"],
+    ...                      "amount": [10_000.0, 5_000.0, 20_000.0, 8_000.0, 12_000.0]})
+    >>> history = pd.DataFrame({"opportunity_id": ["a", "a", "a", "b", "b", "c", "c", "c", "d", "d", "e", "e"],
+    ...                         "stage": ["qualify", "propose", "won", "qualify", "lost", "qualify", "negotiate", "won",
+    ...                                   "qualify", "propose", "qualify", "negotiate"],
+    ...                         "t": pd.to_datetime(["2025-01-05", "2025-01-15", "2025-02-04", "2025-01-20", "2025-03-01",
+    ...                                              "2025-02-01", "2025-03-01", "2025-03-15", "2025-02-10", "2025-03-05",
+    ...                                              "2025-03-01", "2025-03-10"])})
+    >>> weighted_pipeline(opps)          # 8,000 x 0.4 (propose) + 12,000 x 0.7 (negotiate)
+    11600.0
+    """
     process = process or SalesProcess()
     o = _open(opps, process)
     if until is not None:
@@ -35,6 +54,29 @@ def weighted_pipeline(opps: pd.DataFrame, *, process: SalesProcess | None = None
 
 @dataclass(frozen=True)
 class Forecast:
+    """What :func:`monte_carlo` forecasts: the simulated bookings of the period, their analytic
+    expectation and the 10th, 50th and 90th percentiles.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> opps = pd.DataFrame({"opportunity_id": ["a", "b", "c", "d", "e"], "owner": ["ann", "ann", "bo", "bo", "bo"],
+    ...                      "created_at": pd.to_datetime(["2025-01-05", "2025-01-20", "2025-02-01", "2025-02-10", "2025-03-01"]),
+    ...                      "closed_at": pd.to_datetime(["2025-02-04", "2025-03-01", "2025-03-15", None, None]),
+    ...                      "expected_close": pd.to_datetime([None, None, None, "2025-04-15", "2025-03-20"]),
+    ...                      "stage": ["won", "lost", "won", "propose", "negotiate"],
+    ...                      "amount": [10_000.0, 5_000.0, 20_000.0, 8_000.0, 12_000.0]})
+    >>> history = pd.DataFrame({"opportunity_id": ["a", "a", "a", "b", "b", "c", "c", "c", "d", "d", "e", "e"],
+    ...                         "stage": ["qualify", "propose", "won", "qualify", "lost", "qualify", "negotiate", "won",
+    ...                                   "qualify", "propose", "qualify", "negotiate"],
+    ...                         "t": pd.to_datetime(["2025-01-05", "2025-01-15", "2025-02-04", "2025-01-20", "2025-03-01",
+    ...                                              "2025-02-01", "2025-03-01", "2025-03-15", "2025-02-10", "2025-03-05",
+    ...                                              "2025-03-01", "2025-03-10"])})
+    >>> f = monte_carlo(opps, start="2025-04-01", end="2025-06-30", n=2000, seed=1)
+    >>> f.samples.shape, sorted(set(f.samples.tolist()))
+    ((2000,), [0.0, 8000.0, 12000.0, 20000.0])
+    """
+
     samples: np.ndarray          # simulated bookings in the period
     expected: float              # analytic expectation
     p10: float
@@ -52,7 +94,27 @@ def monte_carlo(opps: pd.DataFrame, *, start, end, process: SalesProcess | None 
     """Bookings closing in [start, end]: each open deal is won with its probability and closes at
     its expected close date + Normal(0, ``close_sd_days``) (deals without one: ``start`` +
     ``default_cycle_days``). ``expected`` is the analytic mean: sum of amount x p x P(close in
-    the period)."""
+    the period).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> opps = pd.DataFrame({"opportunity_id": ["a", "b", "c", "d", "e"], "owner": ["ann", "ann", "bo", "bo", "bo"],
+    ...                      "created_at": pd.to_datetime(["2025-01-05", "2025-01-20", "2025-02-01", "2025-02-10", "2025-03-01"]),
+    ...                      "closed_at": pd.to_datetime(["2025-02-04", "2025-03-01", "2025-03-15", None, None]),
+    ...                      "expected_close": pd.to_datetime([None, None, None, "2025-04-15", "2025-03-20"]),
+    ...                      "stage": ["won", "lost", "won", "propose", "negotiate"],
+    ...                      "amount": [10_000.0, 5_000.0, 20_000.0, 8_000.0, 12_000.0]})
+    >>> history = pd.DataFrame({"opportunity_id": ["a", "a", "a", "b", "b", "c", "c", "c", "d", "d", "e", "e"],
+    ...                         "stage": ["qualify", "propose", "won", "qualify", "lost", "qualify", "negotiate", "won",
+    ...                                   "qualify", "propose", "qualify", "negotiate"],
+    ...                         "t": pd.to_datetime(["2025-01-05", "2025-01-15", "2025-02-04", "2025-01-20", "2025-03-01",
+    ...                                              "2025-02-01", "2025-03-01", "2025-03-15", "2025-02-10", "2025-03-05",
+    ...                                              "2025-03-01", "2025-03-10"])})
+    >>> f = monte_carlo(opps, start="2025-04-01", end="2025-06-30", n=2000, seed=1)
+    >>> round(f.expected), f.p10 <= f.p50 <= f.p90
+    (4336, True)
+    """
     process = process or SalesProcess()
     rng = np.random.default_rng(seed)
     o = _open(opps, process)
@@ -84,7 +146,27 @@ class MarkovModel:
     """An absorbing Markov chain over stages fitted from stage history: transition
     probabilities, mean days in each open stage, the probability of ending won from each stage,
     and the distribution of the remaining days to close from each stage (Kaplan-Meier: deals
-    still open at the fit date count as censored, not as never closing or as dropped)."""
+    still open at the fit date count as censored, not as never closing or as dropped).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> opps = pd.DataFrame({"opportunity_id": ["a", "b", "c", "d", "e"], "owner": ["ann", "ann", "bo", "bo", "bo"],
+    ...                      "created_at": pd.to_datetime(["2025-01-05", "2025-01-20", "2025-02-01", "2025-02-10", "2025-03-01"]),
+    ...                      "closed_at": pd.to_datetime(["2025-02-04", "2025-03-01", "2025-03-15", None, None]),
+    ...                      "expected_close": pd.to_datetime([None, None, None, "2025-04-15", "2025-03-20"]),
+    ...                      "stage": ["won", "lost", "won", "propose", "negotiate"],
+    ...                      "amount": [10_000.0, 5_000.0, 20_000.0, 8_000.0, 12_000.0]})
+    >>> history = pd.DataFrame({"opportunity_id": ["a", "a", "a", "b", "b", "c", "c", "c", "d", "d", "e", "e"],
+    ...                         "stage": ["qualify", "propose", "won", "qualify", "lost", "qualify", "negotiate", "won",
+    ...                                   "qualify", "propose", "qualify", "negotiate"],
+    ...                         "t": pd.to_datetime(["2025-01-05", "2025-01-15", "2025-02-04", "2025-01-20", "2025-03-01",
+    ...                                              "2025-02-01", "2025-03-01", "2025-03-15", "2025-02-10", "2025-03-05",
+    ...                                              "2025-03-01", "2025-03-10"])})
+    >>> m = MarkovModel.fit(history, before="2025-04-01")
+    >>> m.win_probability.round(2).to_dict()
+    {'qualify': 0.8, 'discover': nan, 'propose': 1.0, 'negotiate': 1.0}
+    """
 
     transitions: pd.DataFrame      # from stage (rows) -> to stage (cols), probabilities
     mean_days: pd.Series           # mean days spent in each open stage
@@ -155,7 +237,26 @@ class MarkovModel:
 
 def open_at(opps: pd.DataFrame, history: pd.DataFrame, when, *, process: SalesProcess | None = None) -> pd.DataFrame:
     """The pipeline as it stood at ``when``: deals created by then and not yet closed, with the
-    stage they were in."""
+    stage they were in.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> opps = pd.DataFrame({"opportunity_id": ["a", "b", "c", "d", "e"], "owner": ["ann", "ann", "bo", "bo", "bo"],
+    ...                      "created_at": pd.to_datetime(["2025-01-05", "2025-01-20", "2025-02-01", "2025-02-10", "2025-03-01"]),
+    ...                      "closed_at": pd.to_datetime(["2025-02-04", "2025-03-01", "2025-03-15", None, None]),
+    ...                      "expected_close": pd.to_datetime([None, None, None, "2025-04-15", "2025-03-20"]),
+    ...                      "stage": ["won", "lost", "won", "propose", "negotiate"],
+    ...                      "amount": [10_000.0, 5_000.0, 20_000.0, 8_000.0, 12_000.0]})
+    >>> history = pd.DataFrame({"opportunity_id": ["a", "a", "a", "b", "b", "c", "c", "c", "d", "d", "e", "e"],
+    ...                         "stage": ["qualify", "propose", "won", "qualify", "lost", "qualify", "negotiate", "won",
+    ...                                   "qualify", "propose", "qualify", "negotiate"],
+    ...                         "t": pd.to_datetime(["2025-01-05", "2025-01-15", "2025-02-04", "2025-01-20", "2025-03-01",
+    ...                                              "2025-02-01", "2025-03-01", "2025-03-15", "2025-02-10", "2025-03-05",
+    ...                                              "2025-03-01", "2025-03-10"])})
+    >>> open_at(opps, history, "2025-02-15")[["opportunity_id", "stage_then", "stage"]].values.tolist()   # the stage then, and now
+    [['b', 'qualify', 'lost'], ['c', 'qualify', 'won'], ['d', 'qualify', 'propose']]
+    """
     process = process or SalesProcess()
     when = pd.Timestamp(when)
     st = stage_at(history, when)
@@ -171,7 +272,27 @@ def backtest(opps: pd.DataFrame, history: pd.DataFrame, cutoffs, *, horizon_days
     actually closed won in that window. Returns one row per cut-off with ``forecast``,
     ``actual``, ``error`` (forecast - actual) and ``pct_error``. A stage no deal ever left has no
     fitted win probability: its default from the process is used. For a flat export (one row
-    per deal, no stage history) use :func:`crmsim.pipeline.flat.backtest_flat`."""
+    per deal, no stage history) use :func:`crmsim.pipeline.flat.backtest_flat`.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> opps = pd.DataFrame({"opportunity_id": ["a", "b", "c", "d", "e"], "owner": ["ann", "ann", "bo", "bo", "bo"],
+    ...                      "created_at": pd.to_datetime(["2025-01-05", "2025-01-20", "2025-02-01", "2025-02-10", "2025-03-01"]),
+    ...                      "closed_at": pd.to_datetime(["2025-02-04", "2025-03-01", "2025-03-15", None, None]),
+    ...                      "expected_close": pd.to_datetime([None, None, None, "2025-04-15", "2025-03-20"]),
+    ...                      "stage": ["won", "lost", "won", "propose", "negotiate"],
+    ...                      "amount": [10_000.0, 5_000.0, 20_000.0, 8_000.0, 12_000.0]})
+    >>> history = pd.DataFrame({"opportunity_id": ["a", "a", "a", "b", "b", "c", "c", "c", "d", "d", "e", "e"],
+    ...                         "stage": ["qualify", "propose", "won", "qualify", "lost", "qualify", "negotiate", "won",
+    ...                                   "qualify", "propose", "qualify", "negotiate"],
+    ...                         "t": pd.to_datetime(["2025-01-05", "2025-01-15", "2025-02-04", "2025-01-20", "2025-03-01",
+    ...                                              "2025-02-01", "2025-03-01", "2025-03-15", "2025-02-10", "2025-03-05",
+    ...                                              "2025-03-01", "2025-03-10"])})
+    >>> bt = backtest(opps, history, ["2025-02-15"], horizon_days=30)
+    >>> bt[["forecast", "actual"]].round(0).values.tolist()
+    [[33000.0, 20000.0]]
+    """
     process = process or SalesProcess()
     rows = []
     for c in cutoffs:

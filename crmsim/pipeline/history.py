@@ -24,7 +24,13 @@ FIELDS = ("opportunity_id", "created_at", "closed_at", "expected_close", "stage"
 
 
 def canonical_text(s) -> str | None:
-    """Lower-case, punctuation to spaces, spaces collapsed: "CRM-Pro " and "crm pro" match."""
+    """Lower-case, punctuation to spaces, spaces collapsed: "CRM-Pro " and "crm pro" match.
+
+    Examples
+    --------
+    >>> canonical_text("CRM-Pro "), canonical_text("  crm pro"), canonical_text(None)
+    ('crm pro', 'crm pro', None)
+    """
     if s is None or (isinstance(s, float) and np.isnan(s)) or s is pd.NA:
         return None
     t = re.sub(r"[^\w]+", " ", str(s).lower()).strip()
@@ -76,6 +82,18 @@ class HistoryMapping(Config):
     products : alias -> canonical product name (after :func:`canonical_text`); unlisted
         spellings that canonicalise alike are merged into their most frequent spelling.
     dayfirst : read ambiguous dates such as 03/04/2025 as 3 April.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> export = pd.DataFrame({"Deal": ["D1", "D2"], "Created": ["03/01/2025", "15/01/2025"], "Closed": ["10/02/2025", ""],
+    ...                        "Phase": ["Closed Won", "Proposal Sent"], "Value": ["$1,200.00", "950"]})
+    >>> m = HistoryMapping(columns={"Deal": "opportunity_id", "Created": "created_at", "Closed": "closed_at",
+    ...                             "Phase": "stage", "Value": "amount"},
+    ...                    stages={"Closed Won": "won", "Proposal Sent": "propose"}, dayfirst=True)
+    >>> opps, report = load_history(export, m)
+    >>> opps[["opportunity_id", "stage", "amount", "is_won"]].values.tolist(), str(opps["created_at"].iloc[1].date())
+    ([['D1', 'won', 1200.0, True], ['D2', 'propose', 950.0, False]], '2025-01-15')
     """
 
     columns: dict[str, str]
@@ -97,6 +115,19 @@ def load_history(src, mapping: HistoryMapping, *, source: str | None = None) -> 
     Returns ``(opportunities, report)``. ``report`` has one row per field and kind of cleaning:
     ``field, action, rows, examples``, including values that could not be read (left missing).
     Closed deals get ``is_closed``/``is_won``; open deals keep a missing ``closed_at``.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> export = pd.DataFrame({"id": ["D1", "D2"], "created": ["2025-01-03", "2025-01-15"], "closed": ["2025-02-10", None],
+    ...                        "stage": ["won", "Qualification"], "amount": ["1,200", "n/a"]})
+    >>> m = HistoryMapping(columns={"id": "opportunity_id", "created": "created_at", "closed": "closed_at",
+    ...                             "stage": "stage", "amount": "amount"}, stages={"qualification": "qualify"})
+    >>> opps, report = load_history(export, m)
+    >>> opps["stage"].tolist(), opps["amount"].tolist()
+    (['won', 'qualify'], [1200.0, nan])
+    >>> report[["field", "action", "rows"]].values.tolist()
+    [['amount', 'currency sign / separators removed', 1], ['amount', 'unreadable amount (left missing)', 1], ['stage', "mapped from the CRM's label", 1], ['closed_at', 'open deal (no close date)', 1]]
     """
     name = source or (str(src) if not isinstance(src, pd.DataFrame) else "<DataFrame>")
     raw = read_table(src, source=name, na_values=("", "NA", "N/A", "null", "NULL", "-"))

@@ -13,7 +13,15 @@ __all__ = ["Stage", "SalesProcess", "StageError", "stage_at", "check_history", "
 
 
 class Stage(Config):
-    """One stage: its default win probability, the actions it requires and its exit criteria."""
+    """One stage: its default win probability, the actions it requires and its exit criteria.
+
+    Examples
+    --------
+    >>> p = SalesProcess(stages=[Stage(name="lead", probability=0.1), Stage(name="demo", probability=0.35,
+    ...                                                                     required_actions=("demo held",))])
+    >>> p.names, p.probability("demo")
+    (('lead', 'demo', 'won', 'lost'), 0.35)
+    """
 
     name: str
     probability: float = Field(ge=0, le=1)
@@ -89,7 +97,18 @@ class SalesProcess(Config):
 
 
 class StageError(ValueError):
-    """A stage change the sales process does not allow; names the opportunity and stages."""
+    """A stage change the sales process does not allow; names the opportunity and stages.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> h = pd.DataFrame({"opportunity_id": ["a", "a"], "stage": ["won", "propose"], "t": pd.to_datetime(["2025-01-01", "2025-01-02"])})
+    >>> try:
+    ...     check_history(h, SalesProcess())
+    ... except StageError as e:
+    ...     print(e)
+    1 stage change(s) not allowed by the sales process: a: won -> propose
+    """
 
 
 def check_history(history: pd.DataFrame, process: SalesProcess, *, id_col: str = "opportunity_id") -> pd.DataFrame:
@@ -97,6 +116,24 @@ def check_history(history: pd.DataFrame, process: SalesProcess, *, id_col: str =
 
     Returns the history sorted, with ``from_stage``. Raises :class:`StageError` listing the first
     offending opportunities and moves (unknown stage or a move the process forbids).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> opps = pd.DataFrame({"opportunity_id": ["a", "b", "c", "d", "e"], "owner": ["ann", "ann", "bo", "bo", "bo"],
+    ...                      "created_at": pd.to_datetime(["2025-01-05", "2025-01-20", "2025-02-01", "2025-02-10", "2025-03-01"]),
+    ...                      "closed_at": pd.to_datetime(["2025-02-04", "2025-03-01", "2025-03-15", None, None]),
+    ...                      "expected_close": pd.to_datetime([None, None, None, "2025-04-15", "2025-03-20"]),
+    ...                      "stage": ["won", "lost", "won", "propose", "negotiate"],
+    ...                      "amount": [10_000.0, 5_000.0, 20_000.0, 8_000.0, 12_000.0]})
+    >>> history = pd.DataFrame({"opportunity_id": ["a", "a", "a", "b", "b", "c", "c", "c", "d", "d", "e", "e"],
+    ...                         "stage": ["qualify", "propose", "won", "qualify", "lost", "qualify", "negotiate", "won",
+    ...                                   "qualify", "propose", "qualify", "negotiate"],
+    ...                         "t": pd.to_datetime(["2025-01-05", "2025-01-15", "2025-02-04", "2025-01-20", "2025-03-01",
+    ...                                              "2025-02-01", "2025-03-01", "2025-03-15", "2025-02-10", "2025-03-05",
+    ...                                              "2025-03-01", "2025-03-10"])})
+    >>> check_history(history, SalesProcess())[["opportunity_id", "from_stage", "stage"]].head(3).values.tolist()
+    [['a', nan, 'qualify'], ['a', 'qualify', 'propose'], ['a', 'propose', 'won']]
     """
     for c in (id_col, "t", "stage"):
         if c not in history.columns:
@@ -116,7 +153,26 @@ def check_history(history: pd.DataFrame, process: SalesProcess, *, id_col: str =
 
 
 def stage_at(history: pd.DataFrame, when, *, id_col: str = "opportunity_id") -> pd.Series:
-    """The stage of each opportunity at time ``when`` (its last stage entered at or before)."""
+    """The stage of each opportunity at time ``when`` (its last stage entered at or before).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> opps = pd.DataFrame({"opportunity_id": ["a", "b", "c", "d", "e"], "owner": ["ann", "ann", "bo", "bo", "bo"],
+    ...                      "created_at": pd.to_datetime(["2025-01-05", "2025-01-20", "2025-02-01", "2025-02-10", "2025-03-01"]),
+    ...                      "closed_at": pd.to_datetime(["2025-02-04", "2025-03-01", "2025-03-15", None, None]),
+    ...                      "expected_close": pd.to_datetime([None, None, None, "2025-04-15", "2025-03-20"]),
+    ...                      "stage": ["won", "lost", "won", "propose", "negotiate"],
+    ...                      "amount": [10_000.0, 5_000.0, 20_000.0, 8_000.0, 12_000.0]})
+    >>> history = pd.DataFrame({"opportunity_id": ["a", "a", "a", "b", "b", "c", "c", "c", "d", "d", "e", "e"],
+    ...                         "stage": ["qualify", "propose", "won", "qualify", "lost", "qualify", "negotiate", "won",
+    ...                                   "qualify", "propose", "qualify", "negotiate"],
+    ...                         "t": pd.to_datetime(["2025-01-05", "2025-01-15", "2025-02-04", "2025-01-20", "2025-03-01",
+    ...                                              "2025-02-01", "2025-03-01", "2025-03-15", "2025-02-10", "2025-03-05",
+    ...                                              "2025-03-01", "2025-03-10"])})
+    >>> stage_at(history, "2025-03-05").to_dict()
+    {'a': 'won', 'b': 'lost', 'c': 'negotiate', 'd': 'propose', 'e': 'qualify'}
+    """
     h = history[pd.to_datetime(history["t"]) <= pd.Timestamp(when)]
     return h.sort_values("t", kind="stable").groupby(id_col)["stage"].last()
 
