@@ -21,6 +21,17 @@ class CheckinRules(Config):
     at check-out), ``too_short`` (less than ``min_minutes`` on site), ``too_long`` (more than
     ``max_minutes``), ``no_checkout``, ``overlap`` (the rep's previous visit had not ended),
     ``impossible_travel`` (faster than ``max_speed_kmh`` from the previous visit).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> cust = pd.DataFrame({"customer_id": ["s1"], "lat": [52.5200], "lon": [13.4050]})
+    >>> v = pd.DataFrame({"visit_id": ["v1", "v2"], "rep_id": "r1", "customer_id": "s1",
+    ...                   "checkin_at": pd.to_datetime(["2025-03-03 09:00", "2025-03-03 11:00"]),
+    ...                   "checkout_at": pd.to_datetime(["2025-03-03 09:30", "2025-03-03 11:02"]),
+    ...                   "checkin_lat": [52.5201, 52.5300], "checkin_lon": [13.4051, 13.4050]})
+    >>> check_visits(v, cust, CheckinRules(geofence_m=200, min_minutes=5))["flags"].tolist()
+    [[], ['too_far', 'too_short']]
     """
 
     geofence_m: float = Field(default=200.0, gt=0)
@@ -33,7 +44,20 @@ def check_visits(visits: pd.DataFrame, customers: pd.DataFrame, rules: CheckinRu
     """``visits``: ``visit_id, rep_id, customer_id, checkin_at, checkout_at, checkin_lat,
     checkin_lon`` (and optionally ``checkout_lat, checkout_lon``); ``customers``: ``customer_id,
     lat, lon``. Returns the visits with ``distance_m``, ``minutes``, ``flags`` (list) and
-    ``suspicious``. A visit of an unknown customer is flagged ``unknown_customer``."""
+    ``suspicious``. A visit of an unknown customer is flagged ``unknown_customer``.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> cust = pd.DataFrame({"customer_id": ["s1"], "lat": [52.52], "lon": [13.405]})
+    >>> v = pd.DataFrame({"visit_id": ["v1", "v2"], "rep_id": "r1", "customer_id": ["s1", "s9"],
+    ...                   "checkin_at": pd.to_datetime(["2025-03-03 09:00", "2025-03-03 11:00"]),
+    ...                   "checkout_at": pd.to_datetime(["2025-03-03 09:40", None]),
+    ...                   "checkin_lat": [52.52, 52.52], "checkin_lon": [13.405, 13.405]})
+    >>> out = check_visits(v, cust)
+    >>> out[["visit_id", "minutes", "suspicious"]].values.tolist(), out["flags"].tolist()
+    ([['v1', 40.0, False], ['v2', nan, True]], [[], ['unknown_customer', 'no_checkout']])
+    """
     rules = rules or CheckinRules()
     v = visits.copy()
     loc = customers.set_index("customer_id")[["lat", "lon"]]
@@ -69,7 +93,17 @@ def check_visits(visits: pd.DataFrame, customers: pd.DataFrame, rules: CheckinRu
 
 def todo_status(todos: pd.DataFrame, *, now) -> pd.DataFrame:
     """To-dos created from visits (``todo_id, visit_id, customer_id, due_at, done_at``): status
-    ``done_on_time``, ``done_late``, ``open`` or ``overdue`` at ``now``."""
+    ``done_on_time``, ``done_late``, ``open`` or ``overdue`` at ``now``.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> t = pd.DataFrame({"todo_id": ["t1", "t2", "t3", "t4"], "visit_id": "v1", "customer_id": "s1",
+    ...                   "due_at": pd.to_datetime(["2025-03-05"] * 4),
+    ...                   "done_at": pd.to_datetime(["2025-03-04", "2025-03-07", None, None])})
+    >>> todo_status(t, now="2025-03-04 12:00")["status"].tolist(), todo_status(t, now="2025-03-10")["status"].tolist()
+    (['done_on_time', 'done_late', 'open', 'open'], ['done_on_time', 'done_late', 'overdue', 'overdue'])
+    """
     now = pd.Timestamp(now)
     due, done = pd.to_datetime(todos["due_at"]), pd.to_datetime(todos["done_at"])
     status = np.select([done.notna() & (done <= due), done.notna(), due < now],
@@ -79,7 +113,17 @@ def todo_status(todos: pd.DataFrame, *, now) -> pd.DataFrame:
 
 class TodoRule(Config):
     """Create a follow-up to-do ``title`` from every visit meeting ``when`` (conditions on the
-    visit's form fields), due ``due_days`` after the visit."""
+    visit's form fields), due ``due_days`` after the visit.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> v = pd.DataFrame({"visit_id": ["v1", "v2"], "customer_id": ["s1", "s2"], "rep_id": "r1",
+    ...                   "checkout_at": pd.to_datetime(["2025-03-03 10:00", "2025-03-03 12:00"]), "shelf_gap": [True, False]})
+    >>> rule = TodoRule(title="restock", when=[{"field": "shelf_gap", "op": "eq", "value": True}], due_days=2)
+    >>> todos_from_visits(v, [rule])[["visit_id", "title", "due_at"]].values.tolist()
+    [['v1', 'restock', Timestamp('2025-03-05 10:00:00')]]
+    """
 
     title: str
     when: tuple[Condition, ...] = Field(min_length=1)
@@ -88,7 +132,17 @@ class TodoRule(Config):
 
 def todos_from_visits(visits: pd.DataFrame, rules) -> pd.DataFrame:
     """To-dos (``todo_id, visit_id, customer_id, rep_id, title, created_at, due_at, done_at``)
-    from visit records with form fields as columns and a ``checkout_at`` time."""
+    from visit records with form fields as columns and a ``checkout_at`` time.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> v = pd.DataFrame({"visit_id": ["v1"], "customer_id": ["s1"], "rep_id": "r1",
+    ...                   "checkout_at": pd.to_datetime(["2025-03-03 10:00"]), "competitor_promo": ["yes"]})
+    >>> t = todos_from_visits(v, [TodoRule(title="report the promotion", when=[{"field": "competitor_promo", "op": "eq", "value": "yes"}])])
+    >>> t.columns.tolist()
+    ['todo_id', 'visit_id', 'customer_id', 'rep_id', 'title', 'created_at', 'due_at', 'done_at']
+    """
     parts = []
     for r in rules:
         hit = visits[evaluate_all(r.when, visits).to_numpy()]
@@ -104,7 +158,17 @@ def todos_from_visits(visits: pd.DataFrame, rules) -> pd.DataFrame:
 
 def account_timeline(visits: pd.DataFrame, todos: pd.DataFrame | None = None) -> pd.DataFrame:
     """Visit records shared to the account: one time-ordered feed per customer of visits (who,
-    when, how long, flags) and the to-dos they created."""
+    when, how long, flags) and the to-dos they created.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> v = pd.DataFrame({"visit_id": ["v1", "v2"], "customer_id": "s1", "rep_id": ["r1", "r2"],
+    ...                   "checkin_at": pd.to_datetime(["2025-03-03 09:00", "2025-03-10 09:00"]),
+    ...                   "checkout_at": pd.to_datetime(["2025-03-03 09:30", "2025-03-10 10:00"])})
+    >>> account_timeline(v)[["customer_id", "kind", "who"]].values.tolist()
+    [['s1', 'visit', 'r1'], ['s1', 'visit', 'r2']]
+    """
     v = pd.DataFrame({"customer_id": visits["customer_id"], "t": pd.to_datetime(visits["checkin_at"]),
                       "kind": "visit", "who": visits["rep_id"],
                       "detail": visits.get("flags", pd.Series([[]] * len(visits), index=visits.index))

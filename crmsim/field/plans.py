@@ -22,6 +22,15 @@ class Cadence(Config):
     workdays : weekdays worked (0 = Monday).
     accompany_grade / accompany_per_month : a manager joins this many visits per rep a month, to
         customers of this grade.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> cust = pd.DataFrame({"customer_id": ["a", "b", "c"], "owner_id": "r1", "grade": ["A", "B", "C"]})
+    >>> plan, overflow = plan_visits(cust, Cadence(every_days={"A": 7, "B": 14, "C": 28}, visits_per_day=2),
+    ...                              start="2025-03-03", days=28)
+    >>> plan.groupby("grade").size().to_dict(), len(overflow)
+    ({'A': 4, 'B': 2, 'C': 1}, 0)
     """
 
     every_days: dict[str, int] = {"A": 7, "B": 14, "C": 30, "D": 60}
@@ -49,6 +58,15 @@ def plan_visits(customers: pd.DataFrame, cadence: Cadence, *, start, days: int,
     working day with free capacity, at most ``every_days`` days late. Returns ``(plan, overflow)``:
     ``plan`` has ``rep_id, customer_id, date, grade, kind`` (``regular`` / ``accompanied``);
     ``overflow`` the visits that found no capacity in time (never silently dropped).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> cust = pd.DataFrame({"customer_id": ["a", "b"], "owner_id": "r1", "grade": "A",
+    ...                      "last_visit": pd.to_datetime(["2025-02-28", "2025-02-10"])})
+    >>> plan, overflow = plan_visits(cust, Cadence(every_days={"A": 7}), start="2025-03-03", days=7)
+    >>> plan[["customer_id", "date"]].astype(str).values.tolist()
+    [['b', '2025-03-03'], ['a', '2025-03-07']]
     """
     for c in ("customer_id", "grade", owner_col):
         if c not in customers.columns:
@@ -97,7 +115,16 @@ def plan_visits(customers: pd.DataFrame, cadence: Cadence, *, start, days: int,
 
 def coverage(visits: pd.DataFrame, customers: pd.DataFrame, cadence: Cadence, *, days: int) -> pd.DataFrame:
     """Check: per grade, visits required by the cadence over ``days`` days, visits made (or
-    planned), coverage = made / required, and customers not visited at all."""
+    planned), coverage = made / required, and customers not visited at all.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> cust = pd.DataFrame({"customer_id": ["a", "b"], "owner_id": "r1", "grade": ["A", "B"]})
+    >>> visits = pd.DataFrame({"customer_id": ["a", "a", "a"], "date": pd.to_datetime(["2025-03-03", "2025-03-10", "2025-03-17"])})
+    >>> coverage(visits, cust, Cadence(every_days={"A": 7, "B": 14}), days=28)[["grade", "required", "visits", "coverage", "not_visited"]].values.tolist()
+    [['A', 4.0, 3, 0.75, 0], ['B', 2.0, 0, 0.0, 1]]
+    """
     for c in ("customer_id", "grade"):
         if c not in customers.columns:
             raise KeyError(f"customers: column '{c}' missing; columns are {list(customers.columns)}")
@@ -105,6 +132,10 @@ def coverage(visits: pd.DataFrame, customers: pd.DataFrame, cadence: Cadence, *,
     if unknown:
         raise ValueError(f"customers: column 'grade' has grades {unknown} that the cadence does not list "
                          f"(every_days has {list(cadence.every_days)})")
+    if "grade" not in visits.columns:   # a visit log without grades: the customer's grade
+        if "customer_id" not in visits.columns:
+            raise KeyError(f"visits: column 'customer_id' (or 'grade') missing; columns are {list(visits.columns)}")
+        visits = visits.assign(grade=visits["customer_id"].map(customers.set_index("customer_id")["grade"]))
     req = customers.groupby("grade").size().rename("customers").to_frame()
     req["required"] = [n * days / cadence.every_days[g] for g, n in zip(req.index, req["customers"])]
     made = visits.groupby("grade").size().reindex(req.index, fill_value=0)
@@ -117,7 +148,15 @@ def coverage(visits: pd.DataFrame, customers: pd.DataFrame, cadence: Cadence, *,
 
 def adjust(cadence: Cadence, cov: pd.DataFrame, *, target: float = 0.95) -> Cadence:
     """Adjust (the A of PDCA): lengthen the interval of grades covered below ``target`` in
-    proportion to the shortfall, lowest grades first, so the plan fits the team's capacity."""
+    proportion to the shortfall, lowest grades first, so the plan fits the team's capacity.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> cov = pd.DataFrame({"grade": ["A", "B"], "required": [40, 20], "made": [40, 10], "coverage": [1.0, 0.5]})
+    >>> adjust(Cadence(every_days={"A": 7, "B": 14}), cov).every_days
+    {'A': 7, 'B': 28}
+    """
     every = dict(cadence.every_days)
     for _, r in cov.sort_values("grade", ascending=False).iterrows():
         if r["coverage"] < target and r["coverage"] > 0:

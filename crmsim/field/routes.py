@@ -27,7 +27,13 @@ EARTH_KM = 6371.0088
 
 
 def haversine_km(lat1, lon1, lat2, lon2) -> np.ndarray:
-    """Great-circle distance in km (vectorised, degrees in)."""
+    """Great-circle distance in km (vectorised, degrees in).
+
+    Examples
+    --------
+    >>> round(float(haversine_km(52.52, 13.405, 48.137, 11.575)), 1)     # Berlin - Munich
+    504.3
+    """
     p1, p2 = np.radians(lat1), np.radians(lat2)
     dp, dl = p2 - p1, np.radians(np.asarray(lon2) - np.asarray(lon1))
     a = np.sin(dp / 2) ** 2 + np.cos(p1) * np.cos(p2) * np.sin(dl / 2) ** 2
@@ -35,7 +41,13 @@ def haversine_km(lat1, lon1, lat2, lon2) -> np.ndarray:
 
 
 def distance_matrix(points: np.ndarray, metric: Literal["haversine", "euclidean", "att"] = "haversine") -> np.ndarray:
-    """Pairwise distances of ``points`` (n x 2: lat/lon for haversine, else x/y)."""
+    """Pairwise distances of ``points`` (n x 2: lat/lon for haversine, else x/y).
+
+    Examples
+    --------
+    >>> distance_matrix(np.array([[0.0, 0.0], [3.0, 4.0]]), "euclidean").tolist()
+    [[0.0, 5.0], [5.0, 0.0]]
+    """
     p = np.asarray(points, dtype=float)
     if metric == "haversine":
         return haversine_km(p[:, None, 0], p[:, None, 1], p[None, :, 0], p[None, :, 1])
@@ -48,7 +60,14 @@ def distance_matrix(points: np.ndarray, metric: Literal["haversine", "euclidean"
 
 
 def tour_length(order, dist: np.ndarray, *, closed: bool = True) -> float:
-    """Length of a tour (list of node indices) on a distance matrix."""
+    """Length of a tour (list of node indices) on a distance matrix.
+
+    Examples
+    --------
+    >>> d = distance_matrix(np.array([[0, 0], [0, 3], [4, 3], [4, 0]], dtype=float), "euclidean")
+    >>> tour_length([0, 1, 2, 3], d), tour_length([0, 1, 2, 3], d, closed=False)
+    (14.0, 10.0)
+    """
     o = list(order)
     legs = [dist[a, b] for a, b in zip(o, o[1:])]
     if closed and len(o) > 1:
@@ -59,7 +78,15 @@ def tour_length(order, dist: np.ndarray, *, closed: bool = True) -> float:
 @dataclass(frozen=True)
 class Route:
     """A solved route: ``order`` of stop positions (the start is not included), arrival and
-    departure minutes for each, the travel time and distance, and stops left out (infeasible)."""
+    departure minutes for each, the travel time and distance, and stops left out (infeasible).
+
+    Examples
+    --------
+    >>> pts = np.array([[0, 0], [0, 3], [4, 3], [4, 0]], dtype=float)
+    >>> r = plan_route(distance_matrix(pts, "euclidean"), speed_per_hour=60, service_minutes=10, quality="fast")
+    >>> r.distance, r.travel_minutes, len(r.arrival), r.dropped
+    (14.0, 14.0, 3, [])
+    """
 
     order: list[int]
     arrival: list[float]
@@ -232,6 +259,15 @@ def read_tsplib(path) -> tuple[str, np.ndarray, np.ndarray]:
 
     (The ``tsplib95`` package would do this, but pins networkx < 3; this reader covers the
     coordinate-based types.)
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> p = pathlib.Path(tempfile.mkdtemp()) / "sq.tsp"
+    >>> _ = p.write_text("NAME: sq\\nTYPE: TSP\\nDIMENSION: 3\\nEDGE_WEIGHT_TYPE: EUC_2D\\nNODE_COORD_SECTION\\n1 0 0\\n2 3 4\\n3 6 8\\nEOF\\n")
+    >>> name, xy, d = read_tsplib(p)
+    >>> name, xy.shape, d[0].tolist()
+    ('sq', (3, 2), [0.0, 5.0, 10.0])
     """
     head, sec = _tsplib_sections(path)
     kind = head.get("EDGE_WEIGHT_TYPE", "").upper()
@@ -255,14 +291,32 @@ def read_tsplib(path) -> tuple[str, np.ndarray, np.ndarray]:
 
 
 def read_tsplib_tour(path) -> list[int]:
-    """The node order of a TSPLIB ``.tour`` file, as 0-based positions."""
+    """The node order of a TSPLIB ``.tour`` file, as 0-based positions.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> p = pathlib.Path(tempfile.mkdtemp()) / "sq.tour"
+    >>> _ = p.write_text("NAME: sq.tour\\nTYPE: TOUR\\nDIMENSION: 3\\nTOUR_SECTION\\n1\\n3\\n2\\n-1\\nEOF\\n")
+    >>> read_tsplib_tour(p)
+    [0, 2, 1]
+    """
     _, sec = _tsplib_sections(path)
     nodes = [int(x) for r in sec.get("TOUR_SECTION", []) for x in r]
     return [i - 1 for i in nodes[: nodes.index(-1)] if i > 0] if -1 in nodes else [i - 1 for i in nodes]
 
 
 def frame(route: Route, stops: pd.DataFrame) -> pd.DataFrame:
-    """The route as a table of stops (rows of ``stops`` by position 1..n-1) in visiting order."""
+    """The route as a table of stops (rows of ``stops`` by position 1..n-1) in visiting order.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> stops = pd.DataFrame({"customer_id": ["depot", "s1", "s2", "s3"], "x": [0.0, 0.0, 4.0, 4.0], "y": [0.0, 3.0, 3.0, 0.0]})
+    >>> r = plan_route(distance_matrix(stops[["x", "y"]].to_numpy(), "euclidean"), speed_per_hour=60, quality="fast")
+    >>> frame(r, stops).columns.tolist()[:3], len(frame(r, stops))
+    (['customer_id', 'x', 'y'], 3)
+    """
     out = stops.iloc[[k - 1 for k in route.order]].copy()
     out["arrival_min"], out["departure_min"] = route.arrival, route.departure
     out["seq"] = np.arange(1, len(out) + 1)

@@ -12,6 +12,18 @@ __all__ = ["Step", "SOP", "STORE_VISIT"]
 
 
 class Step(Config):
+    """One step of a visit's standard operating procedure: its ``name``, whether it is
+    ``required``, and the form ``fields`` it must record.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> sop = SOP(steps=[Step(name="check_in"), Step(name="shelf_check", fields=("facings",)), Step(name="order", required=False)])
+    >>> steps = pd.DataFrame({"visit_id": ["v1", "v1"], "step": ["shelf_check", "check_in"], "seq": [1, 2], "facings": [6, None]})
+    >>> sop.validate_visits(steps)[["ok", "out_of_order"]].values.tolist()
+    [[False, True]]
+    """
+
     name: str
     required: bool = True
     fields: tuple[str, ...] = ()
@@ -19,7 +31,16 @@ class Step(Config):
 
 class SOP(Config):
     """Ordered steps. A visit's steps table has ``visit_id, step, seq`` and one column per form
-    field (or a ``fields`` dict column)."""
+    field (or a ``fields`` dict column).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> sop = SOP(steps=[Step(name="check_in"), Step(name="shelf_check", fields=("facings",))])
+    >>> steps = pd.DataFrame({"visit_id": ["v1", "v2"], "step": ["check_in", "check_in"], "seq": [1, 1], "facings": [None, None]})
+    >>> sop.validate_visits(steps)[["visit_id", "ok", "missing_steps"]].values.tolist()
+    [['v1', False, ['shelf_check']], ['v2', False, ['shelf_check']]]
+    """
 
     name: str = "visit"
     steps: tuple[Step, ...] = Field(min_length=1)

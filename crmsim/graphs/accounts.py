@@ -19,13 +19,32 @@ IRON_TRIANGLE = ("account_manager", "solution_manager", "fulfilment_manager")
 
 
 class TeamMember(Config):
+    """A person on an account team, their role, and whose side they are on (ours, or the
+    customer's: e.g. the customer's sponsor).
+
+    Examples
+    --------
+    >>> team = AccountTeam(account_id="acme", members=[TeamMember(person="ann", role="account_manager"),
+    ...                                                TeamMember(person="bo", role="solution_manager"),
+    ...                                                TeamMember(person="kim", role="sponsor", side="customer")])
+    >>> team.gaps()
+    ['missing role: fulfilment_manager']
+    """
+
     person: str
     role: str
     side: str = "ours"  # "ours" or "customer" (e.g. the customer's sponsor)
 
 
 class AccountTeam(Config):
-    """An account's team, the roles it must have, who does what, and the hand-offs between them."""
+    """An account's team, the roles it must have, who does what, and the hand-offs between them.
+
+    Examples
+    --------
+    >>> team = AccountTeam(account_id="acme", members=[TeamMember(person="ann", role="account_manager")])
+    >>> team.owner_at("qualify"), team.owner_at("propose"), team.owner_at("won")
+    ('solution_manager', 'solution_manager', 'fulfilment_manager')
+    """
 
     account_id: str
     members: tuple[TeamMember, ...]
@@ -66,7 +85,18 @@ class AccountTeam(Config):
 
 
 class AccountPlan(Config):
-    """An account strategy with its cadence of visits and executive interactions."""
+    """An account strategy with its cadence of visits and executive interactions.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> plans = [AccountPlan(account_id="acme", visit_every_days=14, executive_every_days=90)]
+    >>> act = pd.DataFrame({"account_id": ["acme", "acme"], "t": pd.to_datetime(["2025-01-10", "2025-02-20"]),
+    ...                     "kind": ["visit", "visit"]})
+    >>> out = plan_vs_activity(plans, act, start="2025-01-01", end="2025-04-01").round(1)
+    >>> out[["visits_expected", "visits_done", "executive_expected", "executive_done", "on_plan"]].values.tolist()
+    [[6.4, 2, 1.0, 0, False]]
+    """
 
     account_id: str
     strategy: str = ""
@@ -77,7 +107,16 @@ class AccountPlan(Config):
 def plan_vs_activity(plans, activities: pd.DataFrame, *, start, end) -> pd.DataFrame:
     """Per account: visits and executive meetings the plan expects in [start, end), those done,
     the gap and the days since the last contact. ``activities``: ``account_id, t, kind``
-    (``visit`` / ``executive``)."""
+    (``visit`` / ``executive``).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> act = pd.DataFrame({"account_id": ["a", "b"], "t": pd.to_datetime(["2025-03-01", "2025-03-05"]), "kind": ["visit", "executive"]})
+    >>> out = plan_vs_activity([AccountPlan(account_id="a"), AccountPlan(account_id="b")], act, start="2025-01-01", end="2025-04-01")
+    >>> out.columns.tolist()
+    ['account_id', 'visits_expected', 'visits_done', 'executive_expected', 'executive_done', 'visit_gap', 'executive_gap', 'days_since_contact', 'on_plan']
+    """
     start, end = pd.Timestamp(start), pd.Timestamp(end)
     days = (end - start) / pd.Timedelta(days=1)
     a = activities[(pd.to_datetime(activities["t"]) >= start) & (pd.to_datetime(activities["t"]) < end)]
@@ -97,7 +136,17 @@ def plan_vs_activity(plans, activities: pd.DataFrame, *, start, end) -> pd.DataF
 
 class SurveyPolicy(Config):
     """Voice of the customer with an SLA: a survey every ``every_days`` per account, answered within
-    ``answer_days``; a score <= ``low_score`` (0-10) is followed up within ``follow_up_days``."""
+    ``answer_days``; a score <= ``low_score`` (0-10) is followed up within ``follow_up_days``.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> s = pd.DataFrame({"account_id": ["a", "b"], "sent_at": pd.to_datetime(["2025-03-01", "2025-03-01"]),
+    ...                   "answered_at": pd.to_datetime(["2025-03-03", None]), "score": [4, None],
+    ...                   "followed_up_at": pd.to_datetime([None, None])})
+    >>> survey_sla(s, SurveyPolicy(), accounts=["a", "b", "c"], now="2025-03-31").values.tolist()
+    [['a', 1, ['low_score_no_follow_up'], False], ['b', 1, ['unanswered'], False], ['c', 0, ['not_sent'], False]]
+    """
 
     every_days: int = Field(default=90, ge=1)
     answer_days: int = Field(default=14, ge=1)
@@ -108,7 +157,16 @@ class SurveyPolicy(Config):
 def survey_sla(surveys: pd.DataFrame, policy: SurveyPolicy, *, accounts, now) -> pd.DataFrame:
     """SLA breaches per account: ``not_sent`` (no survey within ``every_days`` before ``now``),
     ``unanswered`` (sent, no answer after ``answer_days``), ``low_score_no_follow_up``.
-    ``surveys``: ``account_id, sent_at, answered_at, score, followed_up_at``."""
+    ``surveys``: ``account_id, sent_at, answered_at, score, followed_up_at``.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> s = pd.DataFrame({"account_id": ["a"], "sent_at": pd.to_datetime(["2024-10-01"]), "answered_at": pd.to_datetime(["2024-10-02"]),
+    ...                   "score": [9], "followed_up_at": pd.to_datetime([None])})
+    >>> survey_sla(s, SurveyPolicy(every_days=90), accounts=["a"], now="2025-03-31").values.tolist()
+    [['a', 1, ['not_sent'], False]]
+    """
     now = pd.Timestamp(now)
     s = surveys.copy()
     for c in ("sent_at", "answered_at", "followed_up_at"):
@@ -132,7 +190,16 @@ def survey_sla(surveys: pd.DataFrame, policy: SurveyPolicy, *, accounts, now) ->
 
 def nps(surveys: pd.DataFrame, *, by=("account_id",), freq: str = "QE") -> pd.DataFrame:
     """Net promoter score (promoters 9-10 minus detractors 0-6, in %) and CSAT (mean score) per
-    group and period of the answer date."""
+    group and period of the answer date.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> s = pd.DataFrame({"account_id": "a", "answered_at": pd.to_datetime(["2025-01-10", "2025-02-10", "2025-03-10", "2025-03-20"]),
+    ...                   "score": [10, 9, 7, 3]})
+    >>> nps(s)[["nps", "csat"]].values.tolist()
+    [[25.0, 7.25]]
+    """
     s = surveys[surveys["score"].notna()].copy()
     s["period"] = pd.to_datetime(s["answered_at"]).dt.to_period(freq.rstrip("E") or "Q").dt.start_time
     g = s.groupby([*by, "period"])["score"]

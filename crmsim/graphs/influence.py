@@ -33,7 +33,21 @@ ROLES = ("decision_maker", "technical_evaluator", "user", "finance", "procuremen
 def power_map(contacts: pd.DataFrame, edges: pd.DataFrame) -> nx.DiGraph:
     """Build and check a power map. ``contacts``: ``contact_id, role, power, attitude`` (and
     optionally ``stubbornness``, ``relationship``, ``name``); ``edges``: ``source, target,
-    weight`` (and optionally ``kind``). Errors name the contact and the bad value."""
+    weight`` (and optionally ``kind``). Errors name the contact and the bad value.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> contacts = pd.DataFrame({"contact_id": ["cfo", "cio", "it_lead", "buyer"],
+    ...                          "role": ["decision_maker", "decision_maker", "technical_evaluator", "user"],
+    ...                          "power": [0.9, 0.6, 0.3, 0.2], "attitude": [-0.2, 0.1, 0.8, 0.5],
+    ...                          "stubbornness": [0.7, 0.5, 0.3, 0.3], "relationship": [0.1, 0.3, 0.8, 0.6]})
+    >>> edges = pd.DataFrame({"source": ["it_lead", "cio", "buyer"], "target": ["cio", "cfo", "it_lead"],
+    ...                       "weight": [0.6, 0.5, 0.4]})
+    >>> g = power_map(contacts, edges)
+    >>> g.number_of_nodes(), g.number_of_edges(), g.nodes["cfo"]["role"]
+    (4, 3, 'decision_maker')
+    """
     need = ("contact_id", "role", "power", "attitude")
     miss = [c for c in need if c not in contacts.columns]
     if miss:
@@ -64,7 +78,22 @@ def power_map(contacts: pd.DataFrame, edges: pd.DataFrame) -> nx.DiGraph:
 def who_decides(g: nx.DiGraph, *, alpha: float = 0.85) -> pd.DataFrame:
     """Who really decides: formal power, PageRank on the reversed influence graph (being listened
     to by people who are listened to), weighted in-influence, and ``real_power`` = the mean of
-    formal power and normalised PageRank, ranked."""
+    formal power and normalised PageRank, ranked.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> contacts = pd.DataFrame({"contact_id": ["cfo", "cio", "it_lead", "buyer"],
+    ...                          "role": ["decision_maker", "decision_maker", "technical_evaluator", "user"],
+    ...                          "power": [0.9, 0.6, 0.3, 0.2], "attitude": [-0.2, 0.1, 0.8, 0.5],
+    ...                          "stubbornness": [0.7, 0.5, 0.3, 0.3], "relationship": [0.1, 0.3, 0.8, 0.6]})
+    >>> edges = pd.DataFrame({"source": ["it_lead", "cio", "buyer"], "target": ["cio", "cfo", "it_lead"],
+    ...                       "weight": [0.6, 0.5, 0.4]})
+    >>> g = power_map(contacts, edges)
+    >>> w = who_decides(g)
+    >>> w.index.tolist(), w.columns.tolist()
+    (['cfo', 'buyer', 'cio', 'it_lead'], ['role', 'power', 'pagerank', 'influence_out', 'real_power'])
+    """
     pr = nx.pagerank(g.reverse(copy=True), alpha=alpha, weight="weight")
     out_w = dict(g.out_degree(weight="weight"))
     df = pd.DataFrame({"role": nx.get_node_attributes(g, "role"), "power": nx.get_node_attributes(g, "power"),
@@ -75,7 +104,21 @@ def who_decides(g: nx.DiGraph, *, alpha: float = 0.85) -> pd.DataFrame:
 
 def coverage(g: nx.DiGraph, *, strong: float = 0.5) -> pd.DataFrame:
     """Per decision role: contacts, our best relationship strength, and whether it is covered
-    (some relationship >= ``strong``)."""
+    (some relationship >= ``strong``).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> contacts = pd.DataFrame({"contact_id": ["cfo", "cio", "it_lead", "buyer"],
+    ...                          "role": ["decision_maker", "decision_maker", "technical_evaluator", "user"],
+    ...                          "power": [0.9, 0.6, 0.3, 0.2], "attitude": [-0.2, 0.1, 0.8, 0.5],
+    ...                          "stubbornness": [0.7, 0.5, 0.3, 0.3], "relationship": [0.1, 0.3, 0.8, 0.6]})
+    >>> edges = pd.DataFrame({"source": ["it_lead", "cio", "buyer"], "target": ["cio", "cfo", "it_lead"],
+    ...                       "weight": [0.6, 0.5, 0.4]})
+    >>> g = power_map(contacts, edges)
+    >>> coverage(g).to_dict("index")
+    {'decision_maker': {'contacts': 2, 'best': 0.3, 'covered': False}, 'technical_evaluator': {'contacts': 1, 'best': 0.8, 'covered': True}, 'user': {'contacts': 1, 'best': 0.6, 'covered': True}}
+    """
     df = pd.DataFrame({"role": nx.get_node_attributes(g, "role"),
                        "relationship": nx.get_node_attributes(g, "relationship")})
     out = df.groupby("role").agg(contacts=("relationship", "size"), best=("relationship", "max"))
@@ -84,7 +127,21 @@ def coverage(g: nx.DiGraph, *, strong: float = 0.5) -> pd.DataFrame:
 
 
 def support(g: nx.DiGraph, attitudes: pd.Series | None = None) -> float:
-    """Power-weighted mean attitude of the whole buying centre (-1..1)."""
+    """Power-weighted mean attitude of the whole buying centre (-1..1).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> contacts = pd.DataFrame({"contact_id": ["cfo", "cio", "it_lead", "buyer"],
+    ...                          "role": ["decision_maker", "decision_maker", "technical_evaluator", "user"],
+    ...                          "power": [0.9, 0.6, 0.3, 0.2], "attitude": [-0.2, 0.1, 0.8, 0.5],
+    ...                          "stubbornness": [0.7, 0.5, 0.3, 0.3], "relationship": [0.1, 0.3, 0.8, 0.6]})
+    >>> edges = pd.DataFrame({"source": ["it_lead", "cio", "buyer"], "target": ["cio", "cfo", "it_lead"],
+    ...                       "weight": [0.6, 0.5, 0.4]})
+    >>> g = power_map(contacts, edges)
+    >>> round(support(g), 3)
+    0.11
+    """
     att = attitudes if attitudes is not None else pd.Series(nx.get_node_attributes(g, "attitude"))
     pw = pd.Series(nx.get_node_attributes(g, "power"))
     return float((att.reindex(pw.index) * pw).sum() / pw.sum()) if pw.sum() else 0.0
@@ -92,7 +149,21 @@ def support(g: nx.DiGraph, attitudes: pd.Series | None = None) -> float:
 
 def single_points_of_failure(g: nx.DiGraph, *, strong: float = 0.5) -> pd.DataFrame:
     """Contacts every influence path from our strong relationships to a decision maker passes
-    through (dominators): lose one and we lose our line to that decision maker."""
+    through (dominators): lose one and we lose our line to that decision maker.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> contacts = pd.DataFrame({"contact_id": ["cfo", "cio", "it_lead", "buyer"],
+    ...                          "role": ["decision_maker", "decision_maker", "technical_evaluator", "user"],
+    ...                          "power": [0.9, 0.6, 0.3, 0.2], "attitude": [-0.2, 0.1, 0.8, 0.5],
+    ...                          "stubbornness": [0.7, 0.5, 0.3, 0.3], "relationship": [0.1, 0.3, 0.8, 0.6]})
+    >>> edges = pd.DataFrame({"source": ["it_lead", "cio", "buyer"], "target": ["cio", "cfo", "it_lead"],
+    ...                       "weight": [0.6, 0.5, 0.4]})
+    >>> g = power_map(contacts, edges)
+    >>> single_points_of_failure(g).values.tolist()
+    [['cfo', True, ['cio', 'it_lead']], ['cio', True, ['it_lead']]]
+    """
     ours = [n for n, r in g.nodes(data="relationship") if r >= strong]
     deciders = [n for n, r in g.nodes(data="role") if r == "decision_maker"]
     h = g.copy()
@@ -114,7 +185,22 @@ def single_points_of_failure(g: nx.DiGraph, *, strong: float = 0.5) -> pd.DataFr
 
 def influence_matrix(g: nx.DiGraph) -> tuple[list, np.ndarray]:
     """Row-stochastic W: row i holds the weights with which i listens to each contact (its
-    in-edges), plus i's own weight 1 - sum (at least 0); rows are normalised."""
+    in-edges), plus i's own weight 1 - sum (at least 0); rows are normalised.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> contacts = pd.DataFrame({"contact_id": ["cfo", "cio", "it_lead", "buyer"],
+    ...                          "role": ["decision_maker", "decision_maker", "technical_evaluator", "user"],
+    ...                          "power": [0.9, 0.6, 0.3, 0.2], "attitude": [-0.2, 0.1, 0.8, 0.5],
+    ...                          "stubbornness": [0.7, 0.5, 0.3, 0.3], "relationship": [0.1, 0.3, 0.8, 0.6]})
+    >>> edges = pd.DataFrame({"source": ["it_lead", "cio", "buyer"], "target": ["cio", "cfo", "it_lead"],
+    ...                       "weight": [0.6, 0.5, 0.4]})
+    >>> g = power_map(contacts, edges)
+    >>> names, W = influence_matrix(g)
+    >>> names, W.sum(axis=1).round(6).tolist()
+    (['cfo', 'cio', 'it_lead', 'buyer'], [1.0, 1.0, 1.0, 1.0])
+    """
     nodes = list(g.nodes)
     idx = {n: k for k, n in enumerate(nodes)}
     W = np.zeros((len(nodes), len(nodes)))
@@ -128,7 +214,22 @@ def influence_matrix(g: nx.DiGraph) -> tuple[list, np.ndarray]:
 
 def friedkin_johnsen(g: nx.DiGraph, *, steps: int = 200, tol: float = 1e-10) -> pd.DataFrame:
     """Iterate x(t+1) = L W x(t) + (I - L) x(0), L = diag(1 - stubbornness), from the current
-    attitudes; returns the trajectory (one column per step) until it converges."""
+    attitudes; returns the trajectory (one column per step) until it converges.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> contacts = pd.DataFrame({"contact_id": ["cfo", "cio", "it_lead", "buyer"],
+    ...                          "role": ["decision_maker", "decision_maker", "technical_evaluator", "user"],
+    ...                          "power": [0.9, 0.6, 0.3, 0.2], "attitude": [-0.2, 0.1, 0.8, 0.5],
+    ...                          "stubbornness": [0.7, 0.5, 0.3, 0.3], "relationship": [0.1, 0.3, 0.8, 0.6]})
+    >>> edges = pd.DataFrame({"source": ["it_lead", "cio", "buyer"], "target": ["cio", "cfo", "it_lead"],
+    ...                       "weight": [0.6, 0.5, 0.4]})
+    >>> g = power_map(contacts, edges)
+    >>> traj = friedkin_johnsen(g)
+    >>> bool((traj.iloc[:, -1] - fj_equilibrium(g).reindex(traj.index)).abs().max() < 1e-6), traj.iloc[:, 0].to_dict()
+    (True, {'cfo': -0.2, 'cio': 0.1, 'it_lead': 0.8, 'buyer': 0.5})
+    """
     nodes, W = influence_matrix(g)
     x0 = np.array([g.nodes[n]["attitude"] for n in nodes], dtype=float)
     lam = 1 - np.array([g.nodes[n]["stubbornness"] for n in nodes], dtype=float)
@@ -145,7 +246,21 @@ def friedkin_johnsen(g: nx.DiGraph, *, steps: int = 200, tol: float = 1e-10) -> 
 
 def fj_equilibrium(g: nx.DiGraph) -> pd.Series:
     """Closed form x* = (I - L W)^-1 (I - L) x(0) (exists when some contact is stubborn in every
-    strongly connected part)."""
+    strongly connected part).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> contacts = pd.DataFrame({"contact_id": ["cfo", "cio", "it_lead", "buyer"],
+    ...                          "role": ["decision_maker", "decision_maker", "technical_evaluator", "user"],
+    ...                          "power": [0.9, 0.6, 0.3, 0.2], "attitude": [-0.2, 0.1, 0.8, 0.5],
+    ...                          "stubbornness": [0.7, 0.5, 0.3, 0.3], "relationship": [0.1, 0.3, 0.8, 0.6]})
+    >>> edges = pd.DataFrame({"source": ["it_lead", "cio", "buyer"], "target": ["cio", "cfo", "it_lead"],
+    ...                       "weight": [0.6, 0.5, 0.4]})
+    >>> g = power_map(contacts, edges)
+    >>> fj_equilibrium(g).round(3).to_dict()
+    {'cfo': -0.11, 'cio': 0.308, 'it_lead': 0.655, 'buyer': 0.5}
+    """
     nodes, W = influence_matrix(g)
     x0 = np.array([g.nodes[n]["attitude"] for n in nodes], dtype=float)
     lam = 1 - np.array([g.nodes[n]["stubbornness"] for n in nodes], dtype=float)
@@ -155,7 +270,21 @@ def fj_equilibrium(g: nx.DiGraph) -> pd.Series:
 
 def independent_cascade(g: nx.DiGraph, seeds, *, runs: int = 1000, seed=None) -> pd.Series:
     """P(each contact becomes a supporter) when ``seeds`` support us and every new supporter
-    convinces each contact it influences once, with probability = edge weight (Monte Carlo)."""
+    convinces each contact it influences once, with probability = edge weight (Monte Carlo).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> contacts = pd.DataFrame({"contact_id": ["cfo", "cio", "it_lead", "buyer"],
+    ...                          "role": ["decision_maker", "decision_maker", "technical_evaluator", "user"],
+    ...                          "power": [0.9, 0.6, 0.3, 0.2], "attitude": [-0.2, 0.1, 0.8, 0.5],
+    ...                          "stubbornness": [0.7, 0.5, 0.3, 0.3], "relationship": [0.1, 0.3, 0.8, 0.6]})
+    >>> edges = pd.DataFrame({"source": ["it_lead", "cio", "buyer"], "target": ["cio", "cfo", "it_lead"],
+    ...                       "weight": [0.6, 0.5, 0.4]})
+    >>> g = power_map(contacts, edges)
+    >>> independent_cascade(g, ["buyer"], runs=2000, seed=1).round(2).to_dict()
+    {'cfo': 0.13, 'cio': 0.26, 'it_lead': 0.41, 'buyer': 1.0}
+    """
     rng = np.random.default_rng(seed)
     nodes = list(g.nodes)
     idx = {n: k for k, n in enumerate(nodes)}
@@ -179,7 +308,22 @@ def independent_cascade(g: nx.DiGraph, seeds, *, runs: int = 1000, seed=None) ->
 
 class DecisionModel(Config):
     """P(win) = logistic(slope x power-weighted mean equilibrium attitude of the decision makers,
-    plus ``blocker_weight`` x that of blockers)."""
+    plus ``blocker_weight`` x that of blockers).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> contacts = pd.DataFrame({"contact_id": ["cfo", "cio", "it_lead", "buyer"],
+    ...                          "role": ["decision_maker", "decision_maker", "technical_evaluator", "user"],
+    ...                          "power": [0.9, 0.6, 0.3, 0.2], "attitude": [-0.2, 0.1, 0.8, 0.5],
+    ...                          "stubbornness": [0.7, 0.5, 0.3, 0.3], "relationship": [0.1, 0.3, 0.8, 0.6]})
+    >>> edges = pd.DataFrame({"source": ["it_lead", "cio", "buyer"], "target": ["cio", "cfo", "it_lead"],
+    ...                       "weight": [0.6, 0.5, 0.4]})
+    >>> g = power_map(contacts, edges)
+    >>> m = DecisionModel(slope=4.0)
+    >>> round(m.p_win(g), 3), round(m.p_win(apply_actions(g, [Action(kind="meeting", contact="cfo")])), 3)
+    (0.557, 0.695)
+    """
 
     slope: float = Field(default=4.0, gt=0)
     blocker_weight: float = Field(default=0.5, ge=0)
@@ -200,7 +344,22 @@ class DecisionModel(Config):
 class Action(Config):
     """Something our team does: a ``meeting`` or ``executive_meeting`` moves the contact's attitude
     towards +1 by ``effect`` of the gap (and raises our relationship); a ``sponsor`` (the contact
-    becomes our sponsor) adds an influence edge from them to every decision maker."""
+    becomes our sponsor) adds an influence edge from them to every decision maker.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> contacts = pd.DataFrame({"contact_id": ["cfo", "cio", "it_lead", "buyer"],
+    ...                          "role": ["decision_maker", "decision_maker", "technical_evaluator", "user"],
+    ...                          "power": [0.9, 0.6, 0.3, 0.2], "attitude": [-0.2, 0.1, 0.8, 0.5],
+    ...                          "stubbornness": [0.7, 0.5, 0.3, 0.3], "relationship": [0.1, 0.3, 0.8, 0.6]})
+    >>> edges = pd.DataFrame({"source": ["it_lead", "cio", "buyer"], "target": ["cio", "cfo", "it_lead"],
+    ...                       "weight": [0.6, 0.5, 0.4]})
+    >>> g = power_map(contacts, edges)
+    >>> after = apply_actions(g, [Action(kind="meeting", contact="cfo")])
+    >>> g.nodes["cfo"]["attitude"], round(after.nodes["cfo"]["attitude"], 3)
+    (-0.2, 0.1)
+    """
 
     kind: Literal["meeting", "executive_meeting", "sponsor"]
     contact: str
@@ -212,7 +371,22 @@ class Action(Config):
 
 
 def apply_actions(g: nx.DiGraph, actions) -> nx.DiGraph:
-    """A copy of the power map after our actions."""
+    """A copy of the power map after our actions.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> contacts = pd.DataFrame({"contact_id": ["cfo", "cio", "it_lead", "buyer"],
+    ...                          "role": ["decision_maker", "decision_maker", "technical_evaluator", "user"],
+    ...                          "power": [0.9, 0.6, 0.3, 0.2], "attitude": [-0.2, 0.1, 0.8, 0.5],
+    ...                          "stubbornness": [0.7, 0.5, 0.3, 0.3], "relationship": [0.1, 0.3, 0.8, 0.6]})
+    >>> edges = pd.DataFrame({"source": ["it_lead", "cio", "buyer"], "target": ["cio", "cfo", "it_lead"],
+    ...                       "weight": [0.6, 0.5, 0.4]})
+    >>> g = power_map(contacts, edges)
+    >>> after = apply_actions(g, [Action(kind="sponsor", contact="it_lead")])
+    >>> g.number_of_edges(), after.number_of_edges()
+    (3, 4)
+    """
     h = g.copy()
     for a in actions:
         if a.contact not in h:
@@ -231,13 +405,46 @@ def apply_actions(g: nx.DiGraph, actions) -> nx.DiGraph:
 
 @dataclass(frozen=True)
 class Recommendation:
+    """What :func:`recommend` advises: the contacts to meet, in order, and P(win) before any
+    action and after each.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> contacts = pd.DataFrame({"contact_id": ["cfo", "cio", "it_lead", "buyer"],
+    ...                          "role": ["decision_maker", "decision_maker", "technical_evaluator", "user"],
+    ...                          "power": [0.9, 0.6, 0.3, 0.2], "attitude": [-0.2, 0.1, 0.8, 0.5],
+    ...                          "stubbornness": [0.7, 0.5, 0.3, 0.3], "relationship": [0.1, 0.3, 0.8, 0.6]})
+    >>> edges = pd.DataFrame({"source": ["it_lead", "cio", "buyer"], "target": ["cio", "cfo", "it_lead"],
+    ...                       "weight": [0.6, 0.5, 0.4]})
+    >>> g = power_map(contacts, edges)
+    >>> r = recommend(g, 1)
+    >>> len(r.plan), len(r.p_win), r.p_win[1] >= r.p_win[0]
+    (1, 2, True)
+    """
+
     plan: list[str]
     p_win: list[float]  # before any action, then after each step
 
 
 def recommend(g: nx.DiGraph, budget: int, *, kind: str = "meeting", model: DecisionModel | None = None) -> Recommendation:
     """Greedy plan: ``budget`` times, meet the contact whose meeting raises P(win) (at the
-    Friedkin-Johnsen equilibrium) the most. A contact may be met more than once."""
+    Friedkin-Johnsen equilibrium) the most. A contact may be met more than once.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> contacts = pd.DataFrame({"contact_id": ["cfo", "cio", "it_lead", "buyer"],
+    ...                          "role": ["decision_maker", "decision_maker", "technical_evaluator", "user"],
+    ...                          "power": [0.9, 0.6, 0.3, 0.2], "attitude": [-0.2, 0.1, 0.8, 0.5],
+    ...                          "stubbornness": [0.7, 0.5, 0.3, 0.3], "relationship": [0.1, 0.3, 0.8, 0.6]})
+    >>> edges = pd.DataFrame({"source": ["it_lead", "cio", "buyer"], "target": ["cio", "cfo", "it_lead"],
+    ...                       "weight": [0.6, 0.5, 0.4]})
+    >>> g = power_map(contacts, edges)
+    >>> r = recommend(g, 2)
+    >>> r.plan, [round(p, 3) for p in r.p_win]
+    (['cfo', 'cfo'], [0.557, 0.695, 0.78])
+    """
     model = model or DecisionModel()
     plan, ps = [], [model.p_win(g)]
     cur = g

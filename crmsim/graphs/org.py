@@ -12,7 +12,16 @@ __all__ = ["OrgError", "org_tree", "rollup", "group_of", "available_credit"]
 
 
 class OrgError(ValueError):
-    """The parent table does not form a tree (unknown parent, a cycle, a duplicate id)."""
+    """The parent table does not form a tree (unknown parent, a cycle, a duplicate id).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> org_tree(pd.DataFrame({"entity_id": ["a", "b"], "parent_id": ["b", "a"]}))
+    Traceback (most recent call last):
+    ...
+    crmsim.graphs.org.OrgError: the parent links form a cycle: a -> b -> a
+    """
 
 
 def org_tree(entities: pd.DataFrame, *, id_col: str = "entity_id", parent_col: str = "parent_id") -> nx.DiGraph:
@@ -51,7 +60,15 @@ def org_tree(entities: pd.DataFrame, *, id_col: str = "entity_id", parent_col: s
 
 def rollup(tree: nx.DiGraph, values: pd.Series | dict, *, how: str = "sum") -> pd.Series:
     """Each entity's measure over its whole subtree (itself and every descendant): revenue, open
-    pipeline, exposure... ``how`` is ``sum`` or ``max``. Missing values count as 0."""
+    pipeline, exposure... ``how`` is ``sum`` or ``max``. Missing values count as 0.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> t = org_tree(pd.DataFrame({"entity_id": ["g", "a", "b", "c"], "parent_id": [None, "g", "g", "a"]}))
+    >>> rollup(t, {"a": 100, "b": 50, "c": 30}).to_dict()
+    {'g': 180.0, 'a': 130.0, 'b': 50.0, 'c': 30.0}
+    """
     v = pd.Series(values, dtype=float)
     own = {n: float(v.get(n, 0.0)) if pd.notna(v.get(n, np.nan)) else 0.0 for n in tree.nodes}
     out = dict(own)
@@ -62,7 +79,15 @@ def rollup(tree: nx.DiGraph, values: pd.Series | dict, *, how: str = "sum") -> p
 
 
 def group_of(tree: nx.DiGraph) -> pd.Series:
-    """The top entity (group) of each entity."""
+    """The top entity (group) of each entity.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> t = org_tree(pd.DataFrame({"entity_id": ["g", "a", "b", "c"], "parent_id": [None, "g", "g", "a"]}))
+    >>> group_of(t).to_dict()
+    {'g': 'g', 'a': 'g', 'b': 'g', 'c': 'g'}
+    """
     root = {}
     for n in nx.topological_sort(tree):
         preds = list(tree.predecessors(n))
@@ -74,7 +99,16 @@ def available_credit(tree: nx.DiGraph, limits: pd.Series | dict, exposure: pd.Se
     """Credit available to each entity when limits are shared down the tree: an entity may use
     the least headroom (limit - rolled-up exposure) of itself and every ancestor that has a
     limit. Returns ``own_exposure, subtree_exposure, headroom, binding`` (the entity whose limit
-    binds)."""
+    binds).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> t = org_tree(pd.DataFrame({"entity_id": ["g", "a", "b", "c"], "parent_id": [None, "g", "g", "a"]}))
+    >>> av = available_credit(t, {"g": 1_000, "a": 300}, {"a": 100, "b": 500, "c": 150})
+    >>> av[["subtree_exposure", "headroom", "binding"]].to_dict("index")
+    {'g': {'subtree_exposure': 750.0, 'headroom': 250.0, 'binding': 'g'}, 'a': {'subtree_exposure': 250.0, 'headroom': 50.0, 'binding': 'a'}, 'b': {'subtree_exposure': 500.0, 'headroom': 250.0, 'binding': 'g'}, 'c': {'subtree_exposure': 150.0, 'headroom': 50.0, 'binding': 'a'}}
+    """
     lim = pd.Series(limits, dtype=float)
     sub = rollup(tree, exposure)
     own = pd.Series(exposure, dtype=float).reindex(list(tree.nodes)).fillna(0.0)
