@@ -13,7 +13,14 @@ __all__ = ["lazy_module"]
 
 def lazy_module(name: str) -> ModuleType:
     """``name`` as a module whose code runs at its first attribute access (the already imported
-    module if there is one)."""
+    module if there is one).
+
+    Examples
+    --------
+    >>> m = lazy_module("json")
+    >>> m.dumps([1])
+    '[1]'
+    """
     if name in sys.modules:
         return sys.modules[name]
     spec = importlib.util.find_spec(name)

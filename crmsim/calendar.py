@@ -28,6 +28,16 @@ class WorkCalendar(Config):
     hours_per_day : working hours a day available for this work (0 < h <= 24).
     start_hour : hour the working day starts.
     workdays : weekdays worked, 0 = Monday.
+
+    Examples
+    --------
+    >>> cal = WorkCalendar(hours_per_day=8, start_hour=9, workdays=(0, 1, 2, 3, 4))
+    >>> cal.next_open(4.9)             # Friday 21:36 -> Monday 09:00 (day 7.375)
+    7.375
+    >>> round(cal.advance(0.375, 10), 4)   # 10 working hours from Monday 09:00: Tuesday 11:00
+    1.4583
+    >>> round(cal.hours_between(0.0, 2.0), 6)   # Monday and Tuesday, 8 hours each
+    16.0
     """
 
     hours_per_day: float = Field(default=8.0, gt=0, le=24)

@@ -892,6 +892,18 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """The ``crmsim`` command: parse ``argv`` (default: the command line), run the command and
+    return its exit code (0 done, 2 bad input or usage, the message printed instead of a
+    traceback).
+
+    Examples
+    --------
+    >>> import contextlib, io
+    >>> with contextlib.redirect_stdout(io.StringIO()) as out:
+    ...     code = main(["list"])
+    >>> code, "credit_policy.toml" in out.getvalue()
+    (0, True)
+    """
     args = build_parser().parse_args(argv)
     from crmsim.errors import CrmsimError  # scenario and table errors are CrmsimErrors too
 

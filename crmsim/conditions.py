@@ -106,7 +106,17 @@ class Condition(Config):
 
 
 def evaluate_all(conditions: tuple[Condition, ...] | list[Condition], df: pd.DataFrame) -> pd.Series:
-    """AND of all conditions (True for every row when there are none)."""
+    """AND of all conditions (True for every row when there are none).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> df = pd.DataFrame({"grade": ["A", "B", "A"], "revenue": [10, 50, 90]})
+    >>> evaluate_all([Condition(field="grade", op="eq", value="A"), Condition(field="revenue", op="ge", value=50)], df).tolist()
+    [False, False, True]
+    >>> evaluate_all([], df).tolist()
+    [True, True, True]
+    """
     out = np.ones(len(df), dtype=bool)
     for c in conditions:
         out &= c.evaluate(df).to_numpy()

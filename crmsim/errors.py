@@ -12,16 +12,34 @@ __all__ = ["CrmsimError", "InputError", "MissingDependency", "need", "validation
 
 
 class CrmsimError(ValueError):
-    """Bad input or usage: the message says what to fix."""
+    """Bad input or usage: the message says what to fix.
+
+    Examples
+    --------
+    >>> issubclass(InputError, CrmsimError), issubclass(MissingDependency, CrmsimError)
+    (True, True)
+    """
 
 
 class InputError(CrmsimError):
     """A table, file or mapping the user gave cannot be used as it is (the message names the
-    file, column and rows)."""
+    file, column and rows).
+
+    Examples
+    --------
+    >>> isinstance(InputError("customers.csv: column 'owner_id' missing"), ValueError)
+    True
+    """
 
 
 class MissingDependency(CrmsimError):
-    """A feature needs an optional package that is not installed (the message says which extra)."""
+    """A feature needs an optional package that is not installed (the message says which extra).
+
+    Examples
+    --------
+    >>> str(MissingDependency("day routes need OR-Tools: pip install 'crmsim[solver]'"))
+    "day routes need OR-Tools: pip install 'crmsim[solver]'"
+    """
 
 
 #: optional package -> (pip extra, what needs it)

@@ -82,7 +82,17 @@ SCHEMAS: Mapping = _Schemas()
 
 class TableError(InputError):
     """A table failed validation. ``problems`` is a DataFrame: column, expected, row ids, values.
-    (An :class:`~crmsim.errors.InputError`, so also a ``ValueError``.)"""
+    (An :class:`~crmsim.errors.InputError`, so also a ``ValueError``.)
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> try:
+    ...     validate("leads", pd.DataFrame({"lead_id": [1, 1]}))
+    ... except TableError as e:
+    ...     print(type(e).__mro__[1].__name__, list(e.problems.columns)[:2])
+    InputError ['column', 'expected']
+    """
 
     def __init__(self, message: str, problems: pd.DataFrame):
         super().__init__(message)
@@ -90,7 +100,13 @@ class TableError(InputError):
 
 
 def schema(name: str) -> pa.DataFrameSchema:
-    """The declared schema of table ``name``."""
+    """The declared schema of table ``name``.
+
+    Examples
+    --------
+    >>> sorted(schema("customers").columns)[:4]
+    ['annual_revenue', 'contract_end_at', 'created_at', 'customer_id']
+    """
     try:
         return SCHEMAS[name]
     except KeyError:
@@ -178,7 +194,13 @@ def validate(name: str, df: pd.DataFrame, *, source: str | None = None, max_rows
 
 
 def columns(name: str) -> Mapping[str, pa.Column]:
-    """Declared columns of table ``name``."""
+    """Declared columns of table ``name``.
+
+    Examples
+    --------
+    >>> list(columns("leads"))[:4]
+    ['lead_id', 'created_at', 'channel', 'name']
+    """
     return schema(name).columns
 
 
@@ -232,7 +254,18 @@ def read_table(src, *, source: str | None = None, na_values=("",)) -> pd.DataFra
     """A DataFrame as it is, or a file by its extension: CSV (read as text, only ``na_values``
     cells missing), Parquet, or an Excel workbook (``.xlsx``/``.xlsm``, read as text; a workbook
     of several sheets needs the sheet named: ``book.xlsx#Customers``). The error for a missing or
-    unreadable file names it."""
+    unreadable file names it.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> read_table(pd.DataFrame({"a": [1]}))["a"].tolist()
+    [1]
+    >>> read_table("no/such/file.csv")
+    Traceback (most recent call last):
+    ...
+    FileNotFoundError: table: no such file no/such/file.csv
+    """
     if isinstance(src, pd.DataFrame):
         return src.reset_index(drop=True)
     from crmsim.errors import InputError
@@ -399,7 +432,18 @@ def parse_flags(col: pd.Series) -> tuple[np.ndarray, np.ndarray]:
 
 def flag_column(col: pd.Series, table: str) -> np.ndarray:
     """:func:`parse_flags`, with a cell that is neither yes nor no an
-    :class:`~crmsim.errors.InputError` naming the table, the column and the rows."""
+    :class:`~crmsim.errors.InputError` naming the table, the column and the rows.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> flag_column(pd.Series(["yes", "No", "1", "false"]), "customers").tolist()
+    [True, False, True, False]
+    >>> flag_column(pd.Series(["yes", "maybe"], name="locked"), "customers")
+    Traceback (most recent call last):
+    ...
+    crmsim.errors.InputError: customers: column 'locked' expects yes/no (true/false, 1/0) or a count; rows [1] (1 in all) have ['maybe']
+    """
     from crmsim.errors import InputError
 
     yes, bad = parse_flags(col)

@@ -47,13 +47,26 @@ _BOUNDS = {"count": (0.0, math.inf), "share": (0.0, 1.0), "pct": (0.0, math.inf)
 
 
 def kind(unit: str) -> str:
-    """The unit without its ``>=0`` mark."""
+    """The unit without its ``>=0`` mark.
+
+    Examples
+    --------
+    >>> kind("money_minor>=0"), kind("share")
+    ('money_minor', 'share')
+    """
     return unit[:-3] if unit.endswith(">=0") else unit
 
 
 def unit_of(units: dict[str, str], metric: str) -> str:
     """The unit a model declares for ``metric`` (exact name first, then the first matching
-    pattern); ``"number"`` when it declares none."""
+    pattern); ``"number"`` when it declares none.
+
+    Examples
+    --------
+    >>> units = {"sales": "money_minor>=0", "ageing.*": "money_minor>=0"}
+    >>> unit_of(units, "sales"), unit_of(units, "ageing.1-30"), unit_of(units, "holds")
+    ('money_minor>=0', 'money_minor>=0', 'number')
+    """
     if metric in units:
         return units[metric]
     for pattern, unit in units.items():
@@ -63,24 +76,48 @@ def unit_of(units: dict[str, str], metric: str) -> str:
 
 
 def known_metric(units: dict[str, str], metric: str) -> bool:
-    """True when the model declares ``metric`` (by name or pattern)."""
+    """True when the model declares ``metric`` (by name or pattern).
+
+    Examples
+    --------
+    >>> known_metric({"ageing.*": "money_minor"}, "ageing.121+"), known_metric({"sales": "money"}, "margin")
+    (True, False)
+    """
     return metric in units or any(fnmatch.fnmatchcase(metric, p) for p in units)
 
 
 def display_value(x: float, unit: str) -> float:
-    """A raw metric value in the unit people read (minor units -> currency units)."""
+    """A raw metric value in the unit people read (minor units -> currency units).
+
+    Examples
+    --------
+    >>> display_value(123_456, "money_minor"), display_value(0.25, "share")
+    (1234.56, 0.25)
+    """
     return x / MINOR_PER_MAJOR if kind(unit) == "money_minor" else x
 
 
 def bounds(unit: str) -> tuple[float, float]:
-    """The possible range of a metric of this unit (``(-inf, inf)`` when unbounded)."""
+    """The possible range of a metric of this unit (``(-inf, inf)`` when unbounded).
+
+    Examples
+    --------
+    >>> bounds("share"), bounds("money_minor>=0"), bounds("number")
+    ((0.0, 1.0), (0.0, inf), (-inf, inf))
+    """
     if unit.endswith(">=0"):
         return (0.0, _BOUNDS.get(kind(unit), (0.0, math.inf))[1])
     return _BOUNDS.get(unit, (-math.inf, math.inf))
 
 
 def unit_label(unit: str, currency: str = "") -> str:
-    """A short label for a column header: ``EUR``, ``%``, ``days``..."""
+    """A short label for a column header: ``EUR``, ``%``, ``days``...
+
+    Examples
+    --------
+    >>> unit_label("money_minor", "EUR"), unit_label("share"), unit_label("days")
+    ('EUR', '%', 'days')
+    """
     unit = kind(unit)
     return {"money": currency or "currency units", "money_minor": currency or "currency units",
             "share": "%", "pct": "%", "days": "days", "hours": "hours", "count": "count"}.get(unit, "")
@@ -92,7 +129,13 @@ def _num(x: float, decimals: int) -> str:
 
 def fmt(x, unit: str, currency: str = "", *, signed: bool = False, compact: bool = False) -> str:
     """One value as a person reads it (``x`` raw, as the metric is recorded); ``-`` for NaN.
-    ``compact`` writes large amounts as ``EUR 15.2 M`` / ``EUR 48.5 k`` (for narrow text tables)."""
+    ``compact`` writes large amounts as ``EUR 15.2 M`` / ``EUR 48.5 k`` (for narrow text tables).
+
+    Examples
+    --------
+    >>> fmt(123_456_789, "money_minor", "EUR"), fmt(123_456_789, "money_minor", "EUR", compact=True), fmt(0.125, "share"), fmt(float("nan"), "days")
+    ('EUR 1,234,568', 'EUR 1.23 M', '12.5%', '-')
+    """
     if x is None or (isinstance(x, float) and math.isnan(x)):
         return "-"
     x = float(display_value(float(x), unit))
@@ -128,7 +171,13 @@ def fmt(x, unit: str, currency: str = "", *, signed: bool = False, compact: bool
 
 
 def fmt_ci(mean, lo, hi, unit: str, currency: str = "", *, signed: bool = False, compact: bool = False) -> str:
-    """``mean [lo, hi]``, the interval left out when it is undefined (one replication)."""
+    """``mean [lo, hi]``, the interval left out when it is undefined (one replication).
+
+    Examples
+    --------
+    >>> fmt_ci(0.25, 0.2, 0.3, "share"), fmt_ci(12.0, float("nan"), float("nan"), "days")
+    ('25.0% [20.0%, 30.0%]', '12.0 d')
+    """
     kw = {"signed": signed, "compact": compact}
     m = fmt(mean, unit, currency, **kw)
     if lo is None or hi is None or (isinstance(lo, float) and math.isnan(lo)) \

@@ -70,6 +70,16 @@ class CreditConfig(Config):
     sum of its members'; a customer without its own limit (``1 - own_limit_share`` of them) falls
     back to its group's limit, else to ``policy.default_limit``, as
     :func:`crmsim.finance.credit.credit_limits` says.
+
+    Examples
+    --------
+    >>> cfg = CreditConfig(customers=50, group_share=0.4, own_limit_share=0.5, policy={"default_limit": 100_000},
+    ...                    dunning_every_days=7)
+    >>> r = simulate_credit(cfg, seed=1, horizon_days=90)
+    >>> r.customers["limit_source"].value_counts().sort_index().to_dict()
+    {'customer': 21, 'default': 18, 'group': 11}
+    >>> r.metrics["dunning_letters"] > 0
+    True
     """
 
     customers: int = Field(default=500, ge=1)   # customers in the book
@@ -134,6 +144,16 @@ class CreditConfig(Config):
 
 @dataclass
 class CreditResult(Result):
+    """One replication of the credit book: the ``receivables`` table (``table``), the event log,
+    the metrics, and the ``customers`` with their limits and holds.
+
+    Examples
+    --------
+    >>> r = simulate_credit(CreditConfig(customers=30), seed=1, horizon_days=60)
+    >>> r.receivables.columns.tolist()[:5], r.customers.columns.tolist()[-3:]
+    (['customer', 'amount', 'created', 'due', 'paid_at'], ['exposure_of', 'holds', 'lost_sales'])
+    """
+
     #: the book: ``customer_id, grade, group_id, credit_limit, group_limit`` (what the run drew),
     #: the limit the rule gave (``limit, limit_source, exposure_scope, exposure_of``), and per
     #: customer its ``holds`` and ``lost_sales``
@@ -147,7 +167,15 @@ class CreditResult(Result):
 def credit_book(cfg: CreditConfig, streams) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The book at the start of a run: each customer's grade (index into ``grade_shares``), order
     rate per day and own credit limit (``limit_multiplier`` x the expected open exposure: orders a
-    day x days an invoice stays open x the mean amount), from the run's named random streams."""
+    day x days an invoice stays open x the mean amount), from the run's named random streams.
+
+    Examples
+    --------
+    >>> from crmsim.sim.engine import Streams
+    >>> g, rate, limit = credit_book(CreditConfig(customers=4), Streams(np.random.SeedSequence(1)))
+    >>> g.tolist(), bool((limit > 0).all())
+    ([3, 2, 3, 1], True)
+    """
     n = cfg.customers
     grades = list(cfg.grade_shares)
     g = streams.rng("book").choice(len(grades), n, p=[cfg.grade_shares[x] for x in grades])
@@ -166,7 +194,18 @@ def book_customers(cfg: CreditConfig, streams, g: np.ndarray, limit: np.ndarray)
     """The book as a customers table the credit rule reads: ``customer_id`` (``C0``, ``C1``...),
     ``grade``, ``group_id`` (``G0``... for the ``group_share`` in groups of ``group_size``, else
     missing), ``credit_limit`` (own limit, missing for the ``1 - own_limit_share`` without one) and
-    ``group_limit`` (the sum of the members' limits of :func:`credit_book`)."""
+    ``group_limit`` (the sum of the members' limits of :func:`credit_book`).
+
+    Examples
+    --------
+    >>> from crmsim.sim.engine import Streams
+    >>> cfg = CreditConfig(customers=6, group_share=1.0, group_size=3, own_limit_share=0.0)
+    >>> s = Streams(np.random.SeedSequence(1))
+    >>> g, _, limit = credit_book(cfg, s)
+    >>> c = book_customers(cfg, s, g, limit)
+    >>> c["group_id"].tolist(), bool(c["credit_limit"].isna().all()), bool(c["group_limit"].iloc[0] == limit[:3].sum())
+    (['G0', 'G0', 'G0', 'G1', 'G1', 'G1'], True, True)
+    """
     n = cfg.customers
     in_group = streams.rng("book.groups").random(n) < cfg.group_share
     gid = np.full(n, None, dtype=object)
@@ -261,7 +300,15 @@ def _dunning_run(cfg: CreditConfig, day: int, t0: pd.Timestamp, recs: list, sche
 
 def simulate_credit(cfg: CreditConfig, seed, horizon_days: float, warmup_days: float = 0.0,
                     *, keep_events: bool = True) -> CreditResult:
-    """Simulate the credit book for one replication (see the module docstring)."""
+    """Simulate the credit book for one replication (see the module docstring).
+
+    Examples
+    --------
+    >>> tight = simulate_credit(CreditConfig(customers=200, limit_multiplier=1.0), seed=3, horizon_days=180).metrics
+    >>> loose = simulate_credit(CreditConfig(customers=200, limit_multiplier=3.0), seed=3, horizon_days=180).metrics
+    >>> tight["lost_sales"] > loose["lost_sales"], tight["holds"] > loose["holds"]
+    (True, True)
+    """
     world = World(seed, horizon_days, warmup_days)
     rng = world.streams.rng
     n = cfg.customers

@@ -87,6 +87,15 @@ class EventLog:
 
     ``only``: the event names to keep (others are not stored; None = all), for runs that need
     only a few kinds of events for their metrics and return no log.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> log = EventLog()
+    >>> log.record(1.5, "lead", 7, "mql")
+    >>> log.extend(np.array([0.5, 2.0]), "lead", np.array([8, 9]), "contacted", actor=3)
+    >>> log.to_frame()[["t", "entity_id", "event", "actor"]].values.tolist()
+    [[0.5, 8, 'contacted', 3], [1.5, 7, 'mql', -1], [2.0, 9, 'contacted', 3]]
     """
 
     def __init__(self, only: frozenset[str] | None = None) -> None:
@@ -238,6 +247,15 @@ class World:
     seed : the replication's SeedSequence (or int).
     horizon_days : the run stops at this time.
     warmup_days : events before this time are simulated but excluded from metrics.
+
+    Examples
+    --------
+    >>> w = World(seed=1, horizon_days=3)
+    >>> days = []
+    >>> w.every_day(lambda now: days.append(now), at_hour=12)
+    >>> w.run()
+    >>> days
+    [0.5, 1.5, 2.5]
     """
 
     def __init__(self, seed, horizon_days: float, warmup_days: float = 0.0):
@@ -275,7 +293,15 @@ class World:
 @dataclass
 class Result:
     """Output of one replication of any simulation: its entity table (one row per lead,
-    customer...), its tidy event log and its metrics."""
+    customer...), its tidy event log and its metrics.
+
+    Examples
+    --------
+    >>> from crmsim.sim.registry import get_model
+    >>> r = get_model("credit").simulate(get_model("credit").config(customers=20), 1, 30)
+    >>> type(r).__name__, len(r.table) > 0, "sales" in r.metrics
+    ('CreditResult', True, True)
+    """
 
     table: pd.DataFrame
     events: pd.DataFrame

@@ -18,7 +18,14 @@ __all__ = ["Simulate", "ModelSpec", "MODELS", "register", "get_model", "load_bun
 
 
 class Simulate(Protocol):
-    """What every simulation function looks like: one replication of a config."""
+    """What every simulation function looks like: one replication of a config.
+
+    Examples
+    --------
+    >>> spec = get_model("credit")
+    >>> spec.simulate.__name__, spec.config.__name__     # simulate_credit(cfg, seed, horizon_days, warmup_days)
+    ('simulate_credit', 'CreditConfig')
+    """
 
     def __call__(self, cfg, seed, horizon_days: float, warmup_days: float = 0.0, *,
                  keep_events: bool = True) -> Result: ...
@@ -37,6 +44,12 @@ class ModelSpec:
     (by name or ``fnmatch`` pattern, e.g. ``"won.*"``) to its unit (:mod:`crmsim.units`): the
     report and the CLI format by it, intervals are kept inside its range, and a scenario's
     ``[decision]`` may name only metrics declared here.
+
+    Examples
+    --------
+    >>> spec = get_model("pool")
+    >>> spec.name, spec.table, spec.key_metrics[:2]
+    ('pool', 'customers', ('revenue', 'deals'))
     """
 
     name: str
@@ -56,7 +69,22 @@ MODELS: dict[str, ModelSpec] = {}
 
 
 def register(spec: ModelSpec) -> ModelSpec:
-    """Add (or replace) a model."""
+    """Add (or replace) a model.
+
+    Examples
+    --------
+    >>> from crmsim.config import Config
+    >>> from crmsim.sim.engine import Result
+    >>> import pandas as pd
+    >>> class Toy(Config):
+    ...     n: int = 1
+    >>> def simulate_toy(cfg, seed, horizon_days, warmup_days=0.0, *, keep_events=True):
+    ...     return Result(table=pd.DataFrame({"id": range(cfg.n)}), events=pd.DataFrame(), metrics={"n": float(cfg.n)})
+    >>> _ = register(ModelSpec(name="toy", config=Toy, simulate=simulate_toy, table="toys", key_metrics=("n",)))
+    >>> get_model("toy").simulate(Toy(n=3), 0, 10).metrics
+    {'n': 3.0}
+    >>> del MODELS["toy"]      # (a sixth model is one file that calls register; here it leaves again)
+    """
     if not spec.key_metrics:
         raise ValueError(f"model '{spec.name}': key_metrics must name at least one metric")
     from crmsim.units import UNITS, kind
@@ -73,7 +101,14 @@ _bundled_loaded = False
 
 def load_bundled() -> None:
     """Register the bundled models: import every module of :mod:`crmsim.sim` once (each model's
-    module calls :func:`register`; ``crmsim.sim`` itself loads its modules on first use)."""
+    module calls :func:`register`; ``crmsim.sim`` itself loads its modules on first use).
+
+    Examples
+    --------
+    >>> load_bundled()
+    >>> sorted(m for m in ("credit", "field", "funnel", "pool", "promo") if get_model(m))
+    ['credit', 'field', 'funnel', 'pool', 'promo']
+    """
     global _bundled_loaded
     if _bundled_loaded:
         return
@@ -88,7 +123,18 @@ def load_bundled() -> None:
 
 
 def get_model(name: str) -> ModelSpec:
-    """The spec of a model (the bundled ones are registered on the first call)."""
+    """The spec of a model (the bundled ones are registered on the first call).
+
+    Examples
+    --------
+    >>> get_model("funnel").table
+    'leads'
+    >>> try:
+    ...     get_model("nope")
+    ... except KeyError as e:
+    ...     print(e.args[0][:21])
+    unknown model 'nope';
+    """
     load_bundled()
     try:
         return MODELS[name]
