@@ -159,7 +159,14 @@ def _described(cls: type) -> dict[str, str]:
 
 
 def scenario_reference() -> str:
-    """The reference as Markdown: the keys every scenario has, then each model's ``[baseline]``."""
+    """The reference as Markdown: the keys every scenario has, then each model's ``[baseline]``.
+
+    Examples
+    --------
+    >>> text = scenario_reference()
+    >>> "credit" in text and "| `customers` |" in text
+    True
+    """
     from crmsim.experiments.scenario import MODELS, _ScenarioBase, scenario_class
 
     lines = ["# Scenario format reference", "",

@@ -70,7 +70,16 @@ MODELS = _REGISTRY
 
 
 class ScenarioError(CrmsimError):
-    """A scenario file is invalid. The message names the file and every bad key path."""
+    """A scenario file is invalid. The message names the file and every bad key path.
+
+    Examples
+    --------
+    >>> try:
+    ...     scenario_from_dict({"schema_version": 1, "name": "x", "model": "funnel", "run": {"replications": 0}})
+    ... except ScenarioError as e:
+    ...     print(str(e).splitlines()[0])
+    <scenario>: run.replications: Input should be greater than or equal to 1 (got 0)
+    """
 
 
 class RunConfig(Config):
@@ -92,7 +101,13 @@ class RunConfig(Config):
 
 
 class Sweep(Config):
-    """A grid of overrides by dotted path into the baseline; every combination is one variant."""
+    """A grid of overrides by dotted path into the baseline; every combination is one variant.
+
+    Examples
+    --------
+    >>> Sweep(name="limits", grid={"limit_multiplier": [1.0, 2.0], "dunning_every_days": [0, 7]}).grid["dunning_every_days"]
+    [0, 7]
+    """
 
     name: str | None = None
     grid: dict[str, list[Any]] = Field(min_length=1)
@@ -161,7 +176,17 @@ Scenario = _ScenarioBase
 @dataclass(frozen=True)
 class Variant:
     """One variant: ``name`` identifies it (config paths, stable across runs and in stores),
-    ``label`` is what people read ("limit 45 d, cap 200")."""
+    ``label`` is what people read ("limit 45 d, cap 200").
+
+    Examples
+    --------
+    >>> from importlib.resources import files
+    >>> path = files("crmsim") / "scenarios" / "funnel_small.toml"
+    >>> sc = load_scenario(path, {"run.replications": 2})
+    >>> vs = variants(sc)
+    >>> [(v.name, v.label) for v in vs][:2]
+    [('baseline', 'baseline'), ('assignment.policy=least_loaded', 'least loaded')]
+    """
 
     name: str
     overrides: dict[str, Any]
@@ -209,6 +234,11 @@ def parse_assignments(items: list[str] | tuple[str, ...]) -> dict[str, Any]:
 
     Values are read as TOML values (numbers, booleans, lists, quoted strings); anything else is a
     string.
+
+    Examples
+    --------
+    >>> parse_assignments(["run.replications=3", "baseline.assignment.policy=least_loaded", "baseline.x=[1, 2]"])
+    {'run.replications': 3, 'baseline.assignment.policy': 'least_loaded', 'baseline.x': [1, 2]}
     """
     out: dict[str, Any] = {}
     for item in items:
@@ -255,7 +285,16 @@ def check_size(raw: dict, source: str = "<scenario>", allow_large: bool = False)
 def load_scenario(path: str | Path, overrides: dict[str, Any] | None = None, *,
                   allow_large: bool = False) -> Scenario:
     """Read, override (dotted paths from the file's top, e.g. ``run.replications``) and validate;
-    a scenario beyond :data:`LIMITS` is refused unless ``allow_large``."""
+    a scenario beyond :data:`LIMITS` is refused unless ``allow_large``.
+
+    Examples
+    --------
+    >>> from importlib.resources import files
+    >>> path = files("crmsim") / "scenarios" / "funnel_small.toml"
+    >>> sc = load_scenario(path, {"run.replications": 2})
+    >>> sc.name, sc.model, sc.run.replications
+    ('funnel_small', 'funnel', 2)
+    """
     path = Path(path)
     source = str(path)
     raw = read_toml(path, "scenario file", ScenarioError)
@@ -272,6 +311,18 @@ def load_scenario(path: str | Path, overrides: dict[str, Any] | None = None, *,
 
 def scenario_from_dict(raw: dict, *, source: str = "<scenario>", base_dir: Path | None = None,
                        allow_large: bool = False) -> Scenario:
+    """A scenario from a dict (a TOML file's content, or one built in code), validated as
+    :func:`load_scenario` does; ``base_dir`` resolves relative paths (empirical distributions'
+    tables).
+
+    Examples
+    --------
+    >>> sc = scenario_from_dict({"schema_version": 1, "name": "tiny", "model": "credit",
+    ...                          "run": {"replications": 2, "horizon_days": 60}, "baseline": {"customers": 50},
+    ...                          "sweep": [{"name": "limits", "grid": {"limit_multiplier": [1.0, 2.0]}}]})
+    >>> sc.baseline.customers, len(variants(sc))
+    (50, 3)
+    """
     check_size(raw, source, allow_large)
     ctx = {"base_dir": base_dir, "source": source}
     model = raw.get("model", "funnel")
@@ -376,7 +427,16 @@ def _grid_points(sc: Scenario, source: str, base_dir: Path | None):
 def variants(sc: Scenario, *, source: str = "<scenario>", base_dir: Path | None = None) -> list[Variant]:
     """The baseline, then every grid point of every sweep, each validated. A grid point equal to
     the baseline is the baseline (run once; :func:`baseline_equivalents` names it); labels that
-    two variants would share are made unique with the variant's name."""
+    two variants would share are made unique with the variant's name.
+
+    Examples
+    --------
+    >>> from importlib.resources import files
+    >>> path = files("crmsim") / "scenarios" / "funnel_small.toml"
+    >>> sc = load_scenario(path, {"run.replications": 2})
+    >>> [v.name for v in variants(sc)]
+    ['baseline', 'assignment.policy=least_loaded', 'assignment.policy=shared_queue']
+    """
     out = [Variant("baseline", {}, sc.baseline, "baseline")]
     seen = {"baseline"}
     for name, label, ov, cfg in _grid_points(sc, source, base_dir):
@@ -392,19 +452,46 @@ def variants(sc: Scenario, *, source: str = "<scenario>", base_dir: Path | None 
 
 
 def variant_labels(sc: Scenario, vs: list[Variant] | None = None) -> dict[str, str]:
-    """Variant name -> readable label."""
+    """Variant name -> readable label.
+
+    Examples
+    --------
+    >>> from importlib.resources import files
+    >>> path = files("crmsim") / "scenarios" / "funnel_small.toml"
+    >>> sc = load_scenario(path, {"run.replications": 2})
+    >>> variant_labels(sc)
+    {'baseline': 'baseline', 'assignment.policy=least_loaded': 'least loaded', 'assignment.policy=shared_queue': 'shared queue'}
+    """
     return {v.name: v.label or v.name for v in (vs if vs is not None else variants(sc))}
 
 
 def baseline_equivalents(sc: Scenario) -> list[str]:
-    """Labels of the grid points that are the baseline itself (shown as the baseline)."""
+    """Labels of the grid points that are the baseline itself (shown as the baseline).
+
+    Examples
+    --------
+    >>> from importlib.resources import files
+    >>> path = files("crmsim") / "scenarios" / "funnel_small.toml"
+    >>> sc = load_scenario(path, {"run.replications": 2})
+    >>> baseline_equivalents(sc)
+    []
+    """
     return list(dict.fromkeys(label for _, label, _, cfg in _grid_points(sc, "<scenario>", None)
                               if _same(cfg, sc.baseline)))
 
 
 def describe_baseline(sc: Scenario) -> str:
     """The baseline in words, at the paths the sweeps change: ``limit 30 d; holding cap 0,
-    cooldown 0 d; reclaim by rules``."""
+    cooldown 0 d; reclaim by rules``.
+
+    Examples
+    --------
+    >>> from importlib.resources import files
+    >>> path = files("crmsim") / "scenarios" / "funnel_small.toml"
+    >>> sc = load_scenario(path, {"run.replications": 2})
+    >>> describe_baseline(sc)
+    'round robin'
+    """
     full = sc.baseline.model_dump(mode="json", by_alias=True)   # defaults included
     parts = []
     for sw in sc.sweep:
@@ -426,6 +513,17 @@ def describe_baseline(sc: Scenario) -> str:
 
 
 def dump_resolved(sc: Scenario) -> str:
-    """The scenario with every default filled in, as TOML (what was actually run)."""
+    """The scenario with every default filled in, as TOML (what was actually run).
+
+    Examples
+    --------
+    >>> from importlib.resources import files
+    >>> path = files("crmsim") / "scenarios" / "funnel_small.toml"
+    >>> sc = load_scenario(path, {"run.replications": 2})
+    >>> import tomllib
+    >>> again = scenario_from_dict(tomllib.loads(dump_resolved(sc)))
+    >>> again.baseline == sc.baseline
+    True
+    """
     d = sc.model_dump(mode="json", by_alias=True, exclude_none=True)
     return tomli_w.dumps(d)

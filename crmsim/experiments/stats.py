@@ -44,6 +44,18 @@ def compare(summary: pd.DataFrame, *, baseline: str = "baseline", metrics: list[
     difference of two independent CIs. ``bounds`` (metric -> (low, high), e.g. a count's
     ``(0, inf)``, a share's ``(0, 1)``) keeps each mean's interval inside the metric's possible
     range (a Student-t interval on a few replications of a rare count can reach below zero).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import pandas as pd
+    >>> rng = np.random.default_rng(0)
+    >>> base = rng.normal(100, 10, 8)
+    >>> summary = pd.DataFrame({"variant": ["baseline"] * 8 + ["b"] * 8 + ["c"] * 8, "replication": list(range(8)) * 3,
+    ...                         "revenue": np.r_[base, base + 5 + rng.normal(0, 1, 8), base - 2 + rng.normal(0, 1, 8)]})
+    >>> c = compare(summary)
+    >>> c[c["variant"] == "b"][["metric", "diff", "diff_ci_low", "diff_ci_high"]].round(1).values.tolist()
+    [['revenue', 4.1, 3.5, 4.7]]
     """
     bounds = bounds or {}
     if metrics is None:
@@ -69,7 +81,13 @@ def compare(summary: pd.DataFrame, *, baseline: str = "baseline", metrics: list[
 def replications_needed(x, half_width: float, *, level: float = 0.95, max_n: int = 100_000) -> int:
     """Smallest n >= len(x) with t(level, n-1) * s / sqrt(n) <= half_width, s the standard
     deviation of the pilot replications ``x`` (the sequential procedure re-estimates s as
-    replications are added; see :func:`crmsim.experiments.runner.run_to_precision`)."""
+    replications are added; see :func:`crmsim.experiments.runner.run_to_precision`).
+
+    Examples
+    --------
+    >>> replications_needed([98.0, 103.0, 101.0, 95.0, 104.0], half_width=1.0)
+    56
+    """
     a = np.asarray(x, dtype=float)
     a = a[np.isfinite(a)]
     if a.size < 2:
@@ -90,6 +108,18 @@ def select_best(summary: pd.DataFrame, metric: str, *, maximize: bool = True,
     ``confidence`` the truly best variant is in the subset (``attrs["subset"]``); when the subset
     has one variant, it is the best at that confidence. Replications are paired by number
     (common random numbers).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import pandas as pd
+    >>> rng = np.random.default_rng(0)
+    >>> base = rng.normal(100, 10, 8)
+    >>> summary = pd.DataFrame({"variant": ["baseline"] * 8 + ["b"] * 8 + ["c"] * 8, "replication": list(range(8)) * 3,
+    ...                         "revenue": np.r_[base, base + 5 + rng.normal(0, 1, 8), base - 2 + rng.normal(0, 1, 8)]})
+    >>> s = select_best(summary, "revenue")
+    >>> s.attrs["subset"]
+    ['b']
     """
     wide = summary.pivot(index="replication", columns="variant", values=metric).dropna()
     if not maximize:

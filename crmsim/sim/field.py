@@ -37,7 +37,13 @@ _T0 = pd.Timestamp("2025-01-06")  # a Monday
 
 class VisitType(Config):
     """A kind of visit (a routine call, an audit, a new listing...): its ``share`` of visits and the
-    time it takes on site."""
+    time it takes on site.
+
+    Examples
+    --------
+    >>> VisitType(share=0.1, service_minutes={"kind": "lognormal", "mean": 45, "cv": 0.3}).service_minutes.mean()
+    45.0
+    """
 
     share: float = Field(gt=0)
     service_minutes: Distribution
@@ -48,6 +54,13 @@ class FieldCustomers(Config):
 
     ``visit_types`` (optional): each visit is of one type, drawn with the types' shares, and takes
     that type's ``service_minutes``; without types every visit takes ``service_minutes``.
+
+    Examples
+    --------
+    >>> c = FieldCustomers(count=40, visit_types={"routine": {"share": 0.8, "service_minutes": {"kind": "constant", "value": 20}},
+    ...                                        "audit": {"share": 0.2, "service_minutes": {"kind": "constant", "value": 60}}})
+    >>> sorted(c.visit_types), c.visit_types["audit"].service_minutes.mean()
+    (['audit', 'routine'], 60.0)
     """
 
     count: int = Field(ge=1)
@@ -140,7 +153,14 @@ class FieldResult(Result):
 
 def field_world(cfg: FieldConfig, seed) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Customers (``customer_id, lat, lon, grade, owner_id``) and reps (``rep_id, lat, lon``):
-    stores uniform in a disc, each owned by the rep whose office (spread on a ring) is nearest."""
+    stores uniform in a disc, each owned by the rep whose office (spread on a ring) is nearest.
+
+    Examples
+    --------
+    >>> stores, reps = field_world(FieldConfig(customers={"count": 30}, reps={"count": 3}), seed=1)
+    >>> stores.columns.tolist(), len(reps), stores["owner_id"].nunique()
+    (['customer_id', 'lat', 'lon', 'grade', 'owner_id'], 3, 3)
+    """
     rng = np.random.default_rng(seed)
     c = cfg.customers
     n, R = c.count, cfg.reps.count
@@ -165,7 +185,17 @@ def given_world(stores: pd.DataFrame, rep_homes: pd.DataFrame | None = None) -> 
     """The simulation's world from your own stores (``customer_id, lat, lon, grade, owner_id``, and
     optionally ``last_visit``, the date of each store's last visit) and the reps' homes
     (``rep_id, lat, lon``; default: the centre of each rep's stores). Stores without an owner are
-    not visited (as :func:`~crmsim.field.plans.plan_visits` leaves them)."""
+    not visited (as :func:`~crmsim.field.plans.plan_visits` leaves them).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> stores = pd.DataFrame({"customer_id": ["s1", "s2", "s3"], "lat": [31.23, 31.24, 31.20], "lon": [121.47, 121.50, 121.45],
+    ...                        "grade": ["A", "B", "A"], "owner_id": ["r1", "r1", None]})
+    >>> s, homes = given_world(stores)
+    >>> len(s), homes[["rep_id"]].values.tolist()
+    (3, [['r1']])
+    """
     need = [c for c in ("customer_id", "lat", "lon", "grade", "owner_id") if c not in stores.columns]
     if need:
         raise InputError(f"stores: columns {need} missing; columns are {list(stores.columns)}")
@@ -197,6 +227,13 @@ def simulate_field(cfg: FieldConfig, seed, horizon_days: float, warmup_days: flo
     ``stores`` (and ``rep_homes``): run on your own stores and reps (:func:`given_world`) instead
     of the stores the config draws; ``start_at``: the date of the first day (default a Monday,
     2025-01-06), which sets the weekdays and, with a ``last_visit`` column, when each store is due.
+
+    Examples
+    --------
+    >>> cfg = FieldConfig(customers={"count": 40}, reps={"count": 2})
+    >>> m = simulate_field(cfg, seed=1, horizon_days=14).metrics
+    >>> m["planned"] > 0, sorted(k for k in m if k.startswith("coverage."))
+    (True, ['coverage.A', 'coverage.B', 'coverage.C', 'coverage.D'])
     """
     world = World(seed, horizon_days, warmup_days)
     days = int(np.ceil(horizon_days))

@@ -62,6 +62,12 @@ class RepsConfig(Config):
     the work a lead qualified as SQL then takes from the same rep at once (discovery call,
     proposal), in the same hours: follow-up work competes with first contacts. Unset, only first
     contacts take rep time.
+
+    Examples
+    --------
+    >>> r = RepsConfig(count=4, contact_hours={"kind": "constant", "value": 0.5})
+    >>> r.count, r.contact_hours.mean(), r.calendar.hours_per_day
+    (4, 0.5, 4.0)
     """
 
     count: int = Field(ge=1)
@@ -72,7 +78,13 @@ class RepsConfig(Config):
 
 class ChannelOutcomes(Config):
     """One channel's own outcome parameters; each one left unset takes the funnel-wide value of
-    :class:`OutcomeConfig` (a calibrated scenario sets those a channel has enough data for)."""
+    :class:`OutcomeConfig` (a calibrated scenario sets those a channel has enough data for).
+
+    Examples
+    --------
+    >>> ChannelOutcomes(win_rate=0.4).deal_amount is None
+    True
+    """
 
     sql_to_opportunity: float | None = Field(default=None, ge=0, le=1)
     win_rate: float | None = Field(default=None, ge=0, le=1)
@@ -95,6 +107,12 @@ class OutcomeConfig(Config):
     count), before it gives up: it leaves the queue as ``abandoned`` and takes no rep time
     (``by_channel`` may give a channel its own). Unset (default), leads wait until contacted or
     recycled. Defaults are illustrative assumptions, not published figures.
+
+    Examples
+    --------
+    >>> o = OutcomeConfig(win_rate=0.25, by_channel={"referral": {"win_rate": 0.4}})
+    >>> o.win_rate, o.by_channel["referral"].win_rate, o.by_channel["referral"].sql_to_opportunity
+    (0.25, 0.4, None)
     """
 
     response: ResponseCurve = ResponseCurve()
@@ -125,6 +143,14 @@ class FunnelConfig(Config):
     Scoring may use any points rule over the lead attributes the funnel draws (``channel``,
     ``company_size``, ``job_level``, ``engagement``); behaviour rules need an events table and are
     not available here.
+
+    Examples
+    --------
+    >>> cfg = FunnelConfig(channels={"web": {"volume_per_week": 40}, "Trade Fair 2025": {"volume_per_week": 10}},
+    ...                    reps={"count": 2})
+    >>> r = simulate_funnel(cfg, seed=1, horizon_days=28)
+    >>> sorted(r.table["channel"].astype(str).unique()), r.metrics["leads"] > 0
+    (['Trade Fair 2025', 'web'], True)
     """
 
     channels: dict[str, ChannelProfile] = Field(default_factory=lambda: dict(DEFAULT_CHANNELS))
@@ -162,7 +188,14 @@ class FunnelConfig(Config):
 
 
 class FunnelResult(Result):
-    """Output of one replication: the per-lead table, the event log and the metrics."""
+    """Output of one replication: the per-lead table, the event log and the metrics.
+
+    Examples
+    --------
+    >>> r = simulate_funnel(FunnelConfig(reps={"count": 2}), seed=1, horizon_days=14)
+    >>> isinstance(r, FunnelResult), r.leads is r.table
+    (True, True)
+    """
 
     @property
     def leads(self) -> pd.DataFrame:
@@ -781,7 +814,14 @@ EXPORT_STATUS = {
 def export_history(result: FunnelResult, *, start: str = "2025-01-06") -> pd.DataFrame:
     """A simulated run as a CRM's lead export: one row per lead with ``lead_id, created_at,
     channel, status, cost, first_contact_at, sql_at, opportunity_at, closed_at, amount`` (dates
-    from ``start``, a Monday, as day 0). What a real export would hold, for calibration tests."""
+    from ``start``, a Monday, as day 0). What a real export would hold, for calibration tests.
+
+    Examples
+    --------
+    >>> r = simulate_funnel(FunnelConfig(reps={"count": 2}), seed=1, horizon_days=14)
+    >>> export_history(r).columns.tolist()
+    ['lead_id', 'created_at', 'channel', 'status', 'cost', 'first_contact_at', 'sql_at', 'opportunity_at', 'closed_at', 'amount']
+    """
     t0 = pd.Timestamp(start)
     ev = result.events[result.events["entity"] == "lead"]
 

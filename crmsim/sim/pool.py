@@ -44,7 +44,15 @@ class PoolCustomers(Config):
     """The customer base. Defaults are illustrative assumptions, not published figures.
 
     The grades are the keys of ``grade_shares``, your own names, listed best first (the order the
-    ``best_grade`` follow-up priority and the claim preference use)."""
+    ``best_grade`` follow-up priority and the claim preference use).
+
+    Examples
+    --------
+    >>> c = PoolCustomers(count=100, grade_shares={"Gold": 0.2, "Silver": 0.3, "Bronze": 0.5},
+    ...                   grade_value={"Gold": 3.0, "Silver": 1.5, "Bronze": 1.0})
+    >>> list(c.grade_shares)
+    ['Gold', 'Silver', 'Bronze']
+    """
 
     count: int = Field(ge=1)    # customers in the book
     #: share of customers per grade, best first (your grade names)
@@ -91,6 +99,11 @@ class PoolReps(Config):
     up in the last ``min_gap_days``), chosen by ``priority``. Reps holding fewer than
     ``target_holding`` customers claim from the pool. Initial books are uneven: each rep's share is
     lognormal with sigma ``book_skew`` (0 = equal books), as when senior reps hoard accounts.
+
+    Examples
+    --------
+    >>> PoolReps(count=5, followups_per_day=8, book_skew=0.0).followups_per_day
+    8
     """
 
     count: int = Field(ge=1)    # reps
@@ -120,7 +133,15 @@ class PoolReps(Config):
 
 
 class PoolConfig(Config):
-    """A complete public-pool world: customers, reps, pools and the reclaim policy."""
+    """A complete public-pool world: customers, reps, pools and the reclaim policy.
+
+    Examples
+    --------
+    >>> cfg = PoolConfig(customers={"count": 200}, reps={"count": 4})
+    >>> r = simulate_pool(cfg, seed=1, horizon_days=60)
+    >>> r.metrics["reclaims"] >= 0, len(r.table)
+    (True, 200)
+    """
 
     customers: PoolCustomers
     reps: PoolReps
@@ -159,7 +180,14 @@ class PoolConfig(Config):
 
 
 class PoolResult(Result):
-    """Output of one replication: the per-customer table, the event log and the metrics."""
+    """Output of one replication: the per-customer table, the event log and the metrics.
+
+    Examples
+    --------
+    >>> r = simulate_pool(PoolConfig(customers={"count": 50}, reps={"count": 2}), seed=1, horizon_days=30)
+    >>> isinstance(r, PoolResult), "customer_id" in r.table.columns
+    (True, True)
+    """
 
     @property
     def customers(self) -> pd.DataFrame:
@@ -403,7 +431,17 @@ def interest_from_history(c: PoolCustomers, customer: np.ndarray, t: np.ndarray,
     draw from the prior, then each customer's follow-ups (``is_deal`` False) and deals (True), at
     days ``t``, in order, moved by the same updates the simulation makes, and the daily drift for
     the days since the first of them. ``customer``: row numbers ``0..n-1``. What a history shows
-    of the unobserved interest: the start of a simulation from a real book."""
+    of the unobserved interest: the start of a simulation from a real book.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> c = PoolCustomers(count=3)
+    >>> x = interest_from_history(c, np.array([0, 0, 1]), np.array([1.0, 5.0, 2.0]), np.array([False, True, False]),
+    ...                           until=10.0, rng=np.random.default_rng(0), n=3)
+    >>> x.shape, bool(((x >= 0) & (x <= 1)).all())
+    ((3,), True)
+    """
     x = rng.beta(c.interest_alpha, c.interest_beta, n)
     order = np.lexsort((is_deal, t, customer))   # a deal is closed on the follow-up of its day
     cu, dl = customer[order], is_deal[order]
