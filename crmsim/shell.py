@@ -37,7 +37,14 @@ ID_SEP = " | "
 class Col:
     """A column a command reads: crmsim's ``name``, its ``kind`` (:data:`KINDS`), whether the
     table must have it, whether a row must have a value (``ids`` always do), whether values must
-    be unique (later repeats are quarantined) and whether negative amounts are refused."""
+    be unique (later repeats are quarantined) and whether negative amounts are refused.
+
+    Examples
+    --------
+    >>> c = Col("amount", "money", required=True, non_negative=True)
+    >>> c.kind, c.required, c.non_negative
+    ('money', True, True)
+    """
 
     name: str
     kind: str = "text"
@@ -51,7 +58,16 @@ class Col:
 class Loaded:
     """A read export: ``table`` (crmsim's column names, converted, the rows that can be used, with
     ``source_row``: the row number in the file, header = 1) and ``quarantine`` (the rows set aside,
-    in the export's own columns, with ``source_row`` and ``reason``)."""
+    in the export's own columns, with ``source_row`` and ``reason``).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> export = pd.DataFrame({"Customer": ["K1", "K2", ""], "Balance": ["1,200.50", "oops", "3"]})
+    >>> ld = load_export(export, "customers", [Col("customer_id", "id"), Col("open", "money")], {"customer_id": "Customer", "open": "Balance"})
+    >>> ld.table[["customer_id", "open", "source_row"]].values.tolist(), ld.quarantine["reason"].tolist()
+    ([['K1', 120050, 2]], ["'Balance' (open): 'oops' is not an amount", "'Customer' (customer_id): blank"])
+    """
 
     table: object
     quarantine: object
@@ -190,7 +206,18 @@ def load_export(src, what: str, cols: list[Col], columns: dict[str, str] | None 
 
 def load_rule(path, cls, section: str, *, variant: str | None = None, extra_sections=()) -> tuple[object, dict]:
     """The rule of class ``cls`` from a TOML file (see the module docstring) and the file's other
-    sections (``columns``, and any of ``extra_sections``, e.g. ``pools``)."""
+    sections (``columns``, and any of ``extra_sections``, e.g. ``pools``).
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> p = pathlib.Path(tempfile.mkdtemp()) / "policy.toml"
+    >>> _ = p.write_text('[columns]\\nowner_id = "Owner"\\n\\n[policy]\\nrules = [{kind = "no_followup", limit_days = 45}]\\n')
+    >>> from crmsim.customers.pool import ReclaimPolicy
+    >>> rule, other = load_rule(p, ReclaimPolicy, "policy")
+    >>> rule.rules[0].limit_days, other["columns"]
+    (45, {'owner_id': 'Owner'})
+    """
     from pydantic import ValidationError
 
     from crmsim.errors import read_toml, validation_message
@@ -871,7 +898,16 @@ def cmd_dedup(args) -> int:
 
 
 def add_commands(sub) -> None:
-    """Register the table commands on the CLI's subparsers."""
+    """Register the table commands on the CLI's subparsers.
+
+    Examples
+    --------
+    >>> import argparse
+    >>> sub = argparse.ArgumentParser(prog="crmsim").add_subparsers(dest="cmd")
+    >>> add_commands(sub)
+    >>> sorted(sub.choices)
+    ['ageing', 'assign', 'dedup', 'reclaim', 'score', 'writeoff']
+    """
     fmt = argparse.RawDescriptionHelpFormatter
 
     def common(p, rules_help: str | None, rules_required: bool = True,

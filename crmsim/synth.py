@@ -112,7 +112,14 @@ def leads(
 
 
 def reps(n: int, *, hours_per_day: float = 8.0, max_open_leads: int = 200, seed=None) -> pd.DataFrame:
-    """A reps table (schema ``reps``): ``n`` reps spread over teams and regions."""
+    """A reps table (schema ``reps``): ``n`` reps spread over teams and regions.
+
+    Examples
+    --------
+    >>> r = reps(4, seed=1)
+    >>> len(r), sorted(r.columns)[:3]
+    (4, ['hours_per_day', 'max_open_leads', 'region'])
+    """
     rng = rng_from(seed)
     return pd.DataFrame(
         {
@@ -131,6 +138,12 @@ def customers(n: int, *, n_reps: int = 10, today: str = "2025-06-30", seed=None)
 
     Annual revenue is lognormal (a long tail: a few customers carry most revenue); grade follows
     revenue rank (A: top 10%, B: next 20%, C: next 40%, D: the rest).
+
+    Examples
+    --------
+    >>> c = customers(50, n_reps=3, seed=1)
+    >>> len(c), sorted(c["grade"].unique())
+    (50, ['A', 'B', 'C', 'D'])
     """
     rng = rng_from(seed)
     today_ts = pd.Timestamp(today)
@@ -189,6 +202,13 @@ def with_duplicates(leads: pd.DataFrame, share: float = 0.1, *, seed=None) -> tu
     """Add ``share * len(leads)`` duplicates of random leads, with realistic mess: a typo in the
     name, the email upper-cased or missing, the phone written another way or missing, the company
     suffix dropped. Returns ``(leads_with_duplicates, true_pairs)``, pairs of positions.
+
+    Examples
+    --------
+    >>> l = leads(7, seed=1)
+    >>> d, pairs = with_duplicates(l, 0.2, seed=1)
+    >>> len(d) - len(l) == round(0.2 * len(l)), len(pairs) >= len(d) - len(l)   # a lead copied twice: three pairs
+    (True, True)
     """
     rng = rng_from(seed)
     n = len(leads)
@@ -234,6 +254,12 @@ def opportunities(n: int, *, start: str = "2024-01-01", today: str = "2025-06-30
     it spends an exponential time (mean ``stage_days[i]``) in each stage it enters. Deals whose
     close falls after ``today`` are open, in the stage they are in at ``today``, with an
     ``expected_close`` = true close + Normal(0, ``slip_sd_days``).
+
+    Examples
+    --------
+    >>> o, h = opportunities(50, seed=1)
+    >>> sorted(o["stage"].unique())[:3], set(h["opportunity_id"]) <= set(o["opportunity_id"])
+    (['discover', 'lost', 'negotiate'], True)
     """
     rng = rng_from(seed)
     win_rate = win_rate or {"search": 0.35, "events": 0.30, "ads": 0.20, "email": 0.25}
@@ -296,7 +322,14 @@ MESSY_EXPORT_STAGES = {label: stage for stage, label in _STAGE_LABELS.items()}
 def messy_export(opps: pd.DataFrame, *, seed=None) -> pd.DataFrame:
     """The same deals as a real CRM export would give them: renamed columns, stage labels in the
     CRM's words, dates in three formats, amounts as "$12,345.00" (some missing), products spelled
-    two ways, stray spaces."""
+    two ways, stray spaces.
+
+    Examples
+    --------
+    >>> o, _ = opportunities(10, seed=1)
+    >>> list(messy_export(o, seed=1).columns)[:4]
+    ['Opportunity ID', 'Created', 'Close Date', 'Expected Close']
+    """
     rng = rng_from(seed)
     n = len(opps)
     fmt = rng.integers(0, 3, n)
@@ -341,6 +374,12 @@ def buying_centre(n: int = 12, *, seed=None) -> tuple[pd.DataFrame, pd.DataFrame
     One or two decision makers; evaluators, finance and procurement report to them; users report
     to evaluators; a coach (friendly) and sometimes a blocker (hostile). Bosses influence their
     reports strongly, reports their bosses weakly, plus a few random peer influences.
+
+    Examples
+    --------
+    >>> contacts, edges = buying_centre(10, seed=1)
+    >>> len(contacts), "decision_maker" in set(contacts["role"]), edges.columns.tolist()[:3]
+    (10, True, ['source', 'target', 'weight'])
     """
     rng = rng_from(seed)
     n = max(n, 6)
@@ -382,7 +421,13 @@ def buying_centre(n: int = 12, *, seed=None) -> tuple[pd.DataFrame, pd.DataFrame
 class ExportChannel(Config):
     """The truth behind one channel of :func:`marketing_export`: leads a week at the export's
     start, weekday weights (Monday first), growth per year, the share eventually won, days from
-    lead to won (gamma ``ttc_shape``, ``ttc_scale``) and the won amount (lognormal mean and CV)."""
+    lead to won (gamma ``ttc_shape``, ``ttc_scale``) and the won amount (lognormal mean and CV).
+
+    Examples
+    --------
+    >>> ExportChannel(volume_per_week=20, p_won=0.05, ttc_shape=2.0, ttc_scale=15.0, amount_mean=3_000, amount_cv=0.5).p_won
+    0.05
+    """
 
     volume_per_week: float = Field(gt=0)
     weekday_weights: tuple[float, float, float, float, float, float, float] = (1.2, 1.2, 1.1, 1.1, 1, 0.2, 0.2)

@@ -47,7 +47,13 @@ _OPS = {"le": ("<=", np.less_equal), "lt": ("<", np.less), "ge": (">=", np.great
 
 
 class Term(Config):
-    """One part of the objective: ``weight`` x a metric, or ``weight`` x a parameter's value."""
+    """One part of the objective: ``weight`` x a metric, or ``weight`` x a parameter's value.
+
+    Examples
+    --------
+    >>> Term(metric="sales", weight=0.2, label="margin (20%)").label, Term(parameter="reps.count", weight=-60_000).parameter
+    ('margin (20%)', 'reps.count')
+    """
 
     metric: str | None = None
     parameter: str | None = None
@@ -70,7 +76,14 @@ class Term(Config):
 
 class Constraint(Config):
     """``metric op value`` on the variant's mean (e.g. ``owners_3plus_share le 0.10``); ``op``
-    is ``le``, ``lt``, ``ge`` or ``gt`` (or ``<=``, ``<``, ``>=``, ``>``)."""
+    is ``le``, ``lt``, ``ge`` or ``gt`` (or ``<=``, ``<``, ``>=``, ``>``).
+
+    Examples
+    --------
+    >>> c = Constraint(metric="dso", op="<=", value=45)
+    >>> c.op
+    'le'
+    """
 
     metric: str
     op: Literal["le", "lt", "ge", "gt"]
@@ -94,7 +107,15 @@ def _scale(unit: str) -> float:
 
 
 class Decision(Config):
-    """What the user optimises and what must not happen (a scenario's ``[decision]``)."""
+    """What the user optimises and what must not happen (a scenario's ``[decision]``).
+
+    Examples
+    --------
+    >>> d = Decision(objective=[{"metric": "sales", "weight": 0.2}, {"metric": "credit_loss", "weight": -1}],
+    ...              constraints=[{"metric": "dso", "op": "le", "value": 45}])
+    >>> len(d.objective), d.level
+    (2, 0.95)
+    """
 
     #: what the objective means, in the user's words ("margin after credit losses")
     name: str = "objective"
@@ -113,7 +134,23 @@ def _unit_of_objective(decision: Decision, units: dict[str, str]) -> str:
 
 def check_decision(decision: Decision, units: dict[str, str], variants, source: str = "<scenario>") -> list[str]:
     """Problems with a ``[decision]`` (unknown metrics, parameters that are not numbers in every
-    variant), each naming the key; empty when it is usable."""
+    variant), each naming the key; empty when it is usable.
+
+    Examples
+    --------
+    >>> from crmsim.experiments import run_experiment
+    >>> from crmsim.experiments.scenario import scenario_from_dict
+    >>> sc = scenario_from_dict({"schema_version": 1, "name": "tiny", "model": "credit", "currency": "EUR",
+    ...     "run": {"replications": 3, "horizon_days": 60},
+    ...     "baseline": {"customers": 40}, "sweep": [{"name": "limits", "grid": {"limit_multiplier": [1.0, 3.0]}}],
+    ...     "decision": {"objective": [{"metric": "sales", "weight": 0.2}, {"metric": "credit_loss", "weight": -1}]}})
+    >>> res = run_experiment(sc)
+    >>> comp = res.comparison()
+    >>> from crmsim.experiments.scenario import variants
+    >>> from crmsim.sim.registry import get_model
+    >>> check_decision(Decision(objective=[{"metric": "salez", "weight": 1}]), get_model("credit").units, variants(sc))
+    ["<scenario>: decision.objective[0].metric: unknown metric 'salez' (did you mean 'sales'?); the model's metrics are ['ageing.*', 'allowance', 'avg_exposure', 'credit_loss', 'defaults', 'dso', 'dunning_fees', 'dunning_letters', 'holds', 'loss_rate', 'lost_sales', 'paid_late_share', 'sales']"]
+    """
     errors = []
     names = sorted(units)
     for where, metric in ([(f"decision.objective[{k}].metric", t.metric) for k, t in enumerate(decision.objective)
@@ -144,7 +181,24 @@ def check_decision(decision: Decision, units: dict[str, str], variants, source: 
 
 def objective_values(summary: pd.DataFrame, variants, decision: Decision, units: dict[str, str]) -> pd.DataFrame:
     """Per variant and replication: each term's value (weight x metric in display units, or
-    weight x parameter) and their sum, ``objective``."""
+    weight x parameter) and their sum, ``objective``.
+
+    Examples
+    --------
+    >>> from crmsim.experiments import run_experiment
+    >>> from crmsim.experiments.scenario import scenario_from_dict
+    >>> sc = scenario_from_dict({"schema_version": 1, "name": "tiny", "model": "credit", "currency": "EUR",
+    ...     "run": {"replications": 3, "horizon_days": 60},
+    ...     "baseline": {"customers": 40}, "sweep": [{"name": "limits", "grid": {"limit_multiplier": [1.0, 3.0]}}],
+    ...     "decision": {"objective": [{"metric": "sales", "weight": 0.2}, {"metric": "credit_loss", "weight": -1}]}})
+    >>> res = run_experiment(sc)
+    >>> comp = res.comparison()
+    >>> from crmsim.experiments.scenario import variants
+    >>> from crmsim.sim.registry import get_model
+    >>> v = objective_values(res.summary, variants(sc), sc.decision, get_model("credit").units)
+    >>> v.columns.tolist()[-1], len(v) == len(res.summary)
+    ('objective', True)
+    """
     params = {v.name: v.config.model_dump(mode="json", by_alias=True) for v in variants}
     out = summary[["variant", "replication"]].copy()
     for k, t in enumerate(decision.objective):
@@ -165,6 +219,20 @@ class Recommendation:
     confidence), ``"keep"`` (the baseline does), ``"cannot_tell"`` (the best estimate has rivals
     the replications cannot separate from it: ``contenders``, and ``more_replications`` would)
     or ``"infeasible"`` (no variant meets every constraint).
+
+    Examples
+    --------
+    >>> from crmsim.experiments import run_experiment
+    >>> from crmsim.experiments.scenario import scenario_from_dict
+    >>> sc = scenario_from_dict({"schema_version": 1, "name": "tiny", "model": "credit", "currency": "EUR",
+    ...     "run": {"replications": 3, "horizon_days": 60},
+    ...     "baseline": {"customers": 40}, "sweep": [{"name": "limits", "grid": {"limit_multiplier": [1.0, 3.0]}}],
+    ...     "decision": {"objective": [{"metric": "sales", "weight": 0.2}, {"metric": "credit_loss", "weight": -1}]}})
+    >>> res = run_experiment(sc)
+    >>> comp = res.comparison()
+    >>> rec = res.decide()
+    >>> rec.status in ("change", "keep", "cannot_tell", "infeasible"), rec.text().split(".")[0] != ""
+    (True, True)
     """
 
     status: Literal["change", "keep", "cannot_tell", "infeasible"]
@@ -288,7 +356,22 @@ def decide(summary: pd.DataFrame, scenario, decision: Decision | None = None, *,
            labels: dict[str, str] | None = None) -> Recommendation:
     """The recommendation for ``scenario``'s replications ``summary`` (one row per variant and
     replication), by ``decision`` (default: the scenario's ``[decision]``, else its model's first
-    key metric, said so in the text)."""
+    key metric, said so in the text).
+
+    Examples
+    --------
+    >>> from crmsim.experiments import run_experiment
+    >>> from crmsim.experiments.scenario import scenario_from_dict
+    >>> sc = scenario_from_dict({"schema_version": 1, "name": "tiny", "model": "credit", "currency": "EUR",
+    ...     "run": {"replications": 3, "horizon_days": 60},
+    ...     "baseline": {"customers": 40}, "sweep": [{"name": "limits", "grid": {"limit_multiplier": [1.0, 3.0]}}],
+    ...     "decision": {"objective": [{"metric": "sales", "weight": 0.2}, {"metric": "credit_loss", "weight": -1}]}})
+    >>> res = run_experiment(sc)
+    >>> comp = res.comparison()
+    >>> rec = decide(res.summary, sc)
+    >>> rec.choice in [v for v in res.summary["variant"].unique()] or rec.choice is None, rec.n
+    (True, 3)
+    """
     from crmsim.experiments.scenario import ScenarioError, variant_labels
     from crmsim.experiments.scenario import variants as all_variants
     from crmsim.sim.registry import get_model

@@ -20,12 +20,25 @@ __all__ = ["ExperimentResult", "replication_seed", "run_experiment", "fast_mode"
 
 
 def fast_mode() -> bool:
-    """True when ``CRMSIM_FAST=1``: CI and notebooks under test shrink their runs."""
+    """True when ``CRMSIM_FAST=1``: CI and notebooks under test shrink their runs.
+
+    Examples
+    --------
+    >>> import os
+    >>> fast_mode() == (os.environ.get("CRMSIM_FAST") == "1")
+    True
+    """
     return os.environ.get("CRMSIM_FAST", "") not in ("", "0", "false", "False")
 
 
 def replication_seed(base_seed: int, replication: int) -> np.random.SeedSequence:
-    """Replication i's seed: ``SeedSequence(base_seed).spawn(n)[i]``, rebuilt on its own."""
+    """Replication i's seed: ``SeedSequence(base_seed).spawn(n)[i]``, rebuilt on its own.
+
+    Examples
+    --------
+    >>> replication_seed(7, 2).generate_state(1).tolist() == np.random.SeedSequence(7).spawn(3)[2].generate_state(1).tolist()
+    True
+    """
     return np.random.SeedSequence(base_seed, spawn_key=(replication,))
 
 
@@ -88,7 +101,14 @@ def _run_batch(model: str, cfg, base_seed: int, reps: list[int], horizon: float,
 
 def make_executor(scheduler: str | None, jobs: int):
     """``(executor, close)``: a Dask executor for ``scheduler`` (an address, or ``"local"`` for a
-    LocalCluster with ``jobs`` workers), else None. Dask is imported only here."""
+    LocalCluster with ``jobs`` workers), else None. Dask is imported only here.
+
+    Examples
+    --------
+    >>> executor, close = make_executor(None, 2)     # no scheduler: run in this process
+    >>> executor is None
+    True
+    """
     if not scheduler:
         return None, lambda: None
     from dask.distributed import Client, LocalCluster
@@ -132,6 +152,21 @@ def run_experiment(
     identical whatever the executor, and variants are compared on common random numbers. A
     replication that raises is recorded (in ``ExperimentResult.failures`` and the store) with its
     seed and traceback, and does not stop the others.
+
+    Examples
+    --------
+    >>> from crmsim.experiments import run_experiment
+    >>> from crmsim.experiments.scenario import scenario_from_dict
+    >>> sc = scenario_from_dict({"schema_version": 1, "name": "tiny", "model": "credit", "currency": "EUR",
+    ...     "run": {"replications": 3, "horizon_days": 60},
+    ...     "baseline": {"customers": 40}, "sweep": [{"name": "limits", "grid": {"limit_multiplier": [1.0, 3.0]}}],
+    ...     "decision": {"objective": [{"metric": "sales", "weight": 0.2}, {"metric": "credit_loss", "weight": -1}]}})
+    >>> res = run_experiment(sc)
+    >>> comp = res.comparison()
+    >>> a = run_experiment(sc).summary
+    >>> b = run_experiment(sc, jobs=1, batch_size=1).summary
+    >>> a.equals(b)                   # the same seeds, however the runs are batched
+    True
     """
     from crmsim.errors import need
 
@@ -227,7 +262,22 @@ def run_to_precision(scenario: Scenario, metric: str, half_width: float, *, n0: 
     """Sequential procedure: run ``n0`` replications, estimate how many each variant needs for a
     95% CI of ``metric`` no wider than +/- ``half_width``, run the missing ones, re-estimate, and
     stop when every variant is precise enough (or at ``max_n``). Stored replications are reused
-    (a temporary store is used when none is given)."""
+    (a temporary store is used when none is given).
+
+    Examples
+    --------
+    >>> from crmsim.experiments import run_experiment
+    >>> from crmsim.experiments.scenario import scenario_from_dict
+    >>> sc = scenario_from_dict({"schema_version": 1, "name": "tiny", "model": "credit", "currency": "EUR",
+    ...     "run": {"replications": 3, "horizon_days": 60},
+    ...     "baseline": {"customers": 40}, "sweep": [{"name": "limits", "grid": {"limit_multiplier": [1.0, 3.0]}}],
+    ...     "decision": {"objective": [{"metric": "sales", "weight": 0.2}, {"metric": "credit_loss", "weight": -1}]}})
+    >>> res = run_experiment(sc)
+    >>> comp = res.comparison()
+    >>> r = run_to_precision(sc, "sales", half_width=5e8, n0=3, max_n=6)
+    >>> bool(r.summary.groupby("variant").size().min() >= 3)
+    True
+    """
     import tempfile
 
     from crmsim.experiments.scenario import scenario_from_dict

@@ -31,7 +31,21 @@ __all__ = ["RunStore", "run_id", "variant_key", "query", "check_run_folder", "ru
 def check_run_folder(out: Path) -> None:
     """A folder a run may be written into: new, empty, or a crmsim run folder (it has
     ``run.json``). Anything else is refused (crmsim resets only the subfolders of its own run
-    folders), with an :class:`~crmsim.errors.InputError` naming the folder."""
+    folders), with an :class:`~crmsim.errors.InputError` naming the folder.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> d = pathlib.Path(tempfile.mkdtemp())
+    >>> check_run_folder(d / "new")
+    >>> _ = (d / "mine.txt").write_text("not a run")
+    >>> from crmsim.errors import InputError
+    >>> try:
+    ...     check_run_folder(d)
+    ... except InputError as e:
+    ...     print(str(e).split(": ", 1)[1])
+    holds files that are not a crmsim run (no run.json); crmsim only resets its own run folders: choose a new or empty folder
+    """
     from crmsim.errors import InputError
 
     out = Path(out)
@@ -48,7 +62,18 @@ def check_run_folder(out: Path) -> None:
 @contextmanager
 def run_lock(out: Path):
     """Hold ``out/.crmsim-lock`` while a run writes there; a second run on the same folder is
-    refused while the first is alive (a lock left by a killed run is taken over)."""
+    refused while the first is alive (a lock left by a killed run is taken over).
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> d = pathlib.Path(tempfile.mkdtemp())
+    >>> with run_lock(d):
+    ...     print((d / ".crmsim-lock").exists())
+    True
+    >>> (d / ".crmsim-lock").exists()
+    False
+    """
     from crmsim.errors import InputError
 
     out = Path(out)
@@ -106,7 +131,16 @@ def _atomic_write(path: Path, write) -> None:
 
 
 class RunStore:
-    """The store of one run folder."""
+    """The store of one run folder.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> s = RunStore(tempfile.mkdtemp(), scenario_name="tiny", rid="abc123", model="credit")
+    >>> s.write_replication("baseline", 0, "7", {"sales": 10.0})
+    >>> s.has("baseline", 0), s.summary()[["variant", "replication", "sales"]].values.tolist()
+    (True, [['baseline', 0, 10.0]])
+    """
 
     def __init__(self, root: str | Path, *, scenario_name: str, rid: str, model: str):
         self.root = Path(root)

@@ -16,7 +16,16 @@ FUNNEL_STAGES = ("leads", "mql", "contacted", "sql", "opportunity", "won")
 
 def funnel_figure(leads: pd.DataFrame, events: pd.DataFrame, *, start: float = 0.0,
                   title: str = "Funnel by channel") -> go.Figure:
-    """A funnel (leads -> MQL -> contacted -> SQL -> opportunity -> won), one trace per channel."""
+    """A funnel (leads -> MQL -> contacted -> SQL -> opportunity -> won), one trace per channel.
+
+    Examples
+    --------
+    >>> from crmsim.sim.funnel import FunnelConfig, simulate_funnel
+    >>> r = simulate_funnel(FunnelConfig(reps={"count": 2}), seed=1, horizon_days=14)
+    >>> fig = funnel_figure(r.table, r.events)
+    >>> len(fig.data) == r.table["channel"].nunique(), fig.data[0].type
+    (True, 'funnel')
+    """
     by = funnel_by_channel(leads, events, start=start)
     fig = go.Figure()
     for ch, row in by.iterrows():
@@ -36,7 +45,16 @@ def ttfc_hours(leads: pd.DataFrame, events: pd.DataFrame, *, start: float = 0.0)
 
 def ttfc_figure(leads_by_variant: dict[str, pd.DataFrame], events_by_variant: dict[str, pd.DataFrame],
                 *, start: float = 0.0, max_hours: float = 120.0) -> go.Figure:
-    """Distribution of the time to first contact (hours) per variant, as overlaid histograms."""
+    """Distribution of the time to first contact (hours) per variant, as overlaid histograms.
+
+    Examples
+    --------
+    >>> from crmsim.sim.funnel import FunnelConfig, simulate_funnel
+    >>> r = simulate_funnel(FunnelConfig(reps={"count": 2}), seed=1, horizon_days=14)
+    >>> fig = ttfc_figure({"baseline": r.table}, {"baseline": r.events})
+    >>> [t.type for t in fig.data]
+    ['histogram']
+    """
     fig = go.Figure()
     for name, ev in events_by_variant.items():
         h = ttfc_hours(leads_by_variant[name], ev, start=start)
@@ -49,7 +67,22 @@ def ttfc_figure(leads_by_variant: dict[str, pd.DataFrame], events_by_variant: di
 
 
 def comparison_figure(comparison: pd.DataFrame, metrics: list[str], *, diff: bool = False) -> go.Figure:
-    """Mean (or paired difference to the baseline) with its 95% CI per variant, a panel per metric."""
+    """Mean (or paired difference to the baseline) with its 95% CI per variant, a panel per metric.
+
+    Examples
+    --------
+    >>> from crmsim.experiments import run_experiment
+    >>> from crmsim.experiments.scenario import scenario_from_dict
+    >>> sc = scenario_from_dict({"schema_version": 1, "name": "tiny", "model": "credit", "currency": "EUR",
+    ...     "run": {"replications": 3, "horizon_days": 60},
+    ...     "baseline": {"customers": 40}, "sweep": [{"name": "limits", "grid": {"limit_multiplier": [1.0, 3.0]}}],
+    ...     "decision": {"objective": [{"metric": "sales", "weight": 0.2}, {"metric": "credit_loss", "weight": -1}]}})
+    >>> res = run_experiment(sc)
+    >>> comp = res.comparison()
+    >>> fig = comparison_figure(comp, ["sales", "lost_sales"], diff=True)
+    >>> len(fig.data) >= 2, fig.layout.annotations[0].text
+    (True, 'sales')
+    """
     from plotly.subplots import make_subplots
 
     ul = comparison.attrs.get("unit_labels", {})
@@ -77,7 +110,15 @@ def comparison_figure(comparison: pd.DataFrame, metrics: list[str], *, diff: boo
 
 
 def backlog_figure(events_by_variant: dict[str, pd.DataFrame]) -> go.Figure:
-    """Leads waiting for first contact at each nightly job, per variant (replication 0)."""
+    """Leads waiting for first contact at each nightly job, per variant (replication 0).
+
+    Examples
+    --------
+    >>> from crmsim.sim.funnel import FunnelConfig, simulate_funnel
+    >>> r = simulate_funnel(FunnelConfig(reps={"count": 2}), seed=1, horizon_days=14)
+    >>> backlog_figure({"baseline": r.events}).data[0].type
+    'scatter'
+    """
     fig = go.Figure()
     for name, ev in events_by_variant.items():
         b = ev[ev["event"] == "backlog"]
@@ -89,7 +130,22 @@ def backlog_figure(events_by_variant: dict[str, pd.DataFrame]) -> go.Figure:
 
 def tradeoff_figure(comparison: pd.DataFrame, x: str, y: str, *, size: str | None = None,
                     title: str | None = None) -> go.Figure:
-    """Each variant as a point (mean of ``x`` against mean of ``y``) with 95% CI error bars."""
+    """Each variant as a point (mean of ``x`` against mean of ``y``) with 95% CI error bars.
+
+    Examples
+    --------
+    >>> from crmsim.experiments import run_experiment
+    >>> from crmsim.experiments.scenario import scenario_from_dict
+    >>> sc = scenario_from_dict({"schema_version": 1, "name": "tiny", "model": "credit", "currency": "EUR",
+    ...     "run": {"replications": 3, "horizon_days": 60},
+    ...     "baseline": {"customers": 40}, "sweep": [{"name": "limits", "grid": {"limit_multiplier": [1.0, 3.0]}}],
+    ...     "decision": {"objective": [{"metric": "sales", "weight": 0.2}, {"metric": "credit_loss", "weight": -1}]}})
+    >>> res = run_experiment(sc)
+    >>> comp = res.comparison()
+    >>> fig = tradeoff_figure(comp, "lost_sales", "credit_loss", size="avg_exposure")
+    >>> fig.data[0].type, len(fig.data[0].x)
+    ('scatter', 3)
+    """
     a = comparison[comparison["metric"] == x].set_index("variant")
     b = comparison[comparison["metric"] == y].set_index("variant").reindex(a.index)
     marker = {"size": 12}
@@ -116,7 +172,15 @@ def tradeoff_figure(comparison: pd.DataFrame, x: str, y: str, *, size: str | Non
 
 
 def owners_figure(tables: dict[str, pd.DataFrame]) -> go.Figure:
-    """How many owners each customer had over the run, per variant (replication 0)."""
+    """How many owners each customer had over the run, per variant (replication 0).
+
+    Examples
+    --------
+    >>> from crmsim.sim.pool import PoolConfig, simulate_pool
+    >>> r = simulate_pool(PoolConfig(customers={"count": 60}, reps={"count": 2}), seed=1, horizon_days=60)
+    >>> owners_figure({"baseline": r.table}).data[0].type
+    'bar'
+    """
     fig = go.Figure()
     for name, t in tables.items():
         counts = t["owners"].clip(upper=10).value_counts().sort_index()
@@ -127,7 +191,17 @@ def owners_figure(tables: dict[str, pd.DataFrame]) -> go.Figure:
 
 
 def validation_figure(val: pd.DataFrame) -> go.Figure:
-    """Simulated / historical ratio per metric with the simulation's 95% CI (a calibration check)."""
+    """Simulated / historical ratio per metric with the simulation's 95% CI (a calibration check).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> val = pd.DataFrame({"metric": ["leads", "won"], "historical": [100.0, 10.0], "simulated": [96.0, 11.0],
+    ...                     "sim_ci_low": [90.0, 8.0], "sim_ci_high": [102.0, 14.0]})
+    >>> fig = validation_figure(val.assign(ratio=val["simulated"] / val["historical"]))
+    >>> fig.data[0].type, [round(float(y), 2) for y in fig.data[0].y]
+    ('bar', [0.96, 1.1])
+    """
     fig = go.Figure(go.Bar(
         x=val["metric"], y=val["ratio"],
         error_y={"type": "data", "symmetric": False,
@@ -142,7 +216,18 @@ def validation_figure(val: pd.DataFrame) -> go.Figure:
 def split_validation_figure(table: pd.DataFrame) -> go.Figure:
     """The time-split check: per channel and metric (leads, conversion to won, median days to
     close), the held-out history with its 95% CI next to the simulation fitted on the earlier part
-    (mean and 95% CI over replications); one panel per metric."""
+    (mean and 95% CI over replications); one panel per metric.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> t = pd.DataFrame({"channel": ["web", "fair"], "metric": ["leads", "leads"], "historical": [120.0, 30.0],
+    ...                   "hist_ci_low": [100.0, 20.0], "hist_ci_high": [140.0, 41.0], "simulated": [115.0, 33.0],
+    ...                   "sim_ci_low": [105.0, 28.0], "sim_ci_high": [125.0, 38.0]})
+    >>> fig = split_validation_figure(t)
+    >>> [tr.name for tr in fig.data][:2], list(fig.data[0].x)
+    (['history (held out)', 'simulation'], ['web', 'fair'])
+    """
     from plotly.subplots import make_subplots
 
     metrics = ["leads", "conversion", "days_to_close_median"]

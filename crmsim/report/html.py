@@ -38,7 +38,21 @@ KEY_METRICS = _KeyMetrics()
 
 def model_figures(result, comparison: pd.DataFrame, keys: list[str], start: float) -> list:
     """The figures the model's spec names, or, for a model that names none, its first key
-    metrics compared (never another model's figures)."""
+    metrics compared (never another model's figures).
+
+    Examples
+    --------
+    >>> from crmsim.experiments import run_experiment
+    >>> from crmsim.experiments.scenario import scenario_from_dict
+    >>> sc = scenario_from_dict({"schema_version": 1, "name": "tiny", "model": "credit", "currency": "EUR",
+    ...     "run": {"replications": 3, "horizon_days": 60},
+    ...     "baseline": {"customers": 40}, "sweep": [{"name": "limits", "grid": {"limit_multiplier": [1.0, 3.0]}}],
+    ...     "decision": {"objective": [{"metric": "sales", "weight": 0.2}, {"metric": "credit_loss", "weight": -1}]}})
+    >>> res = run_experiment(sc)
+    >>> comp = res.comparison()
+    >>> len(model_figures(res, comp, ["sales"], 0.0)) > 0
+    True
+    """
     spec = get_model(result.scenario.model)
     if spec.figures is None:
         return [comparison_figure(comparison, keys[:3]), comparison_figure(comparison, keys[:3], diff=True)]
@@ -56,7 +70,15 @@ _CSS = ("body{font-family:system-ui,sans-serif;margin:2em;max-width:1200px}"
 
 
 def render_html(title: str, blocks: list[str | go.Figure]) -> str:
-    """One page: strings are HTML paragraphs/tables, figures are embedded (plotly.js once)."""
+    """One page: strings are HTML paragraphs/tables, figures are embedded (plotly.js once).
+
+    Examples
+    --------
+    >>> import plotly.graph_objects as go
+    >>> page = render_html("Pool check", ["<p>Two customers reclaimed.</p>", go.Figure(go.Bar(x=["a"], y=[2]))])
+    >>> page.startswith("<!DOCTYPE html>") or page.startswith("<html"), page.count("plotly") > 0
+    (True, True)
+    """
     parts, first = [], True
     for b in blocks:
         if isinstance(b, go.Figure):
@@ -81,7 +103,21 @@ def _table(rows: list[list[str]], head: list[str]) -> str:
 
 
 def decision_block(rec) -> str:
-    """The decision box: what to do, what it gains, at what cost, how sure."""
+    """The decision box: what to do, what it gains, at what cost, how sure.
+
+    Examples
+    --------
+    >>> from crmsim.experiments import run_experiment
+    >>> from crmsim.experiments.scenario import scenario_from_dict
+    >>> sc = scenario_from_dict({"schema_version": 1, "name": "tiny", "model": "credit", "currency": "EUR",
+    ...     "run": {"replications": 3, "horizon_days": 60},
+    ...     "baseline": {"customers": 40}, "sweep": [{"name": "limits", "grid": {"limit_multiplier": [1.0, 3.0]}}],
+    ...     "decision": {"objective": [{"metric": "sales", "weight": 0.2}, {"metric": "credit_loss", "weight": -1}]}})
+    >>> res = run_experiment(sc)
+    >>> comp = res.comparison()
+    >>> "<" in decision_block(res.decide())
+    True
+    """
     from crmsim.units import fmt, fmt_ci
 
     e, cur, u = html.escape, rec.currency, rec.unit
@@ -112,7 +148,16 @@ def decision_block(rec) -> str:
 def split_varying(comparison: pd.DataFrame, metrics: list[str]) -> tuple[list[str], list[str]]:
     """``(varying, constant)``: the ``metrics`` present in ``comparison`` whose means differ
     across its variants, and those equal in every variant (no information for the choice). With
-    one variant every metric counts as varying."""
+    one variant every metric counts as varying.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> comp = pd.DataFrame({"variant": ["baseline", "b", "baseline", "b"], "metric": ["sales", "sales", "defaults", "defaults"],
+    ...                      "mean": [10.0, 12.0, 0.0, 0.0]})
+    >>> split_varying(comp, ["sales", "defaults", "holds"])
+    (['sales'], ['defaults'])
+    """
     varying, constant = [], []
     one = comparison["variant"].nunique() <= 1
     for m in metrics:
@@ -126,7 +171,23 @@ def split_varying(comparison: pd.DataFrame, metrics: list[str]) -> tuple[list[st
 def metrics_table(comparison: pd.DataFrame, shown: list[str], labels: dict[str, str], units: dict,
                   currency: str) -> str:
     """The comparison of the ``shown`` metrics as people read it (units, labels; baseline: mean
-    [CI]; others: mean and the paired change)."""
+    [CI]; others: mean and the paired change).
+
+    Examples
+    --------
+    >>> from crmsim.experiments import run_experiment
+    >>> from crmsim.experiments.scenario import scenario_from_dict
+    >>> sc = scenario_from_dict({"schema_version": 1, "name": "tiny", "model": "credit", "currency": "EUR",
+    ...     "run": {"replications": 3, "horizon_days": 60},
+    ...     "baseline": {"customers": 40}, "sweep": [{"name": "limits", "grid": {"limit_multiplier": [1.0, 3.0]}}],
+    ...     "decision": {"objective": [{"metric": "sales", "weight": 0.2}, {"metric": "credit_loss", "weight": -1}]}})
+    >>> res = run_experiment(sc)
+    >>> comp = res.comparison()
+    >>> from crmsim.sim.registry import get_model
+    >>> html = metrics_table(comp, ["sales", "holds"], res.labels, get_model("credit").units, "EUR")
+    >>> html.count("<tr") >= 3, "EUR" in html
+    (True, True)
+    """
     from crmsim.units import fmt, fmt_ci, unit_label, unit_of
 
     head = ["variant"] + [f"{m} ({unit_label(unit_of(units, m), currency)})" if unit_label(unit_of(units, m), currency)
@@ -147,7 +208,23 @@ def metrics_table(comparison: pd.DataFrame, shown: list[str], labels: dict[str, 
 
 
 def display_comparison(comparison: pd.DataFrame, labels: dict[str, str], units: dict, currency: str) -> pd.DataFrame:
-    """A copy for figures: variants by label, money in currency units; ``attrs["unit_labels"]``."""
+    """A copy for figures: variants by label, money in currency units; ``attrs["unit_labels"]``.
+
+    Examples
+    --------
+    >>> from crmsim.experiments import run_experiment
+    >>> from crmsim.experiments.scenario import scenario_from_dict
+    >>> sc = scenario_from_dict({"schema_version": 1, "name": "tiny", "model": "credit", "currency": "EUR",
+    ...     "run": {"replications": 3, "horizon_days": 60},
+    ...     "baseline": {"customers": 40}, "sweep": [{"name": "limits", "grid": {"limit_multiplier": [1.0, 3.0]}}],
+    ...     "decision": {"objective": [{"metric": "sales", "weight": 0.2}, {"metric": "credit_loss", "weight": -1}]}})
+    >>> res = run_experiment(sc)
+    >>> comp = res.comparison()
+    >>> from crmsim.sim.registry import get_model
+    >>> d = display_comparison(comp, res.labels, get_model("credit").units, "EUR")
+    >>> sorted(d["variant"].unique())[:2], d.attrs["unit_labels"]["sales"]
+    (['baseline', 'limit multiplier 1'], 'EUR')
+    """
     from crmsim.units import display_value, kind, unit_label, unit_of
 
     c = comparison.copy()
@@ -164,7 +241,24 @@ def display_comparison(comparison: pd.DataFrame, labels: dict[str, str], units: 
 
 def write_report(path: str | Path, result, comparison: pd.DataFrame) -> Path:
     """Write ``report.html`` for an :class:`~crmsim.experiments.ExperimentResult`: the decision
-    first, then the comparison in readable units, the figures and the scenario as run."""
+    first, then the comparison in readable units, the figures and the scenario as run.
+
+    Examples
+    --------
+    >>> from crmsim.experiments import run_experiment
+    >>> from crmsim.experiments.scenario import scenario_from_dict
+    >>> sc = scenario_from_dict({"schema_version": 1, "name": "tiny", "model": "credit", "currency": "EUR",
+    ...     "run": {"replications": 3, "horizon_days": 60},
+    ...     "baseline": {"customers": 40}, "sweep": [{"name": "limits", "grid": {"limit_multiplier": [1.0, 3.0]}}],
+    ...     "decision": {"objective": [{"metric": "sales", "weight": 0.2}, {"metric": "credit_loss", "weight": -1}]}})
+    >>> res = run_experiment(sc)
+    >>> comp = res.comparison()
+    >>> import tempfile
+    >>> import pathlib
+    >>> p = write_report(pathlib.Path(tempfile.mkdtemp()) / "report.html", res, comp)
+    >>> p.name, "Change to" in p.read_text() or "Keep" in p.read_text()
+    ('report.html', True)
+    """
     import dataclasses
 
     from crmsim.experiments.scenario import (
@@ -246,7 +340,22 @@ def series_figure(events_by_variant: dict, event: str, title: str, *, scale: flo
 
 def response_figures(result, metrics: list[str]) -> list[go.Figure]:
     """For each sweep with a numeric grid path: each metric's mean and 95% CI against that value
-    (one line per combination of the sweep's other paths)."""
+    (one line per combination of the sweep's other paths).
+
+    Examples
+    --------
+    >>> from crmsim.experiments import run_experiment
+    >>> from crmsim.experiments.scenario import scenario_from_dict
+    >>> sc = scenario_from_dict({"schema_version": 1, "name": "tiny", "model": "credit", "currency": "EUR",
+    ...     "run": {"replications": 3, "horizon_days": 60},
+    ...     "baseline": {"customers": 40}, "sweep": [{"name": "limits", "grid": {"limit_multiplier": [1.0, 3.0]}}],
+    ...     "decision": {"objective": [{"metric": "sales", "weight": 0.2}, {"metric": "credit_loss", "weight": -1}]}})
+    >>> res = run_experiment(sc)
+    >>> comp = res.comparison()
+    >>> figs = response_figures(res, ["sales"])
+    >>> len(figs), figs[0].layout.xaxis.title.text
+    (1, 'limit_multiplier')
+    """
     from crmsim.experiments.scenario import path_label, value_label, variants
     from crmsim.experiments.stats import mean_ci
     from crmsim.units import bounds, display_value, kind, unit_label, unit_of
