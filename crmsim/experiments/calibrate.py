@@ -127,7 +127,23 @@ class Calibration:
     fitted quantity: ``parameter, channel, value, ci_low, ci_high, n, source, note, path``), the
     ``provenance`` of every parameter of the config (``path, value, source, ci_low, ci_high, n,
     note``; sources ``fitted``, ``pooled``, ``not fittable``, ``base scenario``, ``default``),
-    the ``notes`` to show the user and the ``window`` fitted. Unpacks as ``config, estimates``."""
+    the ``notes`` to show the user and the ``window`` fitted. Unpacks as ``config, estimates``.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from importlib.resources import files
+    >>> from crmsim.errors import read_toml
+    >>> EX = files("crmsim") / "examples"
+    >>> from crmsim.experiments.lead_history import load_lead_history, load_mapping
+    >>> from crmsim.experiments.scenario import load_scenario
+    >>> h = load_lead_history(EX / "lead_history.csv", load_mapping(EX / "lead_history_map.toml"))
+    >>> base = load_scenario(files("crmsim") / "scenarios" / "funnel.toml").baseline
+    >>> cal = calibrate(h, base)
+    >>> config, estimates = cal
+    >>> sorted(set(cal.provenance["source"]))
+    ['base scenario', 'fitted']
+    """
 
     config: FunnelConfig
     estimates: pd.DataFrame
@@ -264,6 +280,20 @@ def calibrate(history, base: FunnelConfig, *, start=None, end=None, observed_unt
     base_set : dotted paths set in the base scenario file (for the provenance; default: the
         fields set on ``base``).
     min_leads, min_deals : the thresholds below which a channel's figures are pooled.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from importlib.resources import files
+    >>> from crmsim.errors import read_toml
+    >>> EX = files("crmsim") / "examples"
+    >>> from crmsim.experiments.lead_history import load_lead_history, load_mapping
+    >>> from crmsim.experiments.scenario import load_scenario
+    >>> h = load_lead_history(EX / "lead_history.csv", load_mapping(EX / "lead_history_map.toml"))
+    >>> base = load_scenario(files("crmsim") / "scenarios" / "funnel.toml").baseline
+    >>> cal = calibrate(h, base)
+    >>> sorted(cal.config.channels) == sorted(h.table["channel"].astype(str).unique())
+    True
     """
     f = _Fitter(_table(history), base, start, end, observed_until, level_at, seed, min_leads, min_deals)
     f.response()
@@ -700,6 +730,20 @@ def split_validation(history, base: FunnelConfig, *, split: float = 2 / 3, repli
     channel and metric (``leads``, ``conversion``, ``days_to_close_median``) with the historical
     value and its 95% interval, the simulated mean and its 95% interval over replications, the
     relative error, and ``passed`` (the simulated mean inside the historical interval).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from importlib.resources import files
+    >>> from crmsim.errors import read_toml
+    >>> EX = files("crmsim") / "examples"
+    >>> from crmsim.experiments.lead_history import load_lead_history, load_mapping
+    >>> from crmsim.experiments.scenario import load_scenario
+    >>> h = load_lead_history(EX / "lead_history.csv", load_mapping(EX / "lead_history_map.toml"))
+    >>> base = load_scenario(files("crmsim") / "scenarios" / "funnel.toml").baseline
+    >>> val = split_validation(h, base, replications=2, seed=1)
+    >>> sorted(val["table"]["metric"].unique())
+    ['conversion', 'days_to_close_median', 'leads']
     """
     lh = _table(history)
     h = lh.table
@@ -793,7 +837,22 @@ def _compare(hist: dict, sim: pd.DataFrame, replications: int) -> pd.DataFrame:
 def historical_metrics(history, *, start, end, warmup_days: float = 0.0) -> dict[str, float]:
     """The funnel metrics of a lead history over [start + warm-up, end), named as the simulation
     names them (``leads``, ``mql``, ``contacted``, ``sql``, ``opportunity``, ``won``, per channel
-    ``leads.<channel>``..., ``ttfc_p50_h``, ``revenue``)."""
+    ``leads.<channel>``..., ``ttfc_p50_h``, ``revenue``).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from importlib.resources import files
+    >>> from crmsim.errors import read_toml
+    >>> EX = files("crmsim") / "examples"
+    >>> from crmsim.experiments.lead_history import load_lead_history, load_mapping
+    >>> from crmsim.experiments.scenario import load_scenario
+    >>> h = load_lead_history(EX / "lead_history.csv", load_mapping(EX / "lead_history_map.toml"))
+    >>> base = load_scenario(files("crmsim") / "scenarios" / "funnel.toml").baseline
+    >>> m = historical_metrics(h, start=pd.Timestamp("2025-01-06"), end=pd.Timestamp("2025-07-07"))
+    >>> m["leads"] > 0, "won" in m
+    (True, True)
+    """
     history = _table(history).table
     s = pd.Timestamp(start) + pd.Timedelta(days=warmup_days)
     h = history[(history["created_at"] >= s) & (history["created_at"] < pd.Timestamp(end))]
@@ -820,7 +879,25 @@ def validation_table(history, summary: pd.DataFrame, *, start, end, warmup_days:
                      metrics: list[str] | None = None) -> pd.DataFrame:
     """Historical metrics next to the simulated ones (mean and 95% CI over replications of the
     calibrated baseline), with the ratio simulated / historical (an in-sample check; the
-    out-of-sample one is :func:`split_validation`)."""
+    out-of-sample one is :func:`split_validation`).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from importlib.resources import files
+    >>> from crmsim.errors import read_toml
+    >>> EX = files("crmsim") / "examples"
+    >>> from crmsim.experiments.lead_history import load_lead_history, load_mapping
+    >>> from crmsim.experiments.scenario import load_scenario
+    >>> h = load_lead_history(EX / "lead_history.csv", load_mapping(EX / "lead_history_map.toml"))
+    >>> base = load_scenario(files("crmsim") / "scenarios" / "funnel.toml").baseline
+    >>> start, end = pd.Timestamp("2025-01-06"), pd.Timestamp("2025-07-07")
+    >>> obs = historical_metrics(h, start=start, end=end)
+    >>> summary = pd.DataFrame({"variant": "baseline", "replication": [0, 1, 2], "leads": obs["leads"] * pd.Series([0.95, 1.0, 1.05])})
+    >>> t = validation_table(h, summary, start=start, end=end, metrics=["leads"])
+    >>> t.columns.tolist()[:4], round(float(t["ratio"].iloc[0]), 2)
+    (['metric', 'historical', 'simulated', 'sim_ci_low'], 1.0)
+    """
     from crmsim.experiments.stats import mean_ci
 
     hist = historical_metrics(history, start=start, end=end, warmup_days=warmup_days)

@@ -76,7 +76,19 @@ class CreditHistory:
     """Invoices as day numbers (``invoice_id, customer_id, grade, amount`` in minor units,
     ``issued, due, paid``; NaN = not paid), the customers (``customer_id, grade, credit_limit,
     defaulted``), the last date anything is known (``observed_until``), ``exclusions`` and
-    ``notes``."""
+    ``notes``.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from importlib.resources import files
+    >>> from crmsim.errors import read_toml
+    >>> EX = files("crmsim") / "examples"
+    >>> h = load_credit_history(*(pd.read_csv(EX / f"erp_{k}.csv") for k in ("customers", "invoices", "payments")),
+    ...                         columns=read_toml(EX / "erp_map.toml")["columns"])
+    >>> h.invoices.columns.tolist()[:6], int(h.exclusions["rows"].sum())     # the rows left out, counted
+    (['invoice_id', 'customer_id', 'grade', 'amount', 'issued', 'due'], 4)
+    """
 
     invoices: pd.DataFrame
     customers: pd.DataFrame
@@ -346,7 +358,20 @@ def card_statement_history(df: pd.DataFrame, layout: dict | None = None, *, due_
 
 
 class CreditCalibration(TwinCalibration[CreditConfig]):
-    """The credit twin's calibration (:class:`~crmsim.experiments.fits.TwinCalibration`; estimates grouped by ``grade``)."""
+    """The credit twin's calibration (:class:`~crmsim.experiments.fits.TwinCalibration`; estimates grouped by ``grade``).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from importlib.resources import files
+    >>> from crmsim.errors import read_toml
+    >>> EX = files("crmsim") / "examples"
+    >>> h = load_credit_history(*(pd.read_csv(EX / f"erp_{k}.csv") for k in ("customers", "invoices", "payments")),
+    ...                         columns=read_toml(EX / "erp_map.toml")["columns"])
+    >>> cal = calibrate_credit(h)
+    >>> cal.provenance.set_index("path").loc["terms_days", "source"], type(cal.config).__name__
+    ('fitted', 'CreditConfig')
+    """
 
 
 def _boot_ci(x: np.ndarray, stat, rng, n: int = 300) -> tuple[float, float]:
@@ -483,7 +508,22 @@ def calibrate_credit(history: CreditHistory, base: CreditConfig | None = None, *
     """Fit a :class:`~crmsim.sim.credit.CreditConfig` to a credit history, on invoices issued in
     ``[start, end)`` (dates; default the whole history), knowing what happened until the
     history's ``observed_until``. ``base`` gives what cannot be fitted (LGD, default
-    correlation, dunning). Every parameter's source is in ``provenance``."""
+    correlation, dunning). Every parameter's source is in ``provenance``.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from importlib.resources import files
+    >>> from crmsim.errors import read_toml
+    >>> EX = files("crmsim") / "examples"
+    >>> h = load_credit_history(*(pd.read_csv(EX / f"erp_{k}.csv") for k in ("customers", "invoices", "payments")),
+    ...                         columns=read_toml(EX / "erp_map.toml")["columns"])
+    >>> cal = calibrate_credit(h)
+    >>> cal.config.terms_days, sorted(cal.config.grade_shares)
+    (30, ['A', 'B', 'C', 'D', 'E'])
+    >>> cal.provenance.set_index("path").loc[["lgd", "rho"], "source"].tolist()     # what receivables cannot tell
+    ['default', 'default']
+    """
     base = base or CreditConfig()
     rng = rng_from(seed)
     h = history
@@ -759,7 +799,18 @@ def credit_metrics(invoices: pd.DataFrame, defaults: pd.DataFrame, t0: float, t1
     (open receivables of customers defaulting in the window, at their default) and ``defaults``.
 
     ``invoices``: ``customer_id, amount, issued, due, paid`` (NaN = unpaid); ``defaults``:
-    ``customer_id, t, exposure``."""
+    ``customer_id, t, exposure``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import pandas as pd
+    >>> inv = pd.DataFrame({"customer_id": ["a", "a", "b"], "amount": [100, 200, 300],
+    ...                     "issued": [0.0, 10.0, 20.0], "due": [30.0, 40.0, 50.0], "paid": [25.0, 45.0, np.nan]})
+    >>> m = credit_metrics(inv, pd.DataFrame({"customer_id": ["b"], "t": [55.0], "exposure": [300.0]}), 0, 60)
+    >>> m["sales"], m["paid_late_share"], m["defaults"], m["exposure_at_default"]
+    (600.0, 0.5, 1.0, 300.0)
+    """
     days = np.arange(t0, t1)
     iss, paid, amt = invoices["issued"].to_numpy(), invoices["paid"].to_numpy(), invoices["amount"].to_numpy(float)
     dflt = defaults.set_index("customer_id")["t"] if len(defaults) else pd.Series(dtype=float)
@@ -810,7 +861,20 @@ def credit_split_validation(history: CreditHistory, base: CreditConfig | None = 
     held-out months show. Returns ``{"table": metric, observed, simulated (mean), sim_low /
     sim_high (the replications' 95% range), error_pct, within_10pct, within_range;
     "calibration": the fit; "split": the split date}``. Defaults are rare: exposure at default
-    is judged by whether the observed value lies in the simulated range, not by a 10% error."""
+    is judged by whether the observed value lies in the simulated range, not by a 10% error.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from importlib.resources import files
+    >>> from crmsim.errors import read_toml
+    >>> EX = files("crmsim") / "examples"
+    >>> h = load_credit_history(*(pd.read_csv(EX / f"erp_{k}.csv") for k in ("customers", "invoices", "payments")),
+    ...                         columns=read_toml(EX / "erp_map.toml")["columns"])
+    >>> val = credit_split_validation(h, replications=2, seed=1)
+    >>> val["table"]["metric"].tolist()
+    ['sales', 'dso', 'paid_late_share', 'exposure_at_default', 'defaults']
+    """
     h = history
     t_start, t_end = h.start, h.observed_until + 1
     t_split = float(np.floor(t_start + split * (t_end - t_start)))

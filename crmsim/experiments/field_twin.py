@@ -87,7 +87,21 @@ class VisitHistory:
     ``planned`` (a planned visit, not ad hoc), ``day`` (days since 1970), ``checkin`` and
     ``checkout`` (minutes since 1970, NaN when not known), ``service`` (minutes on site, NaN when
     not timed)), ``exclusions`` (``table, reason, rows, first``), ``notes`` and what the export
-    has (``has``: type, planned, status)."""
+    has (``has``: type, planned, status).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from importlib.resources import files
+    >>> from crmsim.errors import read_toml
+    >>> EX = files("crmsim") / "examples"
+    >>> fmap = read_toml(EX / "field_map.toml")
+    >>> h = load_visit_history(pd.read_csv(EX / "field_stores.csv", keep_default_na=False),
+    ...                        pd.read_csv(EX / "field_visits.csv", keep_default_na=False),
+    ...                        columns=fmap["columns"], statuses=fmap["statuses"])
+    >>> sorted(h.has), h.visits["status"].value_counts().index.tolist()[:2]
+    (['checkin_at', 'checkout_at', 'planned_at', 'status', 'visit_type'], ['done', 'cancelled'])
+    """
 
     stores: pd.DataFrame
     visits: pd.DataFrame
@@ -115,7 +129,23 @@ class VisitHistory:
 
 
 class FieldCalibration(TwinCalibration[FieldConfig]):
-    """The field twin's calibration (:class:`~crmsim.experiments.fits.TwinCalibration`)."""
+    """The field twin's calibration (:class:`~crmsim.experiments.fits.TwinCalibration`).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from importlib.resources import files
+    >>> from crmsim.errors import read_toml
+    >>> EX = files("crmsim") / "examples"
+    >>> fmap = read_toml(EX / "field_map.toml")
+    >>> h = load_visit_history(pd.read_csv(EX / "field_stores.csv", keep_default_na=False),
+    ...                        pd.read_csv(EX / "field_visits.csv", keep_default_na=False),
+    ...                        columns=fmap["columns"], statuses=fmap["statuses"])
+    >>> from crmsim.experiments.scenario import load_scenario
+    >>> cal = calibrate_field(h, load_scenario(files("crmsim") / "scenarios" / "field_visits.toml").baseline)
+    >>> type(cal.config).__name__, "fitted" in set(cal.provenance["source"])
+    ('FieldConfig', True)
+    """
 
 
 # ----------------------------------------------------------------------------- reading
@@ -705,7 +735,23 @@ def field_window_metrics(visits: pd.DataFrame, t0: int, t1: int, reps: int, work
     """The check's metrics of ``[t0, t1)`` (days): ``visits_per_rep_day`` (done visits per rep per
     working day), ``planned_per_rep_day``, ``cancelled_share`` and ``adherence`` (of planned
     visits: cancelled, done) and ``service_minutes`` (mean of timed visits). ``visits``: a
-    :class:`VisitHistory`'s visits, or a simulation's in that shape."""
+    :class:`VisitHistory`'s visits, or a simulation's in that shape.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from importlib.resources import files
+    >>> from crmsim.errors import read_toml
+    >>> EX = files("crmsim") / "examples"
+    >>> fmap = read_toml(EX / "field_map.toml")
+    >>> h = load_visit_history(pd.read_csv(EX / "field_stores.csv", keep_default_na=False),
+    ...                        pd.read_csv(EX / "field_visits.csv", keep_default_na=False),
+    ...                        columns=fmap["columns"], statuses=fmap["statuses"])
+    >>> t0, t1 = int(h.visits["day"].min()), int(h.visits["day"].max()) + 1
+    >>> m = field_window_metrics(h.visits, t0, t1, reps=h.visits["rep_id"].nunique(), workdays=(0, 1, 2, 3, 4))
+    >>> sorted(m)
+    ['adherence', 'cancelled_share', 'planned_per_rep_day', 'service_minutes', 'visits_per_rep_day']
+    """
     v = visits[(visits["day"] >= t0) & (visits["day"] < t1)]
     rd = max(1, reps * _n_workdays(t0, t1, workdays))
     p = v[v["planned"]]
@@ -753,7 +799,24 @@ def field_split_validation(history: VisitHistory, base: FieldConfig, *, split: f
     """Fit on the first ``split`` of the log, simulate the rest on your own stores ``replications``
     times, and compare (:func:`field_window_metrics`, :func:`~crmsim.experiments.fits.held_out_table`).
     Returns ``table``, ``split`` (the first held-out day), ``calibration``, ``simulated`` (one row
-    of metrics per replication) and ``observed``."""
+    of metrics per replication) and ``observed``.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from importlib.resources import files
+    >>> from crmsim.errors import read_toml
+    >>> EX = files("crmsim") / "examples"
+    >>> fmap = read_toml(EX / "field_map.toml")
+    >>> h = load_visit_history(pd.read_csv(EX / "field_stores.csv", keep_default_na=False),
+    ...                        pd.read_csv(EX / "field_visits.csv", keep_default_na=False),
+    ...                        columns=fmap["columns"], statuses=fmap["statuses"])
+    >>> from crmsim.experiments.scenario import load_scenario
+    >>> val = field_split_validation(h, load_scenario(files("crmsim") / "scenarios" / "field_visits.toml").baseline,
+    ...                              replications=2, seed=1)
+    >>> val["table"]["metric"].tolist()
+    ['visits_per_rep_day', 'planned_per_rep_day', 'cancelled_share', 'adherence', 'service_minutes']
+    """
     h = history
     t0, t1 = int(h.visits["day"].min()), int(h.visits["day"].max()) + 1
     ts = t0 + int(round(split * (t1 - t0)))

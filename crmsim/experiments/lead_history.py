@@ -53,6 +53,12 @@ class DealsMapping(Config):
     columns onto ``status``, ``sql_at``, ``opportunity_at``, ``closed_at``, ``amount``. Without a
     status column every deal row has ``status`` (default ``won``: a table of closed-won deals).
     A deal field fills the lead's field (the deal's value wins where both have one).
+
+    Examples
+    --------
+    >>> d = DealsMapping(lead_id="Lead", columns={"Won on": "closed_at", "Value": "amount"})
+    >>> d.status, d.columns["Value"]
+    ('won', 'amount')
     """
 
     file: str | None = None
@@ -75,6 +81,13 @@ class LeadHistoryMapping(Config):
     export of marketing-qualified leads) is needed. ``channel_map`` renames channel values
     (optional); ``unmapped_channels`` keeps a value the map does not name under its own name
     (default) or quarantines the row (counted in the exclusions).
+
+    Examples
+    --------
+    >>> m = LeadHistoryMapping(columns={"Created": "created_at", "Source": "channel"}, default_status="mql",
+    ...                        channel_map={"Google Ads": "search"})
+    >>> m.default_status, m.unmapped_channels
+    ('mql', 'keep')
     """
 
     columns: dict[str, str]
@@ -117,7 +130,18 @@ class LeadHistoryMapping(Config):
 
 def load_mapping(path) -> LeadHistoryMapping:
     """Read a mapping TOML; a relative ``[deals] file`` is resolved against the mapping's folder.
-    Errors name the file."""
+    Errors name the file.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from importlib.resources import files
+    >>> from crmsim.errors import read_toml
+    >>> EX = files("crmsim") / "examples"
+    >>> m = load_mapping(EX / "lead_history_map.toml")
+    >>> "created_at" in m.columns.values()
+    True
+    """
     p = Path(path)
     raw = read_toml(p, "mapping file")
     deals = raw.get("deals")
@@ -137,7 +161,18 @@ class LeadHistory:
     other columns under their own names, ``src_<name>`` where a name is a field), ``exclusions`` (rows
     left out: ``table, reason, rows, first_rows``), ``channels`` (channel values not named by the
     map, and what was done with them), ``granularity`` per date field, ``n_raw`` rows read and
-    ``source`` (the file or 'DataFrame')."""
+    ``source`` (the file or 'DataFrame').
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from importlib.resources import files
+    >>> from crmsim.errors import read_toml
+    >>> EX = files("crmsim") / "examples"
+    >>> h = load_lead_history(EX / "lead_history.csv", load_mapping(EX / "lead_history_map.toml"))
+    >>> len(h.table) > 0, h.exclusions.columns.tolist(), h.source.endswith("lead_history.csv")
+    (True, ['table', 'reason', 'rows', 'first_rows'], True)
+    """
 
     table: pd.DataFrame
     exclusions: pd.DataFrame = field(default_factory=lambda: _exclusions([]))

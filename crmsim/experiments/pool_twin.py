@@ -55,7 +55,23 @@ _YEAR = 365.25
 
 
 class PoolCalibration(TwinCalibration[PoolConfig]):
-    """The pool twin's calibration (:class:`~crmsim.experiments.fits.TwinCalibration`)."""
+    """The pool twin's calibration (:class:`~crmsim.experiments.fits.TwinCalibration`).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from importlib.resources import files
+    >>> from crmsim.errors import read_toml
+    >>> EX = files("crmsim") / "examples"
+    >>> from crmsim.customers import pool_history
+    >>> crm = {k: pd.read_csv(EX / f"crm_{k}.csv", keep_default_na=False) for k in ("accounts", "activities", "deals", "ownership")}
+    >>> h = pool_history(crm["accounts"], crm["activities"], crm["deals"], crm["ownership"],
+    ...                  columns=read_toml(EX / "crm_map.toml")["columns"], start="2025-01-06")
+    >>> from crmsim.experiments.scenario import load_scenario
+    >>> cal = calibrate_pool(h, load_scenario(files("crmsim") / "scenarios" / "pool_reclamation.toml").baseline)
+    >>> sorted(set(cal.provenance["source"]))
+    ['base scenario', 'fitted']
+    """
 
 
 def grade_names(col: pd.Series) -> pd.Series:
@@ -89,7 +105,23 @@ def _holdings(h: PoolHistory, d: float) -> pd.Series:
 def calibrate_pool(history: PoolHistory, base: PoolConfig, *, start=None, end=None, seed=0,
                    base_set: set[str] | None = None) -> PoolCalibration:
     """Fit a :class:`~crmsim.sim.pool.PoolConfig` to a pool history on ``[start, end)`` (default:
-    the history's window); ``base`` gives the rules and what cannot be fitted."""
+    the history's window); ``base`` gives the rules and what cannot be fitted.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from importlib.resources import files
+    >>> from crmsim.errors import read_toml
+    >>> EX = files("crmsim") / "examples"
+    >>> from crmsim.customers import pool_history
+    >>> crm = {k: pd.read_csv(EX / f"crm_{k}.csv", keep_default_na=False) for k in ("accounts", "activities", "deals", "ownership")}
+    >>> h = pool_history(crm["accounts"], crm["activities"], crm["deals"], crm["ownership"],
+    ...                  columns=read_toml(EX / "crm_map.toml")["columns"], start="2025-01-06")
+    >>> from crmsim.experiments.scenario import load_scenario
+    >>> cal = calibrate_pool(h, load_scenario(files("crmsim") / "scenarios" / "pool_reclamation.toml").baseline)
+    >>> cal.config.customers.count == len(h.customers)
+    True
+    """
     h = history
     t0 = float(day_number(start if start is not None else h.start))
     t1 = float(day_number(end) if end is not None else day_number(h.end) + 1)
@@ -557,7 +589,16 @@ _NOT_FITTABLE = {"interest_alpha": "latent interest: not in any export", "intere
 def pool_window_metrics(events: pd.DataFrame, t0: float, t1: float) -> dict[str, float]:
     """Per 30 days of ``[t0, t1)``: ``deals``, ``reclaims``, ``claims``, ``lost``; and the median
     days between follow-ups of a customer (``followup_interval``). ``events``: ``t, event,
-    entity_id`` (the simulation's log, or the history's in the same shape)."""
+    entity_id`` (the simulation's log, or the history's in the same shape).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> ev = pd.DataFrame({"t": [1.0, 5.0, 12.0, 20.0, 40.0], "entity_id": [1, 1, 2, 1, 2],
+    ...                    "event": ["followup", "followup", "deal", "followup", "reclaim"]})
+    >>> pool_window_metrics(ev, 0.0, 60.0)
+    {'deals': 0.5, 'reclaims': 0.5, 'claims': 0.0, 'lost': 0.0, 'followup_interval': 9.5}
+    """
     e = events[(events["t"] >= t0) & (events["t"] < t1)]
     per = 30 / (t1 - t0)
     out = {k: float((e["event"] == k).sum() * per) for k in ("deal", "reclaim", "claim", "lost")}
@@ -613,7 +654,24 @@ def pool_split_validation(history: PoolHistory, base: PoolConfig, *, split: floa
     ``from_state=False`` it starts from a book drawn from the fitted shares after a run-in of
     ``warmup_days`` (default the fitted part's length). Returns ``{"table", "calibration",
     "split", "start"}``; the table has ``metric, observed, simulated, sim_low, sim_high,
-    error_pct, within_10pct, within_range``."""
+    error_pct, within_10pct, within_range``.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from importlib.resources import files
+    >>> from crmsim.errors import read_toml
+    >>> EX = files("crmsim") / "examples"
+    >>> from crmsim.customers import pool_history
+    >>> crm = {k: pd.read_csv(EX / f"crm_{k}.csv", keep_default_na=False) for k in ("accounts", "activities", "deals", "ownership")}
+    >>> h = pool_history(crm["accounts"], crm["activities"], crm["deals"], crm["ownership"],
+    ...                  columns=read_toml(EX / "crm_map.toml")["columns"], start="2025-01-06")
+    >>> from crmsim.experiments.scenario import load_scenario
+    >>> val = pool_split_validation(h, load_scenario(files("crmsim") / "scenarios" / "pool_reclamation.toml").baseline,
+    ...                             replications=2, seed=1)
+    >>> val["table"]["metric"].tolist()
+    ['deals', 'reclaims', 'claims', 'lost', 'followup_interval']
+    """
     t_start, t_end = float(day_number(history.start)), float(day_number(history.end) + 1)
     t_split = float(np.floor(t_start + split * (t_end - t_start)))
     if t_end - t_split < 28:
