@@ -81,7 +81,18 @@ class PoolHistory:
     ended_by``: ``reclaim``, ``pool`` (put back by hand), ``transfer``, or ``open`` at the end of
     the history), ``followups``, ``deals`` and ``opportunities`` as day numbers, the ``customers``
     table, the history's ``start`` and ``end``, ``exclusions`` (reason, rows, first ids) and
-    ``notes`` (every fallback)."""
+    ``notes`` (every fallback).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> c = pd.DataFrame({"customer_id": ["c1", "c2"]})
+    >>> fu = pd.DataFrame({"customer_id": ["c1"], "followup_at": ["2025-01-20"]})
+    >>> own = pd.DataFrame({"customer_id": ["c1", "c2"], "changed_at": ["2025-01-01", "2025-01-02"], "owner_id": ["r1", "r2"]})
+    >>> h = pool_history(c, fu, pd.DataFrame(columns=["customer_id", "deal_at"]), own, end="2025-03-31")
+    >>> h.spells[["customer_id", "owner_id", "ended_by"]].values.tolist(), str(h.start.date()), str(h.end.date())
+    ([['c1', 'r1', 'open'], ['c2', 'r2', 'open']], '2025-01-20', '2025-03-31')
+    """
 
     customers: pd.DataFrame
     spells: pd.DataFrame
@@ -289,7 +300,19 @@ class ReclaimReplay:
     days_earlier, deal_30, deal_90, amount_90, silent, silent_lost``); ``kept``: per spell the
     history ended by a reclaim that the policy had not reclaimed by then (``policy, customer_id,
     owner_id, actual_reclaim, deal_90_after``: the customer closed a deal, with whoever took it,
-    within 90 days of that reclaim); and the ``history`` read."""
+    within 90 days of that reclaim); and the ``history`` read.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> c = pd.DataFrame({"customer_id": ["c1", "c2"]})
+    >>> fu = pd.DataFrame({"customer_id": ["c1"], "followup_at": ["2025-01-20"]})
+    >>> own = pd.DataFrame({"customer_id": ["c1", "c2"], "changed_at": ["2025-01-01", "2025-01-02"], "owner_id": ["r1", "r2"]})
+    >>> h = pool_history(c, fu, pd.DataFrame(columns=["customer_id", "deal_at"]), own, end="2025-03-31")
+    >>> r = replay_reclaim(h, {"30 days silent": ReclaimPolicy(rules=[{"kind": "no_followup", "limit_days": 30}])})
+    >>> r.reclaims[["policy", "customer_id", "rule"]].values.tolist()
+    [['30 days silent', 'c1', 'no_followup>30d'], ['30 days silent', 'c2', 'no_followup>30d']]
+    """
 
     summary: pd.DataFrame
     reclaims: pd.DataFrame

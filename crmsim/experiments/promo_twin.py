@@ -884,7 +884,23 @@ def replan_sweeps(sweeps: list[dict], base_start, cal: PromoCalibration, history
     """The base scenario's sweeps (as dicts) for a calibrated scenario: every ``promotions``
     variant moved and filtered by :func:`replan` (a variant left with none of its promotions is
     left out, stated) and, beside them, the log's last promotion run again at the plan's first
-    promotion's place (``as last time: ID``), so the plan is compared with what you did."""
+    promotion's place (``as last time: ID``), so the plan is compared with what you did.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from importlib.resources import files
+    >>> from crmsim.errors import read_toml
+    >>> from crmsim.experiments.scenario import load_scenario
+    >>> EX = files("crmsim") / "examples"
+    >>> h = load_order_history(pd.read_csv(EX / "shop_order_lines.csv", keep_default_na=False),
+    ...                        columns=read_toml(EX / "shop_map.toml")["columns"])
+    >>> sc = load_scenario(files("crmsim") / "scenarios" / "promotions.toml")
+    >>> cal = PromoCalibration(config=sc.baseline, estimates=pd.DataFrame(), provenance=pd.DataFrame())
+    >>> sweeps, notes = replan_sweeps([s.model_dump(mode="json") for s in sc.sweep], sc.baseline.start_date, cal, h)
+    >>> len(sweeps) >= 1, isinstance(notes, list)
+    (True, True)
+    """
     cfg = cal.config
     products = {p.product_id: p.category for p in cfg.products}
     out, notes = [], []

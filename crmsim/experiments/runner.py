@@ -44,6 +44,20 @@ def replication_seed(base_seed: int, replication: int) -> np.random.SeedSequence
 
 @dataclass
 class ExperimentResult:
+    """What :func:`run_experiment` returns: the ``scenario``, the ``summary`` (one row of metrics
+    per variant and replication), the ``failures``, and replication 0's event log and entity
+    table per variant; ``comparison()`` and ``decide()`` turn it into the answer.
+
+    Examples
+    --------
+    >>> from crmsim.experiments.scenario import scenario_from_dict
+    >>> sc = scenario_from_dict({"schema_version": 1, "name": "t", "model": "credit",
+    ...     "run": {"replications": 2, "horizon_days": 60}, "baseline": {"customers": 30}})
+    >>> res = run_experiment(sc)
+    >>> len(res.summary), res.failures, sorted(res.tables)
+    (2, [], ['baseline'])
+    """
+
     scenario: Scenario
     summary: pd.DataFrame
     #: replications that raised: variant, replication, seed, traceback

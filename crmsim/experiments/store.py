@@ -110,10 +110,25 @@ def run_lock(out: Path):
 
 
 def run_id(resolved_toml_without_replications: str) -> str:
+    """The id of a run: a hash of the resolved scenario without its replication count (more
+    replications of the same scenario extend the same run).
+
+    Examples
+    --------
+    >>> run_id('name = "a"'), run_id('name = "a"') == run_id('name = "b"')
+    ('eb1b159dbfd2feb3', False)
+    """
     return hashlib.sha256(resolved_toml_without_replications.encode("utf-8")).hexdigest()[:16]
 
 
 def variant_key(name: str) -> str:
+    """A file-name-safe key of a variant name (any characters, any length).
+
+    Examples
+    --------
+    >>> len(variant_key("limit_multiplier=1.5,dunning_every_days=7")), variant_key("a/b") == variant_key("a/b")
+    (12, True)
+    """
     return hashlib.sha256(name.encode("utf-8")).hexdigest()[:12]
 
 
@@ -213,7 +228,13 @@ def query(sql: str, *, root: str | Path = "results") -> pd.DataFrame:
 
     Examples
     --------
-    ``query("select variant, avg(won) from runs where scenario = 'funnel' group by 1")``
+    >>> import tempfile
+    >>> root = tempfile.mkdtemp()
+    >>> s = RunStore(f"{root}/funnel", scenario_name="funnel", rid="r1", model="funnel")
+    >>> for i, won in enumerate([10.0, 14.0]):
+    ...     s.write_replication("baseline", i, str(i), {"won": won})
+    >>> query("select variant, avg(won) as won from runs where scenario = 'funnel' group by 1", root=root).values.tolist()
+    [['baseline', 12.0]]
     """
     from crmsim.errors import need
 

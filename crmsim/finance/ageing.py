@@ -18,6 +18,13 @@ DEFAULT_BUCKETS = (0, 30, 60, 90, 120)
 
 
 def bucket_labels(edges=DEFAULT_BUCKETS) -> list[str]:
+    """The names of the ageing buckets of ``edges`` (days past due).
+
+    Examples
+    --------
+    >>> bucket_labels(), bucket_labels((0, 15, 45))
+    (['current', '1-30', '31-60', '61-90', '91-120', '121+'], ['current', '1-15', '16-45', '46+'])
+    """
     labels = ["current"]
     for a, b in zip(edges, edges[1:]):
         labels.append(f"{a + 1}-{b}")

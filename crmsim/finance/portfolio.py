@@ -20,6 +20,15 @@ __all__ = ["vasicek_cdf", "vasicek_quantile", "basel_correlation", "portfolio_lo
 
 
 def vasicek_cdf(x, pd_: float, rho: float):
+    """P(the default fraction of a large homogeneous portfolio is at most ``x``) under the
+    one-factor model with default probability ``pd_`` and asset correlation ``rho`` (Vasicek
+    2002); the inverse of :func:`vasicek_quantile`.
+
+    Examples
+    --------
+    >>> round(float(vasicek_cdf(vasicek_quantile(0.99, 0.02, 0.15), 0.02, 0.15)), 6)
+    0.99
+    """
     x = np.clip(np.asarray(x, dtype=float), 1e-15, 1 - 1e-15)
     return special.ndtr((np.sqrt(1 - rho) * special.ndtri(x) - special.ndtri(pd_)) / np.sqrt(rho))
 

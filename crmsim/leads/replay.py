@@ -64,7 +64,18 @@ class ReplayRules(Config):
 class ReplayResult:
     """``summary`` (one row per rule set), ``weekly`` (MQLs per rep and week: ``rules, week,
     owner_id, mql``) and ``leads`` (per lead and rule set: ``rules, lead_id, score, mql, owner_id,
-    recycled_at, worked_in_history, won``)."""
+    recycled_at, worked_in_history, won``).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> h = pd.DataFrame({"lead_id": ["a", "b"], "channel": ["fair", "web"], "created_at": pd.to_datetime(["2025-03-03", "2025-03-04"]),
+    ...                   "status": ["won", "mql"]})
+    >>> fair = ScoringRule(rules=[{"points": 50, "when": [{"field": "channel", "op": "==", "value": "fair"}]}])
+    >>> res = replay(h, {"fair only": ReplayRules(scoring=fair)}, reps=2)
+    >>> res.summary["rules"].tolist(), res.leads.columns.tolist()[:4], res.weekly.columns.tolist()
+    (['as recorded', 'fair only'], ['rules', 'lead_id', 'score', 'mql'], ['rules', 'week', 'owner_id', 'mql'])
+    """
 
     summary: pd.DataFrame
     weekly: pd.DataFrame

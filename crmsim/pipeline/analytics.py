@@ -346,6 +346,16 @@ def cohort_curves(opps: pd.DataFrame, *, process: SalesProcess | None = None, ma
 
 
 def cohort_figure(curves: pd.DataFrame, title: str = "Cohort win curves") -> go.Figure:
+    """One line per monthly cohort: the share won by month after creation (from
+    :func:`cohort_curves`).
+
+    Examples
+    --------
+    >>> opps = pd.DataFrame({"created_at": pd.to_datetime(["2025-01-05", "2025-02-01"]),
+    ...                      "closed_at": pd.to_datetime(["2025-02-10", None]), "stage": ["won", "propose"]})
+    >>> [t.name for t in cohort_figure(cohort_curves(opps, max_months=2)).data]
+    ['2025-01-01', '2025-02-01']
+    """
     fig = go.Figure()
     for c, g in curves.groupby("cohort"):
         fig.add_trace(go.Scatter(x=g["month"], y=g["won_share"], mode="lines", name=str(c.date())))

@@ -24,6 +24,20 @@ __all__ = ["funnel_figures", "credit_figures", "promo_figures", "field_figures",
 
 
 def funnel_figures(result, comparison: pd.DataFrame, start: float) -> list:
+    """The funnel report's figures: won, time to first contact and rep utilisation per variant,
+    the changes, the baseline's funnel by channel, time to first contact and the backlog.
+
+    Examples
+    --------
+    >>> from crmsim.experiments import run_experiment
+    >>> from crmsim.experiments.scenario import scenario_from_dict
+    >>> sc = scenario_from_dict({"schema_version": 1, "name": "t", "model": "funnel", "run": {"replications": 2,
+    ...     "horizon_days": 14}, "baseline": {"reps": {"count": 2}}, "sweep": [{"name": "s", "grid": {"reps.count": [3]}}]})
+    >>> res = run_experiment(sc)
+    >>> figs = funnel_figures(res, res.comparison(), 0.0)
+    >>> len(figs), figs[0].data[0].type
+    (5, 'scatter')
+    """
     return [
         comparison_figure(comparison, ["won", "ttfc_mean_h", "utilisation"]),
         comparison_figure(comparison, ["won", "revenue", "ttfc_mean_h"], diff=True),
@@ -35,6 +49,20 @@ def funnel_figures(result, comparison: pd.DataFrame, start: float) -> list:
 
 
 def credit_figures(result, comparison: pd.DataFrame, start: float) -> list:
+    """The credit report's figures: credit losses against sales lost to holds, the changes in
+    sales, losses and DSO, and replication 0's exposure and cumulative loss over the run.
+
+    Examples
+    --------
+    >>> from crmsim.experiments import run_experiment
+    >>> from crmsim.experiments.scenario import scenario_from_dict
+    >>> sc = scenario_from_dict({"schema_version": 1, "name": "t", "model": "credit", "run": {"replications": 2,
+    ...     "horizon_days": 60}, "baseline": {"customers": 40}, "sweep": [{"name": "s", "grid": {"limit_multiplier": [3.0]}}]})
+    >>> res = run_experiment(sc)
+    >>> figs = credit_figures(res, res.comparison(), 0.0)
+    >>> len(figs), figs[0].data[0].type
+    (4, 'scatter')
+    """
     return [
         tradeoff_figure(comparison, "lost_sales", "credit_loss", size="avg_exposure",
                         title="Credit losses against sales lost to holds (size: exposure)"),
@@ -47,6 +75,20 @@ def credit_figures(result, comparison: pd.DataFrame, start: float) -> list:
 
 
 def promo_figures(result, comparison: pd.DataFrame, start: float) -> list:
+    """The promotion report's figures: margin against promotion cost, the changes, ROI and
+    cannibalisation, and replication 0's units per day.
+
+    Examples
+    --------
+    >>> from crmsim.experiments import run_experiment
+    >>> from crmsim.experiments.scenario import scenario_from_dict
+    >>> sc = scenario_from_dict({"schema_version": 1, "name": "t", "model": "promo", "run": {"replications": 2,
+    ...     "horizon_days": 28}, "baseline": {}, "sweep": [{"name": "s", "grid": {"customers": [500]}}]})
+    >>> res = run_experiment(sc)
+    >>> figs = promo_figures(res, res.comparison(), 0.0)
+    >>> len(figs), figs[0].data[0].type
+    (4, 'scatter')
+    """
     return [
         tradeoff_figure(comparison, "promo_cost", "gross_margin", size="units",
                         title="Gross margin against promotion cost (size: units)"),
@@ -57,6 +99,20 @@ def promo_figures(result, comparison: pd.DataFrame, start: float) -> list:
 
 
 def field_figures(result, comparison: pd.DataFrame, start: float) -> list:
+    """The field report's figures: plan adherence, travel share and visits per rep-day, coverage
+    per grade, and the changes.
+
+    Examples
+    --------
+    >>> from crmsim.experiments import run_experiment
+    >>> from crmsim.experiments.scenario import scenario_from_dict
+    >>> sc = scenario_from_dict({"schema_version": 1, "name": "t", "model": "field", "run": {"replications": 2,
+    ...     "horizon_days": 14}, "baseline": {"customers": {"count": 30}, "reps": {"count": 2}}, "sweep": [{"name": "s", "grid": {"routing": [False]}}]})
+    >>> res = run_experiment(sc)
+    >>> figs = field_figures(res, res.comparison(), 0.0)
+    >>> len(figs), figs[0].data[0].type
+    (3, 'scatter')
+    """
     return [
         comparison_figure(comparison, ["plan_adherence", "travel_share", "visits_per_rep_day"]),
         comparison_figure(comparison, ["coverage.A", "coverage.B", "coverage.C"]),
@@ -65,6 +121,20 @@ def field_figures(result, comparison: pd.DataFrame, start: float) -> list:
 
 
 def pool_figures(result, comparison: pd.DataFrame, start: float) -> list:
+    """The pool report's figures: revenue against customers lost, losses against ownership churn,
+    the changes, and how many owners each customer had.
+
+    Examples
+    --------
+    >>> from crmsim.experiments import run_experiment
+    >>> from crmsim.experiments.scenario import scenario_from_dict
+    >>> sc = scenario_from_dict({"schema_version": 1, "name": "t", "model": "pool", "run": {"replications": 2,
+    ...     "horizon_days": 60}, "baseline": {"customers": {"count": 60}, "reps": {"count": 2}}, "sweep": [{"name": "s", "grid": {"reps.followups_per_day": [10]}}]})
+    >>> res = run_experiment(sc)
+    >>> figs = pool_figures(res, res.comparison(), 0.0)
+    >>> len(figs), figs[0].data[0].type
+    (4, 'scatter')
+    """
     return [
         tradeoff_figure(comparison, "lost", "revenue", size="reclaims",
                         title="Revenue against customers lost (size: reclaims)"),
