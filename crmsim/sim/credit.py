@@ -274,7 +274,7 @@ def _dunning_run(cfg: CreditConfig, day: int, t0: pd.Timestamp, recs: list, sche
     """One dunning run on the open receivables past due, by :func:`crmsim.finance.ageing.dunning`:
     letters go out, each logged; an invoice's first letter cuts the days still to its payment by
     ``dunning_effect`` (rescheduled). Returns the letters and fees (counted only after warm-up)."""
-    ks = [k for k, lv_at in sent.items() if recs[k][3] < day]
+    ks = [k for k in sent if recs[k][3] < day]
     if not ks:
         return 0, 0
     last = np.array([sent[k][0] for k in ks])
