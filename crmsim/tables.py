@@ -20,6 +20,9 @@ if TYPE_CHECKING:
 
 __all__ = [
     "LEAD_STAGES",
+    "LEAD_STATUSES",
+    "STAGE_OF_STATUS",
+    "NOT_MQL_STATUSES",
     "ACTIVITY_KINDS",
     "GRADES",
     "LEAD_EVENT_TYPES",
@@ -42,8 +45,22 @@ __all__ = [
     "validate",
 ]
 
-#: Lead lifecycle stages (FEATURES L2C-3).
-LEAD_STAGES: tuple[str, ...] = ("raw", "mql", "sql", "converted", "invalid")
+#: Lead lifecycle stages (FEATURES L2C-3), the one set every part of crmsim uses: the ``leads``
+#: schema, :class:`crmsim.leads.lifecycle.Lifecycle`, the dedup survivorship rank and the funnel
+#: simulation's :data:`crmsim.sim.funnel.STAGE_OF_STATE`. In lifecycle order (``invalid``, bad
+#: data, last); ``nurture`` is where marketing keeps leads not ready for sales and recycled ones.
+LEAD_STAGES: tuple[str, ...] = ("raw", "nurture", "mql", "sql", "converted", "invalid")
+#: A lead's status in an export (its last outcome; map your CRM's labels onto these), and the
+#: stage each status is in: a duplicate was merged where it came in (``raw``); a lead disqualified
+#: after contact, or recycled unworked, goes back to marketing (``nurture``); from an opportunity
+#: on, it is ``converted`` (the deal's own stages are the opportunity's).
+LEAD_STATUSES: tuple[str, ...] = ("invalid", "duplicate", "nurture", "recycled", "mql", "disqualified", "sql",
+                                  "opportunity", "won", "lost")
+STAGE_OF_STATUS: dict[str, str] = {
+    "invalid": "invalid", "duplicate": "raw", "nurture": "nurture", "recycled": "nurture", "mql": "mql",
+    "disqualified": "nurture", "sql": "sql", "opportunity": "converted", "won": "converted", "lost": "converted"}
+#: Statuses of leads that never became MQLs.
+NOT_MQL_STATUSES: tuple[str, ...] = ("invalid", "duplicate", "nurture")
 GRADES: tuple[str, ...] = ("A", "B", "C", "D")
 LEAD_EVENT_TYPES: tuple[str, ...] = (
     "visit", "download", "event_attended", "email_open", "email_click", "form", "call", "meeting",

@@ -64,6 +64,7 @@ from crmsim.experiments.lead_history import (
 from crmsim.leads.channels import ChannelProfile, lead_attributes
 from crmsim.rng import rng_from
 from crmsim.sim.funnel import FunnelConfig, simulate_funnel
+from crmsim.tables import NOT_MQL_STATUSES
 
 __all__ = ["LeadHistoryMapping", "DealsMapping", "LeadHistory", "STATUSES", "FIELDS", "MIN_LEADS",
            "MIN_DEALS", "Calibration", "load_lead_history", "load_mapping", "as_of", "calibrate",
@@ -78,7 +79,6 @@ _MIN_TREND_DAYS = 56
 _MIN_TREND_LEADS = 200
 _REACHED_SQL = ("sql", "opportunity", "won", "lost")
 _REACHED_OPP = ("opportunity", "won", "lost")
-_NOT_MQL = ("invalid", "duplicate", "nurture")
 _DAY = pd.Timedelta(days=1)
 #: The name of the all-channels row in validation tables.
 ALL = "(all channels)"
@@ -461,7 +461,7 @@ class _Fitter:
         """The base rule's MQL threshold whose share on simulated leads matches the observed one."""
         base, h = self.base, self.h
         primary = h[~h["status"].isin(["invalid", "duplicate"])]
-        k = int((~primary["status"].isin(_NOT_MQL)).sum())
+        k = int((~primary["status"].isin(NOT_MQL_STATUSES)).sum())
         self.mql_obs = mql = k / len(primary) if len(primary) else np.nan
         grid = np.arange(0, 101, 5.0)
         shares = np.array([_mql_share(base, self.profiles, t, self.seed) for t in grid])
@@ -526,7 +526,7 @@ class _Fitter:
         """Qualification and intent of a channel, and its own outcome figures where it has enough."""
         src, how, pnote, own = self.source[ch]
         est = self.est
-        con = src[src["first_contact_at"].notna()] if self.contact_obs else src[~src["status"].isin(_NOT_MQL)]
+        con = src[src["first_contact_at"].notna()] if self.contact_obs else src[~src["status"].isin(NOT_MQL_STATUSES)]
         q, qci, qnote = self._qualification(ch, con, own) if len(con) else (0.0, (0.0, 1.0), "no contacted lead")
         est.add("qualified_share_of_contacted", ch, q, qci, len(con), source=how,
                 note=qnote + (f"; {pnote}" if pnote else ""))
@@ -858,7 +858,7 @@ def historical_metrics(history, *, start, end, warmup_days: float = 0.0) -> dict
     h = history[(history["created_at"] >= s) & (history["created_at"] < pd.Timestamp(end))]
     flags = {
         "leads": np.ones(len(h), dtype=bool),
-        "mql": ~h["status"].isin(["invalid", "duplicate", "nurture"]).to_numpy(),
+        "mql": ~h["status"].isin(NOT_MQL_STATUSES).to_numpy(),
         "contacted": h["first_contact_at"].notna().to_numpy(),
         "sql": h["sql_at"].notna().to_numpy(),
         "opportunity": h["opportunity_at"].notna().to_numpy(),

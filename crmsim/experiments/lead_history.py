@@ -31,7 +31,7 @@ from crmsim.categories import map_categories
 from crmsim.config import Config, check_known
 from crmsim.errors import InputError, read_toml, validation_message
 from crmsim.pipeline.history import canonical_text, parse_amount
-from crmsim.tables import extra_columns, read_table
+from crmsim.tables import LEAD_STATUSES, extra_columns, read_table
 
 __all__ = ["FIELDS", "STATUSES", "DATE_FIELDS", "DealsMapping", "LeadHistoryMapping", "LeadHistory",
            "load_lead_history", "load_mapping"]
@@ -39,8 +39,7 @@ __all__ = ["FIELDS", "STATUSES", "DATE_FIELDS", "DealsMapping", "LeadHistoryMapp
 FIELDS = ("lead_id", "created_at", "channel", "status", "cost", "first_contact_at", "sql_at",
           "opportunity_at", "closed_at", "amount")
 #: Lead statuses crmsim understands (map your CRM's labels onto these).
-STATUSES = ("invalid", "duplicate", "nurture", "recycled", "mql", "disqualified", "sql",
-            "opportunity", "won", "lost")
+STATUSES = LEAD_STATUSES   # the one list, in crmsim.tables
 DATE_FIELDS = ("created_at", "first_contact_at", "sql_at", "opportunity_at", "closed_at")
 _DEAL_FIELDS = ("status", "sql_at", "opportunity_at", "closed_at", "amount")
 

@@ -25,10 +25,11 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 from pydantic import Field, field_validator, model_validator
-from rapidfuzz import fuzz
+from rapidfuzz import fuzz, process
 from rapidfuzz.distance import JaroWinkler
 
 from crmsim.config import Config
+from crmsim.tables import LEAD_STAGES
 
 __all__ = [
     "FREE_MAIL",
@@ -142,34 +143,40 @@ class FieldComparator(Config):
     missing: Literal["skip", "zero"] = "skip"
 
 
+#: string similarities computed pair by pair in rapidfuzz's C++ (``process.cpdist``), scaled to [0, 1]
+_CPDIST = {"jaro_winkler": (JaroWinkler.normalized_similarity, 1.0), "ratio": (fuzz.ratio, 100.0),
+           "token_sort": (fuzz.token_sort_ratio, 100.0), "company": (fuzz.token_sort_ratio, 100.0),
+           "partial": (fuzz.partial_ratio, 100.0)}
+
+
 def _similarity(method: str, a: list, b: list) -> np.ndarray:
     n = len(a)
     out = np.full(n, np.nan)
-    for k in range(n):
-        x, y = a[k], b[k]
-        if x is None or y is None or x != x or y != y:  # missing (None / NaN / NA)
-            continue
+    if method == "phone":   # the same last 8 digits whatever the prefix or formatting (5 digits at least)
+        last8 = {v: (lambda d: d[-8:] if len(d) >= 5 else None)("".join(ch for ch in v if ch.isdigit()))
+                 for v in set(a) | set(b) if isinstance(v, str)}
+        a = [last8.get(x) if isinstance(x, str) else None for x in a]
+        b = [last8.get(y) if isinstance(y, str) else None for y in b]
+    have = np.array([not (x is None or y is None or x != x or y != y) for x, y in zip(a, b)], dtype=bool)
+    if method in _CPDIST or method in ("exact", "phone"):
+        k = np.flatnonzero(have)
+        if not k.size:
+            return out
+        x, y = [a[q] for q in k], [b[q] for q in k]
+        same = np.array([p == q for p, q in zip(x, y)], dtype=bool)
         if method == "exact":
-            out[k] = float(x == y)
-        elif method == "jaro_winkler":
-            out[k] = JaroWinkler.normalized_similarity(x, y)
-        elif method == "ratio":
-            out[k] = fuzz.ratio(x, y) / 100
-        elif method == "token_sort":
-            out[k] = fuzz.token_sort_ratio(x, y) / 100
-        elif method == "company":  # sorted tokens (legal suffixes already stripped in score())
-            out[k] = fuzz.token_sort_ratio(x, y) / 100
-        elif method == "partial":
-            out[k] = fuzz.partial_ratio(x, y) / 100
-        elif method == "phone":  # the same last 8 digits whatever the prefix or formatting
-            dx, dy = "".join(ch for ch in x if ch.isdigit()), "".join(ch for ch in y if ch.isdigit())
-            if len(dx) < 5 or len(dy) < 5:
-                continue
-            out[k] = 1.0 if dx[-8:] == dy[-8:] else JaroWinkler.normalized_similarity(dx[-8:], dy[-8:])
-        else:  # numeric: 1 at equality, 0 at a 100% relative difference
-            fx, fy = float(x), float(y)
-            den = max(abs(fx), abs(fy))
-            out[k] = 1.0 if den == 0 else max(0.0, 1 - abs(fx - fy) / den)
+            out[k] = same
+        elif method == "phone":
+            out[k] = np.where(same, 1.0, process.cpdist(x, y, scorer=JaroWinkler.normalized_similarity,
+                                                        dtype=np.float64, workers=1))
+        else:   # company: legal suffixes already stripped in score(); sorted tokens
+            scorer, scale = _CPDIST[method]
+            out[k] = process.cpdist(x, y, scorer=scorer, dtype=np.float64, workers=1) / scale
+        return out
+    for k in np.flatnonzero(have):  # numeric: 1 at equality, 0 at a 100% relative difference
+        fx, fy = float(a[k]), float(b[k])
+        den = max(abs(fx), abs(fy))
+        out[k] = 1.0 if den == 0 else max(0.0, 1 - abs(fx - fy) / den)
     return out
 
 
@@ -296,7 +303,7 @@ class DedupRule(Config):
         self._need(df)
         found, skipped = [], []
         pos = np.arange(len(df))
-        for key in self.keys:
+        for bit, key in enumerate(self.keys):
             v = key.values(df)
             t = pd.DataFrame({"pos": pos, "v": v.to_numpy()}).dropna()
             size = t.groupby("v")["pos"].transform("size")
@@ -307,10 +314,15 @@ class DedupRule(Config):
             t = t[(size > 1) & (size <= key.max_block)]
             p = t.merge(t, on="v", suffixes=("_i", "_j"))
             p = p[p["pos_i"] < p["pos_j"]]
-            found.append(pd.DataFrame({"i": p["pos_i"].to_numpy(), "j": p["pos_j"].to_numpy(), "key": key.name}))
-        allp = pd.concat(found, ignore_index=True) if found else pd.DataFrame(columns=["i", "j", "key"])
-        pairs = (allp.groupby(["i", "j"], sort=True)["key"].agg(lambda s: ",".join(sorted(set(s))))
-                 .reset_index())
+            # a record has one value per key, so a pair comes once per key: its keys are a bit set
+            found.append(pd.DataFrame({"i": p["pos_i"].to_numpy(np.int64), "j": p["pos_j"].to_numpy(np.int64),
+                                       "bits": np.int64(1) << bit}))
+        allp = (pd.concat(found, ignore_index=True) if found
+                else pd.DataFrame({"i": np.zeros(0, np.int64), "j": np.zeros(0, np.int64), "bits": np.zeros(0, np.int64)}))
+        pairs = allp.groupby(["i", "j"], sort=True)["bits"].sum().reset_index()
+        names = {b: ",".join(sorted({k.name for q, k in enumerate(self.keys) if b >> q & 1}))
+                 for b in pairs["bits"].unique().tolist()}
+        pairs["key"] = pairs.pop("bits").map(names).astype(object)
         sk = pd.concat(skipped, ignore_index=True) if skipped else pd.DataFrame(columns=["v", "records", "key"])
         return pairs, sk.rename(columns={"v": "value"})
 
@@ -454,7 +466,8 @@ def pair_quality(found: set[tuple], truth: set[tuple], candidates: set[tuple] | 
 
 
 Policy = Literal["first_non_empty", "newest", "most_complete", "longest", "concat", "union_tags"]
-_STAGE_ORDER = {"invalid": 0, "raw": 1, "nurture": 2, "mql": 3, "sql": 4, "converted": 5}
+#: survivorship rank of a stage: lifecycle order, bad data (``invalid``) lowest
+_STAGE_ORDER = {s: k + 1 for k, s in enumerate(x for x in LEAD_STAGES if x != "invalid")} | {"invalid": 0}
 
 
 class Survivorship(Config):

@@ -11,6 +11,7 @@ from pydantic import Field, model_validator
 from crmsim.calendar import WorkCalendar
 from crmsim.conditions import Condition, evaluate_all
 from crmsim.config import Config
+from crmsim.tables import LEAD_STAGES
 
 __all__ = ["RecycleRule", "RecallRule", "ResponseCurve", "HBR_2011_RESPONSE", "Lifecycle", "TransitionError",
            "LIFECYCLE_STAGES", "stage_metrics"]
@@ -147,8 +148,8 @@ class ResponseCurve(Config):
         return np.where(h <= self.hours[0], self.multiplier_[0], np.exp(lm))
 
 
-#: Stages of a lead (FEATURES L2C-3); ``nurture`` is where recycled leads wait.
-LIFECYCLE_STAGES = ("raw", "nurture", "mql", "sql", "converted", "invalid")
+#: Stages of a lead (FEATURES L2C-3): :data:`crmsim.tables.LEAD_STAGES`, the one set of stages.
+LIFECYCLE_STAGES = LEAD_STAGES
 _TRANSITIONS = {
     "raw": ("mql", "nurture", "invalid"),
     "nurture": ("mql", "invalid"),

@@ -37,12 +37,12 @@ from crmsim.errors import InputError
 from crmsim.leads.assignment import AssignmentRule
 from crmsim.leads.lifecycle import RecycleRule
 from crmsim.leads.scoring import ScoringRule
+from crmsim.tables import NOT_MQL_STATUSES
 
 __all__ = ["ReplayRules", "ReplayResult", "replay", "AS_RECORDED"]
 
 #: The name of the rule set that is the history itself (the MQL flag as recorded).
 AS_RECORDED = "as recorded"
-_NOT_MQL = ("invalid", "duplicate", "nurture")
 
 
 class ReplayRules(Config):
@@ -149,7 +149,7 @@ def replay(leads: pd.DataFrame, rules: dict[str, ReplayRules], *, reps, start=No
         raise InputError("replay: the reps table needs a 'rep_id' column")
     contact = (pd.to_datetime(h["first_contact_at"]) if "first_contact_at" in h.columns
                else pd.Series(pd.NaT, index=h.index, dtype="datetime64[us]"))
-    recorded = ~h["status"].isin(_NOT_MQL).to_numpy()
+    recorded = ~h["status"].isin(NOT_MQL_STATUSES).to_numpy()
     won = (h["status"] == "won").to_numpy()
     worked = contact.notna().to_numpy() | recorded
     has_contact = "first_contact_at" in h.columns and contact.notna().any()
