@@ -170,3 +170,105 @@ def test_the_credit_simulations_dunning_letters_are_the_dunning_rules():
     assert (sent["last_level"] == sent["level"] - 1).all()
     _, undunned = _credit_run()
     assert res.metrics["dso"] < undunned.metrics["dso"]
+
+
+def test_one_set_of_lead_stages_for_schema_lifecycle_dedup_statuses_and_the_funnel():
+    import pandas as pd
+
+    from crmsim.experiments.lead_history import STATUSES
+    from crmsim.leads.dedup import _STAGE_ORDER
+    from crmsim.leads.lifecycle import LIFECYCLE_STAGES, Lifecycle
+    from crmsim.sim.funnel import EXPORT_STATUS, STAGE_OF_STATE, STATES
+    from crmsim.tables import LEAD_STAGES, LEAD_STATUSES, STAGE_OF_STATUS, validate
+
+    leads = pd.DataFrame({"lead_id": [f"l{k}" for k in range(len(LEAD_STAGES))],
+                          "created_at": pd.Timestamp("2025-03-03"), "channel": "Web Form", "name": "A B",
+                          "company": None, "email": None, "phone": None, "city": None,
+                          "stage": list(LEAD_STAGES), "cost": 0.0})
+    validate("leads", leads)                       # a nurture lead is a valid lead
+    assert LIFECYCLE_STAGES == LEAD_STAGES
+    lc = Lifecycle()
+    assert set(lc.transitions) == set(LEAD_STAGES)
+    assert {s for to in lc.transitions.values() for s in to} <= set(LEAD_STAGES)
+    assert set(_STAGE_ORDER) == set(LEAD_STAGES)
+    assert STATUSES == LEAD_STATUSES and set(STAGE_OF_STATUS) == set(LEAD_STATUSES)
+    assert set(STAGE_OF_STATUS.values()) <= set(LEAD_STAGES)
+    assert set(EXPORT_STATUS) == set(STATES) and set(EXPORT_STATUS.values()) <= set(LEAD_STATUSES)
+    assert set(STAGE_OF_STATE) == set(STATES)
+
+
+def test_every_simulated_lead_moves_only_as_the_lifecycle_allows_and_ends_in_its_states_stage():
+    from crmsim.leads.lifecycle import Lifecycle
+    from crmsim.sim.distributions import Exponential
+    from crmsim.sim.funnel import STAGE_OF_STATE, stage_history
+
+    cfg, res = _run("funnel_small.toml", "funnel", 56.0)
+    cfg = cfg.model_copy(update={"recycle": cfg.recycle.model_copy(update={"max_wait_days": 1.0}),
+                                 "outcomes": cfg.outcomes.model_copy(update={"patience_hours": Exponential(mean=30)})})
+    res = get_model("funnel").simulate(cfg, 3, 56.0, 0.0)
+    states = res.table.set_index("lead_id")["state"].astype(str)
+    assert {"recycled", "abandoned", "merged", "quarantined", "won", "disqualified"} <= set(states)
+    h = stage_history(res)
+    Lifecycle().check_history(h)
+    last = h.groupby("lead_id")["to_stage"].last().reindex(states.index).fillna("raw")
+    np.testing.assert_array_equal(last.to_numpy(), states.map(STAGE_OF_STATE).to_numpy())
+
+
+def _with_records(days: float = 56.0, **records):
+    sc = load_scenario(ROOT / "scenarios" / "funnel_small.toml",
+                       {"baseline.records": {"companies": 150, **records}})
+    return sc.baseline, get_model("funnel").simulate(sc.baseline, 5, days, 0.0)
+
+
+def test_the_funnels_quarantine_and_merges_are_the_intake_and_dedup_rules_answers():
+    """Quarantine is what crmsim.leads.intake answers on the simulated records; merges are the
+    scenario's DedupRule groups over the accepted ones, each merged into its group's first lead."""
+    import pandas as pd
+
+    from crmsim.leads.intake import SourceMapping, intake
+
+    cfg, res = _with_records()
+    t = res.table
+    cols = ["lead_id", "name", "company", "email", "phone", "city"]
+    recs = t[cols].assign(lead_id=t["lead_id"].astype(str))
+    m = SourceMapping(source="web", channel="web", columns={c: c for c in cols}, default_region="DE")
+    acc, quar = intake({"web": recs}, [m], cfg.records.intake)
+    state = t["state"].astype(str).to_numpy()
+    assert set(quar["lead_id"].astype(int)) == set(np.flatnonzero(state == "quarantined"))
+    assert (t.loc[state == "quarantined", "reasons"] != "").all() and (t.loc[state != "quarantined", "reasons"] == "").all()
+    assert len(quar) > 10 and {"fake", "no_contact", "blocked_domain", "missing:name"} <= set(
+        r for rs in quar["reasons"] for r in rs.split(";"))
+    acc = acc.reset_index(drop=True)
+    group = cfg.records.dedup.groups(acc).to_numpy()
+    ids = acc["lead_id"].astype(int).to_numpy()
+    into = pd.Series(np.where(group != np.arange(len(acc)), ids[group], -1), index=ids)
+    np.testing.assert_array_equal(t["merged_into"].to_numpy()[ids], into.to_numpy())
+    assert set(np.flatnonzero(state == "merged")) == set(into.index[into.to_numpy() >= 0])
+    merged_ev = res.events[res.events["event"] == "merged"]
+    np.testing.assert_array_equal(merged_ev["value"].to_numpy().astype(int), t["merged_into"].to_numpy()[merged_ev["entity_id"].astype(int)])
+    assert (state == "merged").sum() > 20
+
+
+def test_a_higher_dedup_threshold_merges_fewer_and_misses_more_on_the_same_records():
+    out = []
+    for th in (0.45, 0.6, 0.85, 0.99):
+        cfg, res = _with_records(dedup={"threshold": th})
+        out.append((res.metrics["merged"], res.metrics["merged_wrongly"], res.metrics["duplicates_missed"]))
+        t = res.table
+        assert not t.loc[t["state"].astype(str).isin(["won", "lost", "opportunity_open", "sql_no_opportunity"])
+                         & (t["person"] != t["lead_id"]), "lead_id"].size   # a second record never becomes a deal
+    merged, wrong, missed = map(np.array, zip(*out))
+    assert (np.diff(merged) <= 0).all() and (np.diff(wrong) <= 0).all() and (np.diff(missed) >= 0).all()
+    assert wrong[0] > wrong[-1] and missed[-1] > missed[0], out
+
+
+def test_a_relaxed_quality_gate_lets_bad_data_through_that_is_worked_but_never_converts():
+    from crmsim.leads.intake import ANONYMISED
+
+    _, strict = _with_records()
+    _, relaxed = _with_records(intake=ANONYMISED.model_dump())
+    assert relaxed.metrics["quarantined"] < strict.metrics["quarantined"]
+    assert relaxed.metrics["bad_data_accepted"] > 0 and strict.metrics["bad_data_accepted"] == 0
+    t = relaxed.table
+    bad = t["lead_id"].isin(strict.table.loc[strict.table["state"] == "quarantined", "lead_id"]) & (t["state"] != "quarantined")
+    assert bad.sum() > 0 and not t.loc[bad, "state"].astype(str).isin(["won", "sql_no_opportunity", "opportunity_open", "lost"]).any()

@@ -15,6 +15,7 @@ from .field import FieldConfig, FieldCustomers, FieldReps, FieldResult, simulate
 from .funnel import FunnelConfig, FunnelResult, OutcomeConfig, RepsConfig, simulate_funnel
 from .pool import PoolConfig, PoolCustomers, PoolReps, PoolResult, simulate_pool
 from .promo import PromoConfig, PromoProduct, PromoResult, Segment, simulate_promo
+from .records import RecordsConfig
 
 __all__ = [
     "Constant",
@@ -40,6 +41,7 @@ __all__ = [
     "PromoConfig",
     "PromoProduct",
     "PromoResult",
+    "RecordsConfig",
     "RepsConfig",
     "Result",
     "Segment",

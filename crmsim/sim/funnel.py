@@ -43,9 +43,12 @@ from crmsim.leads.metrics import funnel_metrics
 from crmsim.leads.scoring import ScoringRule
 from crmsim.sim.distributions import Distribution, Gamma, LogNormal
 from crmsim.sim.engine import Result, WorkCalendar, World
+from crmsim.sim.records import RecordsConfig, draws_per_lead, gate_and_dedup, lead_records
 from crmsim.sim.registry import ModelSpec, register
+from crmsim.tables import STAGE_OF_STATUS
 
 __all__ = ["FunnelConfig", "RepsConfig", "OutcomeConfig", "ChannelOutcomes", "FunnelResult", "STATES", "EXPORT_STATUS", "export_history",
+           "STAGE_OF_STATE", "stage_history",
            "TERMINAL_STATES", "simulate_funnel"]
 
 TERMINAL_STATES = ("quarantined", "merged", "nurture", "recycled", "abandoned", "disqualified",
@@ -144,6 +147,10 @@ class FunnelConfig(Config):
     ``company_size``, ``job_level``, ``engagement``); behaviour rules need an events table and are
     not available here.
 
+    ``records`` (:class:`crmsim.sim.records.RecordsConfig`), when set, gives every lead a contact
+    record and lets the intake rules and the dedup rule decide what is quarantined and merged
+    (else a channel's ``invalid_share`` is quarantined and its ``duplicate_share`` merged, exactly).
+
     Examples
     --------
     >>> cfg = FunnelConfig(channels={"web": {"volume_per_week": 40}, "Trade Fair 2025": {"volume_per_week": 10}},
@@ -159,6 +166,7 @@ class FunnelConfig(Config):
     recycle: RecycleRule = RecycleRule()
     reps: RepsConfig
     outcomes: OutcomeConfig = OutcomeConfig()
+    records: RecordsConfig | None = None
 
     @field_validator("assignment")
     @classmethod
@@ -228,6 +236,7 @@ def _draw_leads(cfg: FunnelConfig, world: World) -> dict[str, np.ndarray]:
             "invalid": u[0] < prof.invalid_share,
             "dup_draw": u[1] < prof.duplicate_share,
             "u_pick": rng(f"merge.{ch}").random(n),
+            **(draws_per_lead(rng(f"records.{ch}"), n) if cfg.records is not None else {}),
             "u_sql": v[0], "u_opp": v[1], "u_win": v[2],
             "work_h": cfg.reps.contact_hours.sample(rng(f"work.{ch}"), n),
             "cycle_d": cycle.sample(rng(f"cycle.{ch}"), n),
@@ -279,6 +288,46 @@ def _intake(d: dict[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray, np.ndarra
     k = np.flatnonzero(dup)
     survivor[k] = prim_idx[(d["u_pick"][k] * before[k]).astype(np.int64)]
     return invalid, dup, survivor
+
+
+def _records_through_the_rules(d: dict[str, np.ndarray], invalid: np.ndarray, dup: np.ndarray,
+                               survivor: np.ndarray, cfg: RecordsConfig):
+    """The leads' records judged by the scenario's intake and dedup rules: ``(quarantined,
+    merged, merged_into, records)``. A lead with bad data that passes the gate, or a second record
+    of a person that is not merged, is worked like any lead but cannot become a deal (its intent
+    is 0); a lead merged into another person's record is lost. ``records`` has each lead's record,
+    the intake's ``reasons``, its ``person`` (the first lead of the same person) and the counts
+    for the metrics in ``attrs``."""
+    rec = lead_records(d, invalid, dup, survivor, cfg)
+    for k in [k for k in d if k.startswith("rec.")]:
+        del d[k]
+    g = gate_and_dedup(rec, cfg)
+    n = invalid.size
+    person = np.where(dup, survivor, np.arange(n))
+    merged = g.merged_into >= 0
+    wrong = merged & (person != person[np.where(merged, g.merged_into, 0)])
+    missed = dup & ~g.quarantined & ~merged & ~g.quarantined[np.where(dup, survivor, 0)]
+    d["intent"][(invalid & ~g.quarantined) | missed] = 0.0
+    rec["reasons"] = g.reasons
+    rec["person"] = person
+    rec["merged_into"] = g.merged_into
+    rec["duplicate_missed"], rec["merged_wrongly"], rec["bad_data_accepted"] = missed, wrong, invalid & ~g.quarantined
+    rec.attrs["skipped_blocks"] = g.skipped_blocks
+    return g.quarantined, merged, g.merged_into, rec
+
+
+def _record_metrics(records: pd.DataFrame | None, counted: np.ndarray, contacted: np.ndarray) -> dict[str, float]:
+    """What the intake and dedup rules got wrong, over the counted leads (0 without records:
+    the shares are then quarantined and merged exactly): ``duplicate_hours`` is the rep time
+    first contacts of unmerged second records took."""
+    if records is None:
+        return {"duplicates_missed": 0.0, "merged_wrongly": 0.0, "bad_data_accepted": 0.0, "dedup_skipped_blocks": 0.0,
+                "duplicate_hours": 0.0}
+    return {"duplicates_missed": float(records["duplicate_missed"].to_numpy()[counted].sum()),
+            "duplicate_hours": float(records["duplicate_work_h"].to_numpy()[counted & contacted].sum()),
+            "merged_wrongly": float(records["merged_wrongly"].to_numpy()[counted].sum()),
+            "bad_data_accepted": float(records["bad_data_accepted"].to_numpy()[counted].sum()),
+            "dedup_skipped_blocks": float(records.attrs["skipped_blocks"])}
 
 
 def _p_sql(intent: np.ndarray, ttfc_h: np.ndarray, response: ResponseCurve) -> np.ndarray:
@@ -667,6 +716,9 @@ def simulate_funnel(cfg: FunnelConfig, seed, horizon_days: float, warmup_days: f
     invalid, dup, survivor = _intake(d)
     for k in ("invalid", "dup_draw", "u_pick"):
         del d[k]
+    records = None
+    if cfg.records is not None:
+        invalid, dup, survivor, records = _records_through_the_rules(d, invalid, dup, survivor, cfg.records)
     primary = ~invalid & ~dup
     if cfg.scoring.behaviour:
         raise ValueError("the funnel simulation has no behaviour events: remove scoring.behaviour")
@@ -688,6 +740,8 @@ def simulate_funnel(cfg: FunnelConfig, seed, horizon_days: float, warmup_days: f
     mql_idx = np.flatnonzero(mql)
     sql_inputs = ({k: d[k][mql_idx] for k in ("intent", "u_sql", "sql_h")} if cfg.reps.sql_hours is not None
                   else None)
+    if records is not None:   # the first-contact work a second record of a person takes, if contacted
+        records["duplicate_work_h"] = np.where(records["duplicate_missed"].to_numpy(), d["work_h"], 0.0)
     desk = _Desk(world, cfg, t[mql_idx], d.pop("work_h")[mql_idx], sql_inputs, d.pop("patience_d")[mql_idx])
     del sql_inputs, d["sql_h"]
     desk.start(np.arange(mql_idx.size))
@@ -755,6 +809,7 @@ def simulate_funnel(cfg: FunnelConfig, seed, horizon_days: float, warmup_days: f
         bt, bn = zip(*backlog)
         log.extend(np.array(bt), "system", 0, "backlog", value=np.array(bn, dtype=float))
     owner = per_lead.owner
+    per_lead_c_end = per_lead.c_end
     del per_lead, close_t, asg, st, dq, nurture, done, sql, opp, closed, won, lost, recycled, abandoned
     events = log.to_frame()
 
@@ -766,8 +821,13 @@ def simulate_funnel(cfg: FunnelConfig, seed, horizon_days: float, warmup_days: f
             "grade": grade, "owner": owner, "ttfc_h": ttfc_h, "state": state,
         }, copy=False,
     )
+    counted_lead = t >= world.warmup
+    if records is not None:
+        for c in ("name", "company", "email", "phone", "city", "reasons", "person", "merged_into"):
+            leads[c] = records[c].to_numpy()
     m = funnel_metrics(leads, events, start=world.warmup, end=H)
     m.update(team)
+    m.update(_record_metrics(records, counted_lead, ~np.isnan(per_lead_c_end)))
     counted = np.bincount(codes[t >= world.warmup], minlength=len(STATES))
     for k, s in enumerate(STATES):
         m[f"state.{s}"] = float(counted[k])
@@ -811,6 +871,41 @@ EXPORT_STATUS = {
 }
 
 
+#: The lead stage (:data:`crmsim.tables.LEAD_STAGES`) of each final state: the stage of the
+#: status a CRM export shows for it (:data:`crmsim.tables.STAGE_OF_STATUS`).
+STAGE_OF_STATE = {state: STAGE_OF_STATUS[status] for state, status in EXPORT_STATUS.items()}
+#: The stage a lead enters with each logged event (events not listed change no stage).
+_STAGE_OF_EVENT = {"quarantined": "invalid", "nurture": "nurture", "mql": "mql", "recycled": "nurture",
+                   "abandoned": "nurture", "disqualified": "nurture", "sql": "sql", "opportunity": "converted"}
+
+
+def stage_history(result: FunnelResult, *, start: str = "2025-01-06") -> pd.DataFrame:
+    """Every stage change of every simulated lead, as :class:`crmsim.leads.lifecycle.Lifecycle`
+    records them (``lead_id, t, from_stage, to_stage``; ``t`` from ``start`` as day 0): what
+    :meth:`~crmsim.leads.lifecycle.Lifecycle.check_history`, ``Lifecycle.sla`` and
+    :func:`~crmsim.leads.lifecycle.stage_metrics` take. A lead is created ``raw``; it then moves
+    with its events (:data:`STAGE_OF_STATE` is where each final state leaves it).
+
+    Examples
+    --------
+    >>> from crmsim.leads.lifecycle import Lifecycle
+    >>> r = simulate_funnel(FunnelConfig(reps={"count": 2}), seed=1, horizon_days=14)
+    >>> h = stage_history(r)
+    >>> Lifecycle().check_history(h)    # every simulated move is one the lifecycle allows
+    >>> sorted(h["to_stage"].unique())
+    ['converted', 'invalid', 'mql', 'nurture', 'sql']
+    """
+    ev = result.events
+    ev = ev[(ev["entity"] == "lead") & ev["event"].isin(list(_STAGE_OF_EVENT))]
+    ev = ev.sort_values(["entity_id", "t"], kind="stable")
+    to = ev["event"].astype(str).map(_STAGE_OF_EVENT).to_numpy()
+    ids = ev["entity_id"].to_numpy()
+    first = np.r_[True, ids[1:] != ids[:-1]] if ids.size else np.zeros(0, dtype=bool)
+    frm = np.where(first, "raw", np.r_[np.array([""], dtype=object), to[:-1]])
+    return pd.DataFrame({"lead_id": ids, "t": pd.Timestamp(start) + pd.to_timedelta(ev["t"].to_numpy(), unit="D"),
+                         "from_stage": frm, "to_stage": to}).reset_index(drop=True)
+
+
 def export_history(result: FunnelResult, *, start: str = "2025-01-06") -> pd.DataFrame:
     """A simulated run as a CRM's lead export: one row per lead with ``lead_id, created_at,
     channel, status, cost, first_contact_at, sql_at, opportunity_at, closed_at, amount`` (dates
@@ -849,9 +944,10 @@ def export_history(result: FunnelResult, *, start: str = "2025-01-06") -> pd.Dat
 register(ModelSpec(name="funnel", config=FunnelConfig, simulate=simulate_funnel, table="leads",
                    key_metrics=("won", "revenue", "ttfc_mean_h", "utilisation", "cost_per_won", "recycled"),
                    figures="crmsim.report.models:funnel_figures",
-                   units={**{s: "count" for s in ("leads", "quarantined", "merged", "mql", "contacted", "recycled", "abandoned", "sql",
+                   units={**{s: "count" for s in ("leads", "quarantined", "merged", "duplicates_missed", "merged_wrongly",
+                                                 "bad_data_accepted", "dedup_skipped_blocks", "mql", "contacted", "recycled", "abandoned", "sql",
                                             "opportunity", "won", "lost", "reps", "backlog_end", "backlog_mean")},
                           **{f"{s}.*": "count" for s in ("leads", "quarantined", "merged", "mql", "contacted", "recycled",
                                                           "abandoned", "sql", "opportunity", "won", "lost", "state")},
-                          "ttfc_*": "hours", "p_wait": "share", "p_abandon": "share", "win_rate": "share", "mql_to_sql": "share",
+                          "ttfc_*": "hours", "duplicate_hours": "hours", "p_wait": "share", "p_abandon": "share", "win_rate": "share", "mql_to_sql": "share",
                           "utilisation": "share", "marketing_cost": "money>=0", "revenue": "money>=0", "cost_per_won": "money>=0"}))
