@@ -12,12 +12,26 @@ from pydantic import Field, field_validator, model_validator
 
 from crmsim.config import Config
 
-__all__ = ["WorkCalendar", "DAYS_PER_MONTH"]
+__all__ = ["WorkCalendar", "DAYS_PER_MONTH", "month_start_days"]
 
 #: Days in a month where a monthly rate becomes a daily one (orders or occasions per month), in
 #: every simulation and fit: the mean month, 365 / 12 = 30.42, to one decimal as the models
 #: have always used it.
 DAYS_PER_MONTH = 30.4
+
+
+def month_start_days(horizon_days: float) -> np.ndarray:
+    """The days (integers in ``[1, horizon_days)``) on which a new month of
+    :data:`DAYS_PER_MONTH` days starts: where monthly events (defaults, statements) happen.
+
+    Examples
+    --------
+    >>> month_start_days(365).tolist()
+    [31, 61, 92, 122, 152, 183, 213, 244, 274, 304, 335]
+    """
+    d = np.arange(1, int(np.ceil(horizon_days)), dtype=np.int64)
+    d = d[d < horizon_days]
+    return d[(d // DAYS_PER_MONTH).astype(np.int64) > ((d - 1) // DAYS_PER_MONTH).astype(np.int64)]
 
 
 class WorkCalendar(Config):

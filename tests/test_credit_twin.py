@@ -198,14 +198,14 @@ def test_the_taiwan_card_book_is_fitted_and_checked_on_held_out_months(root):
 
     df = pd.read_csv(root / "data" / "credit" / "taiwan_default_credit_card.csv")
     h = card_statement_history(df)
-    v = credit_split_validation(h, replications=2, seed=1)
+    v = credit_split_validation(h, replications=6, seed=1)   # 2 replications: sales -8.5% .. -10.1% over seeds
     cal = v["calibration"]
     assert cal.config.billing_cycle_days == 30 and v["split"] == pd.Timestamp("2005-08-01")
     pd_ = cal.config.annual_pd
     assert pd_["A"] < pd_["C"] < pd_["E"]              # lower limits, more defaults
     t = v["table"].set_index("metric")
     for m in ("sales", "dso"):
-        assert abs(t.loc[m, "error_pct"]) <= 10, t     # measured: -8.7%, +7.3%
+        assert abs(t.loc[m, "error_pct"]) <= 10, t     # measured: -9.0%, +7.0%
     # defaults rose in the held-out months (Taiwan's 2005-06 card crisis): the fit is too low
     assert t.loc["defaults", "error_pct"] < -20
 

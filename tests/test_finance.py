@@ -227,11 +227,25 @@ def test_credit_simulation_default_rate_matches_the_pds():
     from crmsim.sim.credit import CreditConfig, simulate_credit
 
     cfg = CreditConfig(customers=2000, grade_shares={"A": 0, "B": 0, "C": 1.0, "D": 0, "E": 0})
-    rates = [simulate_credit(cfg, seed=s, horizon_days=364).metrics["defaults"] / 2000 for s in range(12)]
-    # 12 monthly draws with annual PD 2.5%: defaults happen at days 30..330 (11 draws): 1-(1-.025)^(11/12)
+    # months of 30.44 days: in 364 days defaults are drawn on the first days of months 2..12 (days
+    # 31, 61, ..., 335: 11 draws) with the monthly PD of annual PD 2.5%: 1-(1-.025)^(11/12)
     expected = 1 - (1 - 0.025) ** (11 / 12)
-    assert np.mean(rates) == pytest.approx(expected, rel=0.35)  # correlated defaults: wide spread
-    assert np.std(rates) > 0.3 * expected                       # the common factor makes years differ
+    days = []
+    import crmsim.sim.credit as credit_sim
+
+    real = credit_sim.defaults_given_factor
+    credit_sim.defaults_given_factor = lambda *a: (days.append(1), real(*a))[1]
+    try:
+        nearly_independent = cfg.model_copy(update={"rho": 0.001})
+        rates = [simulate_credit(nearly_independent, seed=s, horizon_days=364).metrics["defaults"] / 2000
+                 for s in range(12)]
+    finally:
+        credit_sim.defaults_given_factor = real
+    assert len(days) == 11 * 12
+    assert np.mean(rates) == pytest.approx(expected, rel=0.1)   # binomial spread only: 12 x 2000 customers
+    correlated = [simulate_credit(cfg, seed=s, horizon_days=364).metrics["defaults"] / 2000 for s in range(12)]
+    assert np.std(correlated) > 0.3 * expected                   # the common factor makes years differ
+    assert np.std(correlated) > 2 * np.std(rates)
 
 
 def test_order_centre_and_fulfilment_checks():
@@ -280,6 +294,7 @@ def test_the_credit_simulations_defaults_are_the_one_factor_rules_answers():
     """Month by month, the customers the credit simulation defaults are the ones
     finance.portfolio.defaults_given_factor names for that month's factor draws (the day's stream
     draws Z, then one idiosyncratic draw per customer), among those not defaulted yet."""
+    from crmsim.calendar import month_start_days
     from crmsim.finance import defaults_given_factor
     from crmsim.sim.credit import CreditConfig, credit_book, simulate_credit
     from crmsim.sim.engine import Streams
@@ -292,7 +307,7 @@ def test_the_credit_simulations_defaults_are_the_one_factor_rules_answers():
     pd_month = 1 - (1 - np.array(list(cfg.annual_pd.values()))[g]) ** (1 / 12)
     gone = np.zeros(cfg.customers, dtype=bool)
     months = 0
-    for day in range(30, 200, 30):
+    for day in month_start_days(200).tolist():
         rng = streams.rng(f"day.{day}")
         z, e = rng.standard_normal(), rng.standard_normal(cfg.customers)
         expected = np.flatnonzero(~gone & defaults_given_factor(pd_month, cfg.rho, z, e))

@@ -30,6 +30,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from crmsim.calendar import DAYS_PER_MONTH
 from crmsim.errors import InputError
 from crmsim.experiments.fits import (
     Estimates,
@@ -754,7 +755,7 @@ def _billing_cycle(issued: np.ndarray) -> int:
 def _dispersion(defaulted: np.ndarray, t0: float, t1: float, life: np.ndarray) -> float:
     """Pearson dispersion of monthly default counts against a constant rate (>= 1; 1 with fewer
     than 6 months)."""
-    edges = np.arange(t0, t1 + 1, 30.44)
+    edges = np.arange(t0, t1 + 1, DAYS_PER_MONTH)
     if edges.size < 7:
         return 1.0
     d = defaulted[np.isfinite(defaulted)]

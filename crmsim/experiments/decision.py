@@ -291,8 +291,8 @@ class Recommendation:
                 tiny = 1e-9 * max(1.0, abs(g))
                 for r in self.terms.itertuples():
                     if r.kind == "term" and r.contribution == r.contribution and abs(r.contribution) > tiny:
-                        parts.append(f"{r.name} {fmt(r.change, r.unit, cur, signed=True)} "
-                                     f"({fmt(r.contribution, u, cur, signed=True)})")
+                        change, contrib = fmt(r.change, r.unit, cur, signed=True), fmt(r.contribution, u, cur, signed=True)
+                        parts.append(f"{r.name} {change}" + ("" if change == contrib else f" ({contrib})"))
                 if parts:
                     out.append("Where it comes from: " + "; ".join(parts) + ".")
                 costs = [r for r in self.terms.itertuples() if r.kind == "term" and r.contribution < -tiny]

@@ -11,8 +11,9 @@ Receivables fall due after the payment terms and are paid after a delay that dep
 grade. Dunning runs every ``dunning_every_days`` days by the dunning rule
 (:func:`crmsim.finance.ageing.dunning` with its :class:`~crmsim.finance.ageing.DunningPolicy`):
 the first letter to an invoice cuts the days still to its payment by ``dunning_effect``; each
-letter is logged with its level and fee. Defaults follow the one-factor model month by month: a
-common economic factor Z drives correlated defaults (the one-factor rule
+letter is logged with its level and fee. Defaults follow the one-factor model month by month (on
+the first day of each month of :data:`crmsim.calendar.DAYS_PER_MONTH` days,
+:func:`crmsim.calendar.month_start_days`, as the credit twin counts months; a monthly PD of ``1 - (1 - annual PD) ** (1/12)``): a common economic factor Z drives correlated defaults (the one-factor rule
 :func:`crmsim.finance.portfolio.defaults_given_factor`); a
 defaulted customer's open receivables are lost (times LGD) and it stops ordering.
 
@@ -33,7 +34,7 @@ import numpy as np
 import pandas as pd
 from pydantic import Field, model_validator
 
-from crmsim.calendar import DAYS_PER_MONTH
+from crmsim.calendar import DAYS_PER_MONTH, month_start_days
 from crmsim.config import Config
 from crmsim.finance.ageing import (
     DEFAULT_BUCKETS,
@@ -331,6 +332,7 @@ def simulate_credit(cfg: CreditConfig, seed, horizon_days: float, warmup_days: f
     log = world.log
     t0 = pd.Timestamp("2025-01-06")
     cycle = cfg.billing_cycle_days
+    month_starts = set(month_start_days(world.horizon).tolist())
 
     def invoice(c: int, a: int, day: int, r: np.random.Generator) -> None:
         """An invoice of ``a`` to customer ``c`` on ``day``, and the day it will be paid."""
@@ -394,7 +396,7 @@ def simulate_credit(cfg: CreditConfig, seed, horizon_days: float, warmup_days: f
         day = int(now)
         r = rng(f"day.{day}")
         payments(day)
-        if day % 30 == 0 and day > 0:
+        if day in month_starts:
             defaults(day, r)
         orders(day, r)
         if cycle and day % cycle == cycle - 1:   # the bill of the cycle's orders (defaulted: nothing)
@@ -454,7 +456,8 @@ def _credit_result(cfg: CreditConfig, world: World, recs: list, defaulted: np.nd
 
 
 register(ModelSpec(name="credit", config=CreditConfig, simulate=simulate_credit, table="receivables",
-                   key_metrics=("sales", "lost_sales", "credit_loss", "dso", "avg_exposure", "allowance", "holds", "paid_late_share"),
+                   key_metrics=("sales", "lost_sales", "credit_loss", "dso", "avg_exposure", "allowance", "holds", "paid_late_share",
+                                "dunning_letters", "dunning_fees"),
                    figures="crmsim.report.models:credit_figures",
                    units={"sales": "money_minor>=0", "lost_sales": "money_minor>=0", "credit_loss": "money_minor>=0",
                           "avg_exposure": "money_minor>=0", "allowance": "money_minor>=0", "ageing.*": "money_minor>=0",
