@@ -139,6 +139,8 @@ def test_analytics_tables():
     assert set(win_rates(opps, "cohort")["cohort"].dt.day) == {1}
     t = time_to_close(opps)
     assert 0 < t["median_days"].item() < t["p90_days"].item()
+    # without a grouping: one row and no group column
+    assert t.columns[0] == "closed" and win_rates(opps).columns.tolist() == ["closed", "won", "win_rate", "ci_low", "ci_high"]
     v = pipeline_velocity(opps, now="2025-06-30")
     assert v["velocity_per_day"] == pytest.approx(v["open_deals"] * v["win_rate"] * v["avg_won_size"] / v["cycle_days"])
     a = ageing(opps, hist, now="2025-06-30")

@@ -123,11 +123,16 @@ class Decision(Config):
     constraints: tuple[Constraint, ...] = ()
     #: the confidence of every interval and of the screening
     level: float = Field(default=0.95, gt=0.5, lt=1)
+    #: the objective's unit; ``"money"`` when the weights put a price on counts or hours (EUR 30 a
+    #: lost lead). Default: money when any metric term is money, else the first metric's unit
+    unit: Literal["money", "count", "number", "hours", "days", "share"] | None = None
 
 
 def _unit_of_objective(decision: Decision, units: dict[str, str]) -> str:
-    """Money (in currency units) when any metric term is money or there is none, else the first
-    metric's unit."""
+    """``decision.unit`` if set; else money (in currency units) when any metric term is money or
+    there is none, else the first metric's unit."""
+    if decision.unit is not None:
+        return decision.unit
     kinds = [kind(unit_of(units, t.metric)) for t in decision.objective if t.metric]
     return "money" if not kinds or any(k.startswith("money") for k in kinds) else kinds[0]
 

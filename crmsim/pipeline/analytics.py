@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
+from crmsim.intervals import proportion_ci
 from crmsim.pipeline.opportunities import SalesProcess
 
 __all__ = ["stage_conversion", "win_rates", "time_to_close", "pipeline_velocity", "ageing",
@@ -110,12 +111,10 @@ def win_rates(opps: pd.DataFrame, by: str | list[str] | None = None, *,
     d = d[d["closed"]]
     g = d.groupby(by) if by else d.assign(_all="all").groupby("_all")
     out = pd.DataFrame({"closed": g.size(), "won": g["won"].sum()})
-    p = out["won"] / out["closed"]
-    z, n = 1.96, out["closed"]
-    centre = (p + z**2 / (2 * n)) / (1 + z**2 / n)
-    half = z * np.sqrt(p * (1 - p) / n + z**2 / (4 * n**2)) / (1 + z**2 / n)
-    out["win_rate"], out["ci_low"], out["ci_high"] = p, centre - half, centre + half
-    return out.reset_index()
+    out["win_rate"] = out["won"] / out["closed"]
+    ci = [proportion_ci(int(k), int(n)) for k, n in zip(out["won"], out["closed"])]
+    out["ci_low"], out["ci_high"] = [c[0] for c in ci], [c[1] for c in ci]
+    return out.reset_index(drop=by is None)   # no grouping: one row, no group column
 
 
 def time_to_close(opps: pd.DataFrame, by: str | None = None, *, process: SalesProcess | None = None,
@@ -169,7 +168,7 @@ def time_to_close(opps: pd.DataFrame, by: str | None = None, *, process: SalesPr
         out["km_median_days"] = ga.apply(lambda x: km_median(x["t"].to_numpy(), x["ended"].to_numpy()),
                                          include_groups=False)
         out["open"] = ga["ended"].apply(lambda e: int((~e).sum()))
-    return out.reset_index()
+    return out.reset_index(drop=by is None)   # no grouping: one row, no group column
 
 
 def pipeline_velocity(opps: pd.DataFrame, *, now, process: SalesProcess | None = None,
