@@ -181,6 +181,224 @@ class PromoResult(Result):
         return self.table
 
 
+class _PromoRun:
+    """One replication's state: customers and their stock, the catalogue, the promotion engine,
+    the approvers and the order lines booked so far. :meth:`daily` is the day's SimPy step; every
+    decision calls the rule (``PromotionEngine``, ``counter_offer``, ``required_level_index``,
+    ``tier_amount``)."""
+
+    def __init__(self, cfg: PromoConfig, world: World):
+        self.cfg, self.world = cfg, world
+        self.env, self.rng, self.log = world.env, world.streams.rng, world.log
+        n = self.n = cfg.customers
+        S = self.S = cfg.segments
+        self.seg = self.rng("customers").choice(len(S), n, p=[s.share for s in S])
+        self.rate = np.array([s.occasions_per_month for s in S])[self.seg] / DAYS_PER_MONTH
+        self.units_mean = np.array([s.units_mean for s in S])
+        prods = cfg.products
+        self.p_w = np.array([p.weight for p in prods]) / sum(p.weight for p in prods)
+        self.price = np.array([p.list_price for p in prods], dtype=float)
+        self.ucost = np.array([p.unit_cost for p in prods], dtype=float)
+        self.pid = np.array([p.product_id for p in prods], dtype=object)
+        self.pcat = np.array([p.category for p in prods], dtype=object)
+        self.p_el = np.array([np.nan if p.elasticity is None else p.elasticity for p in prods])
+        self.prod_index = {p.product_id: j for j, p in enumerate(prods)}
+        self.eng = PromotionEngine(list(cfg.promotions), cfg.stacking, {p.product_id: p.unit_cost for p in prods})
+        self.cust_id = np.array([f"C{i}" for i in range(n)], dtype=object)
+        self.seg_name = np.array([s.name for s in S], dtype=object)
+        self.P = len(prods)
+        self.stock = np.zeros((n, self.P))
+        self.period_spend = np.zeros(n)
+        self.t0 = pd.Timestamp(cfg.start_date)
+        self.approvers = simpy.Resource(self.env, capacity=cfg.approvers)
+        self.orders: list[tuple] = []
+        self.next_order = 0
+        self.st = {"rebate": 0.0, "requests": 0, "lost_waiting": 0, "wait_sum": 0.0, "countered": 0}
+
+    def book(self, oid, day, c, k, units, free, list_amt, disc, cf_units, promos, kind, level=-1, wait=np.nan,
+             lost=False) -> None:
+        net = list_amt - disc
+        self.orders.append((oid, day, c, k, kind, units, free, list_amt, disc, net, cf_units, promos, level, wait, lost))
+        if not lost and day >= self.world.warmup:
+            self.period_spend[c] += net
+
+    def deal(self, oid, day, c, ks, needs, ask, r):
+        """A negotiated order waiting for approval (a SimPy process)."""
+        env, st, price = self.env, self.st, self.price
+        counted = day >= self.world.warmup   # approval load is counted from the warm-up on, like orders
+        st["requests"] += counted
+        patience = r.exponential(self.S[self.seg[c]].patience_days)
+        review = r.exponential(self.cfg.review_days)
+        start = env.now
+        with self.approvers.request() as req:
+            res = yield req | env.timeout(patience)
+            if req not in res:
+                lost = True
+            else:
+                left = patience - (env.now - start)
+                yield env.timeout(min(review, max(left, 0)))
+                lost = review > left
+        wait = env.now - start
+        st["wait_sum"] += wait * counted
+        level = int(required_level_index(ask, sum(q * price[k] for k, q in zip(ks, needs)), self.cfg.approval)[0])
+        if lost:
+            st["lost_waiting"] += counted
+            self.log.record(env.now, "customer", c, "lost_waiting", value=wait)
+        else:
+            self.log.record(env.now, "customer", c, "approved", value=ask)
+        for k, q in zip(ks, needs):
+            la = q * price[k]
+            self.book(oid, day, c, k, 0 if lost else q, 0, la, 0.0 if lost else float(np.floor(ask * la + 0.5)), q, "",
+                      "deal", level, wait, lost)
+
+    def pay_rebates(self, day: int) -> None:
+        """The period's volume rebate per customer (whole-tier), then a new period."""
+        if not self.cfg.rebate_tiers:
+            return
+        reb = tier_amount(self.period_spend, self.cfg.rebate_tiers, "whole")
+        self.st["rebate"] += float(reb.sum())
+        self.log.extend(np.full(int((reb > 0).sum()), float(day)), "customer", np.flatnonzero(reb > 0), "rebate",
+                        value=reb[reb > 0].astype(float))
+        self.period_spend[:] = 0
+
+    def daily(self, now: float) -> None:
+        """The day's buying occasions, each a negotiated deal or an online basket."""
+        cfg = self.cfg
+        day = int(now)
+        r = self.rng(f"day.{day}")
+        date = self.t0 + pd.Timedelta(days=day)
+        if day > 0 and day % cfg.rebate_period_days == 0:   # before the new period's first orders
+            self.pay_rebates(day)
+        f = cfg.weekday_weights[date.weekday()] * cfg.month_weights[date.month - 1]
+        k_occ = r.poisson(self.rate if f == 1.0 else self.rate * f)
+        who = np.repeat(np.arange(self.n), k_occ)
+        promo_on = self.eng.active(date)
+        units_day = cf_day = 0.0
+        for c in who.tolist():
+            ks, needs, u_buy, u_rounds, u_deal, is_deal = self._occasion(c, r)
+            oid = self.next_order
+            self.next_order += 1
+            if is_deal:   # a negotiated order: promotions do not apply
+                self._negotiated(now, day, oid, c, ks, needs, u_deal, r)
+                continue
+            units, cf = self._online(day, date, oid, c, np.array(ks), np.array(needs, dtype=float), u_buy,
+                                     np.array(u_rounds), promo_on)
+            units_day += units
+            cf_day += cf
+        self.log.record(float(day), "system", 0, "units", value=units_day)
+        self.log.record(float(day), "system", 0, "cf_units", value=cf_day)
+
+    def _occasion(self, c: int, r: np.random.Generator):
+        """One buying occasion's draws: the products and units needed (a basket when the segment
+        buys several lines), the buy / rounding / deal draws and whether it is negotiated."""
+        s, p_w = self.S[self.seg[c]], self.p_w
+        k = int(r.choice(self.P, p=p_w))
+        need = 1 + int(r.poisson(self.units_mean[self.seg[c]] - 1))
+        u_buy, u_round, u_deal = r.random(3)
+        is_deal = r.random() < s.deal_share
+        ks, needs, u_rounds = [k], [need], [u_round]
+        if s.lines_mean > 1:   # a basket: more products, each with its own need
+            extra = min(self.P - 1, int(r.poisson(s.lines_mean - 1)))
+            if extra:
+                others = np.array([j for j in range(self.P) if j != k])
+                more = r.choice(others, size=extra, replace=False, p=p_w[others] / p_w[others].sum())
+                ks += [int(j) for j in more]
+                needs += [1 + int(x) for x in r.poisson(self.units_mean[self.seg[c]] - 1, extra)]
+                u_rounds += r.random(extra).tolist()
+        return ks, needs, u_buy, u_rounds, u_deal, is_deal
+
+    def _negotiated(self, now: float, day: int, oid: int, c: int, ks: list, needs: list, u_deal: float, r) -> None:
+        """A deal: the customer's ask, the counter-offer rule, an approver's queue above the rep's
+        authority."""
+        s, cfg, price = self.S[self.seg[c]], self.cfg, self.price
+        ask = float(np.clip(r.beta(20 * s.ask_discount, 20 * (1 - s.ask_discount)), 0, 0.95))
+        total = sum(q * price[j] for j, q in zip(ks, needs))
+        lvl, give, countered = counter_offer(ask, total, cfg.approval)   # the negotiation rule (cpq)
+        if lvl > 0 and not countered:   # above the rep's authority: wait for an approver
+            self.log.record(now, "customer", c, "approval_requested", value=ask)
+            self.env.process(self.deal(oid, day, c, ks, needs, ask, r))
+            return
+        # within the rep's authority, or beyond every level: the rep counters with the top level's maximum
+        self.st["countered"] += countered and day >= self.world.warmup
+        won = not countered or u_deal < cfg.counter_accept
+        for j, q in zip(ks, needs):
+            self.book(oid, day, c, j, q if won else 0, 0, q * price[j],
+                      float(np.floor(give * q * price[j] + 0.5)) if won else 0.0, q, "", "deal",
+                      lvl if won else -1, 0.0, not won)
+
+    def _online(self, day, date, oid, c, ka, need_a, u_buy, u_rounds, promo_on) -> tuple[float, float]:
+        """An online basket: units bought from stock, the promotions' price (a quote, not
+        committed), demand at that price, forward buying; then the promotions applied to what is
+        bought and the lines booked. Returns (units, counterfactual units)."""
+        s, price, m = self.S[self.seg[c]], self.price, ka.size
+        # the counterfactual: the same occasion with no promotion and no stock
+        buys_cf = s.demand != "logit" or u_buy < logit_buy_prob(1.0, s.buy_prob, s.logit_b)
+        cf = need_a if buys_cf else np.zeros(m)
+        from_stock = np.minimum(self.stock[c, ka], need_a)
+        self.stock[c, ka] -= from_stock
+        rest = need_a - from_stock
+        d = np.zeros(m)
+        basket = None
+        if promo_on and rest.sum() > 0:
+            basket = {"product_id": self.pid[ka], "category": self.pcat[ka], "customer_id": np.full(m, self.cust_id[c]),
+                      "qty": rest.copy(), "amount": rest * price[ka]}
+            dsc, free, _, _ = self.eng.apply(basket, customer=self.cust_id[c], date=date, commit=False, explain=False)
+            fv = _attribute_free(free, self.pid[ka], basket["amount"])
+            d = np.divide(dsc + fv, basket["amount"] + fv, out=np.zeros(m), where=basket["amount"] + fv > 0)
+        if s.demand == "logit":   # one decision for the basket, at its value-weighted price
+            lv = rest * price[ka]
+            d_basket = float((d * lv).sum() / lv.sum()) if lv.sum() else 0.0
+            units = np.where(u_buy < logit_buy_prob(1 - d_basket, s.buy_prob, s.logit_b), rest, 0).astype(int)
+        else:
+            x = elasticity_units(rest, d, np.where(np.isnan(self.p_el[ka]), s.elasticity, self.p_el[ka]))
+            units = (np.floor(x) + (u_rounds < x - np.floor(x))).astype(int)
+        # forward buying, rounded at random with the occasion's rounding draw (its mean is stockpile x need)
+        fwd = np.where((d > 0) & (units > 0), np.floor(s.stockpile * need_a + u_rounds), 0).astype(int)
+        units = units + fwd
+        self.stock[c, ka] += fwd
+        self._book_online(day, date, oid, c, ka, units, cf, basket if d.any() else None)
+        return float(units.sum()), float(cf.sum())
+
+    def _book_online(self, day, date, oid, c, ka, units, cf, basket) -> None:
+        """The promotions committed on what the basket bought (budgets, free goods), and its lines."""
+        m, price = ka.size, self.price
+        disc = np.zeros(m)
+        free_of: dict[int, int] = {}
+        promos = [""] * m
+        tag = ""
+        if basket is not None and units.sum() > 0:
+            keep = units > 0
+            basket = {f: v[keep] for f, v in basket.items()}
+            basket["qty"] = units[keep].astype(float)
+            basket["amount"] = units[keep] * price[ka[keep]]
+            dsc, free, applied, _ = self.eng.apply(basket, order_id=oid, customer=self.cust_id[c], date=date, explain=False)
+            disc[keep] = dsc
+            tag = "+".join(a["promo_id"] for a in applied)
+            for f in free:
+                j = self.prod_index[f["product_id"]]
+                free_of[j] = free_of.get(j, 0) + int(f["qty"])
+            for i in range(m):
+                if disc[i] > 0 or ka[i] in free_of:
+                    promos[i] = tag
+        for i in range(m):
+            if units[i] == 0 and cf[i] == 0 and ka[i] not in free_of:
+                continue
+            self.book(oid, day, c, int(ka[i]), int(units[i]), free_of.pop(int(ka[i]), 0), units[i] * price[ka[i]],
+                      float(disc[i]), float(cf[i]), promos[i], "online")
+        for j, q in free_of.items():   # free goods of a product not in the basket
+            self.book(oid, day, c, j, 0, q, 0.0, 0.0, 0.0, tag, "online")
+
+    def result(self, keep_events: bool) -> PromoResult:
+        cols = ["order_id", "day", "customer", "product", "kind", "units", "free_units", "list_amount", "discount",
+                "net_amount", "cf_units", "promotions", "approval_level", "wait_days", "lost"]
+        o = pd.DataFrame(self.orders, columns=cols)
+        o["segment"] = self.seg_name[self.seg[o["customer"].to_numpy(dtype=int)]] if len(o) else []
+        o["product_id"] = self.pid[o["product"].to_numpy(dtype=int)] if len(o) else []
+        m = _metrics(o[o["day"] >= self.world.warmup], self.price, self.ucost, self.st, self.eng)
+        events = self.log.to_frame()
+        return PromoResult(table=o, events=events if keep_events else events.iloc[:0], metrics=m)
+
+
 def simulate_promo(cfg: PromoConfig, seed, horizon_days: float, warmup_days: float = 0.0,
                    *, keep_events: bool = True) -> PromoResult:
     """Simulate one replication (see the module docstring).
@@ -193,190 +411,12 @@ def simulate_promo(cfg: PromoConfig, seed, horizon_days: float, warmup_days: flo
     True
     """
     world = World(seed, horizon_days, warmup_days)
-    env, rng, log = world.env, world.streams.rng, world.log
-    n = cfg.customers
-    seg = rng("customers").choice(len(cfg.segments), n, p=[s.share for s in cfg.segments])
-    S = cfg.segments
-    rate = np.array([s.occasions_per_month for s in S])[seg] / DAYS_PER_MONTH
-    units_mean = np.array([s.units_mean for s in S])
-    prods = cfg.products
-    p_w = np.array([p.weight for p in prods]) / sum(p.weight for p in prods)
-    price = np.array([p.list_price for p in prods], dtype=float)
-    ucost = np.array([p.unit_cost for p in prods], dtype=float)
-    pid = np.array([p.product_id for p in prods], dtype=object)
-    pcat = np.array([p.category for p in prods], dtype=object)
-    p_el = np.array([np.nan if p.elasticity is None else p.elasticity for p in prods])
-    cost_of = {p.product_id: p.unit_cost for p in prods}
-    prod_index = {p.product_id: j for j, p in enumerate(prods)}
-    eng = PromotionEngine(list(cfg.promotions), cfg.stacking, cost_of)
-    cust_id = np.array([f"C{i}" for i in range(n)], dtype=object)
-    seg_name = np.array([s.name for s in S], dtype=object)
-    P = len(prods)
-    stock = np.zeros((n, P))
-    period_spend = np.zeros(n)
-    t0 = pd.Timestamp(cfg.start_date)
-    approvers = simpy.Resource(env, capacity=cfg.approvers)
-    orders: list[tuple] = []
-    next_order = [0]
-    st = {"rebate": 0.0, "requests": 0, "lost_waiting": 0, "wait_sum": 0.0, "countered": 0}
-
-    def book(oid, day, c, k, units, free, list_amt, disc, cf_units, promos, kind, level=-1, wait=np.nan, lost=False):
-        net = list_amt - disc
-        orders.append((oid, day, c, k, kind, units, free, list_amt, disc, net, cf_units, promos, level, wait, lost))
-        if not lost and day >= world.warmup:
-            period_spend[c] += net
-
-    def deal(oid, day, c, ks, needs, ask, r):
-        """A negotiated order waiting for approval (a SimPy process)."""
-        counted = day >= world.warmup   # approval load is counted from the warm-up on, like orders
-        st["requests"] += counted
-        patience = r.exponential(S[seg[c]].patience_days)
-        review = r.exponential(cfg.review_days)
-        start = env.now
-        with approvers.request() as req:
-            res = yield req | env.timeout(patience)
-            if req not in res:
-                lost = True
-            else:
-                left = patience - (env.now - start)
-                yield env.timeout(min(review, max(left, 0)))
-                lost = review > left
-        wait = env.now - start
-        st["wait_sum"] += wait * counted
-        level = int(required_level_index(ask, sum(q * price[k] for k, q in zip(ks, needs)), cfg.approval)[0])
-        if lost:
-            st["lost_waiting"] += counted
-            log.record(env.now, "customer", c, "lost_waiting", value=wait)
-        else:
-            log.record(env.now, "customer", c, "approved", value=ask)
-        for k, q in zip(ks, needs):
-            la = q * price[k]
-            book(oid, day, c, k, 0 if lost else q, 0, la, 0.0 if lost else float(np.floor(ask * la + 0.5)), q, "",
-                 "deal", level, wait, lost)
-
-    def pay_rebates(day: int) -> None:
-        """The period's volume rebate per customer (whole-tier), then a new period."""
-        if not cfg.rebate_tiers:
-            return
-        reb = tier_amount(period_spend, cfg.rebate_tiers, "whole")
-        st["rebate"] += float(reb.sum())
-        log.extend(np.full(int((reb > 0).sum()), float(day)), "customer", np.flatnonzero(reb > 0), "rebate",
-                   value=reb[reb > 0].astype(float))
-        period_spend[:] = 0
-
-    def daily(now: float) -> None:
-        day = int(now)
-        r = rng(f"day.{day}")
-        date = t0 + pd.Timedelta(days=day)
-        if day > 0 and day % cfg.rebate_period_days == 0:   # before the new period's first orders
-            pay_rebates(day)
-        f = cfg.weekday_weights[date.weekday()] * cfg.month_weights[date.month - 1]
-        k_occ = r.poisson(rate if f == 1.0 else rate * f)
-        who = np.repeat(np.arange(n), k_occ)
-        promo_on = eng.active(date)
-        units_day = cf_day = 0.0
-        for c in who.tolist():
-            s = S[seg[c]]
-            k = int(r.choice(P, p=p_w))
-            need = 1 + int(r.poisson(units_mean[seg[c]] - 1))
-            u_buy, u_round, u_deal = r.random(3)
-            is_deal = r.random() < s.deal_share
-            ks, needs, u_rounds = [k], [need], [u_round]
-            if s.lines_mean > 1:   # a basket: more products, each with its own need
-                extra = min(P - 1, int(r.poisson(s.lines_mean - 1)))
-                if extra:
-                    others = np.array([j for j in range(P) if j != k])
-                    more = r.choice(others, size=extra, replace=False, p=p_w[others] / p_w[others].sum())
-                    ks += [int(j) for j in more]
-                    needs += [1 + int(x) for x in r.poisson(units_mean[seg[c]] - 1, extra)]
-                    u_rounds += r.random(extra).tolist()
-            oid = next_order[0]
-            next_order[0] += 1
-            if is_deal:   # a negotiated order: promotions do not apply
-                ask = float(np.clip(r.beta(20 * s.ask_discount, 20 * (1 - s.ask_discount)), 0, 0.95))
-                total = sum(q * price[j] for j, q in zip(ks, needs))
-                lvl, give, countered = counter_offer(ask, total, cfg.approval)   # the negotiation rule (cpq)
-                if lvl > 0 and not countered:   # above the rep's authority: wait for an approver
-                    log.record(now, "customer", c, "approval_requested", value=ask)
-                    env.process(deal(oid, day, c, ks, needs, ask, r))
-                    continue
-                # within the rep's authority, or beyond every level: the rep counters with the top level's maximum
-                st["countered"] += countered and day >= world.warmup
-                won = not countered or u_deal < cfg.counter_accept
-                for j, q in zip(ks, needs):
-                    book(oid, day, c, j, q if won else 0, 0, q * price[j],
-                         float(np.floor(give * q * price[j] + 0.5)) if won else 0.0, q, "", "deal",
-                         lvl if won else -1, 0.0, not won)
-                continue
-            m = len(ks)
-            ka = np.array(ks)
-            need_a = np.array(needs, dtype=float)
-            # the counterfactual: the same occasion with no promotion and no stock
-            buys_cf = s.demand != "logit" or u_buy < logit_buy_prob(1.0, s.buy_prob, s.logit_b)
-            cf = need_a if buys_cf else np.zeros(m)
-            from_stock = np.minimum(stock[c, ka], need_a)
-            stock[c, ka] -= from_stock
-            rest = need_a - from_stock
-            d = np.zeros(m)
-            basket = None
-            if promo_on and rest.sum() > 0:
-                basket = {"product_id": pid[ka], "category": pcat[ka], "customer_id": np.full(m, cust_id[c]),
-                          "qty": rest.copy(), "amount": rest * price[ka]}
-                dsc, free, _, _ = eng.apply(basket, customer=cust_id[c], date=date, commit=False, explain=False)
-                fv = _attribute_free(free, pid[ka], basket["amount"])
-                d = np.divide(dsc + fv, basket["amount"] + fv, out=np.zeros(m), where=basket["amount"] + fv > 0)
-            if s.demand == "logit":   # one decision for the basket, at its value-weighted price
-                lv = rest * price[ka]
-                d_basket = float((d * lv).sum() / lv.sum()) if lv.sum() else 0.0
-                units = np.where(u_buy < logit_buy_prob(1 - d_basket, s.buy_prob, s.logit_b), rest, 0).astype(int)
-            else:
-                x = elasticity_units(rest, d, np.where(np.isnan(p_el[ka]), s.elasticity, p_el[ka]))
-                units = (np.floor(x) + (np.array(u_rounds) < x - np.floor(x))).astype(int)
-            # forward buying, rounded at random with the occasion's rounding draw (its mean is stockpile x need)
-            fwd = np.where((d > 0) & (units > 0), np.floor(s.stockpile * need_a + np.array(u_rounds)), 0).astype(int)
-            units = units + fwd
-            stock[c, ka] += fwd
-            units_day += float(units.sum())
-            cf_day += float(cf.sum())
-            disc = np.zeros(m)
-            free_of: dict[int, int] = {}
-            promos = [""] * m
-            if basket is not None and d.any() and units.sum() > 0:
-                keep = units > 0
-                basket = {f: v[keep] for f, v in basket.items()}
-                basket["qty"] = units[keep].astype(float)
-                basket["amount"] = units[keep] * price[ka[keep]]
-                dsc, free, applied, _ = eng.apply(basket, order_id=oid, customer=cust_id[c], date=date, explain=False)
-                disc[keep] = dsc
-                tag = "+".join(a["promo_id"] for a in applied)
-                for f in free:
-                    j = prod_index[f["product_id"]]
-                    free_of[j] = free_of.get(j, 0) + int(f["qty"])
-                for i in range(m):
-                    if disc[i] > 0 or ka[i] in free_of:
-                        promos[i] = tag
-            for i in range(m):
-                if units[i] == 0 and cf[i] == 0 and ka[i] not in free_of:
-                    continue
-                book(oid, day, c, int(ka[i]), int(units[i]), free_of.pop(int(ka[i]), 0), units[i] * price[ka[i]],
-                     float(disc[i]), float(cf[i]), promos[i], "online")
-            for j, q in free_of.items():   # free goods of a product not in the basket
-                book(oid, day, c, j, 0, q, 0.0, 0.0, 0.0, tag, "online")
-        log.record(float(day), "system", 0, "units", value=units_day)
-        log.record(float(day), "system", 0, "cf_units", value=cf_day)
-
-    world.every_day(daily, at_hour=9)
+    run = _PromoRun(cfg, world)
+    world.every_day(run.daily, at_hour=9)
     world.run()
     if int(horizon_days) % cfg.rebate_period_days == 0:   # the run ends on a period end: pay it
-        pay_rebates(int(horizon_days))
-    cols = ["order_id", "day", "customer", "product", "kind", "units", "free_units", "list_amount", "discount", "net_amount",
-            "cf_units", "promotions", "approval_level", "wait_days", "lost"]
-    o = pd.DataFrame(orders, columns=cols)
-    o["segment"] = seg_name[seg[o["customer"].to_numpy(dtype=int)]] if len(o) else []
-    o["product_id"] = pid[o["product"].to_numpy(dtype=int)] if len(o) else []
-    m = _metrics(o[o["day"] >= world.warmup], price, ucost, st, eng)
-    events = log.to_frame()
-    return PromoResult(table=o, events=events if keep_events else events.iloc[:0], metrics=m)
+        run.pay_rebates(int(horizon_days))
+    return run.result(keep_events)
 
 
 def _attribute_free(free: list[dict], products: np.ndarray, amount: np.ndarray) -> np.ndarray:
