@@ -219,6 +219,168 @@ def _weekdays(start: pd.Timestamp, days: int) -> np.ndarray:
     return (start.weekday() + np.arange(days)) % 7
 
 
+class _FieldRun:
+    """One replication's state: the stores, reps, visit plan, visit form and the visits and
+    to-dos recorded so far. :meth:`rep_proc` is a rep's SimPy process, one working day at a time;
+    the plan is :func:`~crmsim.field.plans.plan_visits`', the route
+    :func:`~crmsim.field.routes.plan_route`'s and the to-dos the form's :class:`TodoRule` s."""
+
+    def __init__(self, cfg: FieldConfig, world: World, cust: pd.DataFrame, reps: pd.DataFrame, t0: pd.Timestamp):
+        self.cfg, self.world, self.env, self.cust, self.reps = cfg, world, world.env, cust, reps
+        self.days = int(np.ceil(world.horizon))
+        self.plan, self.overflow = plan_visits(cust, cfg.cadence, start=t0, days=self.days)
+        self.plan["day"] = ((self.plan["date"] - t0) / pd.Timedelta(days=1)).astype(int)
+        self.weekday = _weekdays(t0, self.days)
+        self.pos = {cid: k for k, cid in enumerate(cust["customer_id"])}
+        self.latlon = cust[["lat", "lon"]].to_numpy(float)
+        self.grade = cust["grade"].to_numpy()
+        self.owner = cust["owner_id"].to_numpy()
+        rc = cfg.customers
+        self.visits: list[tuple] = []
+        self.todos: list[list] = []
+        self.open_todo: dict[int, list[int]] = {}
+        self.travel_total = np.zeros(len(reps))
+        self.worked_total = np.zeros(len(reps))
+        form, self.todo_rules, self.shorthand = rc.todo_model()   # to-dos: the TodoRules of the visit form, always
+        self.rules_on = bool(self.todo_rules)
+        if self.rules_on:
+            self.todo_of = rc.todo_table()
+            self.p_yes = np.array(list(form.values()))
+            self.bits = 1 << np.arange(self.p_yes.size)
+        self.type_names = list(rc.visit_types) or [""]
+        type_p = np.array([t.share for t in rc.visit_types.values()]) if rc.visit_types else np.ones(1)
+        self.type_p = type_p / type_p.sum()
+        self.type_dist = [t.service_minutes for t in rc.visit_types.values()] or [rc.service_minutes]
+        self.svc_mean = rc.service_mean()
+
+    def rep_proc(self, r: int):
+        """Rep ``r``'s working days: the day's stops, their route, then each visit in order."""
+        cfg, env, rr = self.cfg, self.env, self.cfg.reps
+        rid = self.reps["rep_id"].iloc[r]
+        rngs = (self.world.streams.rng(f"rep.{rid}"), self.world.streams.rng(f"form.{rid}"),
+                self.world.streams.rng(f"type.{rid}"))
+        home = self.reps[["lat", "lon"]].to_numpy(float)[r]
+        mine = np.flatnonzero(self.owner == rid)
+        by_day = {d: g for d, g in self.plan[self.plan["rep_id"] == rid].groupby("day")}
+        for day in range(self.days):
+            if self.weekday[day] not in cfg.cadence.workdays:
+                continue
+            start = day * 1440 + rr.day_start
+            if env.now * 1440 < start:  # the clock is in days; the day is planned in minutes
+                yield env.timeout((start - env.now * 1440) / 1440)
+            stops, kinds, types = self._stops(rid, day, by_day.get(day), mine, rngs[0], rngs[2])
+            if not stops:
+                continue
+            dist = distance_matrix(np.vstack([home, self.latlon[stops]])) * rr.road_factor
+            here = 0
+            for node in self._route(dist, len(stops)):
+                done = yield from self._visit(r, rid, day, dist[here, node], stops[node - 1], kinds[node - 1],
+                                              types[node - 1], rngs)
+                if done:
+                    here = node
+            self.travel_total[r] += dist[here, 0] / rr.speed_kmh * 60 + (rr.trip_minutes if here else 0.0)
+            self.worked_total[r] += rr.day_end - rr.day_start
+
+    def _stops(self, rid, day: int, g, mine: np.ndarray, rng, type_rng) -> tuple[list, list, list]:
+        """The day's stops: the plan's visits not cancelled, then ad-hoc ones, each with its kind
+        and visit type; cancellations are recorded."""
+        cfg, rc = self.cfg, self.cfg.customers
+        planned = [self.pos[c] for c in g["customer_id"]] if g is not None else []
+        keep = rng.random(len(planned)) >= cfg.cancellation_share
+        n_adhoc = rng.poisson(cfg.adhoc_per_day) if len(mine) else 0
+        adhoc = [int(c) for c in rng.choice(mine, size=min(n_adhoc, len(mine)), replace=False)] if n_adhoc else []
+        vt = (type_rng.choice(len(self.type_names), len(planned) + len(adhoc), p=self.type_p) if rc.visit_types
+              else np.zeros(len(planned) + len(adhoc), dtype=int))
+        for k in np.flatnonzero(~keep):
+            self.visits.append((rid, int(planned[k]), day, np.nan, np.nan, "cancelled", self.type_names[vt[k]], False))
+        stops = [p for p, ok in zip(planned, keep) if ok] + adhoc
+        kinds = ["planned"] * int(keep.sum()) + ["adhoc"] * len(adhoc)
+        types = list(vt[:len(planned)][keep]) + list(vt[len(planned):])
+        return stops, kinds, types
+
+    def _route(self, dist: np.ndarray, n: int) -> list[int]:
+        """The order of the day's stops (nodes 1..n; 0 is home): the route rule's, dropped stops last."""
+        cfg, rc, rr = self.cfg, self.cfg.customers, self.cfg.reps
+        if not (cfg.routing and n > 1):
+            return list(range(1, n + 1))
+        windows = [(rr.day_start, rr.day_end)] + [(rc.open_minute, rc.close_minute)] * n
+        route = plan_route(dist, speed_per_hour=rr.speed_kmh, service_minutes=self.svc_mean, windows=windows,
+                           start_minute=rr.day_start, allow_drop=True, solutions=50, return_to_start=True)
+        return route.order + route.dropped  # dropped stops are attempted last
+
+    def _visit(self, r: int, rid, day: int, km: float, c: int, kind: str, vtype: int, rngs):
+        """Travel to store ``c`` and visit it, or record it missed when the day or the store's
+        hours end first; a visit closes the store's open to-dos and files the form's new ones.
+        Returns whether the visit took place."""
+        rc, rr, env = self.cfg.customers, self.cfg.reps, self.env
+        rng, form_rng, _ = rngs
+        trav = km / rr.speed_kmh * 60 * rng.lognormal(-rr.travel_noise_cv**2 / 2, rr.travel_noise_cv) + rr.trip_minutes
+        svc = float(self.type_dist[vtype].sample(rng, 1)[0])
+        begin = max(env.now * 1440 + trav, day * 1440 + rc.open_minute)
+        name = self.type_names[vtype]
+        if begin + svc > min(day * 1440 + rr.day_end, day * 1440 + rc.close_minute):
+            self.visits.append((rid, c, day, np.nan, np.nan, "missed", name, kind == "adhoc"))
+            return False
+        yield env.timeout((begin + svc - env.now * 1440) / 1440)
+        self.travel_total[r] += trav
+        self.visits.append((rid, c, day, begin, begin + svc, kind, name, kind == "adhoc"))
+        for t_id in self.open_todo.pop(c, []):
+            self.todos[t_id][3] = begin
+        u = rng.random()   # one draw per visit on the rep's stream, whichever form (common random numbers)
+        if self.rules_on:   # the form's answers, then the to-do rules they meet
+            # the todo_share shorthand answers its one field with the rep's draw; a form of the
+            # user's own fields has its own stream
+            yes = np.array([u < self.p_yes[0]]) if self.shorthand else form_rng.random(self.p_yes.size) < self.p_yes
+            for title, due_days in self.todo_of[int(self.bits[yes].sum())]:
+                self.todos.append([len(self.todos), c, begin, None, begin + due_days * 1440, title])
+                self.open_todo.setdefault(c, []).append(len(self.todos) - 1)
+        return True
+
+    def result(self, keep_events: bool) -> FieldResult:
+        world = self.world
+        v = pd.DataFrame(self.visits, columns=["rep_id", "c", "day", "start_min", "end_min", "status", "visit_type",
+                                               "adhoc"])
+        v["customer_id"] = self.cust["customer_id"].to_numpy()[v["c"]]
+        v["grade"] = self.grade[v["c"]]
+        v = v.drop(columns="c")
+        done = v[v["status"].isin(["planned", "adhoc"])]
+        m = self._metrics(v, done[done["day"] >= world.warmup])
+        world.log.extend(done["start_min"].to_numpy() / 1440, "visit", np.arange(len(done)), "visit",
+                         value=(done["end_min"] - done["start_min"]).to_numpy())
+        events = world.log.to_frame()
+        return FieldResult(table=v, events=events if keep_events else events.iloc[:0], metrics=m)
+
+    def _metrics(self, v: pd.DataFrame, after: pd.DataFrame) -> dict[str, float]:
+        world, cfg, grade = self.world, self.cfg, self.grade
+        planned_n = int(((self.plan["day"] >= world.warmup)).sum())
+        span = self.days - world.warmup
+        rep_days = len(self.reps) * int(np.isin(self.weekday[int(world.warmup):], cfg.cadence.workdays).sum())
+        m = {
+            "planned": float(planned_n),
+            "overflow": float(len(self.overflow)),
+            "visits": float(len(after)),
+            "plan_adherence": float((after["status"] == "planned").sum() / planned_n) if planned_n else np.nan,
+            "missed": float(((v["status"] == "missed") & (v["day"] >= world.warmup)).sum()),
+            "cancelled": float(((v["status"] == "cancelled") & (v["day"] >= world.warmup)).sum()),
+            "visits_per_rep_day": float(len(after) / max(1, rep_days)),
+            "travel_share": (float(self.travel_total.sum() / self.worked_total.sum()) if self.worked_total.sum()
+                             else np.nan),
+        }
+        for g_name, every in cfg.cadence.every_days.items():
+            req = int((grade == g_name).sum()) * span / every
+            m[f"coverage.{g_name}"] = float((after["grade"] == g_name).sum() / req) if req else np.nan
+        td = pd.DataFrame(self.todos, columns=["todo", "c", "created", "done", "due", "title"])
+        due_in = td[td["due"] <= world.horizon * 1440]
+        m["todos_on_time"] = (float((due_in["done"].notna() & (due_in["done"] <= due_in["due"])).mean()) if len(due_in)
+                              else np.nan)
+        if self.rules_on:
+            after_wu = td[td["created"] >= world.warmup * 1440]
+            m["todos"] = float(len(after_wu))
+            for title in dict.fromkeys(r.title for r in self.todo_rules):
+                m[f"todos.{title}"] = float((after_wu["title"] == title).sum())
+        return m
+
+
 def simulate_field(cfg: FieldConfig, seed, horizon_days: float, warmup_days: float = 0.0,
                    *, keep_events: bool = True, stores: pd.DataFrame | None = None,
                    rep_homes: pd.DataFrame | None = None, start_at=None) -> FieldResult:
@@ -236,150 +398,16 @@ def simulate_field(cfg: FieldConfig, seed, horizon_days: float, warmup_days: flo
     (True, ['coverage.A', 'coverage.B', 'coverage.C', 'coverage.D'])
     """
     world = World(seed, horizon_days, warmup_days)
-    days = int(np.ceil(horizon_days))
     t0 = _T0 if start_at is None else pd.Timestamp(start_at).normalize()
     if stores is None:
         cust, reps = field_world(cfg, world.streams.rng("world"))
     else:
         cust, reps = given_world(stores, rep_homes)
-    plan, overflow = plan_visits(cust, cfg.cadence, start=t0, days=days)
-    plan["day"] = ((plan["date"] - t0) / pd.Timedelta(days=1)).astype(int)
-    weekday = _weekdays(t0, days)
-    pos = {cid: k for k, cid in enumerate(cust["customer_id"])}
-    latlon = cust[["lat", "lon"]].to_numpy(float)
-    grade = cust["grade"].to_numpy()
-    owner = cust["owner_id"].to_numpy()
-    rc, rr = cfg.customers, cfg.reps
-    visits, todos = [], []
-    open_todo: dict[int, list[int]] = {}
-    travel_total = np.zeros(len(reps))
-    worked_total = np.zeros(len(reps))
-    env = world.env
-    form, todo_rules, shorthand = rc.todo_model()   # to-dos: the TodoRules of the visit form, always
-    rules_on = bool(todo_rules)
-    if rules_on:
-        todo_of = rc.todo_table()
-        p_yes = np.array(list(form.values()))
-        bits = 1 << np.arange(p_yes.size)
-    type_names = list(rc.visit_types) or [""]
-    type_p = np.array([t.share for t in rc.visit_types.values()]) if rc.visit_types else np.ones(1)
-    type_p = type_p / type_p.sum()
-    type_dist = [t.service_minutes for t in rc.visit_types.values()] or [rc.service_minutes]
-    svc_mean = rc.service_mean()
-
-    def rep_proc(r: int):
-        rid = reps["rep_id"].iloc[r]
-        rng = world.streams.rng(f"rep.{rid}")
-        form_rng = world.streams.rng(f"form.{rid}")
-        type_rng = world.streams.rng(f"type.{rid}")
-        home = reps[["lat", "lon"]].to_numpy(float)[r]
-        mine = np.flatnonzero(owner == rid)
-        by_day = {d: g for d, g in plan[plan["rep_id"] == rid].groupby("day")}
-        for day in range(days):
-            if weekday[day] not in cfg.cadence.workdays:
-                continue
-            start = day * 1440 + rr.day_start
-            if env.now * 1440 < start:  # the clock is in days; the day is planned in minutes
-                yield env.timeout((start - env.now * 1440) / 1440)
-            g = by_day.get(day)
-            planned = [pos[c] for c in g["customer_id"]] if g is not None else []
-            keep = rng.random(len(planned)) >= cfg.cancellation_share
-            n_adhoc = rng.poisson(cfg.adhoc_per_day) if len(mine) else 0
-            adhoc = [int(c) for c in rng.choice(mine, size=min(n_adhoc, len(mine)), replace=False)] if n_adhoc else []
-            vt = (type_rng.choice(len(type_names), len(planned) + len(adhoc), p=type_p) if rc.visit_types
-                  else np.zeros(len(planned) + len(adhoc), dtype=int))
-            for k in np.flatnonzero(~keep):
-                visits.append((rid, int(planned[k]), day, np.nan, np.nan, "cancelled", type_names[vt[k]], False))
-            stops = [p for p, ok in zip(planned, keep) if ok] + adhoc
-            kinds = ["planned"] * int(keep.sum()) + ["adhoc"] * len(adhoc)
-            types = list(vt[:len(planned)][keep]) + list(vt[len(planned):])
-            if not stops:
-                continue
-            pts = np.vstack([home, latlon[stops]])
-            dist = distance_matrix(pts) * rr.road_factor
-            if cfg.routing and len(stops) > 1:
-                windows = [(rr.day_start, rr.day_end)] + [(rc.open_minute, rc.close_minute)] * len(stops)
-                route = plan_route(dist, speed_per_hour=rr.speed_kmh, service_minutes=svc_mean,
-                                   windows=windows, start_minute=rr.day_start, allow_drop=True,
-                                   solutions=50, return_to_start=True)
-                order = route.order + route.dropped  # dropped stops are attempted last
-            else:
-                order = list(range(1, len(stops) + 1))
-            here = 0
-            day_end = day * 1440 + rr.day_end
-            for node in order:
-                trav = (dist[here, node] / rr.speed_kmh * 60 * rng.lognormal(-rr.travel_noise_cv**2 / 2, rr.travel_noise_cv)
-                        + rr.trip_minutes)
-                svc = float(type_dist[types[node - 1]].sample(rng, 1)[0])
-                open_at = day * 1440 + rc.open_minute
-                arrive = env.now * 1440 + trav
-                begin = max(arrive, open_at)
-                c = stops[node - 1]
-                if begin + svc > min(day_end, day * 1440 + rc.close_minute):
-                    visits.append((rid, c, day, np.nan, np.nan, "missed", type_names[types[node - 1]],
-                                   kinds[node - 1] == "adhoc"))
-                    continue
-                yield env.timeout((begin + svc - env.now * 1440) / 1440)
-                travel_total[r] += trav
-                here = node
-                visits.append((rid, c, day, begin, begin + svc, kinds[node - 1], type_names[types[node - 1]],
-                               kinds[node - 1] == "adhoc"))
-                for t_id in open_todo.pop(c, []):
-                    todos[t_id][3] = begin
-                u = rng.random()   # one draw per visit on the rep's stream, whichever form (common random numbers)
-                if rules_on:   # the form's answers, then the to-do rules they meet
-                    # the todo_share shorthand answers its one field with the rep's draw; a form of
-                    # the user's own fields has its own stream
-                    yes = np.array([u < p_yes[0]]) if shorthand else form_rng.random(p_yes.size) < p_yes
-                    combo = int(bits[yes].sum())
-                    for title, due_days in todo_of[combo]:
-                        todos.append([len(todos), c, begin, None, begin + due_days * 1440, title])
-                        open_todo.setdefault(c, []).append(len(todos) - 1)
-            back = dist[here, 0] / rr.speed_kmh * 60 + (rr.trip_minutes if here else 0.0)
-            travel_total[r] += back
-            worked_total[r] += rr.day_end - rr.day_start
-
+    run = _FieldRun(cfg, world, cust, reps, t0)
     for r in range(len(reps)):
-        env.process(rep_proc(r))
+        world.env.process(run.rep_proc(r))
     world.run()
-
-    v = pd.DataFrame(visits, columns=["rep_id", "c", "day", "start_min", "end_min", "status", "visit_type",
-                                     "adhoc"])
-    v["customer_id"] = cust["customer_id"].to_numpy()[v["c"]]
-    v["grade"] = grade[v["c"]]
-    v = v.drop(columns="c")
-    done = v[v["status"].isin(["planned", "adhoc"])]
-    after = done[done["day"] >= world.warmup]
-    planned_n = int(((plan["day"] >= world.warmup)).sum())
-    span = days - world.warmup
-    m = {
-        "planned": float(planned_n),
-        "overflow": float(len(overflow)),
-        "visits": float(len(after)),
-        "plan_adherence": float((after["status"] == "planned").sum() / planned_n) if planned_n else np.nan,
-        "missed": float(((v["status"] == "missed") & (v["day"] >= world.warmup)).sum()),
-        "cancelled": float(((v["status"] == "cancelled") & (v["day"] >= world.warmup)).sum()),
-        "visits_per_rep_day": float(len(after) / max(1, len(reps) * int(np.isin(weekday[int(world.warmup):],
-                                                                               cfg.cadence.workdays).sum()))),
-        "travel_share": float(travel_total.sum() / worked_total.sum()) if worked_total.sum() else np.nan,
-    }
-    for g_name, every in cfg.cadence.every_days.items():
-        n_c = int((grade == g_name).sum())
-        req = n_c * span / every
-        m[f"coverage.{g_name}"] = float((after["grade"] == g_name).sum() / req) if req else np.nan
-    td = pd.DataFrame(todos, columns=["todo", "c", "created", "done", "due", "title"])
-    due_in = td[td["due"] <= world.horizon * 1440]
-    m["todos_on_time"] = float((due_in["done"].notna() & (due_in["done"] <= due_in["due"])).mean()) if len(due_in) else np.nan
-    if rules_on:
-        after_wu = td[td["created"] >= world.warmup * 1440]
-        m["todos"] = float(len(after_wu))
-        for title in dict.fromkeys(r.title for r in todo_rules):
-            m[f"todos.{title}"] = float((after_wu["title"] == title).sum())
-    log = world.log
-    log.extend(done["start_min"].to_numpy() / 1440, "visit", np.arange(len(done)), "visit",
-               value=(done["end_min"] - done["start_min"]).to_numpy())
-    events = log.to_frame()
-    return FieldResult(table=v, events=events if keep_events else events.iloc[:0], metrics=m)
+    return run.result(keep_events)
 
 
 register(ModelSpec(name="field", config=FieldConfig, simulate=simulate_field, table="visits",
