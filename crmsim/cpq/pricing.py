@@ -505,6 +505,57 @@ def price_lines(lines: pd.DataFrame, catalog: pd.DataFrame, rules, *, policy: Pr
     ['base price 10000; -10.0% (vol, best)', 'base price 10000; -5.0% (vip, best)', 'base price 5000']
     """
     policy = policy or PricingPolicy()
+    rules = list(rules)
+    L, at = _priced_lines(lines, catalog, units)
+    foreign = _line_context(L, catalog, at, rules, policy)
+    R = _rules_frame(rules)
+    R["rule_idx"] = np.arange(len(R))
+    R.attrs["base_currency"] = policy.currency
+    R.attrs["when"] = {k: r.when for k, r in enumerate(rules) if r.when}
+    formulas = [k for k, r in enumerate(rules) if r.kind == "formula"]
+    n = len(L)
+    price = L["base_price"].to_numpy(dtype=float).copy()
+    price[foreign] = np.nan        # the catalogue's prices are in its currency: never converted
+    win = np.full(n, -1, dtype=np.int64)       # winning price rule per line (-1: base price)
+    floor_v, ceil_v, total = np.full(n, np.nan), np.full(n, np.nan), np.zeros(n)
+    dcodes, dnames = np.full(n, -1, dtype=np.int64), np.array([], dtype=object)
+    if len(R):
+        li, ri = _match(L, R)
+        li, ri, pair_price = _formula_pairs(L, rules, formulas, R, li, ri)
+        rank, is_p = _precedence(R, policy)
+        pair_p = is_p[ri]
+        win_l, win_r, price[win_l] = _winners(n, li, ri, pair_p, pair_price, R, rank, is_p, policy)
+        win[win_l] = win_r
+        dl, dr, total = _discounts(n, li[~pair_p], ri[~pair_p], R, rank, is_p, win_l, win_r, policy)
+        price = price * (1 - total)
+        dcodes, dnames = _discount_names(n, dl, dr, R["rule_id"].to_numpy(dtype=object), policy)
+        _bounds(R, li, ri, price, floor_v, ceil_v)
+    fbase = np.zeros(n)
+    for k in formulas:
+        m = win == k
+        if m.any():
+            fbase[m] = L["_cost" if rules[k].base == "cost" else "base_price"].to_numpy(dtype=float)[m]
+    explain = _explanations(win, R, L["base_price"].to_numpy(), (dcodes, np.asarray(dnames, dtype=object)), total,
+                            floor_v, ceil_v, policy.stacking, rules=rules, fbase=fbase)
+    if foreign.any():   # a line in another currency that no rule of its currency priced
+        unpriced = foreign & (win < 0)
+        explain = np.where(unpriced, [f"no price rule in {c}; the catalogue's prices are in {policy.currency} and are "
+                                      "not converted" for c in L["_cur"].to_numpy(dtype=object)], explain)
+    L = L.drop(columns=[c for c in ("_unit", "_cost", "_cur") if c in L.columns])
+    unit_price, amount = _money(price, L["base_qty"].to_numpy())
+    out = L.assign(unit_price=unit_price, amount=amount, price_rule=_texts(R["rule_id"].to_numpy(dtype=object), win)
+                   if len(R) else np.full(n, None, dtype=object),
+                   discounts=_texts([*dnames, ""], np.where(dcodes < 0, len(dnames), dcodes)), explanation=explain)
+    return out if saleable is None else _not_saleable(out, L, catalog, at, saleable)
+
+
+#: larger than any rank: "no rule" in the per-line minima
+_BIG = np.iinfo(np.int64).max
+
+
+def _priced_lines(lines: pd.DataFrame, catalog: pd.DataFrame, units) -> tuple[pd.DataFrame, np.ndarray]:
+    """The lines with their product's catalogue columns and ``base_qty``, and each line's row in
+    the catalogue. A product not in the catalogue is a named error."""
     codes, uniq = pd.factorize(lines["product_id"])
     pos = pd.Index(catalog["product_id"]).get_indexer(uniq)
     if (pos < 0).any():
@@ -519,14 +570,14 @@ def price_lines(lines: pd.DataFrame, catalog: pd.DataFrame, rules, *, policy: Pr
         c = catalog[col]   # a text column is spread as text (not one Python string per line)
         L[col] = c.array.take(at) if isinstance(c.dtype, pd.StringDtype) else c.to_numpy()[at]
     L["base_qty"] = to_base_units(L, units) if (units is not None and "unit" in L.columns) else L["qty"].astype(float)
-    rules = list(rules)
-    R = _rules_frame(rules)
-    R["rule_idx"] = np.arange(len(R))
-    R.attrs["base_currency"] = policy.currency
-    R.attrs["when"] = {k: r.when for k, r in enumerate(rules) if r.when}
-    formulas = [k for k, r in enumerate(rules) if r.kind == "formula"]
-    n = len(L)
-    foreign = np.zeros(n, dtype=bool)
+    return L, at
+
+
+def _line_context(L: pd.DataFrame, catalog: pd.DataFrame, at: np.ndarray, rules: list, policy: PricingPolicy
+                  ) -> np.ndarray:
+    """Adds what the rules need to ``L`` (the line's currency ``_cur``, unit ``_unit``, cost
+    ``_cost``); returns which lines are in a currency other than the catalogue's."""
+    foreign = np.zeros(len(L), dtype=bool)
     if "currency" in L.columns:
         if policy.currency is None:
             raise KeyError("order lines have a 'currency' column: give the catalogue's currency "
@@ -536,166 +587,164 @@ def price_lines(lines: pd.DataFrame, catalog: pd.DataFrame, rules, *, policy: Pr
     elif any(r.currency not in (None, policy.currency) for r in rules):
         L["_cur"] = policy.currency
     if any(r.unit for r in rules):   # the unit each line is ordered in (its base unit without a unit column)
-        base_unit = catalog["base_unit"].to_numpy()[pos][codes] if "base_unit" in catalog.columns else None
+        base_unit = catalog["base_unit"].to_numpy()[at] if "base_unit" in catalog.columns else None
         if "unit" in L.columns:
             L["_unit"] = L["unit"].where(L["unit"].notna(), base_unit if base_unit is not None else None)
         elif base_unit is not None:
             L["_unit"] = base_unit
         else:
             raise KeyError("price rules bound to a unit need the lines' 'unit' column or the catalogue's 'base_unit'")
-    if any(rules[k].base == "cost" for k in formulas):
+    if any(r.kind == "formula" and r.base == "cost" for r in rules):
         if "cost" not in catalog.columns:
             raise KeyError("a formula on cost needs the catalogue's 'cost' column")
-        L["_cost"] = pd.to_numeric(pd.Series(catalog["cost"].to_numpy()[pos][codes], index=L.index),
-                                   errors="coerce").astype(float)
-    price = L["base_price"].to_numpy(dtype=float).copy()
-    price[foreign] = np.nan        # the catalogue's prices are in its currency: never converted
-    win = np.full(n, -1, dtype=np.int64)       # winning price rule per line (-1: base price)
-    floor_v = np.full(n, np.nan)
-    ceil_v = np.full(n, np.nan)
-    total = np.zeros(n)
-    if len(R):
-        li, ri = _match(L, R)
-        # each rule's rank by the precedence (specificity desc, priority desc, tie asc): the
-        # winner for a line is its matching rule of lowest rank, found without sorting the pairs
-        tie_key = R["value"].to_numpy(dtype=float) if policy.tie == "lowest_price" else R["order"].to_numpy(dtype=float)
-        is_p = R["kind"].isin(["price", "formula"]).to_numpy()
-        pair_price = None
-        if formulas:   # a formula's price depends on the line: computed per (line, rule) pair
-            pair_price = R["value"].to_numpy(dtype=float)[ri].copy()
-            for k in formulas:
-                m = ri == k
-                if m.any():
-                    col = "_cost" if rules[k].base == "cost" else "base_price"
-                    pair_price[m] = rules[k].formula_price(L[col].to_numpy(dtype=float)[li[m]])
-            keep = ~(np.isin(ri, formulas) & np.isnan(pair_price))     # no cost: the formula does not apply
-            li, ri, pair_price = li[keep], ri[keep], pair_price[keep]
-        rank = np.empty(len(R), dtype=np.int64)
-        for mask, tk in ((is_p, tie_key), (~is_p, R["order"].to_numpy(dtype=float))):
-            idx = np.flatnonzero(mask)
-            o = np.lexsort((tk[idx], -R["priority"].to_numpy()[idx], -R["specificity"].to_numpy()[idx]))
-            rank[idx[o]] = np.arange(idx.size)
-        rid = R["rule_id"].to_numpy(dtype=object)
-        big = np.iinfo(np.int64).max
-        pair_p = is_p[ri]
-        best_p = np.full(n, big)
+        L["_cost"] = pd.to_numeric(pd.Series(catalog["cost"].to_numpy()[at], index=L.index), errors="coerce").astype(float)
+    return foreign
+
+
+def _formula_pairs(L, rules, formulas, R, li, ri):
+    """A formula's price depends on the line: computed per matching (line, rule) pair; a formula
+    on cost does not apply to a line without a cost. ``pair_price`` is None without formulas."""
+    if not formulas:
+        return li, ri, None
+    pair_price = R["value"].to_numpy(dtype=float)[ri].copy()
+    for k in formulas:
+        m = ri == k
+        if m.any():
+            col = "_cost" if rules[k].base == "cost" else "base_price"
+            pair_price[m] = rules[k].formula_price(L[col].to_numpy(dtype=float)[li[m]])
+    keep = ~(np.isin(ri, formulas) & np.isnan(pair_price))
+    return li[keep], ri[keep], pair_price[keep]
+
+
+def _precedence(R: pd.DataFrame, policy: PricingPolicy) -> tuple[np.ndarray, np.ndarray]:
+    """Each rule's rank among the price rules or among the discount rules (specificity desc,
+    priority desc, the tie key asc), and which rules set a price."""
+    tie_key = R["value"].to_numpy(dtype=float) if policy.tie == "lowest_price" else R["order"].to_numpy(dtype=float)
+    is_p = R["kind"].isin(["price", "formula"]).to_numpy()
+    rank = np.empty(len(R), dtype=np.int64)
+    for mask, tk in ((is_p, tie_key), (~is_p, R["order"].to_numpy(dtype=float))):
+        idx = np.flatnonzero(mask)
+        o = np.lexsort((tk[idx], -R["priority"].to_numpy()[idx], -R["specificity"].to_numpy()[idx]))
+        rank[idx[o]] = np.arange(idx.size)
+    return rank, is_p
+
+
+def _winners(n, li, ri, pair_p, pair_price, R, rank, is_p, policy) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``(lines, rules, prices)``: the winning price rule of every line a price rule matches: its
+    matching rule of lowest rank (found without sorting the pairs), or with formulas the same
+    precedence with the formula's own price as the tie key."""
+    if pair_price is None:
+        best_p = np.full(n, _BIG)
         np.minimum.at(best_p, li[pair_p], rank[ri[pair_p]])
         price_rules = np.flatnonzero(is_p)
         by_rank = np.empty(len(R), dtype=np.int64)
         by_rank[rank[price_rules]] = price_rules
-        if pair_price is not None:
-            # the winner per line by the same precedence, with the formula's own price as the tie key
-            pk = np.flatnonzero(pair_p)
-            order = R["order"].to_numpy(dtype=float)[ri[pk]]
-            tie = pair_price[pk] if policy.tie == "lowest_price" else order
-            o = np.lexsort((order, tie, -R["priority"].to_numpy()[ri[pk]], -R["specificity"].to_numpy()[ri[pk]],
-                            li[pk]))
-            pk = pk[o]
-            first = np.r_[True, li[pk][1:] != li[pk][:-1]] if pk.size else np.zeros(0, dtype=bool)
-            win_l, win_r = li[pk][first], ri[pk][first]
-            price[win_l] = pair_price[pk][first]
-        else:
-            win_l = np.flatnonzero(best_p < big)
-            win_r = by_rank[best_p[win_l]]
-            price[win_l] = R["value"].to_numpy(dtype=float)[win_r]
-        win[win_l] = win_r
-        # discount rules: best (lowest rank) / additive / compounding, vectorised
-        dl, dr = li[~pair_p], ri[~pair_p]
-        v_all = R["value"].to_numpy(dtype=float)
-        alone = R["apply_alone"].to_numpy(dtype=bool)
-        if alone.any():
-            # a price rule that applies alone takes no discount with it
-            solo = np.zeros(n, dtype=bool)
-            solo[win_l] = alone[win_r]
-            keep = ~solo[dl]
+        win_l = np.flatnonzero(best_p < _BIG)
+        win_r = by_rank[best_p[win_l]]
+        return win_l, win_r, R["value"].to_numpy(dtype=float)[win_r]
+    pk = np.flatnonzero(pair_p)
+    order = R["order"].to_numpy(dtype=float)[ri[pk]]
+    tie = pair_price[pk] if policy.tie == "lowest_price" else order
+    o = np.lexsort((order, tie, -R["priority"].to_numpy()[ri[pk]], -R["specificity"].to_numpy()[ri[pk]], li[pk]))
+    pk = pk[o]
+    first = np.r_[True, li[pk][1:] != li[pk][:-1]] if pk.size else np.zeros(0, dtype=bool)
+    return li[pk][first], ri[pk][first], pair_price[pk][first]
+
+
+def _discounts(n, dl, dr, R, rank, is_p, win_l, win_r, policy) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The discount rules applied to each line (pairs ``dl, dr``, sorted by line then rank unless
+    ``best``) and each line's total discount share: ``apply_alone`` first (a price rule that applies
+    alone takes no discount; a discount rule that does is the only one), then the stacking policy,
+    capped at ``max_discount``."""
+    v_all = R["value"].to_numpy(dtype=float)
+    alone = R["apply_alone"].to_numpy(dtype=bool)
+    if alone.any():
+        solo = np.zeros(n, dtype=bool)
+        solo[win_l] = alone[win_r]
+        keep = ~solo[dl]
+        dl, dr = dl[keep], dr[keep]
+        a = alone[dr]
+        if a.any():
+            best_a = np.full(n, _BIG)
+            np.minimum.at(best_a, dl[a], rank[dr[a]])
+            keep = ~(best_a < _BIG)[dl] | (alone[dr] & (rank[dr] == best_a[dl]))
             dl, dr = dl[keep], dr[keep]
-            # a discount rule that applies alone: the best-ranked one, and no other
-            a = alone[dr]
-            if a.any():
-                best_a = np.full(n, big)
-                np.minimum.at(best_a, dl[a], rank[dr[a]])
-                has_a = best_a < big
-                keep = ~has_a[dl] | (alone[dr] & (rank[dr] == best_a[dl]))
-                dl, dr = dl[keep], dr[keep]
-        if policy.stacking == "best":
-            best_d = np.full(n, big)
-            np.minimum.at(best_d, dl, rank[dr])
-            disc_rules = np.flatnonzero(~is_p)
-            by_rank_d = np.empty(len(R), dtype=np.int64)
-            by_rank_d[rank[disc_rules]] = disc_rules
-            dl = np.flatnonzero(best_d < big)
-            dr = by_rank_d[best_d[dl]]
-            total = np.zeros(n)
-            total[dl] = v_all[dr]
-        else:
-            o = np.lexsort((rank[dr], dl))
-            dl, dr = dl[o], dr[o]
-            if policy.stacking == "additive":
-                total = np.zeros(n)
-                np.add.at(total, dl, v_all[dr])
-            else:
-                logkeep = np.zeros(n)
-                np.add.at(logkeep, dl, np.log1p(-np.minimum(v_all[dr], 1 - 1e-12)))
-                total = 1 - np.exp(logkeep)
-        total = np.minimum(total, policy.max_discount)
-        price = price * (1 - total)
-        # each line's discounts as a code into distinct texts (-1: none)
-        dcodes = np.full(n, -1, dtype=np.int64)
-        if dl.size and policy.stacking == "best":   # one discount per line
-            dnames, dcodes[dl] = rid, dr
-        elif dl.size:   # dl is sorted: join each line's run of rule ids
-            cuts = np.flatnonzero(np.r_[True, dl[1:] != dl[:-1]])
-            jc, dnames = pd.factorize(np.array(["+".join(c) for c in np.split(rid[dr], cuts[1:])], dtype=object))
-            dcodes[dl[cuts]] = jc
-        else:
-            dnames = np.array([], dtype=object)
-        # floors and ceilings of every matching rule
-        for col, pick, out_v in (("floor", np.fmax, floor_v), ("ceiling", np.fmin, ceil_v)):
-            rv = R[col].to_numpy(dtype=float)
-            k = ~np.isnan(rv[ri])
-            if not k.any():
-                continue
-            bound = np.full(n, np.nan)
-            pick.at(bound, li[k], rv[ri[k]])
-            hit = (price < bound) if col == "floor" else (price > bound)
-            price[hit] = bound[hit]
-            out_v[hit] = bound[hit]
+    total = np.zeros(n)
+    if policy.stacking == "best":
+        best_d = np.full(n, _BIG)
+        np.minimum.at(best_d, dl, rank[dr])
+        disc_rules = np.flatnonzero(~is_p)
+        by_rank_d = np.empty(len(R), dtype=np.int64)
+        by_rank_d[rank[disc_rules]] = disc_rules
+        dl = np.flatnonzero(best_d < _BIG)
+        dr = by_rank_d[best_d[dl]]
+        total[dl] = v_all[dr]
     else:
-        dcodes, dnames = np.full(n, -1, dtype=np.int64), np.array([], dtype=object)
-    disc_col = _texts([*dnames, ""], np.where(dcodes < 0, len(dnames), dcodes))
-    fbase = np.zeros(n)
-    for k in formulas:
-        m = win == k
-        if m.any():
-            fbase[m] = L["_cost" if rules[k].base == "cost" else "base_price"].to_numpy(dtype=float)[m]
-    explain = _explanations(win, R, L["base_price"].to_numpy(), (dcodes, np.asarray(dnames, dtype=object)), total,
-                            floor_v, ceil_v, policy.stacking, rules=rules, fbase=fbase)
-    if foreign.any():   # a line in another currency that no rule of its currency priced
-        unpriced = foreign & (win < 0)
-        explain = np.where(unpriced, [f"no price rule in {c}; the catalogue's prices are in {policy.currency} and are "
-                                      "not converted" for c in L["_cur"].to_numpy(dtype=object)], explain)
-    L = L.drop(columns=[c for c in ("_unit", "_cost", "_cur") if c in L.columns])
-    if np.isnan(price).any():
-        unit_price = pd.array([None if x != x else int(np.floor(x + 0.5)) for x in price], dtype="Int64")
-        amount = pd.array([None if x != x else int(np.floor(x * q + 0.5)) for x, q in
-                           zip(unit_price.to_numpy(dtype=float, na_value=np.nan), L["base_qty"].to_numpy())], dtype="Int64")
-    else:
+        o = np.lexsort((rank[dr], dl))
+        dl, dr = dl[o], dr[o]
+        if policy.stacking == "additive":
+            np.add.at(total, dl, v_all[dr])
+        else:
+            logkeep = np.zeros(n)
+            np.add.at(logkeep, dl, np.log1p(-np.minimum(v_all[dr], 1 - 1e-12)))
+            total = 1 - np.exp(logkeep)
+    return dl, dr, np.minimum(total, policy.max_discount)
+
+
+def _discount_names(n, dl, dr, rid, policy) -> tuple[np.ndarray, np.ndarray]:
+    """Each line's discounts as a code into distinct texts (-1: none), and the texts."""
+    dcodes = np.full(n, -1, dtype=np.int64)
+    if dl.size and policy.stacking == "best":   # one discount per line
+        dcodes[dl] = dr
+        return dcodes, rid
+    if not dl.size:
+        return dcodes, np.array([], dtype=object)
+    cuts = np.flatnonzero(np.r_[True, dl[1:] != dl[:-1]])   # dl is sorted: join each line's run of rule ids
+    jc, dnames = pd.factorize(np.array(["+".join(c) for c in np.split(rid[dr], cuts[1:])], dtype=object))
+    dcodes[dl[cuts]] = jc
+    return dcodes, dnames
+
+
+def _bounds(R, li, ri, price, floor_v, ceil_v) -> None:
+    """Floors and ceilings of every matching rule, applied to ``price`` in place; the bound that
+    bit is kept in ``floor_v`` / ``ceil_v``."""
+    n = price.size
+    for col, pick, out_v in (("floor", np.fmax, floor_v), ("ceiling", np.fmin, ceil_v)):
+        rv = R[col].to_numpy(dtype=float)
+        k = ~np.isnan(rv[ri])
+        if not k.any():
+            continue
+        bound = np.full(n, np.nan)
+        pick.at(bound, li[k], rv[ri[k]])
+        hit = (price < bound) if col == "floor" else (price > bound)
+        price[hit] = bound[hit]
+        out_v[hit] = bound[hit]
+
+
+def _money(price: np.ndarray, base_qty: np.ndarray):
+    """Unit prices and amounts in whole cents, rounded half up (missing where the price is)."""
+    if not np.isnan(price).any():
         unit_price = np.floor(price + 0.5).astype(np.int64)
-        amount = np.floor(unit_price * L["base_qty"].to_numpy() + 0.5).astype(np.int64)
-    out = L.assign(unit_price=unit_price, amount=amount, price_rule=_texts(R["rule_id"].to_numpy(dtype=object), win)
-                   if len(R) else np.full(n, None, dtype=object), discounts=disc_col, explanation=explain)
-    if saleable is not None:
-        extra = [c for c in catalog.columns if c not in L.columns]   # product attributes
-        full = L.assign(**{c: catalog[c].to_numpy()[pos][codes] for c in extra}) if extra else L
-        if isinstance(saleable, SaleableScope):
-            ok, why = saleable.check(full)
-        else:
-            ok = np.asarray(saleable(full), dtype=bool)
-            why = np.full(n, "", dtype=object)
-        out.loc[~ok, ["unit_price", "amount"]] = pd.NA
-        out["unit_price"] = out["unit_price"].astype("Int64")
-        out["amount"] = out["amount"].astype("Int64")
-        out.loc[~ok, "explanation"] = ["not saleable to this customer" + (f" ({w})" if w else "") for w in why[~ok]]
+        return unit_price, np.floor(unit_price * base_qty + 0.5).astype(np.int64)
+    unit_price = pd.array([None if x != x else int(np.floor(x + 0.5)) for x in price], dtype="Int64")
+    amount = pd.array([None if x != x else int(np.floor(x * q + 0.5)) for x, q in
+                       zip(unit_price.to_numpy(dtype=float, na_value=np.nan), base_qty)], dtype="Int64")
+    return unit_price, amount
+
+
+def _not_saleable(out: pd.DataFrame, L: pd.DataFrame, catalog: pd.DataFrame, at: np.ndarray, saleable) -> pd.DataFrame:
+    """Lines outside the saleable scope lose their price, with the reason."""
+    extra = [c for c in catalog.columns if c not in L.columns]   # product attributes
+    full = L.assign(**{c: catalog[c].to_numpy()[at] for c in extra}) if extra else L
+    if isinstance(saleable, SaleableScope):
+        ok, why = saleable.check(full)
+    else:
+        ok = np.asarray(saleable(full), dtype=bool)
+        why = np.full(len(L), "", dtype=object)
+    out.loc[~ok, ["unit_price", "amount"]] = pd.NA
+    out["unit_price"] = out["unit_price"].astype("Int64")
+    out["amount"] = out["amount"].astype("Int64")
+    out.loc[~ok, "explanation"] = ["not saleable to this customer" + (f" ({w})" if w else "") for w in why[~ok]]
     return out
 
 
