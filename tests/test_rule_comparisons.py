@@ -272,3 +272,31 @@ def test_a_relaxed_quality_gate_lets_bad_data_through_that_is_worked_but_never_c
     t = relaxed.table
     bad = t["lead_id"].isin(strict.table.loc[strict.table["state"] == "quarantined", "lead_id"]) & (t["state"] != "quarantined")
     assert bad.sum() > 0 and not t.loc[bad, "state"].astype(str).isin(["won", "sql_no_opportunity", "opportunity_open", "lost"]).any()
+
+
+def test_the_promotion_simulations_rebates_are_the_rebate_rules_answers():
+    """Each period's rebate per customer is cpq.rebates.tier_amount on that customer's booked
+    spend of the period (a deal counts when it is approved, online orders when placed)."""
+    import pandas as pd
+
+    from crmsim.cpq.rebates import tier_amount
+
+    sc = load_scenario(ROOT / "scenarios" / "promotions.toml", {"baseline.customers": 300})
+    cfg = sc.baseline
+    assert cfg.rebate_tiers and cfg.rebate_period_days == 91
+    res = get_model("promo").simulate(cfg, 4, 182.0, 0.0)
+    o = res.table
+    o = o[~o["lost"]]
+    booked = o["day"] + np.where(o["kind"] == "deal", o["wait_days"].fillna(0.0), 0.0)
+    period = (booked // cfg.rebate_period_days).astype(int)
+    spend = o.assign(period=period).groupby(["period", "customer"])["net_amount"].sum()
+    paid = res.events[res.events["event"] == "rebate"]
+    assert len(paid) > 20
+    for p in (0, 1):
+        s = spend.loc[p] if p in spend.index.get_level_values(0) else pd.Series(dtype=float)
+        want = pd.Series(tier_amount(s.to_numpy(), cfg.rebate_tiers, "whole"), index=s.index)
+        want = want[want > 0]
+        got = paid[paid["t"] == (p + 1) * cfg.rebate_period_days].set_index("entity_id")["value"]
+        assert sorted(got.index.astype(int)) == sorted(want.index.astype(int)), p
+        np.testing.assert_allclose(got.sort_index().to_numpy(), want.sort_index().to_numpy())
+    assert res.metrics["rebate_cost"] == paid["value"].sum()
