@@ -299,6 +299,123 @@ def _dunning_run(cfg: CreditConfig, day: int, t0: pd.Timestamp, recs: list, sche
     return (int(send.sum()), int(fee[send].sum())) if counted else (0, 0)
 
 
+class _CreditRun:
+    """One replication's state: the book (:class:`_Book`), the invoices and when each will be
+    paid, the dunning levels sent, defaults and the running totals. :meth:`daily` is the day's
+    step: payments, the month's defaults, orders through the credit rule, bills, dunning."""
+
+    def __init__(self, cfg: CreditConfig, world: World):
+        self.cfg, self.world, self.log = cfg, world, world.log
+        n = self.n = cfg.customers
+        grades = list(cfg.grade_shares)
+        self.g, self.rate, limit = credit_book(cfg, world.streams)
+        self.customers = book_customers(cfg, world.streams, self.g, limit)
+        self.book = _Book(cfg, self.customers)
+        self.dtp = [cfg.days_to_pay.get(x) for x in grades]
+        self.late = np.array([cfg.late_days_mean[x] for x in grades])[self.g]
+        self.pd_month = 1 - (1 - np.array([cfg.annual_pd[x] for x in grades])[self.g]) ** (1 / 12)
+        self.s2 = np.log1p(cfg.order_amount_cv**2)
+        self.defaulted = np.zeros(n, dtype=bool)
+        self.recs: list[tuple] = []          # (customer, amount, created, due, paid_at or nan)
+        self.sched: list[int] = []           # the day each invoice will be paid
+        self.sent: dict[int, tuple[int, float]] = {}   # open invoices: (dunning level sent, day sent)
+        self.pay_heap: list = []
+        self.state = {"sales": 0, "lost_sales": 0, "loss": 0, "exposure_sum": 0.0, "days": 0, "holds": 0,
+                      "letters": 0, "fees": 0}
+        self.holds, self.lost = np.zeros(n, dtype=np.int64), np.zeros(n, dtype=np.int64)
+        self.t0 = pd.Timestamp("2025-01-06")
+        self.cycle = cfg.billing_cycle_days
+        self.month_starts = set(month_start_days(world.horizon).tolist())
+
+    def invoice(self, c: int, a: int, day: int, r: np.random.Generator) -> None:
+        """An invoice of ``a`` to customer ``c`` on ``day``, and the day it will be paid."""
+        due = day + self.cfg.terms_days
+        d = self.dtp[self.g[c]]
+        pay_day = (due + int(round(r.exponential(self.late[c]))) if d is None
+                   else day + int(round(float(d.sample(r, 1)[0]))))
+        heapq.heappush(self.pay_heap, (pay_day, len(self.recs)))
+        self.sent[len(self.recs)] = (0, np.nan)
+        self.sched.append(pay_day)
+        self.recs.append((c, a, day, due, np.nan))
+
+    def payments(self, day: int) -> None:
+        recs = self.recs
+        while self.pay_heap and self.pay_heap[0][0] <= day:
+            t, k = heapq.heappop(self.pay_heap)
+            c, amt = recs[k][0], recs[k][1]
+            if not self.defaulted[c] and np.isnan(recs[k][4]) and t == self.sched[k]:
+                self.book.add(c, -amt)
+                recs[k] = (*recs[k][:4], float(t))
+                self.sent.pop(k, None)
+
+    def defaults(self, day: int, r: np.random.Generator) -> None:
+        """Monthly defaults by one common factor; a defaulted customer's open amount is lost."""
+        z = r.standard_normal()
+        e = r.standard_normal(self.n)
+        new = ~self.defaulted & defaults_given_factor(self.pd_month, self.cfg.rho, z, e)
+        if new.any():
+            loss = int(np.round(self.book.open[new].sum() * self.cfg.lgd))
+            if day >= self.world.warmup:
+                self.state["loss"] += loss
+            self.defaulted[new] = True
+            self.book.write_off(np.flatnonzero(new))
+            for k in [k for k in self.sent if self.defaulted[self.recs[k][0]]]:
+                del self.sent[k]
+            self.log.extend(np.full(int(new.sum()), float(day)), "customer", np.flatnonzero(new), "default",
+                            value=self.book.open[new].astype(float))
+
+    def orders(self, day: int, r: np.random.Generator) -> None:
+        """The day's orders, each released or held by the credit rule (:meth:`_Book.passes`)."""
+        cfg, state, log = self.cfg, self.state, self.log
+        who = np.repeat(np.arange(self.n), r.poisson(self.rate * ~self.defaulted))
+        if not who.size:
+            return
+        amt = np.round(r.lognormal(np.log(cfg.order_amount_mean) - self.s2 / 2, np.sqrt(self.s2), who.size)
+                       ).astype(np.int64)
+        counted = day >= self.world.warmup
+        for c, a in zip(who.tolist(), amt.tolist()):
+            if not self.book.passes(c, a):
+                log.record(float(day), "customer", c, "credit_hold", value=float(a))
+                if counted:
+                    state["lost_sales"] += a
+                    state["holds"] += 1
+                    self.holds[c] += 1
+                    self.lost[c] += a
+                continue
+            log.record(float(day), "customer", c, "credit_release", value=float(a))
+            if counted:
+                state["sales"] += a
+            self.book.add(c, a, unbilled=bool(self.cycle))
+            if not self.cycle:
+                self.invoice(c, a, day, r)
+
+    def daily(self, now: float) -> None:
+        cfg, book, state, cycle = self.cfg, self.book, self.state, self.cycle
+        day = int(now)
+        r = self.world.streams.rng(f"day.{day}")
+        self.payments(day)
+        if day in self.month_starts:
+            self.defaults(day, r)
+        self.orders(day, r)
+        if cycle and day % cycle == cycle - 1:   # the bill of the cycle's orders (defaulted: nothing)
+            for c in np.flatnonzero((book.unbilled > 0) & ~self.defaulted).tolist():
+                a = int(book.unbilled[c])
+                book.bill(c, a)
+                self.invoice(c, a, day, r)
+        if cfg.dunning_every_days and day % cfg.dunning_every_days == 0:
+            letters, fees = _dunning_run(cfg, day, self.t0, self.recs, self.sched, self.sent, self.pay_heap, self.log,
+                                         day >= self.world.warmup)
+            state["letters"] += letters
+            state["fees"] += fees
+        exposure = float(book.open[~self.defaulted].sum())
+        if day >= self.world.warmup:
+            state["exposure_sum"] += exposure
+            state["days"] += 1
+        # the book over time: exposure and cumulative credit loss, one system event a day
+        self.log.record(float(day), "system", 0, "exposure", value=exposure)
+        self.log.record(float(day), "system", 0, "cumulative_loss", value=float(state["loss"]))
+
+
 def simulate_credit(cfg: CreditConfig, seed, horizon_days: float, warmup_days: float = 0.0,
                     *, keep_events: bool = True) -> CreditResult:
     """Simulate the credit book for one replication (see the module docstring).
@@ -311,116 +428,13 @@ def simulate_credit(cfg: CreditConfig, seed, horizon_days: float, warmup_days: f
     (True, True)
     """
     world = World(seed, horizon_days, warmup_days)
-    rng = world.streams.rng
-    n = cfg.customers
-    grades = list(cfg.grade_shares)
-    g, rate, limit = credit_book(cfg, world.streams)
-    customers = book_customers(cfg, world.streams, g, limit)
-    book = _Book(cfg, customers)
-    dtp = [cfg.days_to_pay.get(x) for x in grades]
-    late = np.array([cfg.late_days_mean[x] for x in grades])[g]
-    pd_month = 1 - (1 - np.array([cfg.annual_pd[x] for x in grades])[g]) ** (1 / 12)
-    s2 = np.log1p(cfg.order_amount_cv**2)
-    defaulted = np.zeros(n, dtype=bool)
-    recs: list[tuple] = []          # (customer, amount, created, due, paid_at or nan)
-    sched: list[int] = []           # the day each invoice will be paid
-    sent: dict[int, tuple[int, float]] = {}   # open invoices: (dunning level sent, day sent)
-    pay_heap: list = []
-    state = {"sales": 0, "lost_sales": 0, "loss": 0, "exposure_sum": 0.0, "days": 0, "holds": 0,
-             "letters": 0, "fees": 0}
-    holds, lost = np.zeros(n, dtype=np.int64), np.zeros(n, dtype=np.int64)
-    log = world.log
-    t0 = pd.Timestamp("2025-01-06")
-    cycle = cfg.billing_cycle_days
-    month_starts = set(month_start_days(world.horizon).tolist())
-
-    def invoice(c: int, a: int, day: int, r: np.random.Generator) -> None:
-        """An invoice of ``a`` to customer ``c`` on ``day``, and the day it will be paid."""
-        due = day + cfg.terms_days
-        d = dtp[g[c]]
-        pay_day = due + int(round(r.exponential(late[c]))) if d is None else day + int(round(float(d.sample(r, 1)[0])))
-        heapq.heappush(pay_heap, (pay_day, len(recs)))
-        sent[len(recs)] = (0, np.nan)
-        sched.append(pay_day)
-        recs.append((c, a, day, due, np.nan))
-
-    def payments(day: int) -> None:
-        while pay_heap and pay_heap[0][0] <= day:
-            t, k = heapq.heappop(pay_heap)
-            c, amt = recs[k][0], recs[k][1]
-            if not defaulted[c] and np.isnan(recs[k][4]) and t == sched[k]:
-                book.add(c, -amt)
-                recs[k] = (*recs[k][:4], float(t))
-                sent.pop(k, None)
-
-    def defaults(day: int, r: np.random.Generator) -> None:
-        """Monthly defaults by one common factor; a defaulted customer's open amount is lost."""
-        z = r.standard_normal()
-        e = r.standard_normal(n)
-        new = ~defaulted & defaults_given_factor(pd_month, cfg.rho, z, e)
-        if new.any():
-            loss = int(np.round(book.open[new].sum() * cfg.lgd))
-            if day >= world.warmup:
-                state["loss"] += loss
-            defaulted[new] = True
-            book.write_off(np.flatnonzero(new))
-            for k in [k for k in sent if defaulted[recs[k][0]]]:
-                del sent[k]
-            log.extend(np.full(int(new.sum()), float(day)), "customer", np.flatnonzero(new), "default",
-                       value=book.open[new].astype(float))
-
-    def orders(day: int, r: np.random.Generator) -> None:
-        k = r.poisson(rate * ~defaulted)
-        who = np.repeat(np.arange(n), k)
-        if not who.size:
-            return
-        amt = np.round(r.lognormal(np.log(cfg.order_amount_mean) - s2 / 2, np.sqrt(s2), who.size)).astype(np.int64)
-        counted = day >= world.warmup
-        for c, a in zip(who.tolist(), amt.tolist()):
-            if not book.passes(c, a):
-                log.record(float(day), "customer", c, "credit_hold", value=float(a))
-                if counted:
-                    state["lost_sales"] += a
-                    state["holds"] += 1
-                    holds[c] += 1
-                    lost[c] += a
-                continue
-            log.record(float(day), "customer", c, "credit_release", value=float(a))
-            if counted:
-                state["sales"] += a
-            book.add(c, a, unbilled=bool(cycle))
-            if not cycle:
-                invoice(c, a, day, r)
-
-    def daily(now: float) -> None:
-        day = int(now)
-        r = rng(f"day.{day}")
-        payments(day)
-        if day in month_starts:
-            defaults(day, r)
-        orders(day, r)
-        if cycle and day % cycle == cycle - 1:   # the bill of the cycle's orders (defaulted: nothing)
-            for c in np.flatnonzero((book.unbilled > 0) & ~defaulted).tolist():
-                a = int(book.unbilled[c])
-                book.bill(c, a)
-                invoice(c, a, day, r)
-        if cfg.dunning_every_days and day % cfg.dunning_every_days == 0:
-            letters, fees = _dunning_run(cfg, day, t0, recs, sched, sent, pay_heap, log, day >= world.warmup)
-            state["letters"] += letters
-            state["fees"] += fees
-        exposure = float(book.open[~defaulted].sum())
-        if day >= world.warmup:
-            state["exposure_sum"] += exposure
-            state["days"] += 1
-        # the book over time: exposure and cumulative credit loss, one system event a day
-        log.record(float(day), "system", 0, "exposure", value=exposure)
-        log.record(float(day), "system", 0, "cumulative_loss", value=float(state["loss"]))
-
-    world.every_day(daily, at_hour=12)
+    run = _CreditRun(cfg, world)
+    world.every_day(run.daily, at_hour=12)
     world.run()
-    customers = customers.join(credit_limits(customers, cfg.policy), on="customer_id").assign(holds=holds, lost_sales=lost)
-    return _credit_result(cfg, world, recs, defaulted, state, t0, customers,
-                          log.to_frame() if keep_events else None)
+    customers = run.customers.join(credit_limits(run.customers, cfg.policy), on="customer_id").assign(
+        holds=run.holds, lost_sales=run.lost)
+    return _credit_result(cfg, world, run.recs, run.defaulted, run.state, run.t0, customers,
+                          world.log.to_frame() if keep_events else None)
 
 
 def _credit_result(cfg: CreditConfig, world: World, recs: list, defaulted: np.ndarray, state: dict,
