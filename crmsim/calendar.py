@@ -12,12 +12,16 @@ from pydantic import Field, field_validator, model_validator
 
 from crmsim.config import Config
 
-__all__ = ["WorkCalendar", "DAYS_PER_MONTH", "month_start_days"]
+__all__ = ["WorkCalendar", "DAYS_PER_MONTH", "SIM_START", "month_start_days"]
 
 #: Days in a month where a monthly rate becomes a daily one (orders or occasions per month), in
 #: every simulation and fit: the mean month, 365 / 12 = 30.42, to one decimal as the models
 #: have always used it.
 DAYS_PER_MONTH = 30.4
+#: Day 0 of a simulation that has no date of its own (a Monday): the pool, field, credit and
+#: funnel simulations and their exports count their days from it (the promotion simulation
+#: from its ``start_date``, a field or pool run on your own tables from ``start_at``).
+SIM_START = pd.Timestamp("2025-01-06")
 
 
 def month_start_days(horizon_days: float) -> np.ndarray:

@@ -36,6 +36,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from crmsim.calendar import SIM_START
 from crmsim.customers.replay import PoolHistory
 from crmsim.errors import InputError
 from crmsim.experiments.fits import (
@@ -174,7 +175,7 @@ def calibrate_pool(history: PoolHistory, base: PoolConfig, *, start=None, end=No
     wd = pd.to_datetime(fu["t"].to_numpy().astype("int64"), unit="D").day_of_week
     share = np.bincount(wd, minlength=7) / max(len(fu), 1)
     work = tuple(int(d) for d in np.flatnonzero(share >= 0.02))
-    run_wd = tuple(int((d - pd.Timestamp("2025-01-06").day_of_week) % 7) for d in work)   # the run's day 0 is a Monday
+    run_wd = tuple(int((d - SIM_START.day_of_week) % 7) for d in work)   # the run's day 0 is a Monday
     r_raw["workdays"] = sorted(run_wd)
     est.add("workdays", ",".join(map(str, sorted(run_wd))), n=len(fu), path="reps.workdays",
         note="weekdays (0 = Monday) with at least 2% of follow-ups")

@@ -34,7 +34,7 @@ import numpy as np
 import pandas as pd
 from pydantic import Field, model_validator
 
-from crmsim.calendar import DAYS_PER_MONTH, month_start_days
+from crmsim.calendar import DAYS_PER_MONTH, SIM_START, month_start_days
 from crmsim.config import Config
 from crmsim.finance.ageing import (
     DEFAULT_BUCKETS,
@@ -323,7 +323,7 @@ class _CreditRun:
         self.state = {"sales": 0, "lost_sales": 0, "loss": 0, "exposure_sum": 0.0, "days": 0, "holds": 0,
                       "letters": 0, "fees": 0}
         self.holds, self.lost = np.zeros(n, dtype=np.int64), np.zeros(n, dtype=np.int64)
-        self.t0 = pd.Timestamp("2025-01-06")
+        self.t0 = SIM_START
         self.cycle = cfg.billing_cycle_days
         self.month_starts = set(month_start_days(world.horizon).tolist())
 

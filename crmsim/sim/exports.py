@@ -10,6 +10,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from crmsim.calendar import SIM_START
 from crmsim.rng import rng_from
 
 __all__ = ["pool_export", "POOL_EXPORT_COLUMNS", "credit_export", "CREDIT_EXPORT_COLUMNS", "field_export",
@@ -128,7 +129,7 @@ def credit_export(cfg, days: int, *, seed=None, noise: bool = True) -> dict[str,
     res = simulate_credit(cfg, seed=seed, horizon_days=days)
     rng = rng_from(np.random.SeedSequence([int(seed), 773]))
     rc = res.table
-    t0 = np.datetime64("2025-01-06", "D")
+    t0 = np.datetime64(SIM_START.date(), "D")
 
     def date(t):
         t = np.asarray(t, dtype=float)

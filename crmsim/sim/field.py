@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 from pydantic import Field, model_validator
 
+from crmsim.calendar import SIM_START
 from crmsim.conditions import evaluate_all
 from crmsim.config import Config
 from crmsim.errors import InputError
@@ -32,7 +33,7 @@ from crmsim.sim.registry import ModelSpec, register
 __all__ = ["FieldConfig", "FieldCustomers", "FieldReps", "FieldResult", "VisitType", "simulate_field", "field_world",
            "given_world"]
 
-_T0 = pd.Timestamp("2025-01-06")  # a Monday
+_T0 = SIM_START  # a Monday
 
 
 class VisitType(Config):

@@ -28,6 +28,7 @@ import numpy as np
 import pandas as pd
 from pydantic import Field, field_validator, model_validator
 
+from crmsim.calendar import SIM_START
 from crmsim.config import Config
 from crmsim.leads.assignment import SHARED, AssignmentRule
 from crmsim.leads.channels import (
@@ -879,7 +880,7 @@ _STAGE_OF_EVENT = {"quarantined": "invalid", "nurture": "nurture", "mql": "mql",
                    "abandoned": "nurture", "disqualified": "nurture", "sql": "sql", "opportunity": "converted"}
 
 
-def stage_history(result: FunnelResult, *, start: str = "2025-01-06") -> pd.DataFrame:
+def stage_history(result: FunnelResult, *, start=SIM_START) -> pd.DataFrame:
     """Every stage change of every simulated lead, as :class:`crmsim.leads.lifecycle.Lifecycle`
     records them (``lead_id, t, from_stage, to_stage``; ``t`` from ``start`` as day 0): what
     :meth:`~crmsim.leads.lifecycle.Lifecycle.check_history`, ``Lifecycle.sla`` and
@@ -906,7 +907,7 @@ def stage_history(result: FunnelResult, *, start: str = "2025-01-06") -> pd.Data
                          "from_stage": frm, "to_stage": to}).reset_index(drop=True)
 
 
-def export_history(result: FunnelResult, *, start: str = "2025-01-06") -> pd.DataFrame:
+def export_history(result: FunnelResult, *, start=SIM_START) -> pd.DataFrame:
     """A simulated run as a CRM's lead export: one row per lead with ``lead_id, created_at,
     channel, status, cost, first_contact_at, sql_at, opportunity_at, closed_at, amount`` (dates
     from ``start``, a Monday, as day 0). What a real export would hold, for calibration tests.

@@ -22,6 +22,7 @@ import numpy as np
 import pandas as pd
 from pydantic import Field, model_validator
 
+from crmsim.calendar import SIM_START
 from crmsim.config import Config
 from crmsim.customers.activity import PAliveRule
 from crmsim.customers.pool import (
@@ -209,7 +210,7 @@ def gini(x) -> float:
     return float((2 * np.arange(1, n + 1) - n - 1).dot(a) / (n * a.sum()))
 
 
-_T0 = pd.Timestamp("2025-01-06")  # day 0 of every run: a Monday
+_T0 = SIM_START  # day 0 of every run: a Monday
 #: the date of day 0 of every pool run (what the run's event days count from)
 HISTORY_START = _T0
 

@@ -41,7 +41,7 @@ import pandas as pd
 import simpy
 from pydantic import Field, model_validator
 
-from crmsim.calendar import DAYS_PER_MONTH
+from crmsim.calendar import DAYS_PER_MONTH, SIM_START
 from crmsim.config import Config
 from crmsim.cpq.promotions import Promotion, PromotionEngine, PromotionPolicy
 from crmsim.cpq.quotes import ApprovalLevel, ApprovalPolicy, counter_offer, required_level_index
@@ -121,7 +121,7 @@ class PromoConfig(Config):
     """
 
     customers: int = Field(default=1000, ge=1)
-    start_date: str = "2025-01-06"
+    start_date: str = str(SIM_START.date())   # day 0 (crmsim.calendar.SIM_START unless set)
     segments: tuple[Segment, ...] = (
         Segment(name="loyal", share=0.5, elasticity=-1.5, occasions_per_month=2.0),
         Segment(name="deal_seekers", share=0.3, elasticity=-3.5, stockpile=1.0, occasions_per_month=1.5),
