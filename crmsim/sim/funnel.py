@@ -297,8 +297,9 @@ def _records_through_the_rules(d: dict[str, np.ndarray], invalid: np.ndarray, du
     merged, merged_into, records)``. A lead with bad data that passes the gate, or a second record
     of a person that is not merged, is worked like any lead but cannot become a deal (its intent
     is 0); a lead merged into another person's record is lost. ``records`` has each lead's record,
-    the intake's ``reasons``, its ``person`` (the first lead of the same person) and the counts
-    for the metrics in ``attrs``."""
+    the intake's ``reasons``, its ``person`` (the first lead of the same person), which of the
+    rules' answers were wrong (``duplicate_missed``, ``merged_wrongly``, ``bad_data_accepted``) and
+    the dedup rule's skipped blocks in ``attrs``."""
     rec = lead_records(d, invalid, dup, survivor, cfg)
     for k in [k for k in d if k.startswith("rec.")]:
         del d[k]
@@ -810,7 +811,7 @@ def simulate_funnel(cfg: FunnelConfig, seed, horizon_days: float, warmup_days: f
         bt, bn = zip(*backlog)
         log.extend(np.array(bt), "system", 0, "backlog", value=np.array(bn, dtype=float))
     owner = per_lead.owner
-    per_lead_c_end = per_lead.c_end
+    contacted = None if records is None else ~np.isnan(per_lead.c_end)   # kept only with records
     del per_lead, close_t, asg, st, dq, nurture, done, sql, opp, closed, won, lost, recycled, abandoned
     events = log.to_frame()
 
@@ -828,8 +829,8 @@ def simulate_funnel(cfg: FunnelConfig, seed, horizon_days: float, warmup_days: f
             leads[c] = records[c].to_numpy()
     m = funnel_metrics(leads, events, start=world.warmup, end=H)
     m.update(team)
-    m.update(_record_metrics(records, counted_lead, ~np.isnan(per_lead_c_end)))
-    counted = np.bincount(codes[t >= world.warmup], minlength=len(STATES))
+    m.update(_record_metrics(records, counted_lead, contacted))
+    counted = np.bincount(codes[counted_lead], minlength=len(STATES))
     for k, s in enumerate(STATES):
         m[f"state.{s}"] = float(counted[k])
     return FunnelResult(table=leads, events=events if keep_events else events.iloc[:0], metrics=m)
