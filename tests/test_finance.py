@@ -223,25 +223,21 @@ def test_credit_simulation_trade_off_and_rules():
     assert dun["dso"] < tight["dso"]
 
 
-def test_credit_simulation_default_rate_matches_the_pds():
+def test_credit_simulation_default_rate_matches_the_pds(monkeypatch):
+    import crmsim.sim.credit as credit_sim
     from crmsim.sim.credit import CreditConfig, simulate_credit
 
     cfg = CreditConfig(customers=2000, grade_shares={"A": 0, "B": 0, "C": 1.0, "D": 0, "E": 0})
-    # months of 30.44 days: in 364 days defaults are drawn on the first days of months 2..12 (days
-    # 31, 61, ..., 335: 11 draws) with the monthly PD of annual PD 2.5%: 1-(1-.025)^(11/12)
+    # months of 30.4 days (DAYS_PER_MONTH): in 364 days defaults are drawn on the first days of
+    # months 2..12 (days 31, 61, ..., 335: 11 draws) with the monthly PD of annual PD 2.5%
     expected = 1 - (1 - 0.025) ** (11 / 12)
-    days = []
-    import crmsim.sim.credit as credit_sim
-
+    draws = []
     real = credit_sim.defaults_given_factor
-    credit_sim.defaults_given_factor = lambda *a: (days.append(1), real(*a))[1]
-    try:
-        nearly_independent = cfg.model_copy(update={"rho": 0.001})
-        rates = [simulate_credit(nearly_independent, seed=s, horizon_days=364).metrics["defaults"] / 2000
-                 for s in range(12)]
-    finally:
-        credit_sim.defaults_given_factor = real
-    assert len(days) == 11 * 12
+    monkeypatch.setattr(credit_sim, "defaults_given_factor", lambda *a: (draws.append(1), real(*a))[1])
+    nearly_independent = cfg.model_copy(update={"rho": 0.001})
+    rates = [simulate_credit(nearly_independent, seed=s, horizon_days=364).metrics["defaults"] / 2000
+             for s in range(12)]
+    assert len(draws) == 11 * 12
     assert np.mean(rates) == pytest.approx(expected, rel=0.1)   # binomial spread only: 12 x 2000 customers
     correlated = [simulate_credit(cfg, seed=s, horizon_days=364).metrics["defaults"] / 2000 for s in range(12)]
     assert np.std(correlated) > 0.3 * expected                   # the common factor makes years differ

@@ -153,8 +153,8 @@ def _similarity(method: str, a: list, b: list) -> np.ndarray:
     n = len(a)
     out = np.full(n, np.nan)
     if method == "phone":   # the same last 8 digits whatever the prefix or formatting (5 digits at least)
-        last8 = {v: (lambda d: d[-8:] if len(d) >= 5 else None)("".join(ch for ch in v if ch.isdigit()))
-                 for v in set(a) | set(b) if isinstance(v, str)}
+        digits = {v: "".join(ch for ch in v if ch.isdigit()) for v in set(a) | set(b) if isinstance(v, str)}
+        last8 = {v: d[-8:] if len(d) >= 5 else None for v, d in digits.items()}
         a = [last8.get(x) if isinstance(x, str) else None for x in a]
         b = [last8.get(y) if isinstance(y, str) else None for y in b]
     have = np.array([not (x is None or y is None or x != x or y != y) for x, y in zip(a, b)], dtype=bool)

@@ -876,9 +876,10 @@ EXPORT_STATUS = {
 #: The lead stage (:data:`crmsim.tables.LEAD_STAGES`) of each final state: the stage of the
 #: status a CRM export shows for it (:data:`crmsim.tables.STAGE_OF_STATUS`).
 STAGE_OF_STATE = {state: STAGE_OF_STATUS[status] for state, status in EXPORT_STATUS.items()}
-#: The stage a lead enters with each logged event (events not listed change no stage).
-_STAGE_OF_EVENT = {"quarantined": "invalid", "nurture": "nurture", "mql": "mql", "recycled": "nurture",
-                   "abandoned": "nurture", "disqualified": "nurture", "sql": "sql", "opportunity": "converted"}
+#: The stage a lead enters with each logged event (events not listed change no stage): the stage
+#: of the status the event leaves it in (an event named as a final state takes that state's status).
+_STAGE_OF_EVENT = {e: STAGE_OF_STATUS[EXPORT_STATUS.get(e, e)] for e in
+                   ("quarantined", "nurture", "mql", "recycled", "abandoned", "disqualified", "sql", "opportunity")}
 
 
 def stage_history(result: FunnelResult, *, start=SIM_START) -> pd.DataFrame:
